@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from hoplink.workspaces.models import Role
+
+
+class Scope(StrEnum):
+    LINKS_READ = "links:read"
+    LINKS_WRITE = "links:write"
+    STATS_READ = "stats:read"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    is_platform_admin: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    user_id: str
+    workspace_id: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    scopes: frozenset[Scope]
+    created_at: datetime
+    created_by: str | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

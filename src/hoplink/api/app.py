@@ -1,0 +1,60 @@
+"""The REST API application (FastAPI), served under /api."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from hoplink import __version__
+from hoplink.api import campaigns, links, problems, workspace
+
+PREFIX = "/api/v1"
+
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hoplink API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script></body></html>"""
+
+# A file, not an inline script, so the page works under a CSP without 'unsafe-inline'.
+_DOCS_INIT = (
+    "window.ui = SwaggerUIBundle({url: '" + PREFIX + "/openapi.json', dom_id: '#swagger-ui',"
+    " deepLinking: true});"
+)
+_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+
+
+def create_api() -> FastAPI:
+    api = FastAPI(
+        title="hoplink API",
+        version=__version__,
+        description=(
+            "Short links with UTM and click attribution. Authenticate with"
+            " `Authorization: Bearer <API key>`. Errors are RFC 7807 problem details"
+            " with a stable `code` and the offending `field`."
+        ),
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    for module in (links, campaigns, workspace):
+        api.include_router(module.router, prefix=PREFIX)
+    problems.install(api)
+
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+    api.mount("/api/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @api.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(_DOCS_HTML, headers={"Content-Security-Policy": _CSP})
+
+    @api.get("/api/docs/init.js", include_in_schema=False)
+    async def docs_init() -> Response:
+        return Response(_DOCS_INIT, media_type="text/javascript")
+
+    return api

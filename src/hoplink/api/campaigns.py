@@ -1,0 +1,63 @@
+"""/api/v1/campaigns and /api/v1/tags."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
+from hoplink.api.schemas import CampaignIn, CampaignOut, CampaignUpdate, TagOut
+from hoplink.links import campaigns
+
+router = APIRouter(tags=["campaigns"])
+
+
+@router.post("/campaigns", status_code=201, response_model=CampaignOut)
+async def create_campaign(body: CampaignIn, who: LinksWrite, runtime: RuntimeDep) -> CampaignOut:
+    async with runtime.db.transaction() as tx:
+        c = await campaigns.create_campaign(
+            tx, workspace_id=who.workspace.id, name=body.name, external_id=body.external_id
+        )
+    return CampaignOut.of(c)
+
+
+@router.get("/campaigns", response_model=list[CampaignOut])
+async def list_campaigns(who: LinksRead, runtime: RuntimeDep) -> list[CampaignOut]:
+    async with runtime.db.transaction(write=False) as tx:
+        found = await tx.campaigns(who.workspace.id).all()
+    return [CampaignOut.of(c) for c in found]
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
+async def get_campaign(campaign_id: str, who: LinksRead, runtime: RuntimeDep) -> CampaignOut:
+    async with runtime.db.transaction(write=False) as tx:
+        c = await campaigns.get_campaign(tx, workspace_id=who.workspace.id, campaign_id=campaign_id)
+    return CampaignOut.of(c)
+
+
+@router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
+async def update_campaign(
+    campaign_id: str, body: CampaignUpdate, who: LinksWrite, runtime: RuntimeDep
+) -> CampaignOut:
+    async with runtime.db.transaction() as tx:
+        c = await campaigns.update_campaign(
+            tx,
+            workspace_id=who.workspace.id,
+            campaign_id=campaign_id,
+            name=body.name,
+            external_id=body.external_id,
+        )
+    return CampaignOut.of(c)
+
+
+@router.delete("/campaigns/{campaign_id}", status_code=204)
+async def delete_campaign(campaign_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
+    async with runtime.db.transaction() as tx:
+        await campaigns.delete_campaign(tx, workspace_id=who.workspace.id, campaign_id=campaign_id)
+    return Response(status_code=204)
+
+
+@router.get("/tags", response_model=list[TagOut], tags=["links"])
+async def list_tags(who: LinksRead, runtime: RuntimeDep) -> list[TagOut]:
+    async with runtime.db.transaction(write=False) as tx:
+        counts = await tx.links(who.workspace.id).tag_counts()
+    return [TagOut(name=name, links=n) for name, n in counts]

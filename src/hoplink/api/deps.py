@@ -1,0 +1,67 @@
+"""Typed dependencies of the REST API: runtime, the calling key, scope checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from hoplink.accounts import apikeys
+from hoplink.accounts.models import ApiKey, Scope
+from hoplink.errors import AuthenticationFailed, PermissionDenied, WorkspaceSuspended
+from hoplink.runtime import Runtime
+from hoplink.workspaces.models import Workspace, WorkspaceStatus
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: an API key and the workspace it belongs to."""
+
+    key: ApiKey
+    workspace: Workspace
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key.id}"
+
+
+async def _principal(request: Request, runtime: RuntimeDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("send your API key as 'Authorization: Bearer <key>'")
+    async with runtime.db.transaction(write=False) as tx:
+        key = await apikeys.authenticate(tx, token.strip())
+        workspace = await tx.workspaces.get(key.workspace_id)
+    if workspace is None:
+        raise AuthenticationFailed("invalid or revoked API key")
+    if apikeys.needs_touch(key):
+        async with runtime.db.transaction() as tx:
+            await apikeys.touch(tx, key)
+    if workspace.status is WorkspaceStatus.SUSPENDED:
+        raise WorkspaceSuspended("this workspace is suspended; contact the platform operator")
+    return Principal(key=key, workspace=workspace)
+
+
+def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def _check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if scope not in principal.key.scopes:
+            raise PermissionDenied(f"this API key lacks the '{scope.value}' scope")
+        return principal
+
+    return _check
+
+
+LinksRead = Annotated[Principal, Depends(require(Scope.LINKS_READ))]
+LinksWrite = Annotated[Principal, Depends(require(Scope.LINKS_WRITE))]
+AnyKey = Annotated[Principal, Depends(_principal)]

@@ -1,0 +1,219 @@
+"""/api/v1/links — thin adapters over ``hoplink.links.service``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
+
+from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
+from hoplink.api.problems import field_errors
+from hoplink.api.schemas import (
+    BulkCreate,
+    BulkItem,
+    BulkResult,
+    HistoryOut,
+    ItemError,
+    LinkCreate,
+    LinkOut,
+    LinkPage,
+    LinkUpdate,
+)
+from hoplink.domains import domain_for
+from hoplink.errors import FieldError, InvalidInput
+from hoplink.links import service
+from hoplink.links.models import LINK_SORTS, Link, LinkQuery
+from hoplink.links.urls import UTM_FIELDS
+from hoplink.runtime import Runtime
+
+router = APIRouter(prefix="/links", tags=["links"])
+
+
+def _out(runtime: Runtime, link: Link) -> LinkOut:
+    return LinkOut.of(link, runtime.short_url(link.domain, link.code))
+
+
+def _spec(body: LinkCreate) -> service.LinkSpec:
+    return service.LinkSpec(
+        url=body.url,
+        utm={name: getattr(body, name) for name in UTM_FIELDS},
+        channel=body.channel,
+        campaign_id=body.campaign_id,
+        tags=body.tags,
+        title=body.title,
+        notes=body.notes,
+        code=body.code,
+        forward_query=body.forward_query,
+    )
+
+
+@router.post("", status_code=201, response_model=LinkOut, summary="Create a short link")
+async def create_link(body: LinkCreate, who: LinksWrite, runtime: RuntimeDep) -> LinkOut:
+    async with runtime.db.transaction() as tx:
+        domain = await domain_for(tx, who.workspace, body.domain)
+        link = await service.create_link(
+            tx,
+            workspace=who.workspace,
+            domain=domain,
+            spec=_spec(body),
+            actor=who.actor,
+            code_length=runtime.settings.code_length,
+        )
+    return _out(runtime, link)
+
+
+@router.post("/bulk", response_model=BulkResult, summary="Create up to 1,000 links at once")
+async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) -> BulkResult:
+    limit = runtime.settings.bulk_max_items
+    if not body.items:
+        raise InvalidInput(FieldError("items", "empty", "give at least one item"))
+    if len(body.items) > limit:
+        raise InvalidInput(
+            FieldError("items", "too_many", f"at most {limit} items per call, got {len(body.items)}")
+        )
+    # Parse each item on its own; a malformed item is reported, the rest proceed.
+    parsed: dict[int, LinkCreate] = {}
+    early: dict[int, list[FieldError]] = {}
+    for i, raw in enumerate(body.items):
+        try:
+            parsed[i] = LinkCreate.model_validate(raw)
+        except ValidationError as exc:
+            early[i] = field_errors(exc.errors())
+    if body.all_or_nothing and early:
+        raise InvalidInput([e.nested(f"items.{i}") for i, errs in early.items() for e in errs])
+    results: dict[int, Link | InvalidInput] = {i: InvalidInput(errs) for i, errs in early.items()}
+    async with runtime.db.transaction() as tx:
+        # Items are grouped by domain; nearly always there is just the default one.
+        by_domain: dict[str | None, list[int]] = {}
+        for i, item in parsed.items():
+            by_domain.setdefault(item.domain, []).append(i)
+        for hostname, indexes in by_domain.items():
+            try:
+                domain = await domain_for(tx, who.workspace, hostname)
+            except InvalidInput as exc:
+                if body.all_or_nothing:
+                    raise InvalidInput([e.nested(f"items.{indexes[0]}") for e in exc.errors]) from None
+                results.update({i: exc for i in indexes})
+                continue
+            try:
+                created = await service.create_links(
+                    tx,
+                    workspace=who.workspace,
+                    domain=domain,
+                    specs=[_spec(parsed[i]) for i in indexes],
+                    actor=who.actor,
+                    code_length=runtime.settings.code_length,
+                    all_or_nothing=body.all_or_nothing,
+                )
+            except InvalidInput as exc:
+                # Renumber "items.<position in group>" to the caller's indexes.
+                raise InvalidInput([_renumber(e, indexes) for e in exc.errors]) from None
+            results.update(zip(indexes, created, strict=True))
+    items: list[BulkItem] = []
+    for i in range(len(body.items)):
+        r = results[i]
+        if isinstance(r, InvalidInput):
+            errors = [ItemError(field=e.field, code=e.code, message=e.message) for e in r.errors]
+            items.append(BulkItem(index=i, ok=False, errors=errors))
+        else:
+            items.append(BulkItem(index=i, ok=True, link=_out(runtime, r)))
+    created_count = sum(1 for item in items if item.ok)
+    return BulkResult(created=created_count, failed=len(items) - created_count, results=items)
+
+
+def _renumber(error: FieldError, indexes: list[int]) -> FieldError:
+    _, position, rest = error.field.split(".", 2) if error.field.count(".") >= 2 else ("", "0", "")
+    return FieldError(f"items.{indexes[int(position)]}.{rest}", error.code, error.message)
+
+
+@router.get("", response_model=LinkPage, summary="List and search links")
+async def list_links(
+    who: LinksRead,
+    runtime: RuntimeDep,
+    q: Annotated[str | None, Query(max_length=200, description="Text in code, title, URL, notes")] = None,
+    tag: str | None = None,
+    channel: str | None = None,
+    campaign_id: str | None = None,
+    archived: Literal["false", "true", "all"] = "false",
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sort: Annotated[str, Query(description=f"One of {', '.join(LINK_SORTS)}")] = "-created",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> LinkPage:
+    if sort not in LINK_SORTS:
+        raise InvalidInput(FieldError("sort", "invalid", f"use one of {', '.join(LINK_SORTS)}"))
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(
+                FieldError(name, "naive_datetime", "give a time zone, e.g. 2026-11-01T00:00:00Z")
+            )
+    query = LinkQuery(
+        text=q or None,
+        tag=tag,
+        channel=channel.lower() if channel else None,
+        campaign_id=campaign_id,
+        archived=None if archived == "all" else archived == "true",
+        created_from=created_from,
+        created_to=created_to,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    async with runtime.db.transaction(write=False) as tx:
+        links, total = await tx.links(who.workspace.id).search(query)
+    return LinkPage(
+        items=[_out(runtime, link) for link in links],
+        page=page,
+        per_page=per_page,
+        total=total,
+        next_page=page + 1 if page * per_page < total else None,
+    )
+
+
+@router.get("/{link_id}", response_model=LinkOut, summary="Get one link")
+async def get_link(link_id: str, who: LinksRead, runtime: RuntimeDep) -> LinkOut:
+    async with runtime.db.transaction(write=False) as tx:
+        link = await service.get_link(tx, workspace=who.workspace, link_id=link_id)
+    return _out(runtime, link)
+
+
+@router.patch("/{link_id}", response_model=LinkOut, summary="Edit a link (history is kept)")
+async def update_link(
+    link_id: str, body: LinkUpdate, who: LinksWrite, runtime: RuntimeDep
+) -> LinkOut:
+    given = body.model_fields_set
+    changes: dict[str, object] = {}
+    nullable = {"channel", "campaign_id", "title", "notes"}
+    for name in given:
+        value = getattr(body, name)
+        if name in UTM_FIELDS:
+            changes.setdefault("utm", {})[name] = value  # type: ignore[index]
+        elif value is None and name not in nullable:
+            raise InvalidInput(FieldError(name, "null", "must not be null"))
+        else:
+            changes[name] = value
+    async with runtime.db.transaction() as tx:
+        link = await service.update_link(
+            tx, workspace=who.workspace, link_id=link_id, changes=changes, actor=who.actor
+        )
+    return _out(runtime, link)
+
+
+@router.delete("/{link_id}", status_code=204, summary="Delete a link (its code is never reused)")
+async def delete_link(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
+    async with runtime.db.transaction() as tx:
+        await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{link_id}/history", response_model=list[HistoryOut], summary="Changes made to a link"
+)
+async def link_history(link_id: str, who: LinksRead, runtime: RuntimeDep) -> list[HistoryOut]:
+    async with runtime.db.transaction(write=False) as tx:
+        await service.get_link(tx, workspace=who.workspace, link_id=link_id)
+        entries = await tx.links(who.workspace.id).history(link_id)
+    return [HistoryOut.of(e) for e in entries]

@@ -1,0 +1,184 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hoplink.links.models import Campaign, HistoryEntry, Link
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LinkCreate(_In):
+    url: str = Field(description="The destination, e.g. a product page. http or https only.")
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    channel: str | None = Field(None, description="facebook, tiktok, instagram, google, …")
+    campaign_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    title: str | None = None
+    notes: str | None = None
+    code: str | None = Field(None, description="Custom back-half; random when omitted.")
+    domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
+    forward_query: bool = False
+
+
+class LinkUpdate(_In):
+    url: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    channel: str | None = None
+    campaign_id: str | None = None
+    tags: list[str] | None = None
+    title: str | None = None
+    notes: str | None = None
+    archived: bool | None = None
+    forward_query: bool | None = None
+
+
+class BulkCreate(_In):
+    # Items are validated one by one so one bad item does not hide the others.
+    items: list[dict[str, Any]] = Field(description="Up to 1,000 LinkCreate objects.")
+    all_or_nothing: bool = False
+
+
+class LinkOut(BaseModel):
+    id: str
+    short_url: str
+    code: str
+    domain: str
+    url: str
+    final_url: str
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    channel: str | None
+    campaign_id: str | None
+    tags: list[str]
+    title: str | None
+    notes: str | None
+    archived: bool
+    forward_query: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, link: Link, short_url: str) -> LinkOut:
+        return cls(
+            id=link.id,
+            short_url=short_url,
+            code=link.code,
+            domain=link.domain,
+            url=link.destination_url,
+            final_url=link.final_url,
+            utm_source=link.utm.get("utm_source"),
+            utm_medium=link.utm.get("utm_medium"),
+            utm_campaign=link.utm.get("utm_campaign"),
+            utm_term=link.utm.get("utm_term"),
+            utm_content=link.utm.get("utm_content"),
+            channel=link.channel,
+            campaign_id=link.campaign_id,
+            tags=link.tags,
+            title=link.title,
+            notes=link.notes,
+            archived=link.archived,
+            forward_query=link.forward_query,
+            created_at=link.created_at,
+            updated_at=link.updated_at,
+        )
+
+
+class LinkPage(BaseModel):
+    items: list[LinkOut]
+    page: int
+    per_page: int
+    total: int
+    next_page: int | None
+
+
+class ItemError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class BulkItem(BaseModel):
+    index: int
+    ok: bool
+    link: LinkOut | None = None
+    errors: list[ItemError] | None = None
+
+
+class BulkResult(BaseModel):
+    created: int
+    failed: int
+    results: list[BulkItem]
+
+
+class HistoryOut(BaseModel):
+    changed_at: datetime
+    changed_by: str | None
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+    @classmethod
+    def of(cls, e: HistoryEntry) -> HistoryOut:
+        return cls(
+            changed_at=e.changed_at,
+            changed_by=e.changed_by,
+            field=e.field,
+            old_value=e.old_value,
+            new_value=e.new_value,
+        )
+
+
+class CampaignIn(_In):
+    name: str
+    external_id: str | None = None
+
+
+class CampaignUpdate(_In):
+    name: str | None = None
+    external_id: str | None = None
+
+
+class CampaignOut(BaseModel):
+    id: str
+    name: str
+    external_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Campaign) -> CampaignOut:
+        return cls(id=c.id, name=c.name, external_id=c.external_id, created_at=c.created_at)
+
+
+class TagOut(BaseModel):
+    name: str
+    links: int
+
+
+class WorkspaceOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    seller_id: str | None
+    timezone: str
+    status: str
+    channels: list[str]
+    param_template: dict[str, str]
+    api_key: dict[str, Any]

@@ -1,0 +1,31 @@
+"""/api/v1/workspace — who am I, and what can this key do."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hoplink.api.deps import AnyKey
+from hoplink.api.schemas import WorkspaceOut
+
+router = APIRouter(tags=["workspace"])
+
+
+@router.get("/workspace", response_model=WorkspaceOut, summary="The key's workspace")
+async def current_workspace(who: AnyKey) -> WorkspaceOut:
+    ws = who.workspace
+    return WorkspaceOut(
+        id=ws.id,
+        slug=ws.slug,
+        name=ws.name,
+        seller_id=ws.seller_id,
+        timezone=ws.timezone,
+        status=ws.status.value,
+        channels=list(ws.channels),
+        param_template=ws.param_template,
+        api_key={
+            "id": who.key.id,
+            "name": who.key.name,
+            "prefix": who.key.prefix,
+            "scopes": sorted(s.value for s in who.key.scopes),
+        },
+    )

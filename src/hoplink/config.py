@@ -1,0 +1,142 @@
+"""Typed settings, read once at start-up.
+
+Every option comes from a ``HOPLINK_*`` environment variable or from the TOML
+file named by ``HOPLINK_CONFIG_FILE`` (environment wins). This is the only
+module that reads ``os.environ``. Each option is documented in
+``docs/configuration.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+_HOST_RE = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOPLINK_", extra="forbid", frozen=True)
+
+    # Where embedded storage (SQLite file, secret key) lives; created by `hoplink serve`.
+    data_dir: Path = Path("hoplink-data")
+    # sqlite:///path/to.db or postgresql://user@host/db. Empty: <data_dir>/hoplink.db.
+    database_url: str = ""
+    # Address the web server binds to.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Host (and port) of the platform's default short-link domain, e.g. "hop.example.com".
+    # Empty: "<host>:<port>" for local use.
+    default_domain: str = ""
+    # Scheme used when printing short URLs.
+    short_url_scheme: Literal["http", "https"] = "http"
+    # Length of generated codes: random base62, at least 6 (7 = 3.5 * 10^12 codes).
+    code_length: int = Field(default=7, ge=6, le=32)
+    # Most items accepted by one bulk-create call.
+    bulk_max_items: int = Field(default=1000, ge=1, le=10000)
+    # Signs sessions and keys visitor hashes. Empty: generated once into <data_dir>/secret_key.
+    secret_key: str = ""
+    # Apply migrations automatically at start on SQLite (PostgreSQL is never auto-migrated).
+    auto_migrate: bool = True
+    # Log level of hoplink's own loggers.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("HOPLINK_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        base = scheme.split("+", 1)[0]
+        if base not in ("sqlite", "postgresql", "postgres"):
+            shown = scheme or value[:20]
+            raise ValueError(f"unsupported scheme {shown!r}, use sqlite:// or postgresql://")
+        return value
+
+    @field_validator("default_domain")
+    @classmethod
+    def _check_domain(cls, value: str) -> str:
+        value = value.strip().lower().rstrip("/")
+        if value and not _HOST_RE.match(value):
+            raise ValueError(f"{value!r} is not a host name (give it without scheme or path)")
+        return value
+
+    @cached_property
+    def database_url_async(self) -> str:
+        """The URL with the async driver SQLAlchemy needs."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'hoplink.db').as_posix()}"
+        scheme, rest = url.split("://", 1)
+        base = scheme.split("+", 1)[0].lower()
+        if base == "sqlite":
+            return f"sqlite+aiosqlite://{rest}"
+        return f"postgresql+asyncpg://{rest}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url_async.startswith("sqlite")
+
+    @property
+    def domain(self) -> str:
+        if self.default_domain:
+            return self.default_domain
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host  # noqa: S104
+        return f"{host}:{self.port}"
+
+    def short_url(self, domain: str, code: str) -> str:
+        return f"{self.short_url_scheme}://{domain}/{code}"
+
+    def resolve_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ConfigError with one line per bad option."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "HOPLINK_" + "_".join(str(p) for p in err["loc"]).upper()
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {msg}")
+        raise ConfigError("\n".join(lines)) from None

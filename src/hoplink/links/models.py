@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    workspace_id: str
+    name: str
+    external_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    id: str
+    workspace_id: str
+    domain: str
+    code: str
+    destination_url: str
+    final_url: str
+    utm: dict[str, str | None]
+    channel: str | None
+    campaign_id: str | None
+    title: str | None
+    notes: str | None
+    archived: bool
+    forward_query: bool
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    id: str
+    link_id: str
+    changed_at: datetime
+    changed_by: str | None
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    id: str
+    hostname: str
+    workspace_id: str | None
+    is_default: bool
+
+
+LINK_SORTS = ("created", "-created", "code", "-code", "title", "-title", "updated", "-updated")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkQuery:
+    """A validated filter for listing links (built by the API/CLI, run by storage)."""
+
+    text: str | None = None
+    tag: str | None = None
+    channel: str | None = None
+    campaign_id: str | None = None
+    archived: bool | None = False
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sort: str = "-created"
+    page: int = 1
+    per_page: int = 50

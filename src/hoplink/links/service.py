@@ -1,0 +1,465 @@
+"""Creating, editing and deleting links. The caller owns the transaction."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hoplink.errors import CodeTaken, FieldError, InvalidInput, NotFound
+from hoplink.ids import new_id, utcnow
+from hoplink.links.codes import CodeGenerator, check_custom_code, default_generator
+from hoplink.links.models import Campaign, Domain, HistoryEntry, Link
+from hoplink.links.urls import (
+    UTM_FIELDS,
+    build_final_url,
+    canonicalize_destination,
+    clean_utm_value,
+    render_param_template,
+)
+from hoplink.storage.links import LinkRepo
+from hoplink.storage.tx import Tx, UniqueViolation
+from hoplink.workspaces.models import Workspace
+
+MAX_TAGS = 20
+_GENERATION_ROUNDS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """What a user asks for; validated here, not by the caller."""
+
+    url: str
+    utm: Mapping[str, str | None] = field(default_factory=dict)
+    channel: str | None = None
+    campaign_id: str | None = None
+    tags: Sequence[str] = ()
+    title: str | None = None
+    notes: str | None = None
+    code: str | None = None
+    forward_query: bool = False
+
+
+def _text(
+    value: str | None, name: str, limit: int, errors: list[FieldError], *, multiline: bool = False
+) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in value):
+        errors.append(FieldError(name, "control_character", "must not contain control characters"))
+    elif len(value) > limit:
+        errors.append(FieldError(name, "too_long", f"must be at most {limit} characters"))
+    return value or None
+
+
+def clean_tags(tags: Sequence[str], errors: list[FieldError]) -> list[str]:
+    cleaned: list[str] = []
+    for i, raw in enumerate(tags):
+        tag = unicodedata.normalize("NFC", raw.strip())
+        if not 1 <= len(tag) <= 64:
+            errors.append(FieldError(f"tags.{i}", "invalid_length", "must be 1 to 64 characters"))
+        elif "," in tag or any(unicodedata.category(c) in ("Cc", "Cf") for c in tag):
+            errors.append(
+                FieldError(f"tags.{i}", "invalid", "must not contain commas or control characters")
+            )
+        elif tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        errors.append(FieldError("tags", "too_many", f"at most {MAX_TAGS} tags per link"))
+    return cleaned
+
+
+def _channel(value: str | None, workspace: Workspace, errors: list[FieldError]) -> str | None:
+    if value is None or not value.strip():
+        return None
+    channel = value.strip().lower()
+    if channel not in workspace.channels:
+        errors.append(
+            FieldError(
+                "channel",
+                "unknown_channel",
+                f"{value!r} is not a channel of this workspace; use one of "
+                + ", ".join(workspace.channels),
+            )
+        )
+    return channel
+
+
+def _campaign(
+    campaign_id: str | None, campaigns: Mapping[str, Campaign], errors: list[FieldError]
+) -> Campaign | None:
+    if not campaign_id:
+        return None
+    campaign = campaigns.get(campaign_id)
+    if campaign is None:
+        errors.append(
+            FieldError(
+                "campaign_id", "unknown_campaign", "no campaign with this id in this workspace"
+            )
+        )
+    return campaign
+
+
+def _final_url(
+    destination: str,
+    utm: Mapping[str, str | None],
+    workspace: Workspace,
+    channel: str | None,
+    campaign: Campaign | None,
+) -> str:
+    bound = render_param_template(
+        workspace.param_template,
+        {
+            "seller_id": workspace.seller_id,
+            "channel": channel,
+            "campaign_id": (campaign.external_id or campaign.id) if campaign else None,
+            "campaign": campaign.name if campaign else None,
+        },
+    )
+    return build_final_url(destination, utm=utm, bound=bound)
+
+
+@dataclass(slots=True)
+class _Draft:
+    values: dict[str, Any]
+    tags: list[str]
+    custom_code: str | None
+
+
+def _prepare(
+    spec: LinkSpec, workspace: Workspace, campaigns: Mapping[str, Campaign]
+) -> _Draft | InvalidInput:
+    errors: list[FieldError] = []
+    destination: str | None = None
+    try:
+        destination = canonicalize_destination(spec.url, field="url")
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    utm: dict[str, str | None] = {}
+    for name, value in spec.utm.items():
+        if name not in UTM_FIELDS:
+            errors.append(FieldError(name, "unknown_field", f"use one of {', '.join(UTM_FIELDS)}"))
+            continue
+        try:
+            utm[name] = clean_utm_value(name, value)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    channel = _channel(spec.channel, workspace, errors)
+    campaign = _campaign(spec.campaign_id, campaigns, errors)
+    title = _text(spec.title, "title", 300, errors)
+    notes = _text(spec.notes, "notes", 5000, errors, multiline=True)
+    tags = clean_tags(spec.tags, errors)
+    if spec.code is not None and (problem := check_custom_code(spec.code)):
+        errors.append(problem)
+    final_url = ""
+    if destination is not None and not errors:
+        try:
+            final_url = _final_url(destination, utm, workspace, channel, campaign)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        return InvalidInput(errors)
+    values = {
+        "destination_url": destination,
+        "final_url": final_url,
+        **{name: utm.get(name) for name in UTM_FIELDS},
+        "channel": channel,
+        "campaign_id": campaign.id if campaign else None,
+        "title": title,
+        "notes": notes,
+        "forward_query": spec.forward_query,
+    }
+    return _Draft(values, tags, spec.code)
+
+
+def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
+    return Link(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        domain=domain.hostname,
+        code=row["code"],
+        destination_url=row["destination_url"],
+        final_url=row["final_url"],
+        utm={name: row[name] for name in UTM_FIELDS},
+        channel=row["channel"],
+        campaign_id=row["campaign_id"],
+        title=row["title"],
+        notes=row["notes"],
+        archived=row["archived"],
+        forward_query=row["forward_query"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        tags=tags,
+    )
+
+
+async def create_links(
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    domain: Domain,
+    specs: Sequence[LinkSpec],
+    actor: str | None,
+    code_length: int,
+    codes: CodeGenerator = default_generator,
+    all_or_nothing: bool = False,
+) -> list[Link | InvalidInput]:
+    """Create many links; each result is the link or why that item was refused.
+
+    Items are validated independently. With ``all_or_nothing`` any refusal raises
+    one InvalidInput whose fields are prefixed ``items.<index>`` and nothing is
+    written. Codes are only ever inserted, never upserted: a code that exists on
+    the domain (even a deleted link's) is never reused.
+    """
+    repo = tx.links(workspace.id)
+    wanted_campaigns = {s.campaign_id for s in specs if s.campaign_id}
+    campaigns = await tx.campaigns(workspace.id).many(wanted_campaigns)
+    results: list[_Draft | InvalidInput] = [_prepare(s, workspace, campaigns) for s in specs]
+
+    # Custom codes: unique within the batch and on the domain.
+    custom: dict[str, int] = {}
+    for i, r in enumerate(results):
+        if isinstance(r, _Draft) and r.custom_code is not None:
+            if r.custom_code in custom:
+                results[i] = CodeTaken(r.custom_code)
+            else:
+                custom[r.custom_code] = i
+    for taken in await repo.codes_taken(domain.id, custom):
+        results[custom[taken]] = CodeTaken(taken)
+
+    if all_or_nothing:
+        _raise_if_any(results)
+
+    now = utcnow()
+    drafts = [(i, r) for i, r in enumerate(results) if isinstance(r, _Draft)]
+    tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
+    rows: dict[int, dict[str, Any]] = {}
+    for i, d in drafts:
+        rows[i] = {
+            **d.values,
+            "id": new_id("lnk"),
+            "workspace_id": workspace.id,
+            "domain_id": domain.id,
+            "code": d.custom_code,
+            "archived": False,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+    await _assign_codes(
+        repo, domain, [r for r in rows.values() if r["code"] is None], codes, code_length
+    )
+
+    try:
+        async with tx.savepoint():
+            await repo.insert_many(list(rows.values()))
+    except UniqueViolation:
+        # Someone took one of our codes between the check and the insert: go row by row.
+        for i, row in list(rows.items()):
+            inserted = await _insert_one(
+                tx, repo, domain, row, codes, code_length, custom=i in custom.values()
+            )
+            if not inserted:
+                results[i] = CodeTaken(row["code"])
+                del rows[i]
+        if all_or_nothing:
+            _raise_if_any(results)
+
+    await repo.set_tags(
+        {row["id"]: [tag_ids[t] for t in _draft_tags(results[i])] for i, row in rows.items()}
+    )
+    out: list[Link | InvalidInput] = []
+    for i, r in enumerate(results):
+        out.append(r if isinstance(r, InvalidInput) else _to_link(rows[i], domain, r.tags))
+    return out
+
+
+def _draft_tags(result: _Draft | InvalidInput) -> list[str]:
+    return result.tags if isinstance(result, _Draft) else []
+
+
+def _raise_if_any(results: Sequence[object]) -> None:
+    errors = [
+        e.nested(f"items.{i}")
+        for i, r in enumerate(results)
+        if isinstance(r, InvalidInput)
+        for e in r.errors
+    ]
+    if errors:
+        raise InvalidInput(errors)
+
+
+async def _assign_codes(
+    repo: LinkRepo,
+    domain: Domain,
+    rows: list[dict[str, Any]],
+    codes: CodeGenerator,
+    length: int,
+) -> None:
+    pending = rows
+    for _ in range(_GENERATION_ROUNDS):
+        if not pending:
+            return
+        for row in pending:
+            row["code"] = codes(length)
+        proposed = [row["code"] for row in pending]
+        taken = await repo.codes_taken(domain.id, proposed)
+        seen: set[str] = set()
+        retry = []
+        for row in pending:
+            if row["code"] in taken or row["code"] in seen:
+                retry.append(row)
+            seen.add(row["code"])
+        pending = retry
+    if pending:
+        raise RuntimeError("could not find a free code; increase HOPLINK_CODE_LENGTH")
+
+
+async def _insert_one(
+    tx: Tx,
+    repo: LinkRepo,
+    domain: Domain,
+    row: dict[str, Any],
+    codes: CodeGenerator,
+    length: int,
+    *,
+    custom: bool,
+) -> bool:
+    for _ in range(_GENERATION_ROUNDS):
+        try:
+            async with tx.savepoint():
+                await repo.insert_many([row])
+            return True
+        except UniqueViolation:
+            if custom:
+                return False
+            row["code"] = codes(length)
+    raise RuntimeError("could not find a free code; increase HOPLINK_CODE_LENGTH")
+
+
+async def create_link(
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    domain: Domain,
+    spec: LinkSpec,
+    actor: str | None,
+    code_length: int,
+    codes: CodeGenerator = default_generator,
+) -> Link:
+    [result] = await create_links(
+        tx,
+        workspace=workspace,
+        domain=domain,
+        specs=[spec],
+        actor=actor,
+        code_length=code_length,
+        codes=codes,
+    )
+    if isinstance(result, InvalidInput):
+        raise result
+    return result
+
+
+async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
+    link = await tx.links(workspace.id).get(link_id)
+    if link is None:
+        raise NotFound("no link with this id")
+    return link
+
+
+EDITABLE = frozenset(
+    {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
+)
+# Changes to these are written to the link's history (who, when, old, new).
+_TRACKED = ("destination_url", *UTM_FIELDS, "channel", "campaign_id", "title", "archived")
+
+
+async def update_link(
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    link_id: str,
+    changes: Mapping[str, Any],
+    actor: str | None,
+) -> Link:
+    """Apply a partial edit; the final URL is recomputed whenever an input to it changes."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise InvalidInput(
+            [FieldError(f, "not_editable", "this field cannot be changed") for f in sorted(unknown)]
+        )
+    repo = tx.links(workspace.id)
+    link = await repo.get(link_id)
+    if link is None:
+        raise NotFound("no link with this id")
+    utm = {**link.utm, **changes.get("utm", {})}
+    campaign_id = changes.get("campaign_id", link.campaign_id)
+    campaigns = await tx.campaigns(workspace.id).many({campaign_id} if campaign_id else set())
+    spec = LinkSpec(
+        url=changes.get("url", link.destination_url),
+        utm=utm,
+        channel=changes.get("channel", link.channel),
+        campaign_id=campaign_id,
+        tags=changes.get("tags", link.tags) or (),
+        title=changes.get("title", link.title),
+        notes=changes.get("notes", link.notes),
+        forward_query=bool(changes.get("forward_query", link.forward_query)),
+    )
+    draft = _prepare(spec, workspace, campaigns)
+    if isinstance(draft, InvalidInput):
+        raise draft
+    now = utcnow()
+    values: dict[str, Any] = {**draft.values, "updated_at": now}
+    if "archived" in changes:
+        values["archived"] = bool(changes["archived"])
+    before = {
+        "destination_url": link.destination_url,
+        **link.utm,
+        "channel": link.channel,
+        "campaign_id": link.campaign_id,
+        "title": link.title,
+        "archived": link.archived,
+    }
+    history = [
+        HistoryEntry(
+            id=new_id("his"),
+            link_id=link.id,
+            changed_at=now,
+            changed_by=actor,
+            field=name,
+            old_value=_str(before[name]),
+            new_value=_str(values[name]),
+        )
+        for name in _TRACKED
+        if name in values and before[name] != values[name]
+    ]
+    await repo.update(link.id, values)
+    await repo.add_history(history)
+    if "tags" in changes:
+        tag_ids = await repo.ensure_tags(draft.tags, now)
+        await repo.set_tags({link.id: [tag_ids[t] for t in draft.tags]})
+    updated = await repo.get(link.id)
+    assert updated is not None
+    return updated
+
+
+def _str(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def delete_link(
+    tx: Tx, *, workspace: Workspace, link_id: str, at: datetime | None = None
+) -> None:
+    if not await tx.links(workspace.id).mark_deleted(link_id, at or utcnow()):
+        raise NotFound("no link with this id")

@@ -1,0 +1,83 @@
+"""Engine set-up and transactions for SQLite and PostgreSQL.
+
+The caller owns the transaction: services receive a ``Tx`` and never commit.
+On SQLite we take over transaction handling from the driver (its implicit
+BEGIN breaks SAVEPOINT), run in WAL mode, and start write transactions with
+``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
+failing when a read lock cannot be upgraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from hoplink.storage.tx import Tx
+
+_BEGIN_OPTION = "hoplink_begin"
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=10000",
+        ):
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=8, max_overflow=0, **kwargs)
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(create_engine(url))
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:
+        """One connection, one transaction: committed on success, rolled back on error."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite and write:
+                conn = await conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            async with conn.begin():
+                yield Tx(conn)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def tx_on(conn: AsyncConnection) -> Tx:
+    """A Tx on a connection whose transaction someone else owns (tests, migrations)."""
+    return Tx(conn)

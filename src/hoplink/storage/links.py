@@ -1,0 +1,273 @@
+"""Links, their tags and their change history — always within one workspace."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.ids import new_id
+from hoplink.links.models import HistoryEntry, Link, LinkQuery
+from hoplink.storage import tables as t
+from hoplink.storage._rows import insert_ignore, like_escape
+
+_L = t.links.c
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_SORTS = {
+    "created": (_L.created_at, _L.id),
+    "updated": (_L.updated_at, _L.id),
+    "code": (_L.code, _L.id),
+    "title": (_L.title, _L.id),
+}
+
+
+def _link(row: Row[Any], tags: list[str]) -> Link:
+    return Link(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        domain=row.hostname,
+        code=row.code,
+        destination_url=row.destination_url,
+        final_url=row.final_url,
+        utm={name: getattr(row, name) for name in _UTM},
+        channel=row.channel,
+        campaign_id=row.campaign_id,
+        title=row.title,
+        notes=row.notes,
+        archived=row.archived,
+        forward_query=row.forward_query,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        tags=tags,
+    )
+
+
+class LinkRepo:
+    def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        # Every statement below includes this condition: the tenant boundary.
+        self._mine = and_(_L.workspace_id == workspace_id, _L.deleted_at.is_(None))
+
+    def _select(self) -> Select[Any]:
+        return (
+            select(t.links, t.domains.c.hostname)
+            .join(t.domains, t.domains.c.id == _L.domain_id)
+            .where(self._mine)
+        )
+
+    # --- writes -----------------------------------------------------------------
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert link rows (each already carries id, code, final_url …) in one statement."""
+        if rows:
+            await self.conn.execute(
+                t.links.insert(), [{**r, "workspace_id": self.workspace_id} for r in rows]
+            )
+
+    async def codes_taken(self, domain_id: str, codes: Iterable[str]) -> set[str]:
+        """Which of these codes exist on the domain in *any* workspace, tombstones included."""
+        wanted = list(set(codes))
+        taken: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            rows = await self.conn.execute(
+                select(_L.code).where(_L.domain_id == domain_id, _L.code.in_(chunk))
+            )
+            taken.update(r.code for r in rows)
+        return taken
+
+    async def update(self, link_id: str, values: dict[str, Any]) -> bool:
+        result = await self.conn.execute(
+            update(t.links).where(self._mine, _L.id == link_id).values(**values)
+        )
+        return result.rowcount > 0
+
+    async def mark_deleted(self, link_id: str, at: datetime) -> bool:
+        # Tags are detached; the row stays so the code is never reused.
+        await self.conn.execute(delete(t.link_tags).where(t.link_tags.c.link_id == link_id))
+        return await self.update(link_id, {"deleted_at": at, "archived": True, "updated_at": at})
+
+    # --- tags --------------------------------------------------------------------
+
+    async def ensure_tags(self, names: Iterable[str], at: datetime) -> dict[str, str]:
+        """Tag name → tag id, creating missing tags (concurrent creators don't clash)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        found = await self._tag_ids(wanted)
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            rows = [
+                {
+                    "id": new_id("tag"),
+                    "workspace_id": self.workspace_id,
+                    "name": n,
+                    "created_at": at,
+                }
+                for n in missing
+            ]
+            await self.conn.execute(insert_ignore(self.conn, t.tags, rows))
+            found.update(await self._tag_ids(missing))
+        return found
+
+    async def _tag_ids(self, names: list[str]) -> dict[str, str]:
+        rows = await self.conn.execute(
+            select(t.tags.c.id, t.tags.c.name).where(
+                t.tags.c.workspace_id == self.workspace_id, t.tags.c.name.in_(names)
+            )
+        )
+        return {r.name: r.id for r in rows}
+
+    async def set_tags(self, link_ids_to_tag_ids: dict[str, list[str]]) -> None:
+        """Replace the tags of the given links (link ids must belong to this workspace)."""
+        if not link_ids_to_tag_ids:
+            return
+        await self.conn.execute(
+            delete(t.link_tags).where(t.link_tags.c.link_id.in_(list(link_ids_to_tag_ids)))
+        )
+        pairs = [
+            {"link_id": link_id, "tag_id": tag_id}
+            for link_id, tag_ids in link_ids_to_tag_ids.items()
+            for tag_id in tag_ids
+        ]
+        if pairs:
+            await self.conn.execute(t.link_tags.insert(), pairs)
+
+    async def _tags_of(self, link_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        if not link_ids:
+            return out
+        rows = await self.conn.execute(
+            select(t.link_tags.c.link_id, t.tags.c.name)
+            .join(t.tags, t.tags.c.id == t.link_tags.c.tag_id)
+            .where(t.link_tags.c.link_id.in_(link_ids), t.tags.c.workspace_id == self.workspace_id)
+            .order_by(t.tags.c.name)
+        )
+        for r in rows:
+            out[r.link_id].append(r.name)
+        return out
+
+    async def tag_counts(self) -> list[tuple[str, int]]:
+        q = (
+            select(t.tags.c.name, func.count(_L.id))
+            .select_from(t.tags)
+            .outerjoin(t.link_tags, t.link_tags.c.tag_id == t.tags.c.id)
+            .outerjoin(t.links, and_(_L.id == t.link_tags.c.link_id, _L.deleted_at.is_(None)))
+            .where(t.tags.c.workspace_id == self.workspace_id)
+            .group_by(t.tags.c.name)
+            .order_by(t.tags.c.name)
+        )
+        return [(r[0], r[1]) for r in await self.conn.execute(q)]
+
+    # --- reads -------------------------------------------------------------------
+
+    async def get(self, link_id: str) -> Link | None:
+        row = (await self.conn.execute(self._select().where(_L.id == link_id))).first()
+        if row is None:
+            return None
+        return _link(row, (await self._tags_of([row.id])).get(row.id, []))
+
+    async def get_many(self, link_ids: list[str]) -> list[Link]:
+        """The links with these ids, in the given order (missing ones left out)."""
+        by_id: dict[str, Row[Any]] = {}
+        for i in range(0, len(link_ids), 500):
+            chunk = link_ids[i : i + 500]
+            for row in await self.conn.execute(self._select().where(_L.id.in_(chunk))):
+                by_id[row.id] = row
+        tags = await self._tags_of(list(by_id))
+        return [_link(by_id[i], tags.get(i, [])) for i in link_ids if i in by_id]
+
+    async def by_code(self, domain_id: str, code: str) -> Link | None:
+        q = self._select().where(_L.domain_id == domain_id, _L.code == code)
+        row = (await self.conn.execute(q)).first()
+        if row is None:
+            return None
+        return _link(row, (await self._tags_of([row.id])).get(row.id, []))
+
+    async def search(self, query: LinkQuery) -> tuple[list[Link], int]:
+        """One page of links matching the query, and how many match in all."""
+        q = self._select()
+        if query.archived is not None:
+            q = q.where(_L.archived.is_(query.archived))
+        if query.channel:
+            q = q.where(_L.channel == query.channel)
+        if query.campaign_id:
+            q = q.where(_L.campaign_id == query.campaign_id)
+        if query.created_from:
+            q = q.where(_L.created_at >= query.created_from)
+        if query.created_to:
+            q = q.where(_L.created_at < query.created_to)
+        if query.tag:
+            q = q.where(
+                exists()
+                .where(t.link_tags.c.link_id == _L.id)
+                .where(t.link_tags.c.tag_id == t.tags.c.id)
+                .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name == query.tag)
+            )
+        if query.text:
+            pattern = f"%{like_escape(query.text.lower())}%"
+            q = q.where(
+                or_(
+                    *(
+                        func.lower(col).like(pattern, escape="\\")
+                        for col in (_L.code, _L.title, _L.destination_url, _L.notes)
+                    )
+                )
+            )
+        total = (
+            await self.conn.execute(select(func.count()).select_from(q.subquery()))
+        ).scalar_one()
+        key = query.sort.lstrip("-")
+        cols = _SORTS[key]
+        order = [c.desc() for c in cols] if query.sort.startswith("-") else [c.asc() for c in cols]
+        q = q.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
+        rows = list(await self.conn.execute(q))
+        tags = await self._tags_of([r.id for r in rows])
+        return [_link(r, tags.get(r.id, [])) for r in rows], total
+
+    # --- history -----------------------------------------------------------------
+
+    async def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        if entries:
+            await self.conn.execute(
+                t.link_history.insert(),
+                [
+                    {
+                        "id": e.id,
+                        "workspace_id": self.workspace_id,
+                        "link_id": e.link_id,
+                        "changed_at": e.changed_at,
+                        "changed_by": e.changed_by,
+                        "field": e.field,
+                        "old_value": e.old_value,
+                        "new_value": e.new_value,
+                    }
+                    for e in entries
+                ],
+            )
+
+    async def history(self, link_id: str) -> list[HistoryEntry]:
+        h = t.link_history.c
+        rows = await self.conn.execute(
+            select(t.link_history)
+            .where(h.workspace_id == self.workspace_id, h.link_id == link_id)
+            .order_by(h.changed_at.desc(), h.id)
+        )
+        return [
+            HistoryEntry(
+                id=r.id,
+                link_id=r.link_id,
+                changed_at=r.changed_at,
+                changed_by=r.changed_by,
+                field=r.field,
+                old_value=r.old_value,
+                new_value=r.new_value,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,54 @@
+"""A transaction handed to services: the repositories, all on one connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.storage.accounts import ApiKeyRepo, UserRepo
+from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.domains import DomainRepo
+from hoplink.storage.links import LinkRepo
+from hoplink.storage.workspaces import WorkspaceRepo
+
+
+class UniqueViolation(Exception):
+    """An insert hit a unique constraint (the row was not written)."""
+
+
+class Tx:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.workspaces = WorkspaceRepo(conn)
+        self.users = UserRepo(conn)
+        self.api_keys = ApiKeyRepo(conn)
+        self.domains = DomainRepo(conn)
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    def links(self, workspace_id: str) -> LinkRepo:
+        """Links of one workspace; no method of the repo can reach another's."""
+        return LinkRepo(self.conn, workspace_id)
+
+    def campaigns(self, workspace_id: str) -> CampaignRepo:
+        return CampaignRepo(self.conn, workspace_id)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run a block that may fail on a unique constraint without losing the transaction."""
+        nested = await self.conn.begin_nested()
+        try:
+            yield
+        except IntegrityError as exc:
+            await nested.rollback()
+            raise UniqueViolation(str(exc.orig)) from exc
+        except BaseException:
+            await nested.rollback()
+            raise
+        else:
+            await nested.commit()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.storage import tables as t
+from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
+
+
+def _workspace(row: Row[Any]) -> Workspace:
+    return Workspace(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        seller_id=row.seller_id,
+        timezone=row.timezone,
+        status=WorkspaceStatus(row.status),
+        created_at=row.created_at,
+        param_template=dict(row.param_template or {}),
+        custom_channels=list(row.custom_channels or []),
+    )
+
+
+class WorkspaceRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert(self, ws: Workspace) -> None:
+        await self.conn.execute(
+            t.workspaces.insert().values(
+                id=ws.id,
+                slug=ws.slug,
+                name=ws.name,
+                seller_id=ws.seller_id,
+                timezone=ws.timezone,
+                status=ws.status.value,
+                param_template=ws.param_template,
+                custom_channels=ws.custom_channels,
+                created_at=ws.created_at,
+            )
+        )
+
+    async def get(self, workspace_id: str) -> Workspace | None:
+        row = (
+            await self.conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id))
+        ).first()
+        return _workspace(row) if row else None
+
+    async def find(self, ref: str) -> Workspace | None:
+        """By ID or slug (the CLI accepts either)."""
+        row = (
+            await self.conn.execute(
+                select(t.workspaces).where(
+                    or_(t.workspaces.c.id == ref, t.workspaces.c.slug == ref)
+                )
+            )
+        ).first()
+        return _workspace(row) if row else None
+
+    async def slug_exists(self, slug: str) -> bool:
+        q = select(func.count()).select_from(t.workspaces).where(t.workspaces.c.slug == slug)
+        return bool((await self.conn.execute(q)).scalar_one())
+
+    async def all(self) -> list[Workspace]:
+        rows = await self.conn.execute(select(t.workspaces).order_by(t.workspaces.c.created_at))
+        return [_workspace(r) for r in rows]
+
+    async def update(self, workspace_id: str, **values: Any) -> None:
+        await self.conn.execute(
+            update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(**values)
+        )
+
+    async def members(self, workspace_id: str) -> list[tuple[str, str, Role]]:
+        """(user id, email, role) of everyone in the workspace."""
+        q = (
+            select(t.users.c.id, t.users.c.email, t.memberships.c.role)
+            .join(t.memberships, t.memberships.c.user_id == t.users.c.id)
+            .where(t.memberships.c.workspace_id == workspace_id)
+            .order_by(t.users.c.email)
+        )
+        return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class WorkspaceStatus(StrEnum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+    @property
+    def can_edit_links(self) -> bool:
+        return self is not Role.VIEWER
+
+    @property
+    def can_manage_workspace(self) -> bool:
+        return self in (Role.OWNER, Role.ADMIN)
+
+
+BUILTIN_CHANNELS: tuple[str, ...] = (
+    "facebook",
+    "tiktok",
+    "instagram",
+    "google",
+    "email",
+    "kol",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: str
+    slug: str
+    name: str
+    seller_id: str | None
+    timezone: str
+    status: WorkspaceStatus
+    created_at: datetime
+    param_template: dict[str, str] = field(default_factory=dict)
+    custom_channels: list[str] = field(default_factory=list)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return BUILTIN_CHANNELS + tuple(
+            c for c in self.custom_channels if c not in BUILTIN_CHANNELS
+        )

@@ -1,0 +1,167 @@
+"""Workspaces (one seller each), their settings and members."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
+from hoplink.ids import new_id, random_base62, utcnow
+from hoplink.links.urls import validate_param_template
+from hoplink.storage.tx import Tx
+from hoplink.workspaces.models import BUILTIN_CHANNELS, Workspace, WorkspaceStatus
+
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_SELLER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:50]
+    return slug if len(slug) >= 3 else f"ws-{random_base62(6).lower()}"
+
+
+def _check_settings(
+    *,
+    name: str | None = None,
+    seller_id: str | None = None,
+    timezone: str | None = None,
+    param_template: Mapping[str, str] | None = None,
+    custom_channels: Sequence[str] | None = None,
+) -> tuple[list[FieldError], dict[str, object]]:
+    errors: list[FieldError] = []
+    values: dict[str, object] = {}
+    if name is not None:
+        name = name.strip()
+        if not 1 <= len(name) <= 200 or any(unicodedata.category(c)[0] == "C" for c in name):
+            errors.append(FieldError("name", "invalid", "must be 1 to 200 printable characters"))
+        values["name"] = name
+    if seller_id is not None:
+        if seller_id and not _SELLER_RE.match(seller_id):
+            errors.append(
+                FieldError("seller_id", "invalid", "use 1 to 64 letters, digits, '.', '-' or '_'")
+            )
+        values["seller_id"] = seller_id or None
+    if timezone is not None:
+        try:
+            if timezone not in available_timezones():
+                raise ZoneInfoNotFoundError(timezone)
+            ZoneInfo(timezone)
+            values["timezone"] = timezone
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                FieldError(
+                    "timezone",
+                    "unknown_timezone",
+                    f"{timezone!r} is not an IANA time zone such as 'Asia/Shanghai' or 'UTC'",
+                )
+            )
+    if param_template is not None:
+        try:
+            values["param_template"] = validate_param_template(param_template)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if custom_channels is not None:
+        channels: list[str] = []
+        for i, raw in enumerate(custom_channels):
+            channel = raw.strip().lower()
+            if not _CHANNEL_RE.match(channel):
+                errors.append(
+                    FieldError(
+                        f"custom_channels.{i}",
+                        "invalid",
+                        "use 1 to 32 lowercase letters, digits, '-' or '_'",
+                    )
+                )
+            elif channel not in channels and channel not in BUILTIN_CHANNELS:
+                channels.append(channel)
+        if len(channels) > 50:
+            errors.append(FieldError("custom_channels", "too_many", "at most 50 custom channels"))
+        values["custom_channels"] = channels
+    return errors, values
+
+
+async def create_workspace(
+    tx: Tx,
+    *,
+    name: str,
+    slug: str | None = None,
+    seller_id: str | None = None,
+    timezone: str = "UTC",
+    param_template: Mapping[str, str] | None = None,
+    custom_channels: Sequence[str] = (),
+    status: WorkspaceStatus = WorkspaceStatus.UNVERIFIED,
+) -> Workspace:
+    errors, values = _check_settings(
+        name=name,
+        seller_id=seller_id or "",
+        timezone=timezone,
+        param_template=param_template or {},
+        custom_channels=custom_channels,
+    )
+    if slug is not None and not _SLUG_RE.match(slug):
+        errors.append(
+            FieldError("slug", "invalid", "use 3 to 64 lowercase letters, digits and '-'")
+        )
+    if errors:
+        raise InvalidInput(errors)
+    if slug is None:
+        slug = slugify(str(values["name"]))
+        while await tx.workspaces.slug_exists(slug):
+            slug = f"{slug[:56]}-{random_base62(4).lower()}"
+    elif await tx.workspaces.slug_exists(slug):
+        raise Conflict(f"a workspace with slug {slug!r} already exists", code="slug_taken")
+    ws = Workspace(
+        id=new_id("ws"),
+        slug=slug,
+        name=str(values["name"]),
+        seller_id=values["seller_id"],  # type: ignore[arg-type]
+        timezone=str(values["timezone"]),
+        status=status,
+        created_at=utcnow(),
+        param_template=values["param_template"],  # type: ignore[arg-type]
+        custom_channels=values["custom_channels"],  # type: ignore[arg-type]
+    )
+    await tx.workspaces.insert(ws)
+    return ws
+
+
+async def update_workspace(
+    tx: Tx,
+    *,
+    workspace_id: str,
+    name: str | None = None,
+    seller_id: str | None = None,
+    timezone: str | None = None,
+    param_template: Mapping[str, str] | None = None,
+    custom_channels: Sequence[str] | None = None,
+) -> Workspace:
+    """Change settings. A new parameter template applies to links created or edited later."""
+    errors, values = _check_settings(
+        name=name,
+        seller_id=seller_id,
+        timezone=timezone,
+        param_template=param_template,
+        custom_channels=custom_channels,
+    )
+    if errors:
+        raise InvalidInput(errors)
+    if values:
+        await tx.workspaces.update(workspace_id, **values)
+    ws = await tx.workspaces.get(workspace_id)
+    if ws is None:
+        raise NotFound("no such workspace")
+    return ws
+
+
+async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
+    ws = await tx.workspaces.find(ref)
+    if ws is None:
+        raise NotFound(f"no workspace with id or slug {ref!r}")
+    await tx.workspaces.update(ws.id, status=status.value)
+    updated = await tx.workspaces.get(ws.id)
+    assert updated is not None
+    return updated

@@ -1,0 +1,138 @@
+"""Fixtures for every test: real SQLite and real PostgreSQL, never a fake.
+
+PostgreSQL must answer at HOPLINK_TEST_PG_URL (default 127.0.0.1:5432/test);
+if it does not, the tests that need it fail — they are never skipped. Each
+test session works in a database of its own, created and dropped here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hoplink.storage import migrate
+from hoplink.storage.database import Database, create_engine
+from hoplink.storage.tables import metadata
+from hoplink.storage.tx import Tx
+
+PG_ADMIN_URL = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_url(database: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (plain URL)."""
+    import asyncio
+
+    name = f"hoplink_test_{secrets.token_hex(4)}"
+
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql://", "postgres://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+
+    async def _migrate() -> None:
+        engine = create_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(_migrate())
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that tests copy instead of migrating again."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+
+    async def _migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await engine.dispose()
+
+    asyncio.run(_migrate())
+    return path
+
+
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database URL (plain sqlite:// or postgresql://) for one test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "hoplink.db"
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+def async_url(url: str) -> str:
+    if url.startswith("sqlite://"):
+        return url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        names = [t.name for t in reversed(metadata.sorted_tables)]
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+        else:
+            for name in names:
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return database_url(backend, request, tmp_path)
+
+
+@pytest_asyncio.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A real, committing database; emptied after the test."""
+    database = Database.from_url(async_url(db_url))
+    try:
+        yield database
+    finally:
+        if not database.is_sqlite:
+            await truncate_all(database.engine)
+        await database.dispose()
+
+
+@pytest_asyncio.fixture
+async def tx(db: Database) -> AsyncIterator[Tx]:
+    """A transaction that is rolled back after the test: nothing it wrote survives."""
+    async with db.engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            yield Tx(conn)
+        finally:
+            await trans.rollback()

@@ -1,0 +1,30 @@
+"""Small builders for test data, going through the real services."""
+
+from __future__ import annotations
+
+from hoplink.accounts.apikeys import create_api_key
+from hoplink.accounts.models import Scope
+from hoplink.domains import ensure_default_domain
+from hoplink.links.models import Domain
+from hoplink.storage.tx import Tx
+from hoplink.workspaces.models import Workspace, WorkspaceStatus
+from hoplink.workspaces.service import create_workspace
+
+DEFAULT_HOST = "hop.test"
+ALL_SCOPES = frozenset(Scope)
+
+
+async def domain(tx: Tx, host: str = DEFAULT_HOST) -> Domain:
+    return await ensure_default_domain(tx, host)
+
+
+async def workspace(tx: Tx, name: str = "Acme Store", **kwargs: object) -> Workspace:
+    kwargs.setdefault("status", WorkspaceStatus.VERIFIED)
+    return await create_workspace(tx, name=name, **kwargs)  # type: ignore[arg-type]
+
+
+async def api_key(
+    tx: Tx, ws: Workspace, scopes: frozenset[Scope] = ALL_SCOPES, name: str = "test"
+) -> str:
+    _, raw = await create_api_key(tx, workspace=ws, name=name, scopes=scopes, created_by=None)
+    return raw
