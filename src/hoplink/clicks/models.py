@@ -1,0 +1,54 @@
+"""The click as it travels from the redirect edge to the worker.
+
+The edge turns the request into a ``Click`` at once: anything that needs the
+client IP (country, visitor hash) is derived there, and the IP itself is
+dropped before the click touches a journal, a queue or a log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    click_id: str  # random, unique; every later step is idempotent on it
+    ts: float  # unix time (seconds, UTC) the redirect was answered
+    link_id: str
+    workspace_id: str
+    domain: str
+    method: str  # GET or HEAD
+    user_agent: str
+    referrer: str
+    accept_language: str
+    country: str | None  # ISO 3166-1 alpha-2, from a trusted CDN header or a geo lookup
+    visitor_hash: str  # keyed hash of (daily salt, workspace, IP, user agent)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Click:
+        values: dict[str, Any] = orjson.loads(data)
+        return cls(**values)
+
+
+class ClickSink(Protocol):
+    """Where the edge hands a click. When ``put`` returns, the click survives a crash
+    of this process (kill -9); the redirect is answered only after that."""
+
+    def put(self, click: Click) -> None: ...
+
+
+class ClickSource(Protocol):
+    """What the worker consumes: at-least-once delivery, acknowledged after commit."""
+
+    async def read(self, max_items: int, timeout: float) -> tuple[list[Click], object]:
+        """Up to ``max_items`` clicks, waiting at most ``timeout`` seconds for the first;
+        the second value is a token to pass to ``ack`` once they are committed."""
+        ...
+
+    async def ack(self, token: object) -> None: ...
