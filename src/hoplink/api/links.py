@@ -71,7 +71,9 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
         raise InvalidInput(FieldError("items", "empty", "give at least one item"))
     if len(body.items) > limit:
         raise InvalidInput(
-            FieldError("items", "too_many", f"at most {limit} items per call, got {len(body.items)}")
+            FieldError(
+                "items", "too_many", f"at most {limit} items per call, got {len(body.items)}"
+            )
         )
     # Parse each item on its own; a malformed item is reported, the rest proceed.
     parsed: dict[int, LinkCreate] = {}
@@ -94,8 +96,10 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
                 domain = await domain_for(tx, who.workspace, hostname)
             except InvalidInput as exc:
                 if body.all_or_nothing:
-                    raise InvalidInput([e.nested(f"items.{indexes[0]}") for e in exc.errors]) from None
-                results.update({i: exc for i in indexes})
+                    raise InvalidInput(
+                        [e.nested(f"items.{indexes[0]}") for e in exc.errors]
+                    ) from None
+                results.update(dict.fromkeys(indexes, exc))
                 continue
             try:
                 created = await service.create_links(
@@ -132,7 +136,9 @@ def _renumber(error: FieldError, indexes: list[int]) -> FieldError:
 async def list_links(
     who: LinksRead,
     runtime: RuntimeDep,
-    q: Annotated[str | None, Query(max_length=200, description="Text in code, title, URL, notes")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in code, title, URL, notes")
+    ] = None,
     tag: str | None = None,
     channel: str | None = None,
     campaign_id: str | None = None,
@@ -209,9 +215,7 @@ async def delete_link(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Res
     return Response(status_code=204)
 
 
-@router.get(
-    "/{link_id}/history", response_model=list[HistoryOut], summary="Changes made to a link"
-)
+@router.get("/{link_id}/history", response_model=list[HistoryOut], summary="Changes made to a link")
 async def link_history(link_id: str, who: LinksRead, runtime: RuntimeDep) -> list[HistoryOut]:
     async with runtime.db.transaction(write=False) as tx:
         await service.get_link(tx, workspace=who.workspace, link_id=link_id)

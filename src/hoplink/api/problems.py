@@ -35,9 +35,7 @@ def problem(
     }
     if errors:
         body["field"] = errors[0].field
-        body["errors"] = [
-            {"field": e.field, "code": e.code, "message": e.message} for e in errors
-        ]
+        body["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

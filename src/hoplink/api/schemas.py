@@ -49,7 +49,7 @@ class LinkUpdate(_In):
 
 class BulkCreate(_In):
     # Items are validated one by one so one bad item does not hide the others.
-    items: list[dict[str, Any]] = Field(description="Up to 1,000 LinkCreate objects.")
+    items: list[Any] = Field(description="Up to 1,000 LinkCreate objects.")
     all_or_nothing: bool = False
 
 

@@ -44,12 +44,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Control (C0, DEL, C1), invisible formatting (zero-width, bidi overrides, BOM, ...),
 # line/paragraph separators and lone surrogates. Rejected in URLs and in UTM/template text.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_HEX = frozenset(string.hexdigits)
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # RFC 3986 pchar plus "/"; everything else (", <, >, [, ], ^, `, {, |, }, non-ASCII) is encoded.
 _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 _QUERY_SAFE = _PATH_SAFE | {"?"}
 
+_ESCAPE_OR_CHAR = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # "example.com/x", "shop.example.com:8080", "localhost:8080": a host missing its scheme.
 _BARE_DOMAIN = re.compile(
@@ -76,6 +76,10 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
 
 
+def _preview(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_forbidden(text: str) -> None:
     """Raise on the first control/invisible character; positions are 1-based."""
     for index, char in enumerate(text):
@@ -89,23 +93,14 @@ def _check_forbidden(text: str) -> None:
 
 def _encode_component(text: str, safe: frozenset[str]) -> str:
     """Percent-encode what is not allowed, keeping valid %XX escapes (hex made uppercase)."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "%":
-            escape = text[i + 1 : i + 3]
-            if len(escape) == 2 and set(escape) <= _HEX:
-                out.append("%" + escape.upper())
-                i += 3
-                continue
-            out.append("%25")
-        elif char in safe:
-            out.append(char)
-        else:
-            out.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8")))
-        i += 1
-    return "".join(out)
+
+    def fix(match: re.Match[str]) -> str:
+        piece = match.group()
+        if len(piece) == 3:  # an existing %XX escape
+            return piece.upper()
+        return piece if piece in safe else quote(piece, safe="")  # "%" -> "%25", UTF-8 bytes
+
+    return _ESCAPE_OR_CHAR.sub(fix, text)
 
 
 def _split_reference(rest: str) -> tuple[str, str | None, str | None]:
@@ -116,20 +111,16 @@ def _split_reference(rest: str) -> tuple[str, str | None, str | None]:
 
 
 def _parse_scheme(text: str) -> tuple[str, str]:
-    match = _SCHEME.match(text)
     if text.startswith("//"):
         raise _Rejected(
-            "missing_scheme",
-            "must start with https:// or http:// (links starting with // are not allowed)",
+            "missing_scheme", "must start with https:// (links starting with // are not allowed)"
         )
-    if match is None or _BARE_DOMAIN.match(text):
-        hint = text if len(text) <= 60 else text[:57] + "..."
-        message = (
-            f"must start with https:// or http://; add https:// in front, e.g. https://{hint}"
-            if _BARE_DOMAIN.match(text)
-            else "must be a full link starting with https:// or http://"
-        )
-        raise _Rejected("missing_scheme", message)
+    match = _SCHEME.match(text)
+    if _BARE_DOMAIN.match(text):
+        hint = _preview(text)
+        raise _Rejected("missing_scheme", f"add https:// in front, e.g. https://{hint}")
+    if match is None:
+        raise _Rejected("missing_scheme", "must be a full link starting with https:// or http://")
     scheme = match.group(1).lower()
     if scheme not in _DEFAULT_PORTS:
         raise _Rejected(
@@ -147,7 +138,7 @@ def _canonical_ipv6(literal: str) -> str:
         address = ipaddress.IPv6Address(literal)
     except ValueError:
         raise _Rejected(
-            "invalid_host", f"'[{literal}]' is not a valid IPv6 address, e.g. [2001:db8::1]"
+            "invalid_host", f"'[{_preview(literal)}]' is not an IPv6 address like [2001:db8::1]"
         ) from None
     return f"[{address.compressed}]"
 
@@ -161,21 +152,16 @@ def _canonical_host(host: str) -> str:
             "invalid_host",
             f"the host must not contain {bad!r}; only letters, digits, '-' and '.' are allowed",
         )
+    invalid = f"'{_preview(host)}' is not a valid host name"
     try:
-        mapped = idna.uts46_remap(host, std3_rules=True, transitional=False)
-    except idna.IDNAError as exc:
-        raise _Rejected("invalid_host", f"'{host}' is not a valid host name ({exc})") from None
-    mapped = mapped.removesuffix(".")
-    if "" in mapped.split("."):
-        raise _Rejected(
-            "invalid_host", f"'{host}' is not a valid host name (empty label, e.g. '..')"
-        )
-    try:
+        mapped = idna.uts46_remap(host, std3_rules=True, transitional=False).removesuffix(".")
+        if "" in mapped.split("."):
+            raise _Rejected("invalid_host", f"{invalid} (empty label, e.g. '..')")
         ascii_host = idna.encode(mapped).decode("ascii").lower()
     except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
-        raise _Rejected("invalid_host", f"'{host}' is not a valid host name ({exc})") from None
+        raise _Rejected("invalid_host", f"{invalid} ({_preview(str(exc), 100)})") from None
     if len(ascii_host) > 253 or not _LDH_HOST.fullmatch(ascii_host):
-        raise _Rejected("invalid_host", f"'{host}' is not a valid host name")
+        raise _Rejected("invalid_host", invalid)
     # Like browsers, a host whose last label is a number is an IPv4 address - and then we
     # require the plain dotted-quad form (no "127.1", "0x7f.0.0.1" or "2130706433").
     if _NUMERIC_LABEL.fullmatch(ascii_host.rsplit(".", 1)[-1]):
@@ -183,8 +169,7 @@ def _canonical_host(host: str) -> str:
             return str(ipaddress.IPv4Address(ascii_host))
         except ValueError:
             raise _Rejected(
-                "invalid_host",
-                f"'{host}' is not a valid IPv4 address; write four numbers, e.g. 192.0.2.1",
+                "invalid_host", f"{invalid}; write IPv4 addresses as four numbers like 192.0.2.1"
             ) from None
     return ascii_host
 
@@ -215,7 +200,7 @@ def _canonical_authority(authority: str, scheme: str) -> str:
     if not _PORT.fullmatch(port_text) or not 1 <= int(port_text) <= 65535:
         raise _Rejected(
             "invalid_port",
-            f"the port must be a number from 1 to 65535 (got '{port_text}'); "
+            f"the port must be a number from 1 to 65535 (got '{_preview(port_text)}'); "
             "or remove the ':' after the host",
         )
     port = int(port_text)
@@ -238,10 +223,10 @@ def _canonicalize(raw: str) -> str:
                 f"{offset + index + 1}); encode a space in a path or query as %20",
             )
     if "\\" in text:
+        position = offset + text.index("\\") + 1
         raise _Rejected(
             "backslash",
-            f"must not contain a backslash (at position {offset + text.index(chr(92)) + 1}); "
-            "use '/' or encode it as %5C",
+            f"must not contain a backslash (at position {position}); use '/' or encode it as %5C",
         )
     scheme, rest = _parse_scheme(text)
     if not rest.startswith("//"):
@@ -301,14 +286,14 @@ def clean_utm_value(name: str, value: str | None) -> str | None:
     return cleaned
 
 
-def _check_param_name(name: str) -> str | None:
-    """Return why `name` cannot be a bound parameter, or None if it can."""
+def _param_name_problem(name: str) -> tuple[str, str] | None:
+    """(code, message) saying why `name` cannot be a bound parameter, or None if it can."""
     if not _PARAM_NAME.fullmatch(name):
-        return "must be 1-64 characters of letters, digits, '_', '.' and '-'"
+        return "invalid_name", "must be 1-64 characters of letters, digits, '_', '.' and '-'"
     if name.lower().startswith("utm_"):
-        return "must not start with utm_; set UTM values in their own fields"
+        return "reserved_parameter", "must not start with utm_; UTM values have their own fields"
     if name.lower() == CLICK_ID_PARAM:
-        return f"{CLICK_ID_PARAM} is reserved for hoplink's click ids"
+        return "reserved_parameter", f"{CLICK_ID_PARAM} is reserved for hoplink's click ids"
     return None
 
 
@@ -358,10 +343,9 @@ def validate_param_template(
     errors: list[FieldError] = []
     for key, value in template.items():
         path = f"{field}.{key}"
-        reason = _check_param_name(key)
-        if reason is not None:
-            code = "invalid_name" if not _PARAM_NAME.fullmatch(key) else "reserved_parameter"
-            errors.append(FieldError(path, code, f"parameter name {reason}"))
+        problem = _param_name_problem(key)
+        if problem is not None:
+            errors.append(FieldError(path, problem[0], f"parameter name {problem[1]}"))
         errors.extend(FieldError(path, c, m) for c, m in _template_value_errors(value))
     if errors:
         raise InvalidInput(errors)
@@ -416,15 +400,15 @@ def build_final_url(
     if unknown:
         raise InvalidInput.one(unknown[0], "unknown_field", "is not a UTM field")
     for name in bound:
-        reason = _check_param_name(name)
-        if reason is not None:
-            raise InvalidInput.one(f"param_template.{name}", "invalid_name", reason)
+        problem = _param_name_problem(name)
+        if problem is not None:
+            raise InvalidInput.one(f"param_template.{name}", *problem)
 
     base_and_query, hash_sign, fragment = destination.partition("#")
     base, question_mark, query = base_and_query.partition("?")
     pieces = [piece for piece in query.split("&") if piece]
-    names = [unquote_plus(piece.partition("=")[0]) for piece in pieces]
-    existing = _decoded_pairs(query)
+    existing = _decoded_pairs(query)  # aligned with `pieces`
+    names = [name for name, _ in existing]
     if CLICK_ID_PARAM in names:
         raise InvalidInput.one(
             "url",
@@ -444,7 +428,7 @@ def build_final_url(
                 FieldError(
                     name,
                     "utm_conflict",
-                    f"the destination URL already sets {name}={clashing[0]}; "
+                    f"the destination URL already sets {name}={_preview(clashing[0])}; "
                     "remove it from the URL or leave this field empty",
                 )
             )

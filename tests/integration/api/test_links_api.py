@@ -1,0 +1,187 @@
+"""/api/v1/links end to end on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api_client import Api, assert_problem
+
+PRODUCT = "https://shop.example.com/item/1005006?sku=42#reviews"
+
+
+async def test_create_returns_short_url_and_encoded_final_url(api: Api) -> None:
+    _, auth = await api.tenant()
+    r = await api.http.post(
+        "/api/v1/links",
+        json={
+            "url": PRODUCT,
+            "utm_source": "facebook",
+            "utm_medium": "social",
+            "utm_campaign": "双11 #1 & more=yes",
+            "channel": "Facebook",
+            "tags": ["q4", "shoes"],
+            "title": "Red shoes",
+        },
+        headers=auth,
+    )
+    assert r.status_code == 201, r.text
+    link = r.json()
+    assert link["short_url"] == f"http://hop.test/{link['code']}"
+    assert len(link["code"]) == 7
+    assert link["channel"] == "facebook"
+    assert link["final_url"] == (
+        "https://shop.example.com/item/1005006?sku=42&utm_source=facebook&utm_medium=social"
+        "&utm_campaign=%E5%8F%8C11%20%231%20%26%20more%3Dyes#reviews"
+    )
+    got = await api.http.get(f"/api/v1/links/{link['id']}", headers=auth)
+    assert got.json() == link
+
+
+async def test_invalid_input_names_the_field(api: Api) -> None:
+    _, auth = await api.tenant()
+    cases = [
+        ({"url": "javascript:alert(1)"}, "url"),
+        ({"url": "https://ok.example.com/", "utm_source": "a\tb"}, "utm_source"),
+        ({"url": "https://ok.example.com/", "channel": "myspace"}, "channel"),
+        ({"url": "https://ok.example.com/", "code": "api"}, "code"),
+        ({"url": "https://ok.example.com/", "code": "a b"}, "code"),
+        ({"url": "https://ok.example.com/", "campaign_id": "cmp_nope"}, "campaign_id"),
+        ({"url": "https://ok.example.com/", "colour": "red"}, "colour"),
+        ({"url": "https://ok.example.com/", "tags": "notalist"}, "tags"),
+        ({}, "url"),
+        ({"url": "https://ok.example.com/?utm_source=mail", "utm_source": "fb"}, "utm_source"),
+    ]
+    for body, field in cases:
+        r = await api.http.post("/api/v1/links", json=body, headers=auth)
+        assert_problem(r, 422, "invalid_input", field)
+    r = await api.http.post(
+        "/api/v1/links", content=b"{not json", headers={**auth, "content-type": "application/json"}
+    )
+    assert_problem(r, 400, "bad_json")
+    listed = (await api.http.get("/api/v1/links", headers=auth)).json()
+    assert listed["total"] == 0
+
+
+async def test_list_paginates_and_filters(api: Api) -> None:
+    _, auth = await api.tenant()
+    for i in range(5):
+        r = await api.http.post(
+            "/api/v1/links",
+            json={
+                "url": f"https://shop.example.com/{i}",
+                "tags": ["even" if i % 2 == 0 else "odd"],
+            },
+            headers=auth,
+        )
+        assert r.status_code == 201
+    page1 = (await api.http.get("/api/v1/links?per_page=2&sort=created", headers=auth)).json()
+    assert page1["total"] == 5 and page1["next_page"] == 2
+    assert [i["url"] for i in page1["items"]] == [
+        "https://shop.example.com/0",
+        "https://shop.example.com/1",
+    ]
+    page3 = (
+        await api.http.get("/api/v1/links?per_page=2&page=3&sort=created", headers=auth)
+    ).json()
+    assert len(page3["items"]) == 1 and page3["next_page"] is None
+    odd = (await api.http.get("/api/v1/links?tag=odd", headers=auth)).json()
+    assert odd["total"] == 2
+    r = await api.http.get("/api/v1/links?sort=random", headers=auth)
+    assert_problem(r, 422, "invalid_input", "sort")
+    r = await api.http.get("/api/v1/links?per_page=1000", headers=auth)
+    assert_problem(r, 422, "invalid_input", "per_page")
+    tags = (await api.http.get("/api/v1/tags", headers=auth)).json()
+    assert tags == [{"name": "even", "links": 3}, {"name": "odd", "links": 2}]
+
+
+async def test_edit_archive_delete_and_history(api: Api) -> None:
+    _, auth = await api.tenant()
+    link = (
+        await api.http.post(
+            "/api/v1/links", json={"url": PRODUCT, "utm_source": "tiktok"}, headers=auth
+        )
+    ).json()
+    r = await api.http.patch(
+        f"/api/v1/links/{link['id']}",
+        json={"url": "https://shop.example.com/item/2", "utm_source": None, "archived": True},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    edited = r.json()
+    assert edited["final_url"] == "https://shop.example.com/item/2"
+    assert edited["archived"] is True and edited["code"] == link["code"]
+    r = await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": None}, headers=auth)
+    assert_problem(r, 422, "invalid_input", "archived")
+    history = (await api.http.get(f"/api/v1/links/{link['id']}/history", headers=auth)).json()
+    fields = {h["field"]: h for h in history}
+    assert fields["destination_url"]["old_value"] == PRODUCT
+    assert fields["utm_source"]["new_value"] is None
+    assert fields["archived"]["new_value"] == "true"
+    assert fields["destination_url"]["changed_by"].startswith("key:")
+    assert (await api.http.delete(f"/api/v1/links/{link['id']}", headers=auth)).status_code == 204
+    r = await api.http.get(f"/api/v1/links/{link['id']}", headers=auth)
+    assert_problem(r, 404, "not_found")
+    r = await api.http.post(
+        "/api/v1/links", json={"url": PRODUCT, "code": link["code"]}, headers=auth
+    )
+    assert_problem(r, 409, "code_taken", "code")
+
+
+async def test_fifty_concurrent_creates_of_one_custom_code_yield_exactly_one(api: Api) -> None:
+    _, auth = await api.tenant()
+    _, other_auth = await api.tenant("Rival Store")
+
+    async def attempt(i: int) -> int:
+        headers = auth if i % 2 else other_auth
+        r = await api.http.post(
+            "/api/v1/links",
+            json={"url": f"https://shop.example.com/{i}", "code": "black-friday"},
+            headers=headers,
+        )
+        return r.status_code
+
+    statuses = await asyncio.gather(*(attempt(i) for i in range(50)))
+    assert sorted(statuses).count(201) == 1, statuses
+    assert statuses.count(409) == 49, statuses
+
+
+async def test_campaigns_bind_into_links(api: Api) -> None:
+    _, auth = await api.tenant()
+    r = await api.http.post(
+        "/api/v1/campaigns", json={"name": "Double 11", "external_id": "fb-2388"}, headers=auth
+    )
+    assert r.status_code == 201
+    campaign = r.json()
+    dup = await api.http.post("/api/v1/campaigns", json={"name": "Double 11"}, headers=auth)
+    assert_problem(dup, 409, "campaign_exists")
+    link = (
+        await api.http.post(
+            "/api/v1/links",
+            json={"url": PRODUCT, "campaign_id": campaign["id"]},
+            headers=auth,
+        )
+    ).json()
+    assert link["campaign_id"] == campaign["id"]
+    listed = (
+        await api.http.get(f"/api/v1/links?campaign_id={campaign['id']}", headers=auth)
+    ).json()
+    assert listed["total"] == 1
+    r = await api.http.patch(
+        f"/api/v1/campaigns/{campaign['id']}", json={"name": "Double 11 (2026)"}, headers=auth
+    )
+    assert r.json()["name"] == "Double 11 (2026)"
+    assert (
+        await api.http.delete(f"/api/v1/campaigns/{campaign['id']}", headers=auth)
+    ).status_code == 204
+    assert (await api.http.get(f"/api/v1/links/{link['id']}", headers=auth)).json()[
+        "campaign_id"
+    ] is None
+
+
+async def test_openapi_and_docs_are_served_without_cdn(api: Api) -> None:
+    spec = (await api.http.get("/api/v1/openapi.json")).json()
+    assert "/api/v1/links/bulk" in spec["paths"]
+    docs = await api.http.get("/api/docs")
+    assert "script-src" not in docs.headers["content-security-policy"]
+    assert "http" not in docs.text.replace("http-equiv", "")
+    assert (await api.http.get("/api/docs/assets/swagger-ui-bundle.js")).status_code == 200
