@@ -10,7 +10,13 @@ BASE62 = string.digits + string.ascii_letters
 
 
 def random_base62(length: int) -> str:
-    return "".join(secrets.choice(BASE62) for _ in range(length))
+    """Uniform over all 62**length strings: one draw from ``secrets``, then base conversion."""
+    n = secrets.randbelow(62**length)
+    out = []
+    for _ in range(length):
+        n, digit = divmod(n, 62)
+        out.append(BASE62[digit])
+    return "".join(out)
 
 
 def new_id(prefix: str) -> str:

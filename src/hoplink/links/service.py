@@ -272,7 +272,8 @@ async def create_links(
             _raise_if_any(results)
 
     await repo.set_tags(
-        {row["id"]: [tag_ids[t] for t in _draft_tags(results[i])] for i, row in rows.items()}
+        {row["id"]: [tag_ids[t] for t in _draft_tags(results[i])] for i, row in rows.items()},
+        new=True,
     )
     out: list[Link | InvalidInput] = []
     for i, r in enumerate(results):

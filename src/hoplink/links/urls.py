@@ -13,6 +13,7 @@ fixed point of ``canonicalize_destination``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import string
@@ -50,6 +51,9 @@ _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 _QUERY_SAFE = _PATH_SAFE | {"?"}
 
 _ESCAPE_OR_CHAR = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
+# Text made only of _QUERY_SAFE characters and upper-case escapes needs no encoding (a path
+# never contains "?", so one pattern serves path, query and fragment).
+_ALREADY_SAFE = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # "example.com/x", "shop.example.com:8080", "localhost:8080": a host missing its scheme.
 _BARE_DOMAIN = re.compile(
@@ -82,6 +86,8 @@ def _preview(text: str, limit: int = 60) -> str:
 
 def _check_forbidden(text: str) -> None:
     """Raise on the first control/invisible character; positions are 1-based."""
+    if text.isascii() and text.isprintable():  # fast path: no C0 controls or DEL
+        return
     for index, char in enumerate(text):
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             raise _Rejected(
@@ -93,6 +99,9 @@ def _check_forbidden(text: str) -> None:
 
 def _encode_component(text: str, safe: frozenset[str]) -> str:
     """Percent-encode what is not allowed, keeping valid %XX escapes (hex made uppercase)."""
+
+    if _ALREADY_SAFE.fullmatch(text):  # fast path: nothing to encode or upper-case
+        return text
 
     def fix(match: re.Match[str]) -> str:
         piece = match.group()
@@ -143,6 +152,7 @@ def _canonical_ipv6(literal: str) -> str:
     return f"[{address.compressed}]"
 
 
+@functools.lru_cache(maxsize=4096)  # bulk imports repeat a few shop hosts thousands of times
 def _canonical_host(host: str) -> str:
     if not host:
         raise _Rejected("missing_host", "must contain a host name, e.g. https://example.com/")

@@ -124,13 +124,19 @@ class LinkRepo:
         )
         return {r.name: r.id for r in rows}
 
-    async def set_tags(self, link_ids_to_tag_ids: dict[str, list[str]]) -> None:
-        """Replace the tags of the given links (link ids must belong to this workspace)."""
+    async def set_tags(
+        self, link_ids_to_tag_ids: dict[str, list[str]], *, new: bool = False
+    ) -> None:
+        """Replace the tags of the given links (link ids must belong to this workspace).
+
+        ``new``: the links were just inserted, so there is nothing to remove first.
+        """
         if not link_ids_to_tag_ids:
             return
-        await self.conn.execute(
-            delete(t.link_tags).where(t.link_tags.c.link_id.in_(list(link_ids_to_tag_ids)))
-        )
+        if not new:
+            await self.conn.execute(
+                delete(t.link_tags).where(t.link_tags.c.link_id.in_(list(link_ids_to_tag_ids)))
+            )
         pairs = [
             {"link_id": link_id, "tag_id": tag_id}
             for link_id, tag_ids in link_ids_to_tag_ids.items()
