@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 import factories
+from dbs import truncate_all
 from hoplink.accounts.models import Scope
 from hoplink.app import HoplinkApp, create_app
 from hoplink.config import load_settings
@@ -56,6 +57,9 @@ async def running_api(db_url: str, data_dir: Path, **settings: Any) -> AsyncIter
         async with httpx.AsyncClient(transport=transport, base_url="http://hop.test") as http:
             yield Api(app, http)
     finally:
+        # The PostgreSQL test database is shared by the session: leave it empty.
+        if app.runtime is not None and not app.runtime.db.is_sqlite:
+            await truncate_all(app.runtime.db.engine)
         await app.stop()
 
 

@@ -7,7 +7,6 @@ test session works in a database of its own, created and dropped here.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -16,21 +15,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dbs import BACKENDS, PG_ADMIN_URL, pg_url, truncate_all
 from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
-from hoplink.storage.tables import metadata
 from hoplink.storage.tx import Tx
-
-PG_ADMIN_URL = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def _pg_url(database: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{database}"
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +37,7 @@ def pg_database() -> Iterator[str]:
             await conn.close()
 
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = _pg_url(name)
+    url = pg_url(name)
 
     async def _migrate() -> None:
         engine = create_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
@@ -93,16 +82,6 @@ def async_url(url: str) -> str:
     if url.startswith("sqlite://"):
         return url.replace("sqlite://", "sqlite+aiosqlite://", 1)
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-async def truncate_all(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        names = [t.name for t in reversed(metadata.sorted_tables)]
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
-        else:
-            for name in names:
-                await conn.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture(params=BACKENDS)

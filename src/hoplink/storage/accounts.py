@@ -49,6 +49,10 @@ class UserRepo:
             )
         )
 
+    async def any(self) -> bool:
+        """Whether any user exists (a fresh installation has none)."""
+        return (await self.conn.execute(select(t.users.c.id).limit(1))).first() is not None
+
     async def by_email(self, email: str) -> tuple[User, str] | None:
         row = (await self.conn.execute(select(t.users).where(t.users.c.email == email))).first()
         return (_user(row), row.password_hash) if row else None

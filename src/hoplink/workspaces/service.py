@@ -157,10 +157,16 @@ async def update_workspace(
     return ws
 
 
-async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
+async def find_workspace(tx: Tx, ref: str) -> Workspace:
+    """A workspace by id or slug, or NotFound naming what was looked for."""
     ws = await tx.workspaces.find(ref)
     if ws is None:
         raise NotFound(f"no workspace with id or slug {ref!r}")
+    return ws
+
+
+async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
+    ws = await find_workspace(tx, ref)
     await tx.workspaces.update(ws.id, status=status.value)
     updated = await tx.workspaces.get(ws.id)
     assert updated is not None

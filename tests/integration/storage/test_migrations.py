@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import BACKENDS, PG_ADMIN_URL, _pg_url
+from dbs import BACKENDS, PG_ADMIN_URL, pg_url
 from hoplink.storage import migrate
 from hoplink.storage.database import create_engine
 from hoplink.storage.tables import metadata
@@ -30,7 +30,9 @@ async def _pg_admin(sql: str) -> None:
 
 
 @pytest_asyncio.fixture(params=BACKENDS)
-async def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def empty_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
     if request.param == "sqlite":
         engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
         yield engine
@@ -38,7 +40,7 @@ async def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     name = f"hoplink_mig_{secrets.token_hex(4)}"
     await _pg_admin(f'CREATE DATABASE "{name}"')
-    engine = create_engine(_pg_url(name).replace("postgresql://", "postgresql+asyncpg://"))
+    engine = create_engine(pg_url(name).replace("postgresql://", "postgresql+asyncpg://"))
     try:
         yield engine
     finally:
@@ -54,7 +56,9 @@ def _diff(conn: Connection) -> list[object]:
     return list(compare_metadata(MigrationContext.configure(conn), metadata))
 
 
-async def test_upgrade_from_empty_reaches_head_and_matches_tables_py(empty_engine: AsyncEngine) -> None:
+async def test_upgrade_from_empty_reaches_head_and_matches_tables_py(
+    empty_engine: AsyncEngine,
+) -> None:
     assert await migrate.current_revision(empty_engine) is None
     assert not await migrate.is_current(empty_engine)
     await migrate.upgrade(empty_engine)

@@ -1,0 +1,196 @@
+"""``hoplink serve``: check the database, set up a fresh installation, run uvicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import shlex
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.panel import Panel
+from rich.table import Table
+
+from hoplink.app import create_app
+from hoplink.cli import _common
+from hoplink.cli._common import out
+from hoplink.cli.bootstrap import FirstRun, bootstrap
+from hoplink.config import Settings
+
+# uvicorn waits this long for open requests on SIGTERM/Ctrl+C, then closes them.
+_GRACEFUL_SECONDS = 15
+
+
+async def prepare(settings: Settings) -> FirstRun | None:
+    """Everything ``serve`` does before listening; raises what would stop it.
+
+    Opens the database like the app will (SQLite is migrated, an outdated
+    PostgreSQL schema raises ``SchemaOutOfDate``), then, on embedded storage
+    only, sets up a fresh installation.
+    """
+    async with _common.runtime(settings) as rt:
+        if not settings.is_sqlite:
+            return None
+        async with rt.db.transaction() as tx:
+            return await bootstrap(tx)
+
+
+def listen_url(settings: Settings) -> str:
+    host = settings.host
+    if host in ("127.0.0.1", "0.0.0.0", "::", "localhost"):  # noqa: S104 - we only print it
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it really accepts connections and when it has stopped."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self.url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            out.print(
+                f"hoplink is running at {self.url} (press Ctrl+C to stop)",
+                soft_wrap=True,
+                markup=False,
+            )
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        out.print("hoplink stopped")
+
+
+def _uvicorn_config(settings: Settings) -> uvicorn.Config:
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop" if have("uvloop") else "asyncio",
+        http="httptools" if have("httptools") else "h11",
+        lifespan="on",
+        # Access logs would write client IP addresses, which hoplink never stores.
+        access_log=False,
+        # uvicorn's own start/stop chatter repeats what we print; keep its warnings.
+        log_level="debug" if settings.log_level == "debug" else "warning",
+        server_header=False,
+        # The app reads forwarding headers itself, from HOPLINK_TRUSTED_PROXIES only; uvicorn
+        # must hand it the real socket peer.
+        proxy_headers=False,
+        timeout_graceful_shutdown=_GRACEFUL_SECONDS,
+    )
+
+
+def _configure_logging(settings: Settings) -> None:
+    logger = logging.getLogger("hoplink")
+    logger.setLevel(settings.log_level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+def print_first_run(first: FirstRun, *, url: str, env: dict[str, str]) -> None:
+    """The one time the admin password is shown, and what to do next."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("Open", url)
+    grid.add_row("API docs", f"{url}api/docs")
+    grid.add_row("E-mail", first.email)
+    grid.add_row("Password", first.password)
+    grid.add_row("", "[yellow]shown only this once: store it now[/yellow]")
+    grid.add_row("Workspace", f"{first.workspace.name} ({first.workspace.slug})")
+    out.print(Panel(grid, title="hoplink is set up", title_align="left", expand=False))
+
+    # Outside the panel and never wrapped by us, so they copy and paste as they are.
+    prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in env.items())
+    slug = first.workspace.slug
+    key_cmd = (
+        f"{prefix}hoplink apikey create --workspace {slug}"
+        " --scope links:read --scope links:write --scope stats:read"
+    )
+    body = (
+        '{"url": "https://shop.example.com/item/1005006", "utm_source": "facebook",'
+        ' "utm_medium": "social", "utm_campaign": "spring-sale", "channel": "facebook"}'
+    )
+    curl_cmd = (
+        f"curl -X POST {url}api/v1/links -H 'Authorization: Bearer <API key>'"
+        f" -H 'Content-Type: application/json' -d '{body}'"
+    )
+    out.print("Next, create an API key (it is printed once):", style="bold")
+    out.print(f"  {key_cmd}", soft_wrap=True, markup=False)
+    out.print("then create a short link with it:", style="bold")
+    out.print(f"  {curl_cmd}", soft_wrap=True, markup=False)
+    out.print()
+
+
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on; 0.0.0.0 accepts other machines."
+            " Overrides HOPLINK_HOST (default 127.0.0.1).",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="TCP port to listen on. Overrides HOPLINK_PORT (default 8080).",
+            min=1,
+            max=65535,
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for the embedded database and the secret key; created if missing."
+            " Overrides HOPLINK_DATA_DIR (default ./hoplink-data).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run hoplink: short-link redirects and the REST API on one port.
+
+    On the first start with embedded storage (SQLite, no user yet) it creates the
+    workspace "My Store" and an admin user, and prints their password once.
+    On PostgreSQL the schema must be current: run `hoplink db upgrade` first.
+    Stop it with Ctrl+C or SIGTERM; requests in flight are finished first.
+
+    Examples:
+    $ hoplink serve
+    $ hoplink serve --host 0.0.0.0 --port 8080 --data-dir /var/lib/hoplink
+    $ HOPLINK_DATABASE_URL=postgresql://hoplink@db/hoplink hoplink serve
+    """
+    settings = _common.settings(host=host, port=port, data_dir=data_dir)
+    _configure_logging(settings)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    first = _common.run(prepare(settings))
+    url = listen_url(settings)
+    if first is not None:
+        # Options given here must reach the next command too, or it opens another database.
+        given = {"HOPLINK_DATA_DIR": data_dir, "HOPLINK_HOST": host, "HOPLINK_PORT": port}
+        env = {name: str(value) for name, value in given.items() if value is not None}
+        print_first_run(first, url=url, env=env)
+    server = _Server(_uvicorn_config(settings), url)
+    try:
+        # After a graceful stop uvicorn raises the signal that asked for it again, so the
+        # exit status says "terminated by SIGTERM" as supervisors expect.
+        server.run()
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    if not server.started:
+        raise typer.Exit(1)

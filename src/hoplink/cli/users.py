@@ -1,0 +1,122 @@
+"""``hoplink user``: people who sign in to the dashboard."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hoplink.accounts.models import User
+from hoplink.accounts.users import add_member, create_user
+from hoplink.cli import _common
+from hoplink.cli._common import out
+from hoplink.config import Settings
+from hoplink.workspaces.models import Role, Workspace
+from hoplink.workspaces.service import find_workspace
+
+app = typer.Typer(help="Manage users (people who sign in to the dashboard).", no_args_is_help=True)
+
+
+def _read_password(password: str | None, from_stdin: bool) -> str:
+    if password is not None and from_stdin:
+        raise typer.BadParameter("give either --password or --password-stdin, not both")
+    if password is not None:
+        return password
+    stdin = sys.stdin
+    if from_stdin:
+        return stdin.readline().rstrip("\r\n")
+    if not stdin.isatty():
+        raise typer.BadParameter(
+            "no terminal to ask for the password on; pipe it in with --password-stdin",
+            param_hint="password",
+        )
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+async def _create(
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    admin: bool,
+    workspace_ref: str | None,
+    role: Role,
+) -> tuple[User, Workspace | None]:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        workspace = None
+        if workspace_ref is not None:
+            workspace = await find_workspace(tx, workspace_ref)
+        user = await create_user(tx, email=email, password=password, is_platform_admin=admin)
+        if workspace is not None:
+            await add_member(tx, user=user, workspace=workspace, role=role)
+        return user, workspace
+
+
+@app.command()
+def create(
+    email: Annotated[
+        str,
+        typer.Argument(metavar="EMAIL", help="The user's e-mail address; they sign in with it."),
+    ],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="The password (at least 10 characters). Visible in your shell history:"
+            " prefer the prompt or --password-stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input."
+        ),
+    ] = False,
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin", help="Make the user a platform admin (operator of the whole installation)."
+        ),
+    ] = False,
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Add the user to this workspace (slug or id).", show_default=False),
+    ] = None,
+    role: Annotated[
+        Role | None,
+        typer.Option(
+            help="Their role in --workspace: owner, admin (manage the workspace), member"
+            " (edit links) or viewer (read only). Default: member.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a user, optionally as a member of a workspace.
+
+    Without --password or --password-stdin the password is asked for twice.
+
+    Examples:
+    $ hoplink user create alice@example.com --workspace my-store --role admin
+    $ echo "$PASSWORD" | hoplink user create ops@example.com --admin --password-stdin
+    """
+    if role is not None and workspace is None:
+        raise typer.BadParameter("--role needs --workspace", param_hint="--role")
+    settings = _common.settings()
+    secret = _read_password(password, password_stdin)
+    user, ws = _common.run(
+        _create(
+            settings,
+            email=email,
+            password=secret,
+            admin=admin,
+            workspace_ref=workspace,
+            role=role or Role.MEMBER,
+        )
+    )
+    what = "platform admin" if user.is_platform_admin else "user"
+    line = f"Created {what} {user.email} ({user.id})"
+    if ws is not None:
+        line += f", {(role or Role.MEMBER).value} of {ws.slug}"
+    out.print(line, markup=False, soft_wrap=True)

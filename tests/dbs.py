@@ -1,0 +1,29 @@
+"""Where the test databases are, and how to empty one (imported by fixtures and tests)."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hoplink.storage.tables import metadata
+
+PG_ADMIN_URL = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pg_url(database: str) -> str:
+    """The URL of another database on the test PostgreSQL server."""
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        names = [t.name for t in reversed(metadata.sorted_tables)]
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+        else:
+            for name in names:
+                await conn.execute(text(f"DELETE FROM {name}"))
