@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hoplink import __version__
-from hoplink.api import campaigns, links, problems, workspace
+from hoplink.api import campaigns, links, problems, stats, workspace
 
 PREFIX = "/api/v1"
 
@@ -42,7 +42,7 @@ def create_api() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    for module in (links, campaigns, workspace):
+    for module in (links, campaigns, workspace, stats):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
 

@@ -19,6 +19,7 @@ from hoplink.api.schemas import (
     LinkOut,
     LinkPage,
     LinkUpdate,
+    problem_responses,
 )
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
@@ -27,7 +28,9 @@ from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.runtime import Runtime
 
-router = APIRouter(prefix="/links", tags=["links"])
+router = APIRouter(
+    prefix="/links", tags=["links"], responses=problem_responses(400, 401, 403, 404, 409, 422)
+)
 
 
 def _out(runtime: Runtime, link: Link) -> LinkOut:
@@ -192,17 +195,22 @@ async def get_link(link_id: str, who: LinksRead, runtime: RuntimeDep) -> LinkOut
 async def update_link(
     link_id: str, body: LinkUpdate, who: LinksWrite, runtime: RuntimeDep
 ) -> LinkOut:
-    given = body.model_fields_set
     changes: dict[str, object] = {}
+    utm: dict[str, str | None] = {}
     nullable = {"channel", "campaign_id", "title", "notes"}
-    for name in given:
+    null_errors: list[FieldError] = []
+    for name in sorted(body.model_fields_set):
         value = getattr(body, name)
         if name in UTM_FIELDS:
-            changes.setdefault("utm", {})[name] = value  # type: ignore[index]
+            utm[name] = value
         elif value is None and name not in nullable:
-            raise InvalidInput(FieldError(name, "null", "must not be null"))
+            null_errors.append(FieldError(name, "null", "must not be null; leave it out instead"))
         else:
             changes[name] = value
+    if null_errors:
+        raise InvalidInput(null_errors)
+    if utm:
+        changes["utm"] = utm
     async with runtime.db.transaction() as tx:
         link = await service.update_link(
             tx, workspace=who.workspace, link_id=link_id, changes=changes, actor=who.actor

@@ -56,6 +56,31 @@ def _loc_to_field(loc: Sequence[int | str]) -> str:
     return ".".join(parts)
 
 
+# Pydantic's wording for the common cases, rephrased to say what to send instead.
+_MESSAGES = {
+    "extra_forbidden": "is not a known field",
+    "missing": "is required",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "list_type": "must be a list",
+    "datetime_type": "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z",
+    "datetime_parsing": (
+        "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z"
+        " (in a query string, write '+' as %2B)"
+    ),
+    "datetime_from_date_parsing": (
+        "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z"
+        " (in a query string, write '+' as %2B)"
+    ),
+}
+
+
 def field_errors(errors: Sequence[Any], prefix: str = "") -> list[FieldError]:
     """Pydantic's errors as FieldErrors with dotted paths and readable messages."""
     out: list[FieldError] = []
@@ -65,12 +90,14 @@ def field_errors(errors: Sequence[Any], prefix: str = "") -> list[FieldError]:
             field = f"{prefix}.{field}" if field else prefix
         kind = str(err.get("type", "invalid"))
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
-        if kind == "extra_forbidden":
-            message = "is not a known field"
-        elif kind == "missing":
-            message = "is required"
-        elif kind == "json_invalid":
+        message = _MESSAGES.get(kind, message)
+        if kind == "json_invalid":
             field, message = "", "the request body is not valid JSON"
+        elif tuple(err.get("loc", ())) == ("body",):  # the body as a whole
+            if kind == "missing":
+                message = "the request body is required: a JSON object"
+            else:
+                message = "the request body must be a JSON object sent as application/json"
         out.append(FieldError(field, kind, message))
     return out
 
@@ -93,9 +120,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-        code = codes.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        known = {
+            404: ("not_found", "Not found", "there is no such endpoint; see /api/docs"),
+            405: (
+                "method_not_allowed",
+                "Method not allowed",
+                "this endpoint does not take that method",
+            ),
+        }
+        code, title, detail = known.get(
+            exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
+        )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, code, title, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,40 @@ from pydantic import BaseModel, ConfigDict, Field
 from hoplink.links.models import Campaign, HistoryEntry, Link
 
 
+class ProblemError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 7807 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Stable machine-readable reason, e.g. invalid_input")
+    detail: str = Field(description="What went wrong, for a person")
+    field: str | None = Field(None, description="The first offending field, dotted path")
+    errors: list[ProblemError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers an endpoint can give."""
+    text = {
+        400: "Malformed request (e.g. invalid JSON)",
+        401: "Missing, invalid or revoked API key",
+        403: "The key lacks the scope, or the workspace is suspended",
+        404: "No such object in this workspace",
+        409: "Conflict, e.g. the custom code is taken",
+        422: "Invalid input; `errors` names each field",
+    }
+    return {
+        s: {"model": Problem, "description": text[s], "content": {"application/problem+json": {}}}
+        for s in statuses
+    }
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hoplink.api.deps import AnyKey
-from hoplink.api.schemas import WorkspaceOut
+from hoplink.api.schemas import WorkspaceOut, problem_responses
 
-router = APIRouter(tags=["workspace"])
+router = APIRouter(tags=["workspace"], responses=problem_responses(401, 403))
 
 
 @router.get("/workspace", response_model=WorkspaceOut, summary="The key's workspace")

@@ -277,7 +277,7 @@ async def create_links(
     )
     out: list[Link | InvalidInput] = []
     for i, r in enumerate(results):
-        out.append(r if isinstance(r, InvalidInput) else _to_link(rows[i], domain, r.tags))
+        out.append(r if isinstance(r, InvalidInput) else _to_link(rows[i], domain, sorted(r.tags)))
     return out
 
 
@@ -378,8 +378,19 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
 EDITABLE = frozenset(
     {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
 )
-# Changes to these are written to the link's history (who, when, old, new).
-_TRACKED = ("destination_url", *UTM_FIELDS, "channel", "campaign_id", "title", "archived")
+# Changes to these are written to the link's history (who, when, old, new); final_url
+# follows from them and is not repeated.
+_TRACKED = (
+    "destination_url",
+    *UTM_FIELDS,
+    "channel",
+    "campaign_id",
+    "tags",
+    "title",
+    "notes",
+    "archived",
+    "forward_query",
+)
 
 
 async def update_link(
@@ -417,17 +428,27 @@ async def update_link(
     if isinstance(draft, InvalidInput):
         raise draft
     now = utcnow()
-    values: dict[str, Any] = {**draft.values, "updated_at": now}
+    values: dict[str, Any] = dict(draft.values)
     if "archived" in changes:
         values["archived"] = bool(changes["archived"])
     before = {
         "destination_url": link.destination_url,
+        "final_url": link.final_url,
         **link.utm,
         "channel": link.channel,
         "campaign_id": link.campaign_id,
         "title": link.title,
+        "notes": link.notes,
         "archived": link.archived,
+        "forward_query": link.forward_query,
     }
+    changed = {name: v for name, v in values.items() if before.get(name) != v}
+    tags_changed = "tags" in changes and sorted(draft.tags) != sorted(link.tags)
+    if tags_changed:
+        changed["tags"] = ", ".join(sorted(draft.tags))
+        before["tags"] = ", ".join(sorted(link.tags))
+    if not changed:
+        return link  # nothing to write: updated_at and history stay as they are
     history = [
         HistoryEntry(
             id=new_id("his"),
@@ -436,14 +457,15 @@ async def update_link(
             changed_by=actor,
             field=name,
             old_value=_str(before[name]),
-            new_value=_str(values[name]),
+            new_value=_str(changed[name]),
         )
         for name in _TRACKED
-        if name in values and before[name] != values[name]
+        if name in changed
     ]
-    await repo.update(link.id, values)
+    changed.pop("tags", None)
+    await repo.update(link.id, {**changed, "updated_at": now})
     await repo.add_history(history)
-    if "tags" in changes:
+    if tags_changed:
         tag_ids = await repo.ensure_tags(draft.tags, now)
         await repo.set_tags({link.id: [tag_ids[t] for t in draft.tags]})
     updated = await repo.get(link.id)

@@ -419,7 +419,7 @@ def build_final_url(
     pieces = [piece for piece in query.split("&") if piece]
     existing = _decoded_pairs(query)  # aligned with `pieces`
     names = [name for name, _ in existing]
-    if CLICK_ID_PARAM in names:
+    if any(name.lower() == CLICK_ID_PARAM for name in names):
         raise InvalidInput.one(
             "url",
             "reserved_parameter",

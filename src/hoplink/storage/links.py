@@ -89,9 +89,11 @@ class LinkRepo:
         return result.rowcount > 0
 
     async def mark_deleted(self, link_id: str, at: datetime) -> bool:
-        # Tags are detached; the row stays so the code is never reused.
+        """Leave a tombstone (the code is never reused) and detach the tags."""
+        if not await self.update(link_id, {"deleted_at": at, "archived": True, "updated_at": at}):
+            return False
         await self.conn.execute(delete(t.link_tags).where(t.link_tags.c.link_id == link_id))
-        return await self.update(link_id, {"deleted_at": at, "archived": True, "updated_at": at})
+        return True
 
     # --- tags --------------------------------------------------------------------
 
@@ -263,7 +265,7 @@ class LinkRepo:
         rows = await self.conn.execute(
             select(t.link_history)
             .where(h.workspace_id == self.workspace_id, h.link_id == link_id)
-            .order_by(h.changed_at.desc(), h.id)
+            .order_by(h.changed_at.desc(), h.field)
         )
         return [
             HistoryEntry(

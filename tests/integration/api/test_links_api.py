@@ -185,3 +185,74 @@ async def test_openapi_and_docs_are_served_without_cdn(api: Api) -> None:
     assert "script-src" not in docs.headers["content-security-policy"]
     assert "http" not in docs.text.replace("http-equiv", "")
     assert (await api.http.get("/api/docs/assets/swagger-ui-bundle.js")).status_code == 200
+
+
+async def test_patch_semantics_and_history_of_every_field(api: Api) -> None:
+    _, auth = await api.tenant()
+    link = (
+        await api.http.post(
+            "/api/v1/links", json={"url": PRODUCT, "tags": ["b", "a"]}, headers=auth
+        )
+    ).json()
+    assert link["tags"] == ["a", "b"]
+    same = await api.http.patch(f"/api/v1/links/{link['id']}", json={}, headers=auth)
+    assert same.json()["updated_at"] == link["updated_at"]
+    r = await api.http.patch(
+        f"/api/v1/links/{link['id']}", json={"url": None, "tags": None}, headers=auth
+    )
+    body = assert_problem(r, 422, "invalid_input")
+    assert {e["field"] for e in body["errors"]} == {"url", "tags"}
+    r = await api.http.patch(
+        f"/api/v1/links/{link['id']}",
+        json={"tags": ["c"], "notes": "for KOL Mia", "forward_query": True},
+        headers=auth,
+    )
+    assert r.status_code == 200
+    history = (await api.http.get(f"/api/v1/links/{link['id']}/history", headers=auth)).json()
+    assert [(h["field"], h["old_value"], h["new_value"]) for h in history] == [
+        ("forward_query", "false", "true"),
+        ("notes", None, "for KOL Mia"),
+        ("tags", "a, b", "c"),
+    ]
+
+
+async def test_campaign_patch_null_clears_external_id_and_refuses_null_name(api: Api) -> None:
+    _, auth = await api.tenant()
+    c = (
+        await api.http.post(
+            "/api/v1/campaigns", json={"name": "Q4", "external_id": "fb-1"}, headers=auth
+        )
+    ).json()
+    r = await api.http.patch(
+        f"/api/v1/campaigns/{c['id']}", json={"external_id": None}, headers=auth
+    )
+    assert r.json()["external_id"] is None and r.json()["name"] == "Q4"
+    r = await api.http.patch(f"/api/v1/campaigns/{c['id']}", json={"name": None}, headers=auth)
+    assert_problem(r, 422, "invalid_input", "name")
+
+
+async def test_protocol_mistakes_get_helpful_problems(api: Api) -> None:
+    _, auth = await api.tenant()
+    r = await api.http.put("/api/v1/links/lnk_x", json={}, headers=auth)
+    assert_problem(r, 405, "method_not_allowed")
+    assert r.headers["allow"]  # Starlette names the first matching route's methods
+    r = await api.http.post(
+        "/api/v1/links",
+        content=b"url=https://x.example.com/",
+        headers={**auth, "content-type": "text/plain"},
+    )
+    body = assert_problem(r, 422, "invalid_input")
+    assert "application/json" in body["detail"]
+    r = await api.http.get("/api/v1/nope", headers=auth)
+    assert_problem(r, 404, "not_found")
+    r = await api.http.get("/api/v1/links?created_from=2026-01-01T00:00:00 08:00", headers=auth)
+    body = assert_problem(r, 422, "invalid_input", "created_from")
+    assert "%2B" in body["errors"][0]["message"]
+
+
+async def test_openapi_declares_bearer_auth_and_problem_answers(api: Api) -> None:
+    spec = (await api.http.get("/api/v1/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    create = spec["paths"]["/api/v1/links"]["post"]
+    assert {"401", "403", "409", "422"} <= set(create["responses"])
+    assert "application/problem+json" in create["responses"]["422"]["content"]

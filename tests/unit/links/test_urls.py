@@ -372,7 +372,8 @@ def test_bound_parameters_replace_in_place_or_append(
 
 
 @pytest.mark.parametrize(
-    "destination", ["https://a.com/?hl_click=abc", "https://a.com/?x=1&hl%5Fclick"]
+    "destination",
+    ["https://a.com/?hl_click=abc", "https://a.com/?x=1&hl%5Fclick", "https://a.com/?HL_Click=1"],
 )
 def test_click_id_parameter_is_reserved(destination: str) -> None:
     with pytest.raises(InvalidInput) as info:
