@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hoplink.ids import new_id
 from hoplink.links.models import HistoryEntry, Link, LinkQuery
 from hoplink.storage import tables as t
-from hoplink.storage._rows import insert_ignore, like_escape
+from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
 
 _L = t.links.c
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -77,7 +77,7 @@ class LinkRepo:
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             rows = await self.conn.execute(
-                select(_L.code).where(_L.domain_id == domain_id, _L.code.in_(chunk))
+                select(_L.code).where(_L.domain_id == domain_id, in_list(self.conn, _L.code, chunk))
             )
             taken.update(r.code for r in rows)
         return taken
@@ -140,12 +140,11 @@ class LinkRepo:
                 delete(t.link_tags).where(t.link_tags.c.link_id.in_(list(link_ids_to_tag_ids)))
             )
         pairs = [
-            {"link_id": link_id, "tag_id": tag_id}
+            (link_id, tag_id)
             for link_id, tag_ids in link_ids_to_tag_ids.items()
             for tag_id in tag_ids
         ]
-        if pairs:
-            await self.conn.execute(t.link_tags.insert(), pairs)
+        await insert_pairs(self.conn, t.link_tags, ("link_id", "tag_id"), pairs)
 
     async def _tags_of(self, link_ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
