@@ -14,9 +14,11 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -209,4 +211,126 @@ link_history = Table(
     Column("old_value", Text, nullable=True),
     Column("new_value", Text, nullable=True),
     Index("ix_link_history_link", "link_id", "changed_at"),
+)
+
+# One random secret per UTC day; visitor hashes are keyed with it so a visitor is the same
+# person within a day on every web node, and unlinkable once the row is deleted (day + 2).
+visitor_salts = Table(
+    "visitor_salts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# --- Clicks and rollups (issue 3: worker, enrichment, stats) ------------------------------
+# No foreign keys below: the worker checks link and workspace once per batch, and a click
+# must never block a batch because its link was removed between the redirect and the write.
+# Rollup buckets are integers: ``hour`` = unix time // 3600 and ``day`` = hour // 24 (UTC),
+# cheap to compare and identical on both backends.
+
+# The raw click log, kept for HOPLINK_CLICK_RETENTION_DAYS; the rollups are derived from it.
+# Referrers are kept as a host only: paths and queries can carry personal data.
+clicks = Table(
+    "clicks",
+    metadata,
+    Column("click_id", String(64), primary_key=True),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("workspace_id", String(32), nullable=False),
+    Column("link_id", String(32), nullable=False),
+    Column("domain", String(253), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("country", String(16), nullable=False),
+    Column("visitor_hash", String(64), nullable=False),
+    Column("user_agent", Text, nullable=False),
+    Column("referrer_host", String(255), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("device", String(16), nullable=False),
+    Column("os", String(100), nullable=False),
+    Column("browser", String(100), nullable=False),
+    # Why the click was flagged as a bot (NULL: a person) and which bot it was.
+    Column("bot", String(32), nullable=True),
+    Column("bot_name", String(100), nullable=True),
+    Index("ix_clicks_ts", "ts"),
+    Index("ix_clicks_link_ts", "link_id", "ts"),
+)
+
+
+def _counts(*, uv_hour: bool) -> list[Column[int]]:
+    # pv: every click; human_pv: clicks not flagged as bots (bot PV = pv - human_pv);
+    # uv_day: visitors whose first human click of their UTC day fell in this bucket, so the
+    # sum over any span of a UTC day is that span's exact distinct-visitor count when it
+    # starts at midnight; uv_hour: distinct visitors within the hour.
+    cols = [
+        Column("pv", Integer, nullable=False, default=0),
+        Column("human_pv", Integer, nullable=False, default=0),
+        Column("uv_day", Integer, nullable=False, default=0),
+    ]
+    if uv_hour:
+        cols.append(Column("uv_hour", Integer, nullable=False, default=0))
+    return cols
+
+
+def _rollup(name: str, owner: str, bucket: str, *, dims: bool) -> Table:
+    """One rollup table: counts per ``owner`` (link_id or workspace_id) and ``bucket``."""
+    keys: list[Column[Any]] = [
+        Column(owner, String(32), primary_key=True),
+        Column(bucket, Integer, primary_key=True),
+    ]
+    if dims:
+        keys += [
+            Column("dim", String(16), primary_key=True),
+            Column("value", String(255), primary_key=True),
+        ]
+    extra: list[Any] = []
+    if owner == "link_id":
+        keys.append(Column("workspace_id", String(32), nullable=False))
+        if not dims:
+            # Workspace-wide breakdowns by channel or campaign read every link's counts of a
+            # range: a covering index makes that one contiguous index scan, no row lookups.
+            extra.append(
+                Index(
+                    f"ix_{name}_workspace",
+                    "workspace_id",
+                    bucket,
+                    "link_id",
+                    "pv",
+                    "human_pv",
+                    "uv_day",
+                )
+            )
+    # WITHOUT ROWID: on SQLite the table is its primary-key B-tree, so a range scan over
+    # (owner, bucket) reads the counts in place instead of following a rowid per row.
+    return Table(
+        name,
+        metadata,
+        *keys,
+        *_counts(uv_hour=bucket == "hour" and not dims),
+        *extra,
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_link_hours = _rollup("rollup_link_hours", "link_id", "hour", dims=False)
+rollup_link_days = _rollup("rollup_link_days", "link_id", "day", dims=False)
+rollup_workspace_hours = _rollup("rollup_workspace_hours", "workspace_id", "hour", dims=False)
+rollup_workspace_days = _rollup("rollup_workspace_days", "workspace_id", "day", dims=False)
+rollup_link_dim_hours = _rollup("rollup_link_dim_hours", "link_id", "hour", dims=True)
+rollup_link_dim_days = _rollup("rollup_link_dim_days", "link_id", "day", dims=True)
+rollup_workspace_dim_hours = _rollup(
+    "rollup_workspace_dim_hours", "workspace_id", "hour", dims=True
+)
+rollup_workspace_dim_days = _rollup("rollup_workspace_dim_days", "workspace_id", "day", dims=True)
+
+# Which visitors were already counted: grain "h" (bucket = hour) or "d" (bucket = day), per
+# link or workspace (scope_id). An insert that is ignored means "seen before". Visitor
+# hashes rotate every UTC day, so rows older than two days are useless and purged.
+visitor_seen = Table(
+    "visitor_seen",
+    metadata,
+    Column("grain", String(1), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("scope_id", String(32), primary_key=True),
+    Column("visitor_hash", String(64), primary_key=True),
+    sqlite_with_rowid=False,
 )

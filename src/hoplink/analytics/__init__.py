@@ -1,0 +1,1 @@
+"""Stats as query objects: a validated ``StatsQuery`` → rollup SQL → ``StatsResult``."""

@@ -1,0 +1,314 @@
+"""The click worker: ClickSource → enrichment → one transaction → ack.
+
+A batch closes when it holds ``batch_size`` clicks or ``flush_interval`` seconds after its
+first click, whichever comes first. Its clicks are enriched (``steps``), then written in
+ONE transaction: the raw clicks (insert-ignore by click id), the seen-visitor sets and the
+rollup increments of the clicks that were new. Only after the commit is the batch
+acknowledged, so a crash at any point means the source hands the clicks out again and the
+click-id check makes the replay a no-op.
+
+Database errors never lose a batch: it is retried with exponential backoff until it
+commits. The exception is data a database refuses for good (``DataError``): the batch is
+split in halves until the offending click is alone, and that click is dropped and logged.
+On ``stop`` the worker drains what the source still holds, then returns. Between batches
+it runs the retention purge in small steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import DataError
+
+from hoplink.clicks.journal import ClickJournal
+from hoplink.clicks.models import Click, ClickSource
+from hoplink.clicks.salts import purge_salts
+from hoplink.config import Settings
+from hoplink.ingest.rollups import build_delta, seen_keys
+from hoplink.ingest.steps import DropReason, Event, IngestCounters, Pipeline, check_links
+from hoplink.ingest.useragents import AgentClassifier
+from hoplink.runtime import Runtime
+from hoplink.storage import migrate
+from hoplink.storage.clicks import ClickRepo
+from hoplink.storage.database import Database
+from hoplink.storage.rollups import RollupRepo
+
+log = logging.getLogger("hoplink.worker")
+
+ENRICH_SLICE = 64  # clicks enriched between two yields to the event loop
+PURGE_CHUNK = 2000  # raw clicks deleted per purge transaction
+SEEN_KEEP_HOURS = 48  # visitor hashes rotate daily; two days covers late arrivals
+DAY = 86_400
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        source: ClickSource,
+        batch_size: int = 500,
+        flush_interval: float = 0.2,
+        retention_days: int = 90,
+        purge_interval: float = 600.0,
+        agents: AgentClassifier | None = None,
+        clock: Callable[[], float] = time.time,
+        retry_base: float = 0.1,
+        retry_max: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retention_days = retention_days
+        self.purge_interval = purge_interval
+        self.clock = clock
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.counters = IngestCounters()
+        self.pipeline = Pipeline(
+            agents=agents or AgentClassifier(),
+            retention_seconds=retention_days * DAY,
+            counters=self.counters,
+        )
+        self.last_commit_at: float | None = None
+        self.lag_seconds = 0.0  # age of the newest click of the last committed batch
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_purge = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, db: Database, source: ClickSource) -> Worker:
+        return cls(
+            db=db,
+            source=source,
+            batch_size=settings.worker_batch_size,
+            flush_interval=settings.worker_flush_interval,
+            retention_days=settings.click_retention_days,
+            purge_interval=settings.worker_purge_interval,
+            agents=AgentClassifier(settings.user_agent_cache_size),
+        )
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Run in a background task of the current event loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="click-worker")
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Drain what the source holds, then stop. After ``grace`` seconds (the database
+        is away), give up: unacknowledged clicks stay in the source for the next start."""
+        self.request_stop()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
+            log.warning("click worker did not drain within %.0f s; stopping it", grace)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def run(self) -> None:
+        log.info("click worker started (batch %d, %.2f s)", self.batch_size, self.flush_interval)
+        while not self._stopping.is_set():
+            try:
+                clicks, tokens = await self._collect()
+                if clicks:
+                    await self.process(clicks)
+                    await self._ack(tokens)
+            except Exception:
+                # The source failed (a journal I/O error, say); nothing was acknowledged,
+                # so nothing is lost. Keep the worker alive and try again.
+                log.exception("click worker: reading or acknowledging clicks failed")
+                await asyncio.sleep(1.0)
+            if self.clock() >= self._next_purge:
+                await self._purge_step()
+        # Drain: whatever is already in the source, without waiting for more.
+        while True:
+            clicks, token = await self.source.read(self.batch_size, 0)
+            if not clicks:
+                break
+            await self.process(clicks)
+            await self.source.ack(token)
+        log.info("click worker stopped: %s", self.counters.snapshot())
+
+    # --- batches ---------------------------------------------------------------------------
+
+    async def _collect(self) -> tuple[list[Click], list[object]]:
+        """One batch: up to batch_size clicks, at most flush_interval after the first."""
+        loop = asyncio.get_running_loop()
+        batch: list[Click] = []
+        tokens: list[object] = []
+        deadline: float | None = None
+        while len(batch) < self.batch_size:
+            wait = self.flush_interval if deadline is None else deadline - loop.time()
+            if wait <= 0:
+                break
+            clicks, token = await self.source.read(self.batch_size - len(batch), wait)
+            if not clicks:
+                break
+            batch += clicks
+            tokens.append(token)
+            if deadline is None:
+                deadline = loop.time() + self.flush_interval
+            if self._stopping.is_set():
+                break
+        return batch, tokens
+
+    async def _ack(self, tokens: Sequence[object]) -> None:
+        for token in tokens:
+            await self.source.ack(token)
+
+    async def process(self, clicks: Sequence[Click]) -> None:
+        """Enrich and commit one batch, retrying until the database takes it."""
+        now = self.clock()
+        events: list[Event] = []
+        seen: set[str] = set()
+        for i in range(0, len(clicks), ENRICH_SLICE):
+            events += self.pipeline.run(clicks[i : i + ENRICH_SLICE], now, seen=seen)
+            await asyncio.sleep(0)  # parsing new user agents is CPU work; let redirects in
+        attempt = 0
+        while True:
+            try:
+                await self._write_splitting(events)
+                break
+            except Exception as exc:
+                attempt += 1
+                delay = min(self.retry_max, self.retry_base * 2 ** min(attempt, 20))
+                delay *= 0.5 + random.random() / 2  # noqa: S311 - jitter, not security
+                log.warning(
+                    "writing %d clicks failed (attempt %d), retrying in %.1f s: %s",
+                    len(events),
+                    attempt,
+                    delay,
+                    exc,
+                )
+                self.counters.add("retries")
+                await asyncio.sleep(delay)
+        self.counters.add("batches")
+        self.last_commit_at = self.clock()
+        if events:
+            self.lag_seconds = max(0.0, self.last_commit_at - max(e.click.ts for e in events))
+
+    async def _write_splitting(self, events: list[Event]) -> None:
+        try:
+            await self._write(events)
+        except DataError as exc:
+            # The database refuses some value for good; find the click and set it aside.
+            if len(events) == 1:
+                log.error(
+                    "dropping click %s the database refuses: %s", events[0].click.click_id, exc
+                )
+                self.counters.dropped(DropReason.UNWRITABLE)
+                return
+            mid = len(events) // 2
+            await self._write_splitting(events[:mid])
+            await self._write_splitting(events[mid:])
+
+    async def _write(self, events: list[Event]) -> None:
+        drops: Counter[DropReason] = Counter()
+        new: list[Event] = []
+        kept: list[Event] = []
+        if events:
+            async with self.db.transaction() as tx:
+                clicks = ClickRepo(tx.conn)
+                kept, drops = check_links(
+                    events, await clicks.link_owners(e.click.link_id for e in events)
+                )
+                new_ids = await clicks.insert_new(kept)
+                new = [e for e in kept if e.click.click_id in new_ids]
+                rollups = RollupRepo(tx.conn)
+                new_keys = await rollups.mark_seen(seen_keys(new))
+                await rollups.apply(build_delta(new, new_keys))
+        # Counted after the commit only, so a retried batch is not counted twice.
+        for reason, n in drops.items():
+            self.counters.dropped(reason, n)
+        self.counters.add("written", len(new))
+        self.counters.add("replayed", len(kept) - len(new))
+
+    # --- retention -------------------------------------------------------------------------
+
+    async def _purge_step(self) -> None:
+        """One small step of the purge; the next comes on the next loop while work remains."""
+        now = self.clock()
+        try:
+            deleted = await self.purge_clicks(now=now, limit=PURGE_CHUNK)
+            if deleted >= PURGE_CHUNK:
+                return  # more to delete: come back after the next batch
+            await self.purge_visitor_state(now=now)
+        except Exception as exc:
+            log.warning("retention purge failed, retrying later: %s", exc)
+        self._next_purge = now + self.purge_interval
+
+    async def purge_clicks(self, *, now: float, limit: int = PURGE_CHUNK) -> int:
+        """Delete up to ``limit`` raw clicks older than the retention; the number deleted."""
+        cutoff = datetime.fromtimestamp(now - self.retention_days * DAY, UTC)
+        async with self.db.transaction() as tx:
+            deleted = await ClickRepo(tx.conn).purge_before(cutoff, limit=limit)
+        self.counters.add("purged", deleted)
+        return deleted
+
+    async def purge_visitor_state(self, *, now: float) -> None:
+        """Forget seen-visitor sets older than two days, and expired visitor salts."""
+        before_hour = int(now // 3600) - SEEN_KEEP_HOURS
+        async with self.db.transaction() as tx:
+            await RollupRepo(tx.conn).purge_seen(before_hour=before_hour, max_buckets=100)
+        await purge_salts(self.db, today=datetime.fromtimestamp(now, UTC).date())
+
+
+async def start_worker(*, settings: Settings, db: Database, source: ClickSource) -> Worker:
+    """Start the worker as a task of the running event loop (the embedded default).
+
+    Call ``await worker.stop()`` at shutdown, before the source and database are closed.
+    """
+    worker = Worker.from_settings(settings, db=db, source=source)
+    await worker.start()
+    return worker
+
+
+def embedded_worker(runtime: Runtime) -> Worker:
+    """A ``ServiceFactory`` for ``create_app(settings, services=[embedded_worker])``: the
+    worker consumes the serving process's own click journal; the runtime starts it last
+    and stops (drains) it before the journal and the database close."""
+    if runtime.journal is None:
+        raise RuntimeError("the embedded worker needs a serving runtime (with a journal)")
+    return Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
+
+
+async def run_worker(settings: Settings, *, source: ClickSource | None = None) -> None:
+    """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT."""
+    db = Database.from_url(settings.database_url_async)
+    journal: ClickJournal | None = None
+    try:
+        if not await migrate.is_current(db.engine):
+            raise RuntimeError("the database schema is not current: run `hoplink db upgrade`")
+        if source is None:
+            journal = ClickJournal(settings.data_dir / "journal", write=False)
+            source = journal
+        worker = Worker.from_settings(settings, db=db, source=source)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.request_stop)
+        try:
+            await worker.run()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+    finally:
+        if journal is not None:
+            await journal.close()
+        await db.dispose()

@@ -1,0 +1,76 @@
+"""The raw click log: idempotent inserts by click id, and the retention purge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event
+from hoplink.storage import tables as t
+from hoplink.storage.rollups import dialect_insert
+
+_C = t.clicks.c
+
+
+def _row(e: Event) -> dict[str, Any]:
+    c = e.click
+    return {
+        "click_id": c.click_id,
+        "ts": datetime.fromtimestamp(c.ts, UTC),
+        "workspace_id": c.workspace_id,
+        "link_id": c.link_id,
+        "domain": c.domain[:253],
+        "method": c.method,
+        "country": e.country,
+        "visitor_hash": c.visitor_hash[:64],
+        "user_agent": c.user_agent[:MAX_USER_AGENT_STORED].replace("\x00", ""),
+        "referrer_host": e.referrer,
+        "language": e.language,
+        "device": e.device,
+        "os": e.os,
+        "browser": e.browser,
+        "bot": e.bot.value if e.bot is not None else None,
+        "bot_name": e.bot_name,
+    }
+
+
+class ClickRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def link_owners(self, link_ids: Iterable[str]) -> dict[str, str]:
+        """Workspace id of each link that exists (deleted links stay as tombstones)."""
+        wanted = sorted(set(link_ids))
+        owners: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            q = select(t.links.c.id, t.links.c.workspace_id).where(
+                t.links.c.id.in_(wanted[i : i + 500])
+            )
+            owners.update((r.id, r.workspace_id) for r in await self.conn.execute(q))
+        return owners
+
+    async def insert_new(self, events: Sequence[Event]) -> set[str]:
+        """Insert the clicks; return the ids that were not there before (replays are not)."""
+        if not events:
+            return set()
+        stmt = dialect_insert(self.conn, t.clicks).on_conflict_do_nothing().returning(_C.click_id)
+        # In key order, like the rollups: concurrent writers lock rows in the same order.
+        rows = [_row(e) for e in sorted(events, key=lambda e: e.click.click_id)]
+        result = await self.conn.execute(stmt, rows)
+        return {r.click_id for r in result}
+
+    async def purge_before(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` clicks older than ``cutoff``; the number deleted."""
+        oldest = select(_C.click_id).where(_C.ts < cutoff).limit(limit).scalar_subquery()
+        result = await self.conn.execute(delete(t.clicks).where(_C.click_id.in_(oldest)))
+        return int(result.rowcount)
+
+    async def count(self, *, link_id: str | None = None) -> int:
+        q = select(func.count()).select_from(t.clicks)
+        if link_id is not None:
+            q = q.where(_C.link_id == link_id)
+        return int((await self.conn.execute(q)).scalar_one())

@@ -1,0 +1,213 @@
+"""The worker on real SQLite and PostgreSQL: clicks → raw log + rollups, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import pytest
+from ingest_support import DESKTOP, PREVIEW, MemorySource, make_click, make_link, snapshot
+from sqlalchemy.exc import DataError, OperationalError
+
+import factories
+from hoplink.analytics.models import ScopeKind, StatsScope
+from hoplink.ingest.steps import Event
+from hoplink.ingest.worker import Worker
+from hoplink.storage.clicks import ClickRepo
+from hoplink.storage.database import Database
+from hoplink.storage.rollups import StatsReader
+
+DAY0 = 20_400  # a UTC day number; its midnight is DAY0 * 86400
+T0 = DAY0 * 86400.0
+H0 = DAY0 * 24
+NOW = T0 + 20 * 3600
+WORKSPACE = StatsScope(ScopeKind.WORKSPACE)
+
+
+async def _setup(db: Database) -> tuple[Any, Any, Any]:
+    async with db.transaction() as tx:
+        dom = await factories.domain(tx)
+        ws = await factories.workspace(tx)
+    a = await make_link(db, ws, dom, channel="facebook")
+    b = await make_link(db, ws, dom, channel="tiktok")
+    return ws, a, b
+
+
+def _worker(db: Database, source: MemorySource | None = None, **kw: Any) -> Worker:
+    kw.setdefault("clock", lambda: NOW)
+    return Worker(db=db, source=source or MemorySource(), retry_base=0.001, **kw)
+
+
+async def _read(db: Database, ws_id: str, scope: StatsScope, start: int, end: int) -> Any:
+    async with db.transaction(write=False) as tx:
+        reader = StatsReader(tx.conn, ws_id)
+        return (
+            await reader.totals(scope, start, end),
+            await reader.hours(scope, start, end),
+            await reader.dimensions(scope, start, end),
+        )
+
+
+async def test_a_batch_becomes_raw_clicks_and_rollups(db: Database) -> None:
+    ws, a, b = await _setup(db)
+    clicks = [
+        make_click(a, T0 + 60, "v1"),
+        make_click(a, T0 + 120, "v1", user_agent=DESKTOP, country="DE"),  # same hash, 2 UAs
+        make_click(a, T0 + 180, "v2", method="HEAD"),
+        make_click(a, T0 + 3600 + 5, "v2", referrer="", accept_language="zh-CN"),
+        make_click(b, T0 + 240, "v1"),
+        make_click(b, T0 + 300, "bot", user_agent=PREVIEW),
+    ]
+    worker = _worker(db)
+    await worker.process(clicks)
+
+    totals, hours, dims = await _read(db, ws.id, StatsScope(ScopeKind.LINK, a.id), H0, H0 + 24)
+    assert (totals.pv, totals.human_pv, totals.uv) == (4, 3, 2)
+    assert [(h.hour, h.pv, h.human_pv, h.uv_hour, h.uv_day) for h in hours] == [
+        (H0, 3, 2, 1, 1),
+        (H0 + 1, 1, 1, 1, 1),
+    ]
+    got = {(d.group, d.value): (d.pv, d.human_pv, d.uv) for d in dims}
+    assert got[("device", "mobile")] == (1 + 1, 2, 2)
+    assert got[("device", "desktop")] == (1, 1, 0)  # v1 was credited to its first click
+    assert got[("device", "bot")] == (1, 0, 0)
+    assert got[("bot", "HEAD request")] == (1, 0, 0)
+    assert got[("referrer", "m.facebook.com")] == (3, 2, 1)
+    assert got[("referrer", "(direct)")] == (1, 1, 1)
+    assert got[("country", "DE")] == (1, 1, 0)
+    assert got[("language", "zh")] == (1, 1, 1)
+
+    ws_totals, _, ws_dims = await _read(db, ws.id, WORKSPACE, H0, H0 + 24)
+    # v1 clicked both links: one visitor for the workspace.
+    assert (ws_totals.pv, ws_totals.human_pv, ws_totals.uv) == (6, 4, 2)
+    assert {(d.group, d.value): d.pv for d in ws_dims}[("bot", "Facebook preview")] == 1
+    async with db.transaction(write=False) as tx:
+        assert await ClickRepo(tx.conn).count() == 6
+    assert worker.counters.snapshot()["written"] == 6
+
+
+async def test_replaying_a_batch_changes_nothing(db: Database) -> None:
+    _, a, b = await _setup(db)
+    clicks = [make_click(a, T0 + i * 600, f"v{i % 3}") for i in range(12)]
+    clicks.append(make_click(b, T0 + 30, "v0", user_agent=PREVIEW))
+    worker = _worker(db)
+    await worker.process(clicks)
+    before = await snapshot(db)
+    await worker.process(clicks)  # at-least-once delivery: the same clicks again
+    await worker.process(clicks[3:5])
+    assert await snapshot(db) == before
+    assert worker.counters.snapshot()["replayed"] == 15
+
+
+async def test_day_uv_is_distinct_visitors_not_the_sum_of_hours(db: Database) -> None:
+    ws, a, _ = await _setup(db)
+    worker = _worker(db)
+    # Three batches over the day: v1 at 01:00, 05:00 and 17:00; v2 at 05:00.
+    await worker.process([make_click(a, T0 + 1 * 3600, "v1")])
+    await worker.process([make_click(a, T0 + 5 * 3600, "v1"), make_click(a, T0 + 5 * 3600, "v2")])
+    await worker.process([make_click(a, T0 + 17 * 3600, "v1")])
+    # And the next UTC day (a new salt: a new hash for the same person).
+    await worker.process([make_click(a, T0 + 86400 + 60, "v1-next-day")])
+    for scope in (StatsScope(ScopeKind.LINK, a.id), WORKSPACE):
+        day, hours, _ = await _read(db, ws.id, scope, H0, H0 + 24)
+        assert day.uv == 2
+        assert sum(h.uv_hour for h in hours) == 4
+        two_days, _, _ = await _read(db, ws.id, scope, H0, H0 + 48)
+        assert two_days.uv == 3
+        # A range that starts at midnight and stops at 06:00 is exact too.
+        morning, _, _ = await _read(db, ws.id, scope, H0, H0 + 6)
+        assert morning.uv == 2
+
+
+async def test_clicks_of_unknown_or_foreign_links_are_dropped(db: Database) -> None:
+    _, a, _ = await _setup(db)
+    async with db.transaction() as tx:
+        other_ws = await factories.workspace(tx, "Other Store")
+    stray = make_click(a, T0, workspace_id=other_ws.id)
+    gone = dataclasses.replace(make_click(a, T0), link_id="lnk_doesnotexist00")
+    worker = _worker(db)
+    await worker.process([stray, gone, make_click(a, T0)])
+    counts = worker.counters.snapshot()
+    assert counts["dropped.workspace_mismatch"] == 1
+    assert counts["dropped.unknown_link"] == 1
+    assert counts["written"] == 1
+
+
+class FlakyDatabase(Database):
+    """The real database, whose first ``failures`` transactions fail to connect."""
+
+    def __init__(self, inner: Database, failures: int) -> None:
+        super().__init__(inner.engine)
+        self.failures = failures
+
+    def transaction(self, *, write: bool = True) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OperationalError("BEGIN", {}, ConnectionError("database went away"))
+        return super().transaction(write=write)
+
+
+async def test_a_failing_database_delays_the_batch_but_never_loses_it(db: Database) -> None:
+    ws, a, _ = await _setup(db)
+    flaky = FlakyDatabase(db, failures=3)
+
+    class Source(MemorySource):
+        async def ack(self, token: object) -> None:
+            assert flaky.failures == 0, "acknowledged before the batch was committed"
+            await super().ack(token)
+
+    source = Source([make_click(a, T0 + i, f"v{i}") for i in range(5)])
+    worker = _worker(flaky, source, flush_interval=0.05)
+    worker._next_purge = float("inf")
+    await worker.start()
+    for _ in range(500):
+        if source.acked:
+            break
+        await asyncio.sleep(0.01)
+    await worker.stop(grace=5)
+    assert len(source.acked) == 5 and not source.unacked
+    assert worker.counters.snapshot()["retries"] == 3
+    totals, _, _ = await _read(db, ws.id, WORKSPACE, H0, H0 + 24)
+    assert (totals.pv, totals.uv) == (5, 5)
+
+
+async def test_stop_drains_what_the_source_still_holds(db: Database) -> None:
+    ws, a, _ = await _setup(db)
+    source = MemorySource()
+    worker = _worker(db, source, batch_size=7, flush_interval=0.02)
+    worker._next_purge = float("inf")
+    await worker.start()
+    for i in range(50):
+        source.put(make_click(a, T0 + i, f"v{i % 10}"))
+    await worker.stop(grace=10)
+    assert len(source.acked) == 50 and not source.queue and not source.unacked
+    totals, _, _ = await _read(db, ws.id, WORKSPACE, H0, H0 + 24)
+    assert (totals.pv, totals.uv) == (50, 10)
+
+
+async def test_a_click_the_database_refuses_is_isolated_and_dropped(db: Database) -> None:
+    ws, a, _ = await _setup(db)
+    clicks = [make_click(a, T0 + i, f"v{i}") for i in range(9)]
+    poison = clicks[6].click_id
+
+    class Refusing(Worker):
+        async def _write(self, events: list[Event]) -> None:
+            if any(e.click.click_id == poison for e in events):
+                raise DataError("INSERT", {}, ValueError("invalid byte sequence"))
+            await super()._write(events)
+
+    worker = Refusing(db=db, source=MemorySource(), clock=lambda: NOW)
+    await worker.process(clicks)
+    assert worker.counters.snapshot()["dropped.unwritable"] == 1
+    totals, _, _ = await _read(db, ws.id, WORKSPACE, H0, H0 + 24)
+    assert totals.pv == 8
+
+
+@pytest.mark.parametrize("size", [1, 3])
+async def test_batches_close_on_size(db: Database, size: int) -> None:
+    _, a, _ = await _setup(db)
+    source = MemorySource([make_click(a, T0 + i) for i in range(7)])
+    worker = _worker(db, source, batch_size=size, flush_interval=0.05)
+    clicks, tokens = await worker._collect()
+    assert len(clicks) == size and len(tokens) >= 1
