@@ -9,6 +9,7 @@ import typer
 from hoplink import __version__
 from hoplink.cli import apikeys, db, links, users, workspaces
 from hoplink.cli.serve import serve
+from hoplink.cli.worker import worker
 
 app = typer.Typer(
     name="hoplink",
@@ -42,6 +43,7 @@ def _root(
 
 
 app.command(rich_help_panel="Run")(serve)
+app.command(rich_help_panel="Run")(worker)
 app.add_typer(db.app, name="db", rich_help_panel="Run")
 app.add_typer(workspaces.app, name="workspace", rich_help_panel="Administer")
 app.add_typer(users.app, name="user", rich_help_panel="Administer")

@@ -289,8 +289,15 @@ def embedded_worker(runtime: Runtime) -> Worker:
     return Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
 
 
-async def run_worker(settings: Settings, *, source: ClickSource | None = None) -> None:
-    """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT."""
+async def run_worker(
+    settings: Settings,
+    *,
+    source: ClickSource | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT.
+
+    ``on_ready`` is called once the signal handlers are in place."""
     db = Database.from_url(settings.database_url_async)
     journal: ClickJournal | None = None
     try:
@@ -303,6 +310,8 @@ async def run_worker(settings: Settings, *, source: ClickSource | None = None) -
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.request_stop)
+        if on_ready is not None:
+            on_ready()
         try:
             await worker.run()
         finally:
