@@ -1,0 +1,186 @@
+"""The dashboard as one ASGI app: routes, error pages and the security layers.
+
+``HoplinkApp`` sends ``/`` and ``/app/…`` here. The stack is built in ``bind`` (it needs
+the runtime's secret key and trusted proxies); before that every request gets a 503.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hoplink.dashboard import analytics, auth, bulk, campaigns, links, settings
+from hoplink.dashboard.bulkjobs import BulkJobs
+from hoplink.dashboard.context import PREFIX, Services, SignInRequired
+from hoplink.dashboard.csrf import CSRFMiddleware
+from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
+from hoplink.dashboard.pages import describe_error, gettext, render
+from hoplink.dashboard.sessions import SessionMiddleware
+from hoplink.dashboard.throttle import LoginThrottle
+from hoplink.errors import HoplinkError, InvalidInput
+from hoplink.redirect.edge import ClickCapture
+from hoplink.runtime import Runtime
+
+STATIC = Path(__file__).parent / "static"
+W = f"{PREFIX}/w/{{ws}}"
+
+
+async def _to_links(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/w/{request.path_params['ws']}/links", status_code=303)
+
+
+async def _to_app(request: Request) -> Response:
+    return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    get, post = ["GET", "HEAD"], ["POST"]
+    return [
+        Route("/", auth.home, methods=get),
+        Route(PREFIX, _to_app, methods=get),
+        Route(f"{PREFIX}/", auth.home, methods=get),
+        Route(f"{PREFIX}/signin", auth.sign_in_page, methods=get),
+        Route(f"{PREFIX}/signin", auth.sign_in, methods=post),
+        Route(f"{PREFIX}/signout", auth.sign_out, methods=post),
+        Route(f"{PREFIX}/lang", auth.set_language, methods=post),
+        Mount(f"{PREFIX}/static", app=StaticFiles(directory=STATIC), name="static"),
+        Route(W, _to_links, methods=get),
+        Route(f"{W}/links", links.list_links, methods=get),
+        Route(f"{W}/links", links.create_link, methods=post),
+        Route(f"{W}/links.csv", links.export_links, methods=get),
+        Route(f"{W}/links/new", links.new_link, methods=get),
+        Route(f"{W}/links/preview", links.preview, methods=post),
+        Route(f"{W}/links/{{id}}", links.link_detail, methods=get),
+        Route(f"{W}/links/{{id}}/edit", links.edit_form, methods=get),
+        Route(f"{W}/links/{{id}}/edit", links.update, methods=post),
+        Route(f"{W}/links/{{id}}/archive", links.archive, methods=post),
+        Route(f"{W}/links/{{id}}/delete", links.delete_form, methods=get),
+        Route(f"{W}/links/{{id}}/delete", links.delete, methods=post),
+        Route(f"{W}/links/{{id}}/qr.svg", partial(links.qr, kind="svg"), methods=get),
+        Route(f"{W}/links/{{id}}/qr.png", partial(links.qr, kind="png"), methods=get),
+        Route(f"{W}/bulk", bulk.bulk_form, methods=get),
+        Route(f"{W}/bulk", bulk.bulk_start, methods=post),
+        Route(f"{W}/bulk/{{job}}", bulk.bulk_job, methods=get),
+        Route(f"{W}/bulk/{{job}}/progress", bulk.bulk_progress, methods=get),
+        Route(f"{W}/bulk/{{job}}/results.csv", bulk.bulk_results, methods=get),
+        Route(f"{W}/analytics", analytics.analytics_page, methods=get),
+        Route(f"{W}/analytics.csv", analytics.analytics_csv, methods=get),
+        Route(f"{W}/campaigns", campaigns.campaigns_page, methods=get),
+        Route(f"{W}/campaigns", campaigns.add_campaign, methods=post),
+        Route(f"{W}/settings", settings.settings_page, methods=get),
+        Route(f"{W}/settings/workspace", settings.save_workspace, methods=post),
+        Route(f"{W}/settings/members", settings.add_member_view, methods=post),
+        Route(f"{W}/settings/members/{{user}}/role", settings.change_role, methods=post),
+        Route(f"{W}/settings/members/{{user}}/remove", settings.remove_member, methods=post),
+        Route(f"{W}/settings/keys", settings.create_key, methods=post),
+        Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
+    ]
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return render(request, "error.html", status=status, message=message, status_code=status)
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = f"{PREFIX}/"
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{auth.SIGN_IN}?next={quote(target, safe='/')}", status_code=303)
+
+
+async def _hoplink_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HoplinkError)
+    if isinstance(exc, InvalidInput):
+        message = "; ".join(describe_error(request, e) for e in exc.errors)
+    elif exc.status == 404:
+        message = gettext(request, "This page does not exist, or you have no access to it.")
+    elif exc.status == 403:
+        message = gettext(request, "Your role in this workspace does not allow this.")
+    else:
+        message = exc.message
+    return _error_page(request, exc.status, message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = gettext(request, "This page does not exist, or you have no access to it.")
+    else:
+        message = str(exc.detail)
+    return _error_page(request, exc.status_code, message)
+
+
+def _forbidden(scope: Scope) -> Response:
+    request = Request(scope)
+    message = gettext(
+        request,
+        "This form has expired or was sent from another site. Go back, reload the page and "
+        "try again.",
+    )
+    return _error_page(request, 403, message)
+
+
+class Dashboard:
+    def __init__(self) -> None:
+        self.router = Starlette(
+            routes=routes(),
+            exception_handlers={
+                SignInRequired: _sign_in_required,
+                HoplinkError: _hoplink_error,
+                HTTPException: _http_error,
+            },
+        )
+        self.jobs = BulkJobs()
+        self.throttle = LoginThrottle()
+        self.app: ASGIApp | None = None
+
+    def bind(self, runtime: Runtime) -> None:
+        https = HttpsDetector(runtime.trusted_proxies)
+        capture = ClickCapture(
+            salts=runtime.salts,
+            geo=runtime.geo,
+            trusted=runtime.trusted_proxies,
+            client_ip_header=runtime.settings.client_ip_header,
+        )
+
+        def client_ip(scope: Scope) -> str | None:
+            client = scope.get("client")
+            peer = client[0] if client else None
+            return capture.client_ip(peer, Headers(scope=scope).raw)[0]
+
+        self.router.state.services = Services(
+            runtime=runtime,
+            throttle=self.throttle,
+            jobs=self.jobs,
+            client_ip=client_ip,
+            is_https=https,
+        )
+        inner = CSRFMiddleware(self.router, forbidden=_forbidden)
+        sessions = SessionMiddleware(
+            inner, secret=runtime.settings.resolve_secret_key(), is_https=https
+        )
+        self.app = SecurityHeadersMiddleware(sessions, is_https=https)
+
+    async def close(self) -> None:
+        await self.jobs.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            await PlainTextResponse("Starting, try again", status_code=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_dashboard() -> Dashboard:
+    return Dashboard()

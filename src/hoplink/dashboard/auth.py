@@ -1,0 +1,126 @@
+"""Sign in, sign out, the start page and the language switch.
+
+A failed sign-in answers the same page, status and message whether the e-mail is unknown
+or the password wrong, after the same argon2 work (``verify_password`` checks a dummy hash
+for unknown users). A throttled attempt is refused before any lookup, identically too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hoplink.accounts.passwords import hash_password, needs_rehash, verify_password
+from hoplink.accounts.users import normalize_email
+from hoplink.dashboard import csrf
+from hoplink.dashboard.context import PREFIX, current_user, services, workspaces_for
+from hoplink.dashboard.i18n import LANG_COOKIE, LOCALES
+from hoplink.dashboard.pages import gettext, render
+from hoplink.dashboard.sessions import cookie_header
+from hoplink.errors import InvalidInput
+
+SIGN_IN = f"{PREFIX}/signin"
+_MAX_PASSWORD = 1024
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path of this dashboard: never another host (open redirect) or scheme."""
+    if (
+        value
+        and value.startswith(f"{PREFIX}/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and all(32 < ord(c) < 127 for c in value)
+    ):
+        return value
+    return f"{PREFIX}/"
+
+
+async def home(request: Request) -> Response:
+    """``/`` and ``/app/``: the last workspace's links, the first one's, or the sign-in."""
+    runtime = services(request).runtime
+    async with runtime.db.transaction(write=False) as tx:
+        user = await current_user(tx, request)
+        if user is None:
+            return RedirectResponse(SIGN_IN, status_code=303)
+        workspaces = await workspaces_for(tx, user)
+    if not workspaces:
+        return render(request, "no_workspace.html", user=user, status_code=200)
+    slugs = [ws.slug for ws, _ in workspaces]
+    last = request.session.get("ws")
+    slug = last if last in slugs else slugs[0]
+    return RedirectResponse(f"{PREFIX}/w/{slug}/links", status_code=303)
+
+
+async def sign_in_page(request: Request) -> Response:
+    runtime = services(request).runtime
+    async with runtime.db.transaction(write=False) as tx:
+        if await current_user(tx, request) is not None:
+            return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    return render(
+        request, "signin.html", email="", next=safe_next(request.query_params.get("next"))
+    )
+
+
+def _refused(request: Request, email: str, next_path: str, message: str) -> Response:
+    return render(
+        request, "signin.html", email=email, next=next_path, error=message, status_code=400
+    )
+
+
+async def sign_in(request: Request) -> Response:
+    svc = services(request)
+    form = await request.form()
+    typed = str(form.get("email", ""))[:254]
+    password = str(form.get("password", ""))
+    next_path = safe_next(str(form.get("next", "")))
+    account = typed.strip().lower()
+    address = svc.client_ip(request.scope)
+    wait = svc.throttle.retry_after(account, address)
+    if wait > 0:
+        message = gettext(
+            request,
+            "Too many sign-in attempts. Try again in %(seconds)s seconds.",
+            seconds=math.ceil(wait),
+        )
+        return _refused(request, typed, next_path, message)
+    try:
+        email = normalize_email(typed)
+    except InvalidInput:
+        email = None
+    async with svc.runtime.db.transaction() as tx:
+        found = await tx.users.by_email(email) if email else None
+        stored_hash = found[1] if found else None
+        ok = len(password) <= _MAX_PASSWORD and verify_password(stored_hash, password)
+        if ok and found and needs_rehash(found[1]):
+            await tx.users.set_password_hash(found[0].id, hash_password(password))
+    if not ok or found is None:
+        svc.throttle.failed(account, address)
+        return _refused(
+            request, typed, next_path, gettext(request, "Wrong e-mail address or password.")
+        )
+    svc.throttle.succeeded(account)
+    request.session.clear()
+    request.session.update(uid=found[0].id, iat=int(time.time()))
+    csrf.rotate(request.session)
+    return RedirectResponse(next_path, status_code=303)
+
+
+async def sign_out(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse(SIGN_IN, status_code=303)
+
+
+async def set_language(request: Request) -> Response:
+    form = await request.form()
+    locale = str(form.get("lang", ""))
+    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
+    if locale in LOCALES:
+        secure = services(request).is_https(request.scope)
+        response.headers.append(
+            "Set-Cookie", cookie_header(LANG_COOKIE, locale, max_age=365 * 86400, secure=secure)
+        )
+    return response

@@ -1,0 +1,115 @@
+"""Who is asking, in which workspace, with which role — loaded once per request.
+
+A workspace is addressed by its slug in the URL (``/app/w/<slug>/…``), so two tabs on two
+workspaces never post into the wrong one. A workspace the user is not a member of answers
+exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.types import Scope
+
+from hoplink.accounts.models import User
+from hoplink.dashboard.sessions import MAX_AGE
+from hoplink.dashboard.throttle import LoginThrottle
+from hoplink.errors import NotFound, PermissionDenied, ServiceUnavailable
+from hoplink.runtime import Runtime
+from hoplink.storage.tx import Tx
+from hoplink.workspaces.models import Role, Workspace
+
+if TYPE_CHECKING:
+    from hoplink.dashboard.bulkjobs import BulkJobs
+
+PREFIX = "/app"
+
+
+class SignInRequired(Exception):
+    """Not signed in (or the sign-in expired): the page redirects to the sign-in form."""
+
+
+@dataclass(slots=True)
+class Services:
+    runtime: Runtime
+    throttle: LoginThrottle
+    jobs: BulkJobs
+    client_ip: Callable[[Scope], str | None]
+    is_https: Callable[[Scope], bool]
+
+
+def services(request: Request) -> Services:
+    found: Services | None = getattr(request.app.state, "services", None)
+    if found is None:
+        raise ServiceUnavailable("the dashboard is starting; try again in a moment")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user: User
+    workspace: Workspace
+    role: Role
+    workspaces: list[tuple[Workspace, Role]]
+
+    @property
+    def base(self) -> str:
+        return f"{PREFIX}/w/{self.workspace.slug}"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role.can_edit_links
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role.can_manage_workspace
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user.id}"
+
+    def require_edit(self) -> None:
+        if not self.can_edit:
+            raise PermissionDenied("viewers can see links and stats but not change them")
+
+    def require_manage(self) -> None:
+        if not self.can_manage:
+            raise PermissionDenied("only owners and admins can change workspace settings")
+
+
+async def current_user(tx: Tx, request: Request) -> User | None:
+    session = request.session
+    user_id, signed_in_at = session.get("uid"), session.get("iat")
+    if not isinstance(user_id, str) or not isinstance(signed_in_at, int | float):
+        return None
+    if time.time() - signed_in_at > MAX_AGE:  # absolute lifetime, however active
+        return None
+    return await tx.users.get(user_id)
+
+
+async def workspaces_for(tx: Tx, user: User) -> list[tuple[Workspace, Role]]:
+    from hoplink.dashboard.memberships import workspaces_of
+
+    mine = await workspaces_of(tx, user.id)
+    if not user.is_platform_admin:
+        return mine
+    # Platform operators see every workspace, as admins where they are not members.
+    roles = {ws.id: role for ws, role in mine}
+    everything = [(ws, roles.get(ws.id, Role.ADMIN)) for ws in await tx.workspaces.all()]
+    return sorted(everything, key=lambda pair: pair[0].name.lower())
+
+
+async def load_viewer(tx: Tx, request: Request, slug: str) -> Viewer:
+    user = await current_user(tx, request)
+    if user is None:
+        raise SignInRequired()
+    workspaces = await workspaces_for(tx, user)
+    for ws, role in workspaces:
+        if ws.slug == slug:
+            request.session["ws"] = slug
+            return Viewer(user=user, workspace=ws, role=role, workspaces=workspaces)
+    raise NotFound("no such workspace")

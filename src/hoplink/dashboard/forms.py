@@ -1,0 +1,163 @@
+"""Link forms: channel presets, form fields → ``LinkSpec``, service errors → fields.
+
+A preset fills the channel and the UTM source/medium only where the seller left them
+empty, on the server as in the page's JavaScript, so a form sent without JavaScript and
+the live preview give the same link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hoplink.dashboard.i18n import N_
+from hoplink.errors import FieldError, InvalidInput
+from hoplink.links.models import Link
+from hoplink.links.service import LinkSpec
+from hoplink.links.urls import UTM_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    key: str
+    label: str  # translated where shown
+    channel: str
+    source: str
+    medium: str
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("facebook", N_("Facebook post"), "facebook", "facebook", "social"),
+    Preset("facebook_ads", N_("Facebook Ads"), "facebook", "facebook", "paid_social"),
+    Preset("tiktok", N_("TikTok video"), "tiktok", "tiktok", "social"),
+    Preset("tiktok_ads", N_("TikTok Ads"), "tiktok", "tiktok", "paid_social"),
+    Preset("instagram", N_("Instagram post"), "instagram", "instagram", "social"),
+    Preset("instagram_ads", N_("Instagram Ads"), "instagram", "instagram", "paid_social"),
+    Preset("google_ads", N_("Google Ads"), "google", "google", "cpc"),
+    Preset("email", N_("E-mail newsletter"), "email", "newsletter", "email"),
+    Preset("kol", N_("KOL / influencer"), "kol", "kol", "influencer"),
+)
+PRESETS_BY_KEY = {p.key: p for p in PRESETS}
+TEXT_FIELDS = ("url", *UTM_FIELDS, "channel", "campaign_id", "tags", "title", "notes", "code")
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def form_values(form: Mapping[str, Any]) -> dict[str, str]:
+    """The form as typed (for showing it again), with the preset applied."""
+    values = {name: _text(form, name) for name in TEXT_FIELDS}
+    values["preset"] = _text(form, "preset")
+    values["forward_query"] = "on" if _text(form, "forward_query") else ""
+    preset = PRESETS_BY_KEY.get(values["preset"])
+    if preset is not None:
+        if not values["channel"].strip():
+            values["channel"] = preset.channel
+        if not values["utm_source"].strip():
+            values["utm_source"] = preset.source
+        if not values["utm_medium"].strip():
+            values["utm_medium"] = preset.medium
+    return values
+
+
+def split_tags(text: str) -> list[str]:
+    # A Chinese keyboard types the full-width comma U+FF0C.
+    return [t.strip() for t in text.replace("\uff0c", ",").split(",") if t.strip()]
+
+
+def _or_none(text: str) -> str | None:
+    return text.strip() or None
+
+
+def spec_from(values: Mapping[str, str]) -> LinkSpec:
+    return LinkSpec(
+        url=values["url"],
+        utm={name: values[name] for name in UTM_FIELDS},
+        channel=_or_none(values["channel"]),
+        campaign_id=_or_none(values["campaign_id"]),
+        tags=split_tags(values["tags"]),
+        title=values["title"],
+        notes=values["notes"],
+        code=_or_none(values["code"]),
+        forward_query=bool(values["forward_query"]),
+    )
+
+
+def changes_from(values: Mapping[str, str]) -> dict[str, Any]:
+    """An edit: every editable field as the form has it (the service keeps what is equal)."""
+    return {
+        "url": values["url"],
+        "utm": {name: values[name] for name in UTM_FIELDS},
+        "channel": _or_none(values["channel"]),
+        "campaign_id": _or_none(values["campaign_id"]),
+        "tags": split_tags(values["tags"]),
+        "title": values["title"],
+        "notes": values["notes"],
+        "forward_query": bool(values["forward_query"]),
+    }
+
+
+def link_values(link: Link) -> dict[str, str]:
+    values = {
+        "url": link.destination_url,
+        **{name: link.utm.get(name) or "" for name in UTM_FIELDS},
+        "channel": link.channel or "",
+        "campaign_id": link.campaign_id or "",
+        "tags": ", ".join(link.tags),
+        "title": link.title or "",
+        "notes": link.notes or "",
+        "code": link.code,
+        "preset": "",
+        "forward_query": "on" if link.forward_query else "",
+    }
+    return values
+
+
+def form_field(error: FieldError) -> str:
+    """The form field an error belongs to: ``tags.3`` → ``tags``, ``param_template.x`` →
+    ``param_template``; anything unknown goes to the top of the form."""
+    head = error.field.split(".", 1)[0]
+    return head if head else "_form"
+
+
+def errors_by_field(exc: InvalidInput) -> dict[str, list[FieldError]]:
+    out: dict[str, list[FieldError]] = {}
+    for error in exc.errors:
+        out.setdefault(form_field(error), []).append(error)
+    return out
+
+
+# What each stable error code means, in words a translator can work with; the service's
+# own message (English, with the specifics: position, character, limit) follows it.
+ERROR_HINTS: dict[str, str] = {
+    "required": N_("This field is required."),
+    "control_character": N_("Remove the invisible control character."),
+    "whitespace": N_("Remove the space, or encode it as %20."),
+    "backslash": N_("Remove the backslash."),
+    "missing_scheme": N_("Start the link with https://"),
+    "unsupported_scheme": N_("Only http:// and https:// links are allowed."),
+    "missing_host": N_("The link needs a host name, e.g. https://shop.example.com/"),
+    "invalid_host": N_("The host name is not valid."),
+    "credentials_not_allowed": N_("Remove the user name or password before '@'."),
+    "invalid_port": N_("The port is not valid."),
+    "too_long": N_("This is too long."),
+    "utm_conflict": N_("The product URL already sets this UTM value."),
+    "reserved_parameter": N_("This parameter name is reserved."),
+    "unknown_channel": N_("Choose one of the workspace's channels."),
+    "unknown_campaign": N_("Choose an existing campaign."),
+    "invalid_length": N_("The length is not allowed."),
+    "invalid": N_("This value is not valid."),
+    "invalid_characters": N_("Use only letters, digits, '-' and '_'."),
+    "reserved": N_("This back-half is reserved; choose another."),
+    "code_taken": N_("This back-half is already taken; choose another."),
+    "too_many": N_("Too many values."),
+    "unknown_timezone": N_("Choose a time zone from the list."),
+    "unknown_placeholder": N_("Unknown placeholder."),
+    "unbalanced_brace": N_("A '{' or '}' is not matched."),
+    "invalid_name": N_("The parameter name is not valid."),
+    "email_taken": N_("A user with this e-mail address already exists."),
+    "last_owner": N_("A workspace needs at least one owner."),
+}

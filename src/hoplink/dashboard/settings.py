@@ -1,0 +1,228 @@
+"""Workspace settings: the workspace itself, members and roles, API keys.
+
+Owners and admins only. Secrets (a new API key, a new member's first password) are shown
+once, in the answer to the POST that made them — never put in the session cookie or a
+redirect — and that answer is not cached.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from zoneinfo import available_timezones
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hoplink.accounts import apikeys
+from hoplink.accounts.models import Scope
+from hoplink.accounts.users import add_member, create_user, normalize_email
+from hoplink.dashboard import memberships
+from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.forms import errors_by_field
+from hoplink.dashboard.pages import flash, gettext, render
+from hoplink.domains import domain_for
+from hoplink.errors import Conflict, FieldError, InvalidInput, PermissionDenied
+from hoplink.storage.tx import Tx
+from hoplink.workspaces.models import Role
+from hoplink.workspaces.service import update_workspace
+
+TIMEZONES = sorted(available_timezones())
+ROLES = tuple(Role)
+
+
+def template_text(template: dict[str, str]) -> str:
+    return "\n".join(f"{k}={v}" for k, v in template.items())
+
+
+def parse_template(text: str) -> dict[str, str] | InvalidInput:
+    template: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        key, eq, value = line.partition("=")
+        if not eq:
+            return InvalidInput(
+                FieldError(
+                    "param_template",
+                    "invalid",
+                    f"line {number}: write name=value, e.g. aff_seller={{seller_id}}",
+                )
+            )
+        template[key.strip()] = value.strip()
+    return template
+
+
+async def _page_context(tx: Tx, v: Viewer) -> dict[str, Any]:
+    return {
+        "members": await tx.workspaces.members(v.workspace.id),
+        "keys": await tx.api_keys.for_workspace(v.workspace.id),
+        "domain": await domain_for(tx, v.workspace, None),
+        "timezones": TIMEZONES,
+        "roles": ROLES,
+        "scopes": tuple(Scope),
+    }
+
+
+def _values(v: Viewer) -> dict[str, str]:
+    ws = v.workspace
+    return {
+        "name": ws.name,
+        "seller_id": ws.seller_id or "",
+        "timezone": ws.timezone,
+        "param_template": template_text(ws.param_template),
+        "custom_channels": ", ".join(ws.custom_channels),
+    }
+
+
+async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extra: Any) -> Response:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        context = await _page_context(tx, v)
+    extra.setdefault("values", _values(v))
+    extra.setdefault("errors", {})
+    response = render(
+        request, "settings/page.html", viewer=v, status_code=status_code, **context, **extra
+    )
+    return response
+
+
+async def _manager(request: Request) -> Viewer:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        v = await load_viewer(tx, request, request.path_params["ws"])
+    v.require_manage()
+    return v
+
+
+async def settings_page(request: Request) -> Response:
+    return await _render(request, await _manager(request))
+
+
+async def save_workspace(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    values = {
+        name: str(form.get(name, ""))
+        for name in ("name", "seller_id", "timezone", "param_template", "custom_channels")
+    }
+    template = parse_template(values["param_template"])
+    try:
+        if isinstance(template, InvalidInput):
+            raise template
+        async with services(request).runtime.db.transaction() as tx:
+            await update_workspace(
+                tx,
+                workspace_id=v.workspace.id,
+                name=values["name"],
+                seller_id=values["seller_id"].strip(),
+                timezone=values["timezone"],
+                param_template=template,
+                custom_channels=[
+                    c.strip() for c in values["custom_channels"].split(",") if c.strip()
+                ],
+            )
+    except InvalidInput as exc:
+        return await _render(
+            request, v, values=values, errors=errors_by_field(exc), status_code=422
+        )
+    flash(request, gettext(request, "Workspace settings saved."))
+    return RedirectResponse(f"{v.base}/settings", status_code=303)
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise InvalidInput(FieldError("role", "invalid", "choose a role from the list")) from None
+
+
+def _check_grant(v: Viewer, role: Role, current: Role | None = None) -> None:
+    # Only owners make or unmake owners.
+    if Role.OWNER in (role, current) and v.role is not Role.OWNER:
+        raise PermissionDenied("only an owner can give or take the owner role")
+
+
+async def add_member_view(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    typed = str(form.get("email", ""))
+    new_password: str | None = None
+    try:
+        role = _role(form.get("role"))
+        _check_grant(v, role)
+        email = normalize_email(typed)
+        async with services(request).runtime.db.transaction() as tx:
+            found = await tx.users.by_email(email)
+            if found is None:
+                new_password = secrets.token_urlsafe(12)
+                user = await create_user(tx, email=email, password=new_password)
+            else:
+                user = found[0]
+            await add_member(tx, user=user, workspace=v.workspace, role=role)
+    except (InvalidInput, Conflict) as exc:
+        errors = (
+            exc.errors
+            if isinstance(exc, InvalidInput)
+            else [FieldError("email", exc.code, exc.message)]
+        )
+        return await _render(request, v, member_errors=errors, member_email=typed, status_code=422)
+    return await _render(request, v, added=email, new_password=new_password)
+
+
+async def change_role(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    user_id = request.path_params["user"]
+    role = _role(form.get("role"))
+    try:
+        async with services(request).runtime.db.transaction() as tx:
+            current = await tx.users.membership(user_id, v.workspace.id)
+            _check_grant(v, role, current.role if current else None)
+            await memberships.set_role(tx, workspace_id=v.workspace.id, user_id=user_id, role=role)
+    except Conflict as exc:
+        return await _render(
+            request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409
+        )
+    flash(request, gettext(request, "Role changed."))
+    return RedirectResponse(f"{v.base}/settings#members", status_code=303)
+
+
+async def remove_member(request: Request) -> Response:
+    v = await _manager(request)
+    user_id = request.path_params["user"]
+    try:
+        async with services(request).runtime.db.transaction() as tx:
+            current = await tx.users.membership(user_id, v.workspace.id)
+            _check_grant(v, current.role if current else Role.VIEWER)
+            await memberships.remove_member(tx, workspace_id=v.workspace.id, user_id=user_id)
+    except Conflict as exc:
+        return await _render(
+            request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409
+        )
+    flash(request, gettext(request, "Member removed."))
+    return RedirectResponse(f"{v.base}/settings#members", status_code=303)
+
+
+async def create_key(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    name = str(form.get("name", ""))
+    try:
+        scopes = apikeys.parse_scopes([str(s) for s in form.getlist("scopes")])
+        async with services(request).runtime.db.transaction() as tx:
+            key, raw = await apikeys.create_api_key(
+                tx, workspace=v.workspace, name=name, scopes=scopes, created_by=v.actor
+            )
+    except InvalidInput as exc:
+        return await _render(request, v, key_errors=exc.errors, key_name=name, status_code=422)
+    return await _render(request, v, new_key=raw, new_key_name=key.name)
+
+
+async def revoke_key(request: Request) -> Response:
+    v = await _manager(request)
+    async with services(request).runtime.db.transaction() as tx:
+        await apikeys.revoke_api_key(
+            tx, workspace_id=v.workspace.id, key_id=request.path_params["key"]
+        )
+    flash(request, gettext(request, "API key revoked. Requests with it now fail."))
+    return RedirectResponse(f"{v.base}/settings#keys", status_code=303)

@@ -1,0 +1,171 @@
+/* hoplink dashboard: progressive enhancement only. Every page works without this file.
+   Text from the server is set with textContent, never parsed as HTML — except the analytics
+   fragment, which the server renders from an autoescaping template. */
+"use strict";
+document.documentElement.classList.add("js");
+
+(function () {
+  function csrfToken(form) {
+    var field = (form || document).querySelector("input[name=csrf_token]");
+    return field ? field.value : "";
+  }
+
+  /* --- copy buttons ------------------------------------------------------------------ */
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
+    return Promise.resolve();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.copy");
+    if (!button) return;
+    var text = button.getAttribute("data-copy") || "";
+    var done = navigator.clipboard && window.isSecureContext
+      ? navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); })
+      : fallbackCopy(text);
+    done.then(function () {
+      var label = button.textContent;
+      button.textContent = button.getAttribute("data-done") || label;
+      button.classList.add("done");
+      setTimeout(function () { button.textContent = label; button.classList.remove("done"); }, 1500);
+    });
+  });
+  document.querySelectorAll("input.select-all").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
+  document.querySelectorAll("select.autosubmit").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  /* --- link form: channel presets and the live preview --------------------------------- */
+  var form = document.getElementById("link-form");
+  if (form) {
+    var preset = form.querySelector("#f-preset");
+    var filled = {};  // what the last preset put in, so a new preset may replace it
+    function applyPreset() {
+      var option = preset.options[preset.selectedIndex];
+      [["channel", "data-channel"], ["utm_source", "data-source"], ["utm_medium", "data-medium"]]
+        .forEach(function (pair) {
+          var field = form.elements[pair[0]];
+          var value = option.getAttribute(pair[1]) || "";
+          if (!field || !value) return;
+          if (!field.value || field.value === filled[pair[0]]) {
+            field.value = value;
+            filled[pair[0]] = value;
+          }
+        });
+    }
+    if (preset) preset.addEventListener("change", function () { applyPreset(); schedule(); });
+
+    var output = document.getElementById("preview");
+    var timer = null;
+    var sequence = 0;
+    function showErrors(errors) {
+      form.querySelectorAll("ul.field-errors").forEach(function (list) {
+        var name = list.getAttribute("data-for");
+        var messages = errors[name] || [];
+        list.replaceChildren();
+        messages.forEach(function (message) {
+          var item = document.createElement("li");
+          item.textContent = message;
+          list.appendChild(item);
+        });
+        list.hidden = messages.length === 0;
+        var input = form.elements[name];
+        if (input && input.setAttribute) {
+          if (messages.length) input.setAttribute("aria-invalid", "true");
+          else input.removeAttribute("aria-invalid");
+        }
+        var wrapper = list.closest(".field");
+        if (wrapper) wrapper.classList.toggle("invalid", messages.length > 0);
+      });
+    }
+    function refresh() {
+      var url = form.elements.url;
+      if (!url || !url.value.trim()) {
+        output.textContent = output.getAttribute("data-empty");
+        output.classList.remove("ok");
+        showErrors({});
+        return;
+      }
+      var mine = ++sequence;
+      fetch(form.getAttribute("data-preview"), {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-CSRF-Token": csrfToken(form), "Accept": "application/json" },
+        credentials: "same-origin",
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        if (!data || mine !== sequence) return;  // an older answer arriving late
+        showErrors(data.errors || {});
+        if (data.final_url) {
+          output.textContent = data.final_url;
+          output.classList.add("ok");
+        } else {
+          output.textContent = output.getAttribute("data-invalid");
+          output.classList.remove("ok");
+        }
+      }).catch(function () { /* offline: the form still works */ });
+    }
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    }
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", schedule);
+    if (form.elements.url && form.elements.url.value) schedule();
+  }
+
+  /* --- bulk job progress ---------------------------------------------------------------- */
+  var job = document.getElementById("job");
+  if (job && job.getAttribute("data-state") === "running") {
+    var bar = document.getElementById("job-progress");
+    var counts = document.getElementById("job-counts");
+    var template = counts.getAttribute("data-template");
+    (function poll() {
+      fetch(job.getAttribute("data-progress"), { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (p) {
+          bar.max = p.total;
+          bar.value = p.done;
+          if (template) {
+            counts.textContent = template.replace("{done}", p.done).replace("{total}", p.total)
+              .replace("{created}", p.created).replace("{failed}", p.failed);
+          }
+          if (p.state === "running") setTimeout(poll, 700);
+          else window.location.reload();
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    })();
+  }
+
+  /* --- analytics: refresh in place ---------------------------------------------------- */
+  var stats = document.getElementById("stats-body");
+  if (stats) {
+    var auto = document.getElementById("autorefresh");
+    var busy = false;
+    function reload() {
+      if (busy) return;
+      busy = true;
+      stats.setAttribute("aria-busy", "true");
+      fetch(stats.getAttribute("data-refresh"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html !== null) stats.innerHTML = html; })
+        .catch(function () {})
+        .then(function () { busy = false; stats.setAttribute("aria-busy", "false"); });
+    }
+    var refreshButton = document.getElementById("refresh");
+    if (refreshButton) {
+      refreshButton.addEventListener("click", function (event) { event.preventDefault(); reload(); });
+    }
+    setInterval(function () {
+      if (auto && auto.checked && document.visibilityState === "visible") reload();
+    }, 3000);
+  }
+})();

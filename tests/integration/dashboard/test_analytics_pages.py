@@ -1,0 +1,74 @@
+"""Analytics pages: ranges in the workspace's time zone, scopes, the fragment, the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+from dashboard_harness import Dash
+from markupsafe import escape
+
+from hoplink.clicks.models import Click
+from hoplink.ingest.worker import Worker
+from hoplink.links.campaigns import create_campaign
+from hoplink.workspaces.models import Role
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+PREVIEW = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+
+
+async def test_breakdowns_bots_scopes_and_export(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.VIEWER)
+    async with dash.db.transaction() as tx:
+        campaign = await create_campaign(tx, workspace_id=ws.id, name="Spring")
+    link = await dash.link(ws, channel="facebook", campaign_id=campaign.id, tags=["q4"])
+    other = await dash.link(ws, url="https://shop.example.com/2")
+    now = time.time() - 30
+    clicks = [
+        Click(f"c{i}", now, link.id, ws.id, "hop.test", "GET", PHONE,
+              "https://m.facebook.com/", "zh-CN", "CN", f"v{i}")
+        for i in range(3)
+    ]  # fmt: skip
+    clicks.append(Click("bot1", now, link.id, ws.id, "hop.test", "GET", PREVIEW, "", "", "US", "b"))
+    clicks.append(Click("o1", now, other.id, ws.id, "hop.test", "GET", PHONE, "", "", "DE", "x"))
+    await Worker(db=dash.db, source=None).process(clicks)  # type: ignore[arg-type]
+    base = f"/app/w/{ws.slug}/analytics"
+
+    page = await b.get(f"{base}?scope=campaign:{campaign.id}&range=24h")
+    assert page.status_code == 200
+    assert 'id="total-pv">3<' in page.text and 'id="total-bots">1<' in page.text
+    assert "China" in page.text and "Mobile" in page.text and "m.facebook.com" in page.text
+    assert "<svg" in page.text and "Spring" in page.text
+    workspace = await b.get(f"{base}?range=7d")
+    assert 'id="total-pv">4<' in workspace.text
+    for scope in ("channel:facebook", "tag:q4", f"link:{link.id}"):
+        scoped = await b.get(f"{base}?scope={scope}&range=30d")
+        assert 'id="total-pv">3<' in scoped.text, scope
+    fragment = await b.get(f"{base}?range=24h&partial=1")
+    assert fragment.text.lstrip().startswith('<div class="totals">')
+    assert "<html" not in fragment.text
+
+    export = await b.get(f"{base}.csv?scope=campaign:{campaign.id}&range=24h")
+    assert "attachment" in export.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+    sections = {r[0] for r in rows[1:]}
+    assert {"series", "countries", "devices", "bots", "totals"} <= sections
+    assert ["totals", "", "", "4", "3", "1", "3", ""] in rows
+    assert len([r for r in rows if r[0] == "series"]) == 24
+
+
+async def test_chinese_numbers_and_a_bad_custom_range(dash: Dash) -> None:
+    b, ws = await dash.signed_in()
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    page = await b.get(f"/app/w/{ws.slug}/analytics?range=30d", headers=zh)
+    assert "国家/地区" in page.text and '<html lang="zh-Hans">' in page.text
+    bad = await b.get(
+        f"/app/w/{ws.slug}/analytics?range=custom&from=2026-05-01&to=2026-04-01", headers=zh
+    )
+    assert bad.status_code == 422 and str(escape("must be before to")) in bad.text
+    long = await b.get(f"/app/w/{ws.slug}/analytics?range=custom&from=2025-01-01&to=2025-06-30")
+    assert long.status_code == 200 and "Daily page views" in long.text

@@ -1,0 +1,210 @@
+"""Every state-changing route: CSRF rejections, role checks and tenant isolation.
+
+The routes are read from the dashboard's own routing table, so a POST route added later
+without an entry in ``FORMS`` fails ``test_the_matrix_covers_every_post_route``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dashboard_harness import ORIGIN, PASSWORD, Browser, Dash
+from sqlalchemy import select
+
+from hoplink.accounts.apikeys import create_api_key
+from hoplink.accounts.models import Scope
+from hoplink.links.campaigns import create_campaign
+from hoplink.storage.tables import metadata
+from hoplink.workspaces.models import Role, Workspace
+
+# A valid body for each POST route (path parameters filled from World).
+FORMS: dict[str, dict[str, Any]] = {
+    "/app/signin": {"email": "owner@example.com", "password": PASSWORD},
+    "/app/signout": {},
+    "/app/lang": {"lang": "zh_CN", "next": "/app/"},
+    "/app/w/{ws}/links": {"url": "https://shop.example.com/new", "title": "made"},
+    "/app/w/{ws}/links/preview": {"url": "https://shop.example.com/p"},
+    "/app/w/{ws}/links/{id}/edit": {"url": "https://shop.example.com/edited", "title": "e"},
+    "/app/w/{ws}/links/{id}/archive": {"archived": "1"},
+    "/app/w/{ws}/links/{id}/delete": {},
+    "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
+    "/app/w/{ws}/campaigns": {"name": "New campaign"},
+    "/app/w/{ws}/settings/workspace": {"name": "Renamed", "timezone": "UTC"},
+    "/app/w/{ws}/settings/members": {"email": "new@example.com", "role": "member"},
+    "/app/w/{ws}/settings/members/{user}/role": {"role": "viewer"},
+    "/app/w/{ws}/settings/members/{user}/remove": {},
+    "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
+    "/app/w/{ws}/settings/keys/{key}/revoke": {},
+}
+# Writes a viewer (and, for settings, a member) must not make.
+EDITS = [p for p in FORMS if p.startswith("/app/w/")]
+SETTINGS = [p for p in EDITS if "/settings/" in p]
+
+
+@dataclass
+class World:
+    ws: Workspace
+    link_id: str
+    user_id: str
+    key_id: str
+
+    def path(self, template: str) -> str:
+        return template.format(ws=self.ws.slug, id=self.link_id, user=self.user_id, key=self.key_id)
+
+
+async def build(dash: Dash, name: str = "Acme Store") -> World:
+    ws = await dash.workspace(name)
+    link = await dash.link(ws, title="existing")
+    member = await dash.user(f"member-{ws.slug}@example.com", ws, Role.MEMBER)
+    async with dash.db.transaction() as tx:
+        key, _ = await create_api_key(
+            tx, workspace=ws, name="existing", scopes=frozenset(Scope), created_by=None
+        )
+        await create_campaign(tx, workspace_id=ws.id, name="Existing")
+    return World(ws=ws, link_id=link.id, user_id=member.id, key_id=key.id)
+
+
+async def snapshot(dash: Dash) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with dash.db.transaction(write=False) as tx:
+        for table in metadata.sorted_tables:
+            rows = await tx.conn.execute(select(table))
+            out[table.name] = sorted((tuple(map(repr, r)) for r in rows), key=repr)
+    return out
+
+
+def test_the_matrix_covers_every_post_route() -> None:
+    from hoplink.dashboard.app import routes
+
+    posts = {
+        r.path
+        for r in routes()
+        if getattr(r, "methods", None) and "POST" in r.methods  # type: ignore[attr-defined]
+    }
+    assert posts == set(FORMS)
+
+
+async def _signed_in_owner(dash: Dash, world: World) -> Browser:
+    await dash.user("owner@example.com", world.ws, Role.OWNER)
+    b = dash.browser()
+    await b.sign_in("owner@example.com")
+    return b
+
+
+ATTACKS = {
+    "no token": {"token": ""},
+    "bad token": {"token": "x" * 43},
+    "foreign origin": {"origin": "https://evil.test"},
+    "null origin": {"origin": "null"},
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+async def test_csrf_every_post_route_is_refused_without_side_effect(
+    dash: Dash, attack: str
+) -> None:
+    world = await build(dash)
+    b = await _signed_in_owner(dash, world)
+    before = await snapshot(dash)
+    for template, data in FORMS.items():
+        response = await b.post(world.path(template), data, **ATTACKS[attack])
+        assert response.status_code == 403, (attack, template, response.status_code)
+        assert "This form has expired or was sent from another site" in response.text
+        assert "set-cookie" not in response.headers or template == "/app/signin"
+    assert await snapshot(dash) == before
+    # A foreign Referer without an Origin is refused the same way.
+    response = await b.http.post(
+        world.path("/app/w/{ws}/links"),
+        data={**FORMS["/app/w/{ws}/links"], "csrf_token": b.token},
+        headers={"Referer": "https://evil.test/page"},
+    )
+    assert response.status_code == 403
+    assert await snapshot(dash) == before
+
+
+async def test_with_the_token_every_post_route_works(dash: Dash) -> None:
+    world = await build(dash)
+    b = await _signed_in_owner(dash, world)
+    for template, data in FORMS.items():
+        if template in ("/app/signin", "/app/signout"):
+            continue
+        response = await b.post(world.path(template), data)
+        assert response.status_code in (200, 303), (template, response.text[-2000:])
+        # The JSON preview accepts the token as a header too (what the page's script sends).
+    preview = await b.http.post(
+        world.path("/app/w/{ws}/links/preview"),
+        data={"url": "https://shop.example.com/h"},
+        headers={"X-CSRF-Token": b.token, "Origin": ORIGIN},
+    )
+    assert preview.json()["final_url"] == "https://shop.example.com/h"
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER])
+async def test_roles_are_enforced_on_every_write(dash: Dash, role: Role) -> None:
+    world = await build(dash)
+    email = f"{role.value}@example.com"
+    await dash.user(email, world.ws, role)
+    b = dash.browser()
+    await b.sign_in(email)
+    forbidden = EDITS if role is Role.VIEWER else SETTINGS
+    before = await snapshot(dash)
+    for template in forbidden:
+        response = await b.post(world.path(template), FORMS[template])
+        assert response.status_code == 403, (role, template, response.status_code)
+    assert await snapshot(dash) == before
+    for page in ["/links/new", "/bulk", "/links/{id}/edit", "/links/{id}/delete"]:
+        if role is Role.VIEWER:
+            response = await b.get(world.path("/app/w/{ws}" + page))
+            assert response.status_code == 403, page
+    settings = await b.get(world.path("/app/w/{ws}/settings"))
+    assert settings.status_code == 403
+    for page in ["/links", "/links/{id}", "/analytics", "/campaigns"]:
+        assert (await b.get(world.path("/app/w/{ws}" + page))).status_code == 200
+
+
+def _body(html: str, *ids: str) -> str:
+    """The page without the session's token and the ids that were asked for (the language
+    switch echoes the current path)."""
+    for value in ids:
+        html = html.replace(value, "ID")
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+
+
+async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
+    mine = await build(dash, "Mine")
+    theirs = await build(dash, "Theirs")
+    b = await _signed_in_owner(dash, mine)
+    before = await snapshot(dash)
+    missing = World(mine.ws, "lnk_" + "0" * 16, "usr_" + "0" * 16, "key_" + "0" * 16)
+    crossed = World(mine.ws, theirs.link_id, theirs.user_id, theirs.key_id)
+    gets = [
+        "/app/w/{ws}/links/{id}",
+        "/app/w/{ws}/links/{id}/edit",
+        "/app/w/{ws}/links/{id}/delete",
+        "/app/w/{ws}/links/{id}/qr.svg",
+        "/app/w/{ws}/links/{id}/qr.png",
+    ]
+    for template in gets:
+        a = await b.get(crossed.path(template))
+        m = await b.get(missing.path(template))
+        assert a.status_code == m.status_code == 404, template
+        assert _body(a.text, theirs.link_id) == _body(m.text, missing.link_id)
+    for template in [t for t in EDITS if "{id}" in t or "{user}" in t or "{key}" in t]:
+        a = await b.post(crossed.path(template), FORMS[template])
+        m = await b.post(missing.path(template), FORMS[template])
+        assert a.status_code == m.status_code == 404, template
+    for scope in (f"link:{theirs.link_id}", "tag:nope"):
+        a = await b.get(f"/app/w/{mine.ws.slug}/analytics?scope={scope}")
+        assert a.status_code == 404, scope
+    # Their workspace itself: every page and write answers as if it did not exist.
+    for template in ["/app/w/{ws}/links", "/app/w/{ws}/analytics", "/app/w/{ws}/settings"]:
+        a = await b.get(theirs.path(template))
+        m = await b.get(template.format(ws="no-such-workspace"))
+        assert a.status_code == m.status_code == 404
+        assert _body(a.text, theirs.ws.slug) == _body(m.text, "no-such-workspace")
+    for template in EDITS:
+        assert (await b.post(theirs.path(template), FORMS[template])).status_code == 404
+    assert await snapshot(dash) == before

@@ -1,0 +1,80 @@
+"""Settings: the workspace, members and roles, API keys shown once."""
+
+from __future__ import annotations
+
+from dashboard_harness import Dash
+
+from hoplink.workspaces.models import Role
+
+
+async def test_workspace_settings_and_field_errors(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.ADMIN)
+    base = f"/app/w/{ws.slug}/settings"
+    saved = await b.post(
+        f"{base}/workspace",
+        {
+            "name": "Acme Global",
+            "seller_id": "S-1001",
+            "timezone": "Asia/Shanghai",
+            "param_template": "aff_seller={seller_id}\naff_ch={channel}",
+            "custom_channels": "whatsapp, line",
+        },
+    )
+    assert saved.status_code == 303
+    page = await b.get(base)
+    assert "Acme Global" in page.text and "aff_ch={channel}" in page.text
+    assert "Workspace settings saved." in page.text
+    preview = await b.post(
+        f"/app/w/{ws.slug}/links/preview", {"url": "https://a.test/", "channel": "whatsapp"}
+    )
+    assert preview.json()["final_url"] == "https://a.test/?aff_seller=S-1001&aff_ch=whatsapp"
+    bad = await b.post(
+        f"{base}/workspace",
+        {"name": "x", "timezone": "Mars/Base", "param_template": "utm_x={nope}"},
+    )
+    assert bad.status_code == 422
+    assert 'id="err-timezone"' in bad.text and "Mars/Base" in bad.text
+    assert "unknown placeholder" in bad.text
+
+
+async def test_members_roles_and_the_last_owner(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.OWNER, email="boss@example.com")
+    base = f"/app/w/{ws.slug}/settings"
+    added = await b.post(f"{base}/members", {"email": "new@example.com", "role": "viewer"})
+    assert added.status_code == 200 and 'id="new-password"' in added.text
+    twice = await b.post(f"{base}/members", {"email": "new@example.com", "role": "viewer"})
+    assert twice.status_code == 422 and "already a member" in twice.text
+    async with dash.db.transaction() as tx:
+        members = {email: (uid, role) for uid, email, role in await tx.workspaces.members(ws.id)}
+    new_id, role = members["new@example.com"]
+    assert role is Role.VIEWER
+    assert (await b.post(f"{base}/members/{new_id}/role", {"role": "member"})).status_code == 303
+    boss_id = members["boss@example.com"][0]
+    last = await b.post(f"{base}/members/{boss_id}/role", {"role": "viewer"})
+    assert last.status_code == 409 and "at least one owner" in last.text
+    assert (await b.post(f"{base}/members/{new_id}/remove")).status_code == 303
+    # An admin cannot make owners.
+    admin, _ = await dash.signed_in(Role.ADMIN, ws=ws, email="admin@example.com")
+    refused = await admin.post(f"{base}/members", {"email": "x@example.com", "role": "owner"})
+    assert refused.status_code == 403
+
+
+async def test_api_keys_are_shown_once_and_revoked(dash: Dash) -> None:
+    b, ws = await dash.signed_in()
+    base = f"/app/w/{ws.slug}/settings"
+    created = await b.post(f"{base}/keys", {"name": "shopify sync", "scopes": "links:read"})
+    assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
+    key = created.text.split('id="new-key" class="wrap">')[1].split("<")[0]
+    assert key.startswith("hl_")
+    assert "set-cookie" not in created.headers  # the secret never goes into the cookie
+    api = await dash.browser().http.get("/api/v1/links", headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 200
+    page = await b.get(base)
+    assert key not in page.text and key[:13] in page.text
+    async with dash.db.transaction() as tx:
+        [stored] = await tx.api_keys.for_workspace(ws.id)
+    assert (await b.post(f"{base}/keys/{stored.id}/revoke")).status_code == 303
+    api = await dash.browser().http.get("/api/v1/links", headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 401
+    no_scope = await b.post(f"{base}/keys", {"name": "none"})
+    assert no_scope.status_code == 422
