@@ -17,12 +17,12 @@ from hoplink.dashboard.counts import link_totals
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
-from hoplink.dashboard.preview import preview_link
 from hoplink.dashboard.qr import qr_png, qr_svg
 from hoplink.domains import domain_for
 from hoplink.errors import InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
+from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.storage.tx import Tx
 

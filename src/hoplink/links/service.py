@@ -368,6 +368,22 @@ async def create_link(
     return result
 
 
+async def preview_link(
+    tx: Tx, *, workspace: Workspace, domain: Domain, spec: LinkSpec
+) -> str | InvalidInput:
+    """The exact final URL ``create_link`` would store for ``spec``, or why it would refuse.
+
+    Runs the same validation and URL building as creation, without writing anything."""
+    wanted = {spec.campaign_id} if spec.campaign_id else set()
+    campaigns = await tx.campaigns(workspace.id).many(wanted)
+    draft = _prepare(spec, workspace, campaigns)
+    if isinstance(draft, InvalidInput):
+        return draft
+    if spec.code and await tx.links(workspace.id).codes_taken(domain.id, [spec.code]):
+        return CodeTaken(spec.code)
+    return str(draft.values["final_url"])
+
+
 async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
     link = await tx.links(workspace.id).get(link_id)
     if link is None:
