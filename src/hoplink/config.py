@@ -8,16 +8,18 @@ module that reads ``os.environ``. Each option is documented in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -56,6 +58,57 @@ class Settings(BaseSettings):
     # Log level of hoplink's own loggers.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # --- Redirect edge (issue 3) ---
+    # Seconds a resolved link stays in a web process's cache: edits made on another node
+    # take effect within this time (on the node that made them, at once).
+    redirect_cache_ttl: float = Field(default=30.0, ge=0, le=60)
+    # Seconds an unknown code stays cached as "not found", so repeats skip the database.
+    redirect_negative_ttl: float = Field(default=5.0, ge=0, le=60)
+    # Most (host, code) entries in the cache (least recently used go first); ~0.5 KB each.
+    redirect_cache_size: int = Field(default=100_000, ge=0, le=10_000_000)
+    # max-age (seconds) of the 302's `Cache-Control: private` header.
+    redirect_max_age: int = Field(default=90, ge=0, le=86_400)
+    # Referrer-Policy sent with the 302 (the browser applies it to the next hop).
+    redirect_referrer_policy: Literal[
+        "no-referrer",
+        "origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer-when-downgrade",
+        "unsafe-url",
+    ] = "strict-origin-when-cross-origin"
+    # Proxies/CDNs (CIDRs, comma-separated) whose forwarding headers are believed; from any
+    # other peer X-Forwarded-For, CF-Connecting-IP and country headers are ignored.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Which header of a trusted peer carries the client IP: X-Forwarded-For (right-most
+    # untrusted hop) or Cloudflare's CF-Connecting-IP.
+    client_ip_header: Literal["x-forwarded-for", "cf-connecting-ip"] = "x-forwarded-for"
+    # A MaxMind-format country database (GeoLite2-Country / DB-IP Lite .mmdb). Empty: the
+    # registry-allocation data shipped in the `iptocc` package (no download).
+    geoip_database: Path | None = None
+    # Seconds between group-committed fsyncs of the click journal (power-loss window).
+    journal_fsync_interval: float = Field(default=0.05, ge=0.001, le=10)
+    # Answer a redirect only after its click is fsynced (survives power loss; adds up to
+    # journal_fsync_interval of latency). Off: after the write to the OS (survives kill -9).
+    journal_wait_for_disk: bool = False
+    # Size at which the click journal starts a new segment file.
+    journal_segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+
+    # --- Click worker, rollups and stats (issue 3) ---
+    # Run the click worker inside the web process (the embedded default). Turn off when
+    # `hoplink worker` runs as a separate process.
+    embedded_worker: bool = True
+    # Most clicks the worker writes in one transaction.
+    worker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Seconds the worker waits to fill a batch after its first click (freshness bound).
+    worker_flush_interval: float = Field(default=0.2, ge=0.01, le=10)
+    # Days raw clicks are kept (rollups are kept for ever); older ones are purged.
+    click_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Seconds between runs of the worker's purge job (raw clicks, seen-visitor sets, salts).
+    worker_purge_interval: float = Field(default=600.0, ge=1, le=86_400)
+    # Distinct user-agent strings whose parse (device, OS, browser, bot) is kept in memory.
+    user_agent_cache_size: int = Field(default=20_000, ge=0, le=1_000_000)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -89,6 +142,32 @@ class Settings(BaseSettings):
         value = value.strip().lower().rstrip("/")
         if value and not _HOST_RE.match(value):
             raise ValueError(f"{value!r} is not a host name (give it without scheme or path)")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP network, e.g. 10.0.0.0/8") from None
+        return value
+
+    @field_validator("geoip_database")
+    @classmethod
+    def _check_geoip(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) in ("", "."):
+            return None
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a file (a .mmdb country database)")
         return value
 
     @cached_property

@@ -1,13 +1,28 @@
-"""What a running hoplink process holds: settings, database, default domain."""
+"""What a running hoplink process holds: settings, database, default domain, and the
+redirect edge's state (cache, click journal, visitor salts, geo lookup).
+
+Extra long-running parts (the in-process click worker) plug in as *services*: factories
+given to ``Runtime.start`` that receive the started runtime; they are started last and
+stopped first, so a worker drains the journal before it is closed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from hoplink.clicks.journal import ClickJournal
+from hoplink.clicks.salts import VisitorSalts
 from hoplink.config import Settings
 from hoplink.domains import ensure_default_domain
+from hoplink.geo import GeoLookup, open_geo_lookup
 from hoplink.links.models import Domain
+from hoplink.redirect.cache import RedirectCache
+from hoplink.redirect.proxies import TrustedProxies
 from hoplink.storage import migrate
 from hoplink.storage.database import Database
 
@@ -18,16 +33,46 @@ class SchemaOutOfDate(Exception):
     pass
 
 
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Finish what is in hand (drain) and return; called once, at shutdown."""
+        ...
+
+
+ServiceFactory = Callable[["Runtime"], Service]
+
+
 @dataclass(slots=True)
 class Runtime:
     settings: Settings
     db: Database
     default_domain: Domain
+    # Redirect edge: see hoplink.redirect.cache.invalidate_link for the API's hook.
+    redirect_cache: RedirectCache
+    salts: VisitorSalts
+    geo: GeoLookup
+    trusted_proxies: TrustedProxies
+    # The embedded click queue: ClickSink for the edge, ClickSource for the worker. Opened
+    # only by a serving process (``serve=True``); CLI commands have None.
+    journal: ClickJournal | None = None
+    services: list[Service] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
-        """Open the database, bring or check its schema, and make sure the default domain exists."""
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        serve: bool = False,
+        services: Sequence[ServiceFactory] = (),
+    ) -> Runtime:
+        """Open the database, bring or check its schema, make sure the default domain exists;
+        to ``serve``, also load the visitor salts, open the click journal (one serving process
+        per data directory) and start the services."""
         db = Database.from_url(settings.database_url_async)
+        journal: ClickJournal | None = None
         try:
             if not await migrate.is_current(db.engine):
                 if db.is_sqlite and settings.auto_migrate:
@@ -41,13 +86,61 @@ class Runtime:
                     )
             async with db.transaction() as tx:
                 domain = await ensure_default_domain(tx, settings.domain)
+            salts = VisitorSalts(db, secret_key=settings.resolve_secret_key())
+            if serve:
+                await salts.prepare()
+                journal = ClickJournal(
+                    settings.data_dir / "journal",
+                    segment_bytes=settings.journal_segment_bytes,
+                    fsync_interval=settings.journal_fsync_interval,
+                )
+                journal.start()
+            runtime = cls(
+                settings=settings,
+                db=db,
+                default_domain=domain,
+                redirect_cache=RedirectCache(
+                    ttl=settings.redirect_cache_ttl,
+                    negative_ttl=settings.redirect_negative_ttl,
+                    max_entries=settings.redirect_cache_size,
+                ),
+                journal=journal,
+                salts=salts,
+                geo=open_geo_lookup(settings.geoip_database),
+                trusted_proxies=TrustedProxies(settings.trusted_proxies),
+            )
+            if serve:
+                runtime._tasks.append(asyncio.create_task(salts.run()))
         except BaseException:
+            if journal is not None:
+                await journal.close()
             await db.dispose()
             raise
-        return cls(settings=settings, db=db, default_domain=domain)
+        try:
+            for factory in services:
+                service = factory(runtime)
+                await service.start()
+                runtime.services.append(service)
+        except BaseException:
+            await runtime.close()
+            raise
+        return runtime
 
     def short_url(self, domain: str, code: str) -> str:
         return self.settings.short_url(domain, code)
 
     async def close(self) -> None:
+        while self.services:
+            service = self.services.pop()
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("a service failed to stop cleanly")
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.journal is not None:
+            await self.journal.close()
         await self.db.dispose()

@@ -6,7 +6,7 @@ import re
 
 from hoplink.accounts.models import Membership, User
 from hoplink.accounts.passwords import check_strength, hash_password
-from hoplink.errors import Conflict, FieldError, InvalidInput
+from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role, Workspace
@@ -41,3 +41,39 @@ async def add_member(tx: Tx, *, user: User, workspace: Workspace, role: Role) ->
     membership = Membership(user_id=user.id, workspace_id=workspace.id, role=role)
     await tx.users.add_membership(membership, utcnow())
     return membership
+
+
+async def workspaces_of(tx: Tx, user_id: str) -> list[tuple[Workspace, Role]]:
+    """The workspaces a user is a member of, by name."""
+    out: list[tuple[Workspace, Role]] = []
+    for workspace_id, role in await tx.users.workspace_roles(user_id):
+        ws = await tx.workspaces.get(workspace_id)
+        if ws is not None:
+            out.append((ws, role))
+    return sorted(out, key=lambda pair: pair[0].name.lower())
+
+
+async def _role(tx: Tx, workspace_id: str, user_id: str) -> Role:
+    membership = await tx.users.membership(user_id, workspace_id)
+    if membership is None:
+        raise NotFound("no such member in this workspace")
+    return membership.role
+
+
+async def set_role(tx: Tx, *, workspace_id: str, user_id: str, role: Role) -> None:
+    """Change a member's role; the last owner cannot stop being one."""
+    current = await _role(tx, workspace_id, user_id)
+    if (
+        current is Role.OWNER
+        and role is not Role.OWNER
+        and await tx.users.count_owners(workspace_id) <= 1
+    ):
+        raise Conflict("a workspace needs at least one owner", code="last_owner")
+    await tx.users.set_role(workspace_id, user_id, role)
+
+
+async def remove_member(tx: Tx, *, workspace_id: str, user_id: str) -> None:
+    current = await _role(tx, workspace_id, user_id)
+    if current is Role.OWNER and await tx.users.count_owners(workspace_id) <= 1:
+        raise Conflict("a workspace needs at least one owner", code="last_owner")
+    await tx.users.remove_membership(workspace_id, user_id)

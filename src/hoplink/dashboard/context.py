@@ -92,7 +92,7 @@ async def current_user(tx: Tx, request: Request) -> User | None:
 
 
 async def workspaces_for(tx: Tx, user: User) -> list[tuple[Workspace, Role]]:
-    from hoplink.dashboard.memberships import workspaces_of
+    from hoplink.accounts.users import workspaces_of
 
     mine = await workspaces_of(tx, user.id)
     if not user.is_platform_admin:

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hoplink.accounts import apikeys
+from hoplink.accounts import users as members
 from hoplink.accounts.models import Scope
 from hoplink.accounts.users import add_member, create_user, normalize_email
-from hoplink.dashboard import memberships
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
@@ -178,7 +178,7 @@ async def change_role(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             current = await tx.users.membership(user_id, v.workspace.id)
             _check_grant(v, role, current.role if current else None)
-            await memberships.set_role(tx, workspace_id=v.workspace.id, user_id=user_id, role=role)
+            await members.set_role(tx, workspace_id=v.workspace.id, user_id=user_id, role=role)
     except Conflict as exc:
         return await _render(
             request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409
@@ -194,7 +194,7 @@ async def remove_member(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             current = await tx.users.membership(user_id, v.workspace.id)
             _check_grant(v, current.role if current else Role.VIEWER)
-            await memberships.remove_member(tx, workspace_id=v.workspace.id, user_id=user_id)
+            await members.remove_member(tx, workspace_id=v.workspace.id, user_id=user_id)
     except Conflict as exc:
         return await _render(
             request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.accounts.models import ApiKey, Membership, Scope, User
@@ -83,6 +83,33 @@ class UserRepo:
             )
         ).first()
         return Membership(row.user_id, row.workspace_id, Role(row.role)) if row else None
+
+    async def workspace_roles(self, user_id: str) -> list[tuple[str, Role]]:
+        """(workspace id, role) of every membership of the user, oldest first."""
+        m = t.memberships.c
+        rows = await self.conn.execute(
+            select(m.workspace_id, m.role).where(m.user_id == user_id).order_by(m.created_at)
+        )
+        return [(r.workspace_id, Role(r.role)) for r in rows]
+
+    async def count_owners(self, workspace_id: str) -> int:
+        m = t.memberships.c
+        q = select(func.count()).where(m.workspace_id == workspace_id, m.role == Role.OWNER.value)
+        return int((await self.conn.execute(q)).scalar_one())
+
+    async def set_role(self, workspace_id: str, user_id: str, role: Role) -> None:
+        m = t.memberships.c
+        await self.conn.execute(
+            update(t.memberships)
+            .where(m.workspace_id == workspace_id, m.user_id == user_id)
+            .values(role=role.value)
+        )
+
+    async def remove_membership(self, workspace_id: str, user_id: str) -> None:
+        m = t.memberships.c
+        await self.conn.execute(
+            delete(t.memberships).where(m.workspace_id == workspace_id, m.user_id == user_id)
+        )
 
 
 class ApiKeyRepo:

@@ -1,13 +1,21 @@
-"""The one unscoped read the public redirect needs: (host, code) → target."""
+"""What the public redirect edge reads and keeps: (host, code) → target, and visitor salts.
+
+These are the only unscoped reads in hoplink: a visitor has no workspace, the Host header
+and the code pick the link, and nothing else from the request is ever used.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage import tables as t
+from hoplink.storage._rows import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +28,48 @@ class Target:
     workspace_status: str
 
 
-async def resolve(conn: AsyncConnection, hostname: str, code: str) -> Target | None:
+def _select_targets(hostname: str) -> Select[Any]:
     L, D, W = t.links.c, t.domains.c, t.workspaces.c
-    q = (
-        select(L.id, L.workspace_id, L.final_url, L.archived, L.forward_query, W.status)
+    return (
+        select(L.code, L.id, L.workspace_id, L.final_url, L.archived, L.forward_query, W.status)
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
-        .where(D.hostname == hostname, L.code == code, L.deleted_at.is_(None))
+        .where(D.hostname == hostname, L.deleted_at.is_(None))
     )
-    row = (await conn.execute(q)).first()
-    if row is None:
-        return None
-    return Target(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+async def resolve_many(
+    conn: AsyncConnection, hostname: str, codes: Sequence[str]
+) -> dict[str, Target]:
+    """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
+    rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
+    return {row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
+
+
+async def resolve(conn: AsyncConnection, hostname: str, code: str) -> Target | None:
+    return (await resolve_many(conn, hostname, [code])).get(code)
+
+
+async def hostnames(conn: AsyncConnection) -> frozenset[str]:
+    """Every domain links can live on; a request for any other Host is answered 404 at once."""
+    rows = await conn.execute(select(t.domains.c.hostname))
+    return frozenset(row[0] for row in rows)
+
+
+async def ensure_salt(conn: AsyncConnection, *, day: date, candidate: str, now: datetime) -> str:
+    """The salt of ``day``: ``candidate`` if this call created it, else the one already stored.
+
+    Insert-if-absent then read, so concurrent web nodes all end up with the same secret.
+    """
+    row = {"day": day, "secret": candidate, "created_at": now}
+    await conn.execute(insert_ignore(conn, t.visitor_salts, [row]))
+    stored = await conn.scalar(select(t.visitor_salts.c.secret).where(t.visitor_salts.c.day == day))
+    if stored is None:  # pragma: no cover - the insert above guarantees a row
+        raise RuntimeError(f"no visitor salt for {day}")
+    return str(stored)
+
+
+async def delete_salts_before(conn: AsyncConnection, day: date) -> int:
+    """Forget the salts of days before ``day``: their visitor hashes become unlinkable."""
+    result = await conn.execute(delete(t.visitor_salts).where(t.visitor_salts.c.day < day))
+    return int(result.rowcount or 0)

@@ -1,0 +1,404 @@
+"""Redirect throughput and latency: hoplink vs a raw-ASGI dict-lookup 302, same server.
+
+Both run as one uvicorn process (uvloop + httptools, access log off) pinned to CPU 0;
+wrk, pinned to CPU 1, drives each in turn (alternating rounds, medians reported) with the
+same Lua script (random codes out of N, a mobile browser's headers) on 64 connections.
+hoplink runs with click capture on (embedded SQLite in a temporary data dir); after the
+runs the server is stopped with SIGTERM and the journal is read back: every 302 wrk
+received must be in it.
+
+    .venv/bin/python bench/redirect.py [--links 10000] [--duration 10] [--rounds 3]
+    .venv/bin/python bench/redirect.py --worker   # the embedded worker consumes meanwhile
+    .venv/bin/python bench/redirect.py --memory [--stored 1000000] [--hot 100000]
+
+``--memory`` stores 1 M links, requests 100 k distinct ones (filling the cache) and
+reports the web process's RSS. Needs ``wrk`` (apt-get install -y wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+HOST = "hop.bench"
+FINAL_URL = (
+    "https://shop.example.com/item/1005006{n:07d}.html?spm=a2g0o.productlist.main.1"
+    "&sku_id=12000036{n:07d}&aff_seller=S{n}&utm_source=facebook&utm_medium=social"
+    "&utm_campaign=spring-sale"
+)
+# Facebook's in-app browser on an iPhone: the most common visitor of a shared link.
+USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.40.97]"
+)
+LUA = """
+local codes = {%(codes)s}
+local sequential = %(sequential)s
+local i = 0
+wrk.headers["Host"] = "%(host)s"
+wrk.headers["User-Agent"] = "%(user_agent)s"
+wrk.headers["Accept-Language"] = "en-US,en;q=0.9"
+wrk.headers["Referer"] = "https://m.facebook.com/"
+request = function()
+  local code
+  if sequential then
+    i = i + 1
+    code = codes[(i - 1) %% #codes + 1]
+  else
+    code = codes[math.random(#codes)]
+  end
+  return wrk.format("GET", "/" .. code)
+end
+"""
+
+
+# --- the baseline: the least a Python ASGI redirect can do --------------------------------
+
+_BASELINE: dict[str, bytes] = {}
+
+
+async def baseline_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                links = orjson.loads(Path(os.environ["BENCH_LINKS"]).read_bytes())  # noqa: ASYNC240 - once, at start-up
+                _BASELINE.update({code: url.encode() for code, url in links.items()})
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    location = _BASELINE.get(scope["path"][1:])
+    if location is None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+    else:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 302,
+                "headers": [(b"location", location), (b"content-length", b"0")],
+            }
+        )
+    await send({"type": "http.response.body", "body": b""})
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+def _pinned(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and os.cpu_count() else []
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], *, factory: bool) -> Iterator[tuple[str, int]]:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    port = sock.getsockname()[1]
+    command = [
+        *_pinned(0), sys.executable, "-m", "uvicorn", app, "--fd", str(sock.fileno()),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers",
+        "--log-level", "warning", "--app-dir", str(Path(__file__).parent),
+        *(["--factory"] if factory else []),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, env={**os.environ, **env}, pass_fds=[sock.fileno()])
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{app} exited with {proc.returncode}")
+            try:
+                httpx.get(f"{url}/-ready", headers={"host": HOST}, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{app} did not start") from None
+                time.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_3xx: int
+    socket_errors: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rps:>9,.0f} req/s   p50 {self.p50_ms:6.2f} ms   p99 {self.p99_ms:6.2f} ms"
+            f"   ({self.requests:,} responses, {self.non_3xx} not 2xx/3xx,"
+            f" {self.socket_errors} socket errors)"
+        )
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(
+        requests=sum(r.requests for r in runs),
+        rps=statistics.median(r.rps for r in runs),
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+        non_3xx=sum(r.non_3xx for r in runs),
+        socket_errors=sum(r.socket_errors for r in runs),
+    )
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
+    command = [
+        *_pinned(1), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
+        "--timeout", "5s", "-s", str(script), url,
+    ]  # fmt: skip
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Run(
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(percentile["50"]),
+        p99_ms=_ms(percentile["99"]),
+        non_3xx=int(non_3xx.group(1)) if non_3xx else 0,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+    )
+
+
+def lua_script(path: Path, codes: list[str], *, sequential: bool = False) -> Path:
+    quoted = ",".join(f'"{c}"' for c in codes)
+    values = {"codes": quoted, "host": HOST, "user_agent": USER_AGENT}
+    path.write_text(LUA % {**values, "sequential": str(sequential).lower()})
+    return path
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+async def store_links(work: Path, count: int) -> dict[str, str]:
+    """Migrate a SQLite file and insert ``count`` links on HOST (fast path: core inserts)."""
+    from hoplink.ids import new_id, random_base62, utcnow
+    from hoplink.storage import migrate
+    from hoplink.storage import tables as t
+    from hoplink.storage.database import Database
+    from hoplink.workspaces.models import WorkspaceStatus
+    from hoplink.workspaces.service import create_workspace
+
+    db = Database.from_url(f"sqlite+aiosqlite:///{work / 'hoplink.db'}")
+    await migrate.upgrade(db.engine)
+    now = utcnow()
+    domain_id = new_id("dom")
+    async with db.transaction() as tx:
+        ws = await create_workspace(tx, name="Bench Store", status=WorkspaceStatus.VERIFIED)
+        await tx.conn.execute(
+            t.domains.insert().values(
+                id=domain_id, hostname=HOST, workspace_id=None, is_default=True, created_at=now
+            )
+        )
+    links: dict[str, str] = {}
+    while len(links) < count:
+        links[random_base62(7)] = FINAL_URL.format(n=len(links))
+    items = list(links.items())
+    for start in range(0, count, 20_000):
+        rows = [
+            {
+                "id": new_id("lnk"), "workspace_id": ws.id, "domain_id": domain_id, "code": code,
+                "destination_url": url, "final_url": url, "archived": False,
+                "forward_query": False, "created_at": now, "updated_at": now,
+            }
+            for code, url in items[start : start + 20_000]
+        ]  # fmt: skip
+        async with db.transaction() as tx:
+            await tx.conn.execute(t.links.insert(), rows)
+    await db.dispose()
+    return links
+
+
+def hoplink_env(work: Path, *, worker: bool = False) -> dict[str, str]:
+    return {
+        "HOPLINK_DATABASE_URL": f"sqlite:///{work / 'hoplink.db'}",
+        "HOPLINK_DATA_DIR": str(work / "data"),
+        "HOPLINK_DEFAULT_DOMAIN": HOST,
+        "HOPLINK_SECRET_KEY": secrets.token_urlsafe(32),
+        # Without the worker the journal keeps every click, and they are counted there;
+        # with it (--worker) they are counted in the database after it has drained.
+        "HOPLINK_EMBEDDED_WORKER": str(worker).lower(),
+    }
+
+
+def stored_clicks(work: Path) -> tuple[int, int]:
+    """(rows, distinct click ids) in the clicks table the worker writes."""
+    with contextlib.closing(sqlite3.connect(work / "hoplink.db")) as conn:
+        rows, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT click_id) FROM clicks"
+        ).fetchone()
+    return int(rows), int(distinct)
+
+
+async def journaled(data_dir: Path) -> tuple[int, int]:
+    """(records, distinct click ids) in the journal, read by a fresh consumer."""
+    from hoplink.clicks.journal import ClickJournal
+
+    journal = ClickJournal(data_dir / "journal", write=False)
+    ids: set[str] = set()
+    records = 0
+    while clicks := (await journal.read(50_000, timeout=0))[0]:
+        records += len(clicks)
+        ids.update(c.click_id for c in clicks)
+    await journal.close()
+    return records, len(ids)
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+    return kb / 1024
+
+
+# --- modes -----------------------------------------------------------------------------------
+
+
+def throughput(args: argparse.Namespace, work: Path) -> int:
+    links = asyncio.run(store_links(work, args.links))
+    (work / "links.json").write_bytes(orjson.dumps(links))
+    script = lua_script(work / "random.lua", list(links))
+    # Warm-up requests every code once (sequentially), so the measured run is steady state.
+    warm_script = lua_script(work / "warm.lua", list(links), sequential=True)
+    warm = max(2.0, args.duration / 5)
+    print(
+        f"{args.links:,} links, {args.connections} connections, {args.rounds} alternating"
+        f" rounds of {args.duration:g} s per server; medians"
+    )
+    baseline_env = {"BENCH_LINKS": str(work / "links.json")}
+    env = hoplink_env(work, worker=args.worker)
+    a_runs: list[Run] = []
+    b_runs: list[Run] = []
+    with (
+        server("redirect:baseline_app", baseline_env, factory=False) as (a_url, _),
+        server("hoplink.app:create_app_from_env", env, factory=True) as (b_url, _),
+    ):
+        wrk(a_url, warm_script, duration=warm, connections=args.connections)
+        served = runs = 0
+        while served < 2 * args.links:
+            warmup = wrk(b_url, warm_script, duration=warm, connections=args.connections)
+            served, runs = served + warmup.requests - warmup.non_3xx, runs + 1
+        # Alternate the two, so a noisy neighbour on the machine hits both alike.
+        for _ in range(args.rounds):
+            a_runs.append(wrk(a_url, script, duration=args.duration, connections=args.connections))
+            b_runs.append(wrk(b_url, script, duration=args.duration, connections=args.connections))
+        served += sum(r.requests - r.non_3xx for r in b_runs)
+        runs += len(b_runs)
+        stopping = time.monotonic()  # leaving the block: SIGTERM, drain, exit
+    drained_in = time.monotonic() - stopping
+    base, run = median_run(a_runs), median_run(b_runs)
+    what = "click capture + embedded worker" if args.worker else "click capture"
+    print(f"(a) raw ASGI dict lookup  {base}")
+    print(f"(b) hoplink + {what}  {run}")
+    print(
+        "    rounds (req/s a/b): "
+        + ", ".join(f"{a.rps:,.0f}/{b.rps:,.0f}" for a, b in zip(a_runs, b_runs, strict=True))
+    )
+
+    met = {True: "met", False: "MISSED"}
+    if args.worker:
+        in_db, distinct = stored_clicks(work)
+        backlog, distinct_backlog = asyncio.run(journaled(work / "data"))
+        records, distinct = in_db + backlog, distinct + distinct_backlog
+        print(
+            f"worker: {in_db:,} clicks in the database, {backlog:,} still in the journal after"
+            f" SIGTERM; stopped in {drained_in:.1f} s (backlog drains: {met[backlog == 0]})"
+        )
+    else:
+        records, distinct = asyncio.run(journaled(work / "data"))
+    ratio = run.rps / base.rps
+    in_flight = records - served
+    print(
+        f"ratio b/a {ratio:.2f} (target >= 0.5: {met[ratio >= 0.5]});"
+        f" hoplink p99 {run.p99_ms:.2f} ms (target <= 10: {met[run.p99_ms <= 10]})"
+    )
+    print(
+        f"302s received by wrk {served:,}; clicks counted {records:,}"
+        f" ({distinct:,} distinct ids); journaled but not counted by wrk (in flight when"
+        f" a run ended): {in_flight}"
+    )
+    # wrk abandons up to one request per connection when a run ends.
+    ok = distinct == records and 0 <= in_flight <= runs * args.connections
+    ok = ok and all(r.non_3xx == 0 for r in (*a_runs, *b_runs))
+    print("clicks lost: 0" if ok else "CHECK FAILED: clicks lost, duplicated or not 302")
+    return 0 if ok else 1
+
+
+def memory(args: argparse.Namespace, work: Path) -> int:
+    print(f"storing {args.stored:,} links ...", flush=True)
+    started = time.monotonic()
+    links = asyncio.run(store_links(work, args.stored))
+    print(f"stored in {time.monotonic() - started:.0f} s")
+    hot = list(links)[: args.hot]
+    script = lua_script(work / "hot.lua", hot, sequential=True)
+    with server("hoplink.app:create_app_from_env", hoplink_env(work), factory=True) as (url, pid):
+        idle = rss_mb(pid)
+        total = 0
+        # Sequential codes: every hot code is requested (and cached) at least once.
+        while total < 2 * args.hot:
+            total += wrk(url, script, duration=5, connections=args.connections).requests
+        loaded = rss_mb(pid)
+    print(f"web process RSS: {idle:.0f} MB idle with {args.stored:,} links stored;")
+    print(f"{loaded:.0f} MB after {total:,} requests over {args.hot:,} hot links (target <= 250)")
+    return 0 if loaded <= 250 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=10, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per server")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--worker", action="store_true", help="run the embedded worker too")
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--stored", type=int, default=1_000_000)
+    parser.add_argument("--hot", type=int, default=100_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+        return memory(args, Path(tmp)) if args.memory else throughput(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The redirect cache: (host, code) → target in process memory, bounded, LRU, with TTLs.
+
+Misses are cached too (a shorter TTL), so a code that does not exist costs one query per
+negative TTL, and the set of known hosts is cached so an unknown Host never reaches the
+database. Entries expire after the TTL counted from when they were loaded (never extended
+by use), which bounds how long an edit made on another node can go unseen; on the node
+that made the edit, ``invalidate_link`` drops the entry at once. A link still in use late
+in its TTL is reloaded in the background before it expires (refresh-ahead), and an expired
+one may be served for a while longer only when the database cannot be reached.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Final, Literal
+
+from hoplink.storage.redirects import Target
+
+if TYPE_CHECKING:
+    from hoplink.runtime import Runtime
+
+
+class _Missing(Enum):
+    MISSING = "MISSING"
+
+
+# What ``get`` returns for "not in the cache" (None means "cached as not found").
+MISSING: Final = _Missing.MISSING
+_NEVER = float("inf")
+# A positive entry used after a random point of its TTL within these fractions is reloaded
+# in the background; random, so links loaded together (a warm-up) are not reloaded in one
+# burst that stalls the event loop.
+_REFRESH_FROM, _REFRESH_SPREAD = 0.5, 0.3
+
+
+class RedirectCache:
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        negative_ttl: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        # "host/code" → (expires at, refresh after, target or None); a host never has "/".
+        self._entries: OrderedDict[str, tuple[float, float, Target | None]] = OrderedDict()
+        self._hosts: frozenset[str] | None = None
+        self._hosts_expire = 0.0
+        # Bumped by every invalidation: a load that began before it must not be cached.
+        self.generation = 0
+        # Entries used late in their TTL: the resolver reloads them in the background, so
+        # a hot link never expires under load (and never waits for a query).
+        self.due: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, host: str, code: str) -> Target | Literal[_Missing.MISSING] | None:
+        key = f"{host}/{code}"
+        entry = self._entries.get(key)
+        if entry is None:
+            return MISSING
+        now = self._clock()
+        if entry[0] <= now:
+            return MISSING  # kept (until evicted or replaced) for stale()
+        if entry[1] <= now:
+            self.due.append((host, code))
+            entry = self._entries[key] = (entry[0], _NEVER, entry[2])
+        self._entries.move_to_end(key)
+        return entry[2]
+
+    def stale(self, host: str, code: str, max_age: float) -> Target | Literal[_Missing.MISSING]:
+        """An expired link no older than ``max_age`` past expiry, to serve while the database
+        is unreachable (known misses are not served stale: the answer would be a 404 anyway)."""
+        entry = self._entries.get(f"{host}/{code}")
+        if entry is None or entry[2] is None or entry[0] + max_age <= self._clock():
+            return MISSING
+        return entry[2]
+
+    def put(self, host: str, code: str, target: Target | None, *, generation: int) -> None:
+        ttl = self.ttl if target is not None else self.negative_ttl
+        if generation != self.generation or ttl <= 0 or self.max_entries <= 0:
+            return
+        key = f"{host}/{code}"
+        now = self._clock()
+        jitter = _REFRESH_FROM + _REFRESH_SPREAD * random.random()  # noqa: S311 - not secret
+        refresh = now + ttl * jitter if target is not None else _NEVER
+        self._entries[key] = (now + ttl, refresh, target)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def hosts(self) -> frozenset[str] | None:
+        """The known hostnames, or None when they must be (re)loaded."""
+        if self._hosts is not None and self._hosts_expire > self._clock():
+            return self._hosts
+        return None
+
+    def put_hosts(self, hosts: frozenset[str], *, generation: int) -> None:
+        if generation == self.generation:
+            self._hosts, self._hosts_expire = hosts, self._clock() + self.ttl
+
+    def invalidate(self, host: str, code: str) -> None:
+        self.generation += 1
+        self._entries.pop(f"{host}/{code}", None)
+
+    def invalidate_workspace(self, workspace_id: str) -> None:
+        """Drop every cached link of a workspace (suspension, reinstatement)."""
+        self.generation += 1
+        stale = [
+            key
+            for key, (_, _, target) in self._entries.items()
+            if target is not None and target.workspace_id == workspace_id
+        ]
+        for key in stale:
+            del self._entries[key]
+
+    def clear(self) -> None:
+        """Forget everything, including the known hosts (a domain was added or removed)."""
+        self.generation += 1
+        self._entries.clear()
+        self._hosts = None
+
+
+def invalidate_link(runtime: Runtime, domain: str, code: str) -> None:
+    """Call after creating, editing, archiving or deleting a link (domain = its hostname)."""
+    runtime.redirect_cache.invalidate(domain.lower(), code)
+
+
+def invalidate_workspace(runtime: Runtime, workspace_id: str) -> None:
+    """Call after a workspace is suspended or reinstated."""
+    runtime.redirect_cache.invalidate_workspace(workspace_id)
+
+
+def invalidate_domains(runtime: Runtime) -> None:
+    """Call after a domain is added, verified, moved or removed."""
+    runtime.redirect_cache.clear()

@@ -1,0 +1,196 @@
+"""Nothing in a request changes where a short link goes.
+
+The app is driven at the ASGI level, so requests can carry what an HTTP client would refuse
+to send (CR/LF, raw bytes, duplicate Host headers). For any query string, path suffix and
+headers: a 302 carries exactly one Location, of printable ASCII, whose scheme, host and
+path are those of the stored final URL (and, for a link without forward_query, the whole
+URL is); and a link is only ever served on its own domain, for its exact code.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import factories
+from hoplink.app import HoplinkApp
+from hoplink.config import load_settings
+from hoplink.ids import new_id, utcnow
+from hoplink.links import service
+from hoplink.links.models import Domain, Link
+from hoplink.links.service import LinkSpec
+
+HOST = factories.DEFAULT_HOST
+OTHER_HOST = "go.brand.example"
+
+
+@dataclass
+class World:
+    app: HoplinkApp
+    links: list[Link]  # on HOST
+    foreign: Link  # on OTHER_HOST
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    base = tmp_path_factory.mktemp("location-invariant")
+    shutil.copy(sqlite_template, base / "hoplink.db")
+    config = load_settings(
+        database_url=f"sqlite:///{base / 'hoplink.db'}",
+        data_dir=base / "data",
+        default_domain=HOST,
+        trusted_proxies=("203.0.113.0/24",),
+    )
+    app = HoplinkApp(config, services=())
+    await app.start()
+    assert app.runtime is not None
+    db = app.runtime.db
+    async with db.transaction() as tx:
+        ws = await factories.workspace(tx, seller_id="S9", param_template={"aff": "{seller_id}"})
+        default = await tx.domains.by_hostname(HOST)
+        assert default is not None
+        other = Domain(new_id("dom"), OTHER_HOST, None, False)
+        await tx.domains.insert(other, utcnow())
+
+        async def make(domain: Domain, url: str, **kw: Any) -> Link:
+            spec = LinkSpec(url=url, utm={"utm_source": "facebook"}, **kw)
+            return await service.create_link(
+                tx, workspace=ws, domain=domain, spec=spec, actor=None, code_length=7
+            )
+
+        links = [
+            await make(default, "https://shop.example.com/item/1?sku=2#top"),
+            await make(default, "https://shop.example.com/p/%E5%8F%8C", forward_query=True),
+            await make(default, "http://[2001:db8::1]:8080/a/b?x=1#f", forward_query=True),
+            await make(default, "https://shop.example.com/c", code="Summer-Sale_1"),
+        ]
+        foreign = await make(other, "https://brand.example/x")
+    try:
+        yield World(app, links, foreign)
+    finally:
+        await app.stop()
+
+
+async def call(
+    app: HoplinkApp, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]]
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogatepass"),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("203.0.113.7", 40000),
+        "server": ("127.0.0.1", 8080),
+    }
+    await app(scope, receive, send)
+    start, body = sent[0], sent[1]
+    return start["status"], start["headers"], body["body"]
+
+
+_TOKENS = [
+    *"aZ09/?#&=%.:@\\;,+ \t\r\n\x00\u202e\u00e9",
+    "//",
+    "..",
+    "%0d%0a",
+    "%2F",
+    "utm_source=",
+    "hl_click=",
+    "aff=",
+    "https://evil.example",
+    "%00",
+    "\u2028",
+]
+nasty_text = st.one_of(
+    st.lists(st.sampled_from(_TOKENS), max_size=15).map("".join), st.text(max_size=20)
+)
+nasty_bytes = st.one_of(
+    st.binary(max_size=60), nasty_text.map(lambda s: s.encode("utf-8", "surrogatepass"))
+)
+host_variants = st.sampled_from(
+    [HOST, HOST.upper(), "Hop.Test", f"{HOST}.", f"{HOST}:443", f"{HOST}:8080", OTHER_HOST,
+     "evil.example", f"{HOST}@evil.example", f"evil.example#{HOST}", f"{HOST}\r\nx: y", ""]
+)  # fmt: skip
+header_names = st.sampled_from(
+    [b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix",
+     b"forwarded", b"x-original-url", b"x-rewrite-url", b"cf-connecting-ip", b"cf-ipcountry",
+     b"referer", b"user-agent", b"location", b"host"]
+)  # fmt: skip
+header_lists = st.lists(st.tuples(header_names, nasty_bytes), max_size=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=3),
+    suffix=st.one_of(st.just(""), nasty_text),
+    query=nasty_bytes,
+    host=host_variants,
+    extra=header_lists,
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_location_is_always_the_stored_url(
+    world: World,
+    index: int,
+    suffix: str,
+    query: bytes,
+    host: str,
+    extra: list[tuple[bytes, bytes]],
+    method: str,
+) -> None:
+    link = world.links[index]
+    headers = [(b"host", host.encode("latin-1")), *extra]
+    status, response_headers, body = await call(
+        world.app, method, f"/{link.code}{suffix}", query, headers
+    )
+    locations = [v for n, v in response_headers if n.lower() == b"location"]
+    if status != 302:
+        assert status == 404 and locations == []
+        return
+    assert body == b""
+    assert len(locations) == 1
+    location = locations[0]
+    assert all(0x21 <= b <= 0x7E for b in location), location
+    got, stored = urlsplit(location.decode()), urlsplit(link.final_url)
+    assert (got.scheme, got.netloc, got.path) == (stored.scheme, stored.netloc, stored.path)
+    assert got.fragment == stored.fragment
+    assert got.query.startswith(stored.query)
+    if not link.forward_query:
+        assert location.decode() == link.final_url
+    # Served only for the exact code on its own domain (Host matched case-insensitively).
+    assert suffix == "" and host.lower() == HOST
+
+
+@settings(max_examples=100, deadline=None)
+@given(query=nasty_bytes, extra=header_lists)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_another_domains_link_is_never_served_here(
+    world: World, query: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [(b"host", HOST.encode()), *[(n, v) for n, v in extra if n != b"host"]]
+    status, _, _ = await call(world.app, "GET", f"/{world.foreign.code}", query, headers)
+    assert status == 404
