@@ -115,3 +115,9 @@ async def tx(db: Database) -> AsyncIterator[Tx]:
             yield Tx(conn)
         finally:
             await trans.rollback()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread, which async tests after it could not share. (A stable sort: order otherwise kept.)"""
+    items.sort(key=lambda item: "browser" in item.path.parts)

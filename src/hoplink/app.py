@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hoplink.api.app import create_api
 from hoplink.config import Settings, load_settings
+from hoplink.dashboard.app import Dashboard
 from hoplink.redirect.handler import RedirectApp
 from hoplink.runtime import Runtime, ServiceFactory
 
@@ -30,6 +31,7 @@ class HoplinkApp:
         self.services = tuple(services)
         self.api = create_api()
         self.redirect = RedirectApp()
+        self.dashboard = Dashboard()
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -40,7 +42,13 @@ class HoplinkApp:
         if kind != "http":
             return
         path: str = scope["path"]
-        target: ASGIApp = self.api if path.startswith("/api/") or path == "/api" else self.redirect
+        target: ASGIApp
+        if path.startswith("/api/") or path == "/api":
+            target = self.api
+        elif path == "/" or path == "/app" or path.startswith("/app/"):
+            target = self.dashboard  # "app" is a reserved code, so no short link is hidden
+        else:
+            target = self.redirect
         await target(scope, receive, send)
 
     async def start(self) -> None:
@@ -48,8 +56,10 @@ class HoplinkApp:
         self.runtime = await Runtime.start(self.settings, serve=True, services=self.services)
         self.api.state.runtime = self.runtime
         self.redirect.bind(self.runtime)
+        self.dashboard.bind(self.runtime)
 
     async def stop(self) -> None:
+        await self.dashboard.close()  # cancels running bulk uploads before the runtime closes
         if self.runtime is not None:
             await self.runtime.close()
             self.runtime = None

@@ -1,8 +1,7 @@
 """hoplink under a real uvicorn in a child process, for the browser tests.
 
-``create_app`` is the uvicorn factory the child runs: the app from the environment, with
-the dashboard routed in (``dashboard_harness.WithDashboard``) if ``HoplinkApp`` does not
-route to it by itself. The embedded click worker is on, as in ``hoplink serve``.
+The child runs ``uvicorn --factory hoplink.app:create_app_from_env``: the app from the
+environment, with the embedded click worker on, as in ``hoplink serve``.
 """
 
 from __future__ import annotations
@@ -30,15 +29,6 @@ OWNER = "owner@shop.test"
 VIEWER = "viewer@shop.test"
 SLUG = "my-store"
 TESTS = Path(__file__).resolve().parents[1]
-
-
-def create_app() -> Any:
-    from dashboard_harness import WithDashboard
-
-    from hoplink.app import create_app_from_env
-
-    app = create_app_from_env()
-    return app if hasattr(app, "dashboard") else WithDashboard(app)
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -111,7 +101,7 @@ def running_server(data_dir: Path, log: Path) -> Iterator[Server]:
         "PYTHONPATH": os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")]),
     }
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "browser_server:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "hoplink.app:create_app_from_env",
         "--fd", str(sock.fileno()), "--log-level", "warning",
     ]  # fmt: skip
     with log.open("ab") as out:

@@ -26,6 +26,7 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 
 router = APIRouter(
@@ -63,6 +64,8 @@ async def create_link(body: LinkCreate, who: LinksWrite, runtime: RuntimeDep) ->
             actor=who.actor,
             code_length=runtime.settings.code_length,
         )
+    # A cached "not found" for this code (custom codes can be guessed) must not linger.
+    invalidate_link(runtime, link.domain, link.code)
     return _out(runtime, link)
 
 
@@ -117,6 +120,9 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
                 # Renumber "items.<position in group>" to the caller's indexes.
                 raise InvalidInput([_renumber(e, indexes) for e in exc.errors]) from None
             results.update(zip(indexes, created, strict=True))
+    for r in results.values():
+        if not isinstance(r, InvalidInput):
+            invalidate_link(runtime, r.domain, r.code)
     # Serialised directly: re-validating 1,000 response models would cost more than the inserts.
     items: list[dict[str, object]] = []
     for i in range(len(body.items)):
@@ -215,13 +221,15 @@ async def update_link(
         link = await service.update_link(
             tx, workspace=who.workspace, link_id=link_id, changes=changes, actor=who.actor
         )
+    invalidate_link(runtime, link.domain, link.code)  # at once on this node, TTL elsewhere
     return _out(runtime, link)
 
 
 @router.delete("/{link_id}", status_code=204, summary="Delete a link (its code is never reused)")
 async def delete_link(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
+        link = await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
+    invalidate_link(runtime, link.domain, link.code)
     return Response(status_code=204)
 
 

@@ -7,7 +7,7 @@ dropped before the click touches a journal, a queue or a log.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -28,7 +28,7 @@ class Click:
     visitor_hash: str  # keyed hash of (daily salt, workspace, IP, user agent)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson serialises dataclasses natively (asdict is slow)
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Click:
@@ -46,7 +46,9 @@ class ClickSink(Protocol):
 class ClickSource(Protocol):
     """What the worker consumes: at-least-once delivery, acknowledged after commit."""
 
-    async def read(self, max_items: int, timeout: float) -> tuple[list[Click], object]:
+    async def read(  # noqa: ASYNC109 - a bound on waiting for data, not a cancellation
+        self, max_items: int, timeout: float
+    ) -> tuple[list[Click], object]:
         """Up to ``max_items`` clicks, waiting at most ``timeout`` seconds for the first;
         the second value is a token to pass to ``ack`` once they are committed."""
         ...

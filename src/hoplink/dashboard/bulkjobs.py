@@ -23,6 +23,7 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links.models import Campaign, Link
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.workspaces.models import Workspace
 
@@ -159,6 +160,9 @@ class BulkJobs:
                         actor=actor,
                         code_length=runtime.settings.code_length,
                     )
+                for r in made:
+                    if not isinstance(r, InvalidInput):
+                        invalidate_link(runtime, r.domain, r.code)
                 outcome: dict[int, Link | InvalidInput] = {
                     i: r for (i, _), r in zip(valid, made, strict=True)
                 }

@@ -19,11 +19,12 @@ from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qr import qr_png, qr_svg
 from hoplink.domains import domain_for
-from hoplink.errors import InvalidInput
+from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.redirect.cache import invalidate_link
 from hoplink.storage.tx import Tx
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -182,6 +183,7 @@ async def create_link(request: Request) -> Response:
     values = form_values(form)
     if form.get("action") == "preview":  # the form's preview without JavaScript
         return await _preview_page(request, values)
+    errors: dict[str, list[FieldError]] | None = None
     async with runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
@@ -197,8 +199,9 @@ async def create_link(request: Request) -> Response:
         except InvalidInput as exc:
             pickers = await _pickers(tx, v)
             errors = errors_by_field(exc)
-        else:
-            return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
+    if errors is None:  # committed: a cached "not found" for the code must not linger
+        invalidate_link(runtime, link.domain, link.code)
+        return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
     return render(
         request,
         "links/new.html",
@@ -313,7 +316,7 @@ async def update(request: Request) -> Response:
         link_id = request.path_params["id"]
         link = await service.get_link(tx, workspace=v.workspace, link_id=link_id)
         try:
-            await service.update_link(
+            saved = await service.update_link(
                 tx,
                 workspace=v.workspace,
                 link_id=link_id,
@@ -321,12 +324,14 @@ async def update(request: Request) -> Response:
                 actor=v.actor,
             )
         except InvalidInput as exc:
+            saved = None
             errors = errors_by_field(exc)
             pickers = await _pickers(tx, v)
             history = await tx.links(v.workspace.id).history(link_id)
-        else:
-            flash(request, gettext(request, "Link saved."))
-            return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
+    if saved is not None:
+        invalidate_link(services(request).runtime, saved.domain, saved.code)
+        flash(request, gettext(request, "Link saved."))
+        return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
     values["code"] = link.code
     return render(
         request,
@@ -348,13 +353,14 @@ async def archive(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link_id = request.path_params["id"]
-        await service.update_link(
+        link = await service.update_link(
             tx,
             workspace=v.workspace,
             link_id=link_id,
             changes={"archived": archived},
             actor=v.actor,
         )
+    invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
         request,
         gettext(request, "Link archived.") if archived else gettext(request, "Link restored."),
@@ -376,7 +382,10 @@ async def delete(request: Request) -> Response:
     async with services(request).runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
-        await service.delete_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        link = await service.delete_link(
+            tx, workspace=v.workspace, link_id=request.path_params["id"]
+        )
+    invalidate_link(services(request).runtime, link.domain, link.code)
     flash(request, gettext(request, "Link deleted. Its short URL no longer redirects."))
     return RedirectResponse(f"{v.base}/links", status_code=303)
 

@@ -499,6 +499,10 @@ def _str(value: object) -> str | None:
 
 async def delete_link(
     tx: Tx, *, workspace: Workspace, link_id: str, at: datetime | None = None
-) -> None:
-    if not await tx.links(workspace.id).mark_deleted(link_id, at or utcnow()):
+) -> Link:
+    """Delete (tombstone) a link; returns it as it was, for cache invalidation."""
+    repo = tx.links(workspace.id)
+    link = await repo.get(link_id)
+    if link is None or not await repo.mark_deleted(link_id, at or utcnow()):
         raise NotFound("no link with this id")
+    return link

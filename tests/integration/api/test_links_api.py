@@ -256,3 +256,28 @@ async def test_openapi_declares_bearer_auth_and_problem_answers(api: Api) -> Non
     create = spec["paths"]["/api/v1/links"]["post"]
     assert {"401", "403", "409", "422"} <= set(create["responses"])
     assert "application/problem+json" in create["responses"]["422"]["content"]
+
+
+async def test_api_changes_reach_the_redirect_at_once_on_this_node(api: Api) -> None:
+    _, auth = await api.tenant()
+    # A miss is cached; creating the code must not leave that "not found" behind.
+    assert (await api.http.get("/spring-sale")).status_code == 404
+    link = (
+        await api.http.post(
+            "/api/v1/links", json={"url": PRODUCT, "code": "spring-sale"}, headers=auth
+        )
+    ).json()
+    r = await api.http.get("/spring-sale")
+    assert r.status_code == 302 and r.headers["location"] == link["final_url"]
+    await api.http.patch(
+        f"/api/v1/links/{link['id']}", json={"url": "https://shop.example.com/new"}, headers=auth
+    )
+    assert (await api.http.get("/spring-sale")).headers[
+        "location"
+    ] == "https://shop.example.com/new"
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": True}, headers=auth)
+    assert (await api.http.get("/spring-sale")).status_code == 404
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": False}, headers=auth)
+    assert (await api.http.get("/spring-sale")).status_code == 302
+    await api.http.delete(f"/api/v1/links/{link['id']}", headers=auth)
+    assert (await api.http.get("/spring-sale")).status_code == 404

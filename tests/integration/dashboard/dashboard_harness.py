@@ -34,50 +34,6 @@ PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def is_dashboard_path(path: str) -> bool:
-    return path == "/" or path == "/app" or path.startswith("/app/")
-
-
-class WithDashboard:
-    """ASGI: the dashboard in front of a HoplinkApp that does not route to it (yet)."""
-
-    def __init__(self, app: HoplinkApp) -> None:
-        self.inner = app
-        existing = getattr(app, "dashboard", None)
-        self.wired = isinstance(existing, Dashboard)
-        self.dashboard: Dashboard = existing if isinstance(existing, Dashboard) else Dashboard()
-
-    async def start(self) -> None:
-        await self.inner.start()
-        if not self.wired:
-            assert self.inner.runtime is not None
-            self.dashboard.bind(self.inner.runtime)
-
-    async def stop(self) -> None:
-        if not self.wired:
-            await self.dashboard.close()
-        await self.inner.stop()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            message = await receive()
-            assert message["type"] == "lifespan.startup"
-            try:
-                await self.start()
-            except Exception as exc:
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                return
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            await self.stop()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        if not self.wired and scope["type"] == "http" and is_dashboard_path(scope["path"]):
-            await self.dashboard(scope, receive, send)
-            return
-        await self.inner(scope, receive, send)
-
-
 def token_of(html: str) -> str:
     match = _TOKEN.search(html)
     assert match, "no CSRF token on the page"
@@ -134,19 +90,19 @@ class Browser:
 
 @dataclass
 class Dash:
-    app: WithDashboard
+    app: HoplinkApp
     transport: httpx.ASGITransport
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
     def db(self) -> Database:
-        assert self.app.inner.runtime is not None
-        return self.app.inner.runtime.db
+        assert self.app.runtime is not None
+        return self.app.runtime.db
 
     @property
     def domain(self) -> Domain:
-        assert self.app.inner.runtime is not None
-        return self.app.inner.runtime.default_domain
+        assert self.app.runtime is not None
+        return self.app.runtime.default_domain
 
     def browser(self, client: tuple[str, int] = ("127.0.0.1", 50000)) -> Browser:
         transport = httpx.ASGITransport(app=self.app, client=client)
@@ -207,7 +163,7 @@ async def running_dashboard(db_url: str, data_dir: Path, **settings: Any) -> Asy
         secret_key="dashboard-test-secret-" + "k" * 32,
         **settings,
     )
-    app = WithDashboard(create_app(config))
+    app = create_app(config)
     await app.start()
     dash = Dash(app, httpx.ASGITransport(app=app))
     try:
@@ -215,6 +171,6 @@ async def running_dashboard(db_url: str, data_dir: Path, **settings: Any) -> Asy
     finally:
         for client in dash.clients:
             await client.aclose()
-        if app.inner.runtime is not None and not app.inner.runtime.db.is_sqlite:
-            await truncate_all(app.inner.runtime.db.engine)
+        if app.runtime is not None and not app.runtime.db.is_sqlite:
+            await truncate_all(app.runtime.db.engine)
         await app.stop()
