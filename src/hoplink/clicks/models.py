@@ -46,8 +46,10 @@ class ClickSink(Protocol):
 class ClickSource(Protocol):
     """What the worker consumes: at-least-once delivery, acknowledged after commit."""
 
-    async def read(  # noqa: ASYNC109 - a bound on waiting for data, not a cancellation
-        self, max_items: int, timeout: float
+    async def read(
+        self,
+        max_items: int,
+        timeout: float,  # noqa: ASYNC109 - a bound on waiting for data, not a cancellation
     ) -> tuple[list[Click], object]:
         """Up to ``max_items`` clicks, waiting at most ``timeout`` seconds for the first;
         the second value is a token to pass to ``ack`` once they are committed."""

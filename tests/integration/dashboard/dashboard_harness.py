@@ -21,7 +21,6 @@ from hoplink.accounts.models import User
 from hoplink.accounts.users import add_member, create_user
 from hoplink.app import HoplinkApp, create_app
 from hoplink.config import load_settings
-from hoplink.dashboard.app import Dashboard
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.service import LinkSpec
