@@ -185,3 +185,20 @@ async def test_search_filters_and_sorts(tx: Tx) -> None:
     assert total == 3 and [f.title for f in found] == ["Blue hat", "Old"]
     found, _ = await repo.search(LinkQuery(archived=True))
     assert [f.title for f in found] == ["Old"]
+
+
+async def test_search_totals_hold_past_the_last_page_and_with_filters(tx: Tx) -> None:
+    dom = await domain(tx)
+    ws = await workspace(tx)
+    for i in range(5):
+        await _create(
+            tx, ws, dom, url=PRODUCT, title=f"Summer deal {i}", tags=["sun"] if i < 3 else []
+        )
+    await _create(tx, ws, dom, url=PRODUCT, title="Winter coat", tags=["sun"])
+    repo = tx.links(ws.id)
+    found, total = await repo.search(LinkQuery(text="SUMMER", per_page=2))
+    assert total == 5 and len(found) == 2
+    found, total = await repo.search(LinkQuery(text="summer", per_page=2, page=9))
+    assert total == 5 and found == []
+    found, total = await repo.search(LinkQuery(text="summer", tag="sun"))
+    assert total == 3 and all(f.title and f.title.startswith("Summer") for f in found)
