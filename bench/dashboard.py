@@ -145,6 +145,7 @@ class SparseGenerator(Generator):
             w[1] += human
             w[2] += uv_day
             w[3] += uv_hour
+            self.add_link_groups(link, h, n, human, uv_day)
             if not self.link_dims:
                 continue
             for dim, mix in MIX.items():
@@ -258,8 +259,9 @@ class SecondaryIndexes:
 
 async def create_data(
     url: str, data_dir: Path, password: str, args: argparse.Namespace
-) -> tuple[str, list[str]]:
-    """Schema, workspace, owner, links; returns (workspace slug, link ids)."""
+) -> tuple[str, dict[str, tuple[str | None, str | None]]]:
+    """Schema, workspace, owner, links; returns (workspace slug, each link id's channel and
+    campaign id)."""
     settings = load_settings(database_url=url, data_dir=data_dir)
     engine = create_engine(settings.database_url_async)
     await migrate.upgrade(engine)
@@ -280,7 +282,7 @@ async def create_data(
     # Links were made over time: chunk k is stamped 120 → 60 days ago (oldest first).
     now = datetime.now(UTC).replace(microsecond=0)
     chunks = -(-args.links // CHUNK)
-    link_ids: list[str] = []
+    link_ids: dict[str, tuple[str | None, str | None]] = {}
     for k, start in enumerate(range(0, args.links, CHUNK)):
         stamp = now - timedelta(days=120) + timedelta(days=60) * k / max(1, chunks - 1)
         specs = [
@@ -302,14 +304,20 @@ async def create_data(
                     # What autovacuum does as a table grows (it is off on the test server):
                     # plans made for an empty links table would scan it for every code.
                     await tx.conn.execute(text("ANALYZE links, link_tags, tags"))
-        link_ids += [link.id for link in made if not isinstance(link, Exception)]
+        link_ids |= {
+            link.id: (link.channel, link.campaign_id)
+            for link in made
+            if not isinstance(link, Exception)
+        }
     await engine.dispose()
     assert len(link_ids) == args.links, len(link_ids)
     print(f"  created {len(link_ids):,} links in {time.perf_counter() - started:.0f} s")
     return ws.slug, link_ids
 
 
-async def load_rollups(url: str, ws_id: str, links: list[str], args: argparse.Namespace) -> None:
+async def load_rollups(
+    url: str, ws_id: str, links: dict[str, tuple[str | None, str | None]], args: argparse.Namespace
+) -> None:
     today = datetime.now(ZoneInfo(args.timezone)).date()
     first_local = datetime.combine(today - timedelta(days=args.days - 1), datetime.min.time())
     first_hour = int(first_local.replace(tzinfo=ZoneInfo(args.timezone)).timestamp() // 3600)
@@ -322,6 +330,7 @@ async def load_rollups(url: str, ws_id: str, links: list[str], args: argparse.Na
         hours=hours,
         clicks=args.clicks,
         link_dims=args.link_dims,
+        groups=links,  # channel and campaign rows of the workspace breakdowns
     )
     started = time.perf_counter()
     indexes = await SecondaryIndexes.drop(url, ["rollup_link_hours", "rollup_link_days"])

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ import httpx
 
 from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
+from hoplink.analytics.models import NONE_VALUE
 from hoplink.config import load_settings
 from hoplink.domains import ensure_default_domain
 from hoplink.links import campaigns, service
@@ -113,8 +114,18 @@ def split(n: int, mix: list[tuple[str, float]], rng: random.Random) -> list[tupl
 class Generator:
     """Rollup rows for one workspace, streamed per link; workspace tables summed on the way."""
 
-    def __init__(self, *, ws: str, links: list[str], first_hour: int, hours: int, clicks: int):
+    def __init__(
+        self,
+        *,
+        ws: str,
+        links: list[str],
+        first_hour: int,
+        hours: int,
+        clicks: int,
+        groups: Mapping[str, tuple[str | None, str | None]] | None = None,
+    ):
         self.ws, self.links, self.first_hour, self.hours = ws, links, first_hour, hours
+        self.groups = groups or {}  # link id → (channel, campaign id)
         rng = random.Random(7)
         popularity = [1 / (rank + 1) ** 0.8 for rank in range(len(links))]
         scale = clicks / sum(popularity)
@@ -126,7 +137,17 @@ class Generator:
         self.rng = rng
         self.ws_hours: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         self.ws_dims: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.ws_groups: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.total = 0
+
+    def add_link_groups(self, link: str, h: int, pv: int, human: int, uv_day: int) -> None:
+        """The link's channel and campaign as workspace dimensions, as the worker writes."""
+        channel, campaign = self.groups.get(link, (None, None))
+        for dim, value in (("channel", channel), ("campaign", campaign)):
+            acc = self.ws_groups[(h, dim, value or NONE_VALUE)]
+            acc[0] += pv
+            acc[1] += human
+            acc[2] += uv_day
 
     def link(self, i: int) -> dict[str, list[tuple[Any, ...]]]:
         link, ws, rng = self.links[i], self.ws, self.rng
@@ -159,6 +180,7 @@ class Generator:
             w[1] += human
             w[2] += uv_day
             w[3] += uv_hour
+            self.add_link_groups(link, h, n, human, uv_day)
             for dim, mix in MIX.items():
                 for value, pv in split(n, mix, rng):
                     hp = 0 if value == "bot" else round(pv * human / n)
@@ -193,7 +215,8 @@ class Generator:
             d[0] += pv
             d[1] += hp
             d[2] += uvd
-        for (h, dim, value), v in self.ws_dims.items():
+        ws_dims = {**self.ws_dims, **self.ws_groups}
+        for (h, dim, value), v in ws_dims.items():
             acc = dim_days[(h // 24, dim, value)]
             for k in range(3):
                 acc[k] += v[k]
@@ -201,7 +224,7 @@ class Generator:
             "rollup_workspace_hours": [(ws, h, *v) for h, v in sorted(self.ws_hours.items())],
             "rollup_workspace_days": [(ws, d, *v) for d, v in sorted(days.items())],
             "rollup_workspace_dim_hours": [
-                (ws, h, dim, value, *v) for (h, dim, value), v in sorted(self.ws_dims.items())
+                (ws, h, dim, value, *v) for (h, dim, value), v in sorted(ws_dims.items())
             ],
             "rollup_workspace_dim_days": [
                 (ws, d, dim, value, *v) for (d, dim, value), v in sorted(dim_days.items())
@@ -312,6 +335,7 @@ async def prepare(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[s
             for i in range(20)
         ]
         link_ids: list[str] = []
+        groups: dict[str, tuple[str | None, str | None]] = {}
         for start in range(0, args.links, 500):
             specs = [
                 LinkSpec(
@@ -325,7 +349,10 @@ async def prepare(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[s
             made = await service.create_links(
                 tx, workspace=ws, domain=domain, specs=specs, actor="bench", code_length=7
             )
-            link_ids += [link.id for link in made if not isinstance(link, Exception)]
+            for link in made:
+                if not isinstance(link, Exception):
+                    link_ids.append(link.id)
+                    groups[link.id] = (link.channel, link.campaign_id)
         _, key = await create_api_key(
             tx, workspace=ws, name="bench", scopes=frozenset({Scope.STATS_READ}), created_by=None
         )
@@ -335,7 +362,12 @@ async def prepare(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[s
     first_local = datetime.combine(today - timedelta(days=args.days - 1), datetime.min.time())
     first_hour = int(first_local.replace(tzinfo=ZoneInfo(args.timezone)).timestamp() // 3600)
     gen = Generator(
-        ws=ws.id, links=link_ids, first_hour=first_hour, hours=args.days * 24, clicks=args.clicks
+        ws=ws.id,
+        links=link_ids,
+        first_hour=first_hour,
+        hours=args.days * 24,
+        clicks=args.clicks,
+        groups=groups,
     )
     loader: Loader
     if url.startswith("sqlite"):

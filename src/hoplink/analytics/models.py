@@ -50,7 +50,8 @@ DIMENSIONS: dict[str, str] = {
     "languages": "language",
     "bots": "bot",
 }
-# Breakdowns by a property of the link, joined at query time (edits apply to the past too).
+# Breakdowns by a property of the link: workspace-wide, dimensions the worker wrote (as of
+# each click); in link-level scopes, the links' current values joined at query time.
 LINK_GROUPS: dict[str, str] = {"channels": "channel", "campaigns": "campaign"}
 BREAKDOWNS: tuple[str, ...] = (*DIMENSIONS, *LINK_GROUPS)
 NONE_VALUE = "(none)"  # links without a channel or campaign

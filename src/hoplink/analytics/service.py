@@ -56,9 +56,13 @@ async def run_stats(
     totals = await reader.totals(scope, start, end)
     series = build_series(query, await reader.hours(scope, start, end))
     rows: list[GroupRow] = []
-    if any(name in DIMENSIONS for name in breakdowns):
+    # The workspace rollups hold channel and campaign as dimensions (as of each click);
+    # link-level scopes group their links by their current channel and campaign.
+    per_link = scope.kind is not ScopeKind.WORKSPACE
+    wants_groups = any(name in LINK_GROUPS for name in breakdowns)
+    if any(name in DIMENSIONS for name in breakdowns) or (wants_groups and not per_link):
         rows += await reader.dimensions(scope, start, end)
-    if any(name in LINK_GROUPS for name in breakdowns):
+    if wants_groups and per_link:
         rows += await reader.link_groups(scope, start, end)
     ranked = {name: rank(_rows_of(rows, name), query.metric, query.top) for name in breakdowns}
     return StatsResult(query=query, totals=totals, series=series, breakdowns=ranked)
@@ -72,7 +76,7 @@ async def run_breakdown(tx: Tx, query: StatsQuery, name: str) -> list[BreakdownI
         )
     reader = await _reader(tx, query)
     start, end = query.start_hour, query.end_hour
-    if name in LINK_GROUPS:
+    if name in LINK_GROUPS and query.scope.kind is not ScopeKind.WORKSPACE:
         rows = _rows_of(await reader.link_groups(query.scope, start, end), name)
     else:
         rows = _rows_of(await reader.dimensions(query.scope, start, end), name)

@@ -7,7 +7,8 @@ that was not ignored); within a batch the earliest click claims a key. Because v
 hashes are stable for a UTC day, ``uv_day`` summed over a UTC day is that day's exact
 number of distinct visitors, and a breakdown value's ``uv_day`` credits each visitor to
 the values of their first click that day (device, OS, browser and country are fixed for a
-visitor hash; the referrer is their first referrer).
+visitor hash; the referrer is their first referrer). The workspace breakdowns also have
+``channel`` and ``campaign``: the clicked link's at click time ("(none)" if it had none).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def build_delta(events: Iterable[Event], new_keys: set[SeenKey]) -> RollupDelta:
         link, ws, hour, day = e.click.link_id, e.click.workspace_id, e.hour, e.day
         human = 1 if e.human else 0
         dims = list(e.dims())
+        ws_dim_values = list(e.workspace_dims())
         rows = [
             _at(delta.link_hours, (link, ws, hour)),
             _at(delta.link_days, (link, ws, day)),
@@ -86,8 +88,8 @@ def build_delta(events: Iterable[Event], new_keys: set[SeenKey]) -> RollupDelta:
         ]
         link_dims = [_at(delta.link_dim_hours, (link, ws, hour, d, v)) for d, v in dims]
         link_dims += [_at(delta.link_dim_days, (link, ws, day, d, v)) for d, v in dims]
-        ws_dims = [_at(delta.workspace_dim_hours, (ws, hour, d, v)) for d, v in dims]
-        ws_dims += [_at(delta.workspace_dim_days, (ws, day, d, v)) for d, v in dims]
+        ws_dims = [_at(delta.workspace_dim_hours, (ws, hour, d, v)) for d, v in ws_dim_values]
+        ws_dims += [_at(delta.workspace_dim_days, (ws, day, d, v)) for d, v in ws_dim_values]
         for c in (*rows, *link_dims, *ws_dims):
             c.pv += 1
             c.human_pv += human

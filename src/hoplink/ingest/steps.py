@@ -14,8 +14,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from hoplink.analytics.models import NONE_VALUE
 from hoplink.clicks.models import Click
 from hoplink.ingest.bots import BotReason
 from hoplink.ingest.useragents import AgentClassifier, DeviceClass
@@ -53,6 +55,9 @@ class Event:
     referrer: str = DIRECT
     language: str = UNKNOWN
     country: str = UNKNOWN
+    # The link's channel and campaign id when the click is written (None: it has none).
+    channel: str | None = None
+    campaign: str | None = None
 
     @property
     def day(self) -> int:
@@ -72,6 +77,13 @@ class Event:
         yield "language", self.language
         if self.bot_name is not None:
             yield "bot", self.bot_name
+
+    def workspace_dims(self) -> Iterable[tuple[str, str]]:
+        """``dims`` plus the link's channel and campaign at click time, for the workspace
+        breakdown rollups (a link-level scope joins its links' properties instead)."""
+        yield from self.dims()
+        yield "channel", self.channel or NONE_VALUE
+        yield "campaign", self.campaign or NONE_VALUE
 
 
 @dataclass(slots=True)
@@ -281,22 +293,32 @@ class Pipeline:
         return events
 
 
-def check_links(
-    events: list[Event], owners: Mapping[str, str]
-) -> tuple[list[Event], Counter[DropReason]]:
-    """Drop clicks whose link is gone or belongs to another workspace than the click says.
+class LinkRef(NamedTuple):
+    """What the worker needs of a clicked link: its owner and its attribution."""
 
-    ``owners`` maps each existing link id to its workspace id. The drops are returned, to
+    workspace_id: str
+    channel: str | None = None
+    campaign_id: str | None = None
+
+
+def check_links(
+    events: list[Event], links: Mapping[str, LinkRef]
+) -> tuple[list[Event], Counter[DropReason]]:
+    """Drop clicks whose link is gone or belongs to another workspace than the click says;
+    give the kept ones their link's current channel and campaign (attribution).
+
+    ``links`` maps each existing link id to its ``LinkRef``. The drops are returned, to
     be counted once the batch is committed (a retried batch is checked again).
     """
     kept: list[Event] = []
     dropped: Counter[DropReason] = Counter()
     for event in events:
-        owner = owners.get(event.click.link_id)
-        if owner is None:
+        link = links.get(event.click.link_id)
+        if link is None:
             dropped[DropReason.UNKNOWN_LINK] += 1
-        elif owner != event.click.workspace_id:
+        elif link.workspace_id != event.click.workspace_id:
             dropped[DropReason.WORKSPACE_MISMATCH] += 1
         else:
+            event.channel, event.campaign = link.channel, link.campaign_id
             kept.append(event)
     return kept, dropped

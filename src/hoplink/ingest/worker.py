@@ -227,7 +227,7 @@ class Worker:
             async with self.db.transaction() as tx:
                 clicks = ClickRepo(tx.conn)
                 kept, drops = check_links(
-                    events, await clicks.link_owners(e.click.link_id for e in events)
+                    events, await clicks.link_refs(e.click.link_id for e in events)
                 )
                 new_ids = await clicks.insert_new(kept)
                 new = [e for e in kept if e.click.click_id in new_ids]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event
+from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event, LinkRef
 from hoplink.storage import tables as t
 from hoplink.storage.rollups import dialect_insert
 
@@ -42,16 +42,21 @@ class ClickRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def link_owners(self, link_ids: Iterable[str]) -> dict[str, str]:
-        """Workspace id of each link that exists (deleted links stay as tombstones)."""
+    async def link_refs(self, link_ids: Iterable[str]) -> dict[str, LinkRef]:
+        """Workspace, channel and campaign of each link that exists (deleted links stay
+        as tombstones)."""
         wanted = sorted(set(link_ids))
-        owners: dict[str, str] = {}
+        refs: dict[str, LinkRef] = {}
+        lc = t.links.c
         for i in range(0, len(wanted), 500):
-            q = select(t.links.c.id, t.links.c.workspace_id).where(
-                t.links.c.id.in_(wanted[i : i + 500])
+            q = select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id).where(
+                lc.id.in_(wanted[i : i + 500])
             )
-            owners.update((r.id, r.workspace_id) for r in await self.conn.execute(q))
-        return owners
+            refs.update(
+                (r.id, LinkRef(r.workspace_id, r.channel, r.campaign_id))
+                for r in await self.conn.execute(q)
+            )
+        return refs
 
     async def insert_new(self, events: Sequence[Event]) -> set[str]:
         """Insert the clicks; return the ids that were not there before (replays are not)."""

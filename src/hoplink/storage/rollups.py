@@ -10,6 +10,7 @@ conflict clauses (insert-ignore, add-on-conflict) of SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -311,13 +312,24 @@ class StatsReader:
         q = select(
             r.c.dim, r.c.value, func.sum(r.c.pv), func.sum(r.c.human_pv), func.sum(r.c.uv_day)
         ).group_by(r.c.dim, r.c.value)
-        return [
+        rows = [
             GroupRow(group=dim, value=value, pv=int(pv), human_pv=int(hp), uv=int(uv))
             for dim, value, pv, hp, uv in await self.conn.execute(q)
         ]
+        # The workspace rollups carry the campaign each click had; name the campaigns.
+        campaign_ids = [r.value for r in rows if r.group == "campaign" and r.value != NONE_VALUE]
+        if not campaign_ids:
+            return rows
+        cm = t.campaigns.c
+        q_names = select(cm.id, cm.name).where(
+            cm.workspace_id == self.workspace_id, in_list(self.conn, cm.id, campaign_ids)
+        )
+        names = dict((await self.conn.execute(q_names)).tuples().all())
+        return [replace(r, label=names.get(r.value)) if r.group == "campaign" else r for r in rows]
 
     async def link_groups(self, scope: StatsScope, start: int, end: int) -> list[GroupRow]:
-        """Counts per channel and per campaign of the links in scope, as the links are now.
+        """Counts per channel and per campaign of the links in scope, as the links are now
+        (link-level scopes; the workspace scope reads its dimension rollups instead).
 
         One scan: per-link sums first (one row per link), then one row per (channel,
         campaign) pair, folded into the two breakdowns here."""

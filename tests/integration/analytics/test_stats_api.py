@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest_asyncio
+from sqlalchemy import update
 
 import factories
 from api_client import Api, assert_problem, running_api
@@ -24,6 +25,7 @@ from hoplink.app import create_app
 from hoplink.clicks.models import Click
 from hoplink.config import load_settings
 from hoplink.ingest.worker import Worker, embedded_worker
+from hoplink.storage import tables
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
@@ -218,6 +220,35 @@ async def test_workspace_channel_campaign_and_tag_scopes(api: Api) -> None:
     assert [i["value"] for i in sorted_by_uv["breakdowns"]["devices"]] == ["mobile"]
 
 
+async def test_workspace_channels_and_campaigns_are_as_of_the_click(api: Api) -> None:
+    """The workspace breakdowns read the worker's channel/campaign rows (the link's values
+    when clicked); a channel or campaign scope groups the links as they are now."""
+    shop = await _shop(api)
+    rng = {"from": D0, "to": D1}
+    async with api.db.transaction() as tx:
+        await tx.conn.execute(
+            update(tables.links)
+            .where(tables.links.c.id == shop.link_b["id"])
+            .values(channel="facebook", campaign_id=shop.campaign["id"])
+        )
+    ws = (await _get(api, "/api/v1/stats/workspace", shop.headers, **rng)).json()
+    assert [(i["value"], i["pv"]) for i in ws["breakdowns"]["channels"]] == [
+        ("facebook", 4),
+        ("tiktok", 2),
+    ]
+    assert [(i["value"], i["label"], i["pv"]) for i in ws["breakdowns"]["campaigns"]] == [
+        (shop.campaign["id"], "Double 11", 4),
+        ("(none)", None, 2),
+    ]
+    export = await _get(api, "/api/v1/stats/workspace/breakdown/campaigns", shop.headers, **rng)
+    assert [(i["value"], i["pv"]) for i in export.json()["items"]] == [
+        (shop.campaign["id"], 4),
+        ("(none)", 2),
+    ]
+    facebook = (await _get(api, "/api/v1/stats/channel/facebook", shop.headers, **rng)).json()
+    assert facebook["totals"]["pv"] == 6  # the scope follows the links as they are now
+
+
 async def test_csv_exports(api: Api) -> None:
     shop = await _shop(api)
     url = f"/api/v1/stats/link/{shop.link_a['id']}"
@@ -261,7 +292,8 @@ async def test_csv_exports(api: Api) -> None:
                 "pv": 2,
                 "human_pv": 1,
                 "bot_pv": 1,
-                "uv": 1,
+                # v1's visitor-day went to its first click of the day, on the facebook link
+                "uv": 0,
                 "share": 0.3333,
             },
         ],

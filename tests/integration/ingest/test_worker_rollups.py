@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from ingest_support import DESKTOP, PREVIEW, MemorySource, make_click, make_link, snapshot
+from sqlalchemy import insert, update
 from sqlalchemy.exc import DataError, OperationalError
 
 import factories
 from hoplink.analytics.models import ScopeKind, StatsScope
 from hoplink.ingest.steps import Event
 from hoplink.ingest.worker import Worker
+from hoplink.storage import tables
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.rollups import StatsReader
@@ -211,3 +214,49 @@ async def test_batches_close_on_size(db: Database, size: int) -> None:
     worker = _worker(db, source, batch_size=size, flush_interval=0.05)
     clicks, tokens = await worker._collect()
     assert len(clicks) == size and len(tokens) >= 1
+
+
+async def test_workspace_channel_and_campaign_rows_are_the_links_at_click_time(
+    db: Database,
+) -> None:
+    ws, a, b = await _setup(db)
+    async with db.transaction() as tx:
+        dom = await factories.domain(tx, "other.test")
+        await tx.conn.execute(
+            insert(tables.campaigns).values(
+                id="cmp_spring", workspace_id=ws.id, name="Spring", created_at=datetime.now(UTC)
+            )
+        )
+        await tx.conn.execute(
+            update(tables.links).where(tables.links.c.id == a.id).values(campaign_id="cmp_spring")
+        )
+    bare = await make_link(db, ws, dom)  # no channel, no campaign
+    worker = _worker(db)
+    await worker.process(
+        [
+            make_click(a, T0 + 60, "v1"),
+            make_click(a, T0 + 120, "v2"),
+            make_click(b, T0 + 180, "v1"),
+            make_click(bare, T0 + 240, "v3", user_agent=PREVIEW),
+        ]
+    )
+    # Re-assigning a link afterwards leaves the clicks where they were counted.
+    async with db.transaction() as tx:
+        await tx.conn.execute(
+            update(tables.links).where(tables.links.c.id == b.id).values(channel="facebook")
+        )
+    await worker.process([make_click(b, T0 + 300, "v4")])
+
+    _, _, ws_dims = await _read(db, ws.id, WORKSPACE, H0, H0 + 48)  # day + hour tables
+    got = {(d.group, d.value): (d.pv, d.human_pv, d.uv) for d in ws_dims}
+    assert {k: v for k, v in got.items() if k[0] in ("channel", "campaign")} == {
+        ("channel", "facebook"): (3, 3, 3),
+        ("channel", "tiktok"): (1, 1, 0),  # v1 was credited to its first click
+        ("channel", "(none)"): (1, 0, 0),
+        ("campaign", "cmp_spring"): (2, 2, 2),
+        ("campaign", "(none)"): (3, 2, 1),
+    }
+    assert {d.label for d in ws_dims if d.value == "cmp_spring"} == {"Spring"}
+    # Link-level dimension rollups do not carry them (those scopes join the links).
+    _, _, link_dims = await _read(db, ws.id, StatsScope(ScopeKind.LINK, a.id), H0, H0 + 24)
+    assert not [d for d in link_dims if d.group in ("channel", "campaign")]

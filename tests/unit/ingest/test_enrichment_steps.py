@@ -14,6 +14,7 @@ from hoplink.ingest.steps import (
     DropReason,
     Event,
     IngestCounters,
+    LinkRef,
     Pipeline,
     check_links,
     primary_language,
@@ -111,8 +112,11 @@ def test_check_links_drops_unknown_and_foreign_links(pipeline: Pipeline) -> None
         ],
         NOW,
     )
-    kept, dropped = check_links(events, {"lnk_a": "ws_a"})
+    kept, dropped = check_links(events, {"lnk_a": LinkRef("ws_a", "email", "cmp_1")})
     assert [e.click.click_id for e in kept] == ["a"]
+    assert (kept[0].channel, kept[0].campaign) == ("email", "cmp_1")
+    assert dict(kept[0].workspace_dims())["channel"] == "email"
+    assert ("channel", "email") not in set(kept[0].dims())  # workspace rollups only
     assert dropped == {DropReason.UNKNOWN_LINK: 1, DropReason.WORKSPACE_MISMATCH: 1}
 
 
