@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shlex
+import shutil
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +102,20 @@ def _configure_logging(settings: Settings) -> None:
         logger.addHandler(handler)
 
 
+def _own_command() -> str:
+    """``hoplink`` if that is on PATH, else the path this process was started as (for
+    ./scripts/serve that is .venv/bin/hoplink), so the printed command runs as shown."""
+    if shutil.which("hoplink"):
+        return "hoplink"
+    started_as = Path(sys.argv[0])
+    if started_as.name == "hoplink" and started_as.exists():
+        try:
+            return shlex.quote(str(started_as.resolve().relative_to(Path.cwd())))
+        except ValueError:
+            return shlex.quote(str(started_as.resolve()))
+    return "hoplink"
+
+
 def print_first_run(first: FirstRun, *, url: str, env: dict[str, str]) -> None:
     """The one time the admin password is shown, and what to do next."""
     grid = Table.grid(padding=(0, 2))
@@ -117,7 +133,7 @@ def print_first_run(first: FirstRun, *, url: str, env: dict[str, str]) -> None:
     prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in env.items())
     slug = first.workspace.slug
     key_cmd = (
-        f"{prefix}hoplink apikey create --workspace {slug}"
+        f"{prefix}{_own_command()} apikey create --workspace {slug}"
         " --scope links:read --scope links:write --scope stats:read"
     )
     body = (
