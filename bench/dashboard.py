@@ -50,7 +50,6 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 from stats import (
-    BOT_SHARE,
     CHANNELS,
     MIX,
     PG_ADMIN,
@@ -126,26 +125,7 @@ class SparseGenerator(Generator):
         dims_d: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         for h in sorted(per_hour):
             n = per_hour[h]
-            bots = (
-                sum(1 for _ in range(n) if rng.random() < BOT_SHARE)
-                if n < 50
-                else round(n * BOT_SHARE)
-            )
-            human = n - bots
-            uv_hour = max(1, round(human * 0.85)) if human else 0
-            uv_day = round(uv_hour * 0.7)
-            hours.append((link, h, ws, n, human, uv_day, uv_hour))
-            self.total += n
-            d = days[h // 24]
-            d[0] += n
-            d[1] += human
-            d[2] += uv_day
-            w = self.ws_hours[h]
-            w[0] += n
-            w[1] += human
-            w[2] += uv_day
-            w[3] += uv_hour
-            self.add_link_groups(link, h, n, human, uv_day)
+            bots, human = self.count_hour(link, h, n, hours, days)
             if not self.link_dims:
                 continue
             for dim, mix in MIX.items():

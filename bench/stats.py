@@ -149,6 +149,37 @@ class Generator:
             acc[1] += human
             acc[2] += uv_day
 
+    def count_hour(
+        self,
+        link: str,
+        h: int,
+        n: int,
+        hours: list[tuple[Any, ...]],
+        days: dict[int, list[int]],
+    ) -> tuple[int, int]:
+        """Record one link-hour of ``n`` clicks in the link's hour and day rows and the
+        workspace totals; returns (bots, humans) for the breakdowns."""
+        rng = self.rng
+        bots = (
+            sum(1 for _ in range(n) if rng.random() < BOT_SHARE) if n < 50 else round(n * BOT_SHARE)
+        )
+        human = n - bots
+        uv_hour = max(1, round(human * 0.85)) if human else 0
+        uv_day = round(uv_hour * 0.7)
+        hours.append((link, h, self.ws, n, human, uv_day, uv_hour))
+        self.total += n
+        d = days[h // 24]
+        d[0] += n
+        d[1] += human
+        d[2] += uv_day
+        w = self.ws_hours[h]
+        w[0] += n
+        w[1] += human
+        w[2] += uv_day
+        w[3] += uv_hour
+        self.add_link_groups(link, h, n, human, uv_day)
+        return bots, human
+
     def link(self, i: int) -> dict[str, list[tuple[Any, ...]]]:
         link, ws, rng = self.links[i], self.ws, self.rng
         per_hour = self.per_link[i] / self.hours
@@ -161,26 +192,7 @@ class Generator:
             n = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
             if n == 0:
                 continue
-            bots = (
-                sum(1 for _ in range(n) if rng.random() < BOT_SHARE)
-                if n < 50
-                else round(n * BOT_SHARE)
-            )
-            human = n - bots
-            uv_hour = max(1, round(human * 0.85)) if human else 0
-            uv_day = round(uv_hour * 0.7)
-            hours.append((link, h, ws, n, human, uv_day, uv_hour))
-            self.total += n
-            d = days[h // 24]
-            d[0] += n
-            d[1] += human
-            d[2] += uv_day
-            w = self.ws_hours[h]
-            w[0] += n
-            w[1] += human
-            w[2] += uv_day
-            w[3] += uv_hour
-            self.add_link_groups(link, h, n, human, uv_day)
+            bots, human = self.count_hour(link, h, n, hours, days)
             for dim, mix in MIX.items():
                 for value, pv in split(n, mix, rng):
                     hp = 0 if value == "bot" else round(pv * human / n)
