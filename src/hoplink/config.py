@@ -109,6 +109,24 @@ class Settings(BaseSettings):
     # Distinct user-agent strings whose parse (device, OS, browser, bot) is kept in memory.
     user_agent_cache_size: int = Field(default=20_000, ge=0, le=1_000_000)
 
+    # --- Production mode: Redis click stream and workers (issue 5) ---
+    # redis://[:password@]host:6379/0. Set (with a PostgreSQL database_url): clicks go through
+    # a Redis Stream to `hoplink worker` processes, link lookups and rate limits are shared.
+    # Empty: embedded mode (click journal on disk, in-process worker, per-process limits).
+    redis_url: str = ""
+    # Prefix of every Redis key hoplink uses, so several installations can share one Redis.
+    redis_key_prefix: str = "hoplink:"
+
+    # --- Production mode: shared link cache and invalidation (issue 5) ---
+
+    # --- Rate limits (issues 5 and 6) ---
+
+    # --- Observability and operations (issue 5) ---
+
+    # --- Destination policy and outbound fetching (issue 6) ---
+
+    # --- Seller eligibility, moderation and privacy (issue 6) ---
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -134,6 +152,13 @@ class Settings(BaseSettings):
         if base not in ("sqlite", "postgresql", "postgres"):
             shown = scheme or value[:20]
             raise ValueError(f"unsupported scheme {shown!r}, use sqlite:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:6379/0 (or rediss:// for TLS, unix:// for a socket)")
         return value
 
     @field_validator("default_domain")

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.salts import VisitorSalts
@@ -25,6 +25,9 @@ from hoplink.redirect.cache import RedirectCache
 from hoplink.redirect.proxies import TrustedProxies
 from hoplink.storage import migrate
 from hoplink.storage.database import Database
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("hoplink")
 
@@ -57,6 +60,9 @@ class Runtime:
     # The embedded click queue: ClickSink for the edge, ClickSource for the worker. Opened
     # only by a serving process (``serve=True``); CLI commands have None.
     journal: ClickJournal | None = None
+    # Production mode (settings.redis_url): the shared Redis client; None in embedded mode.
+    # It connects lazily, so a Redis outage at start-up does not stop the process.
+    redis: Redis | None = None
     services: list[Service] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -108,6 +114,7 @@ class Runtime:
                 salts=salts,
                 geo=open_geo_lookup(settings.geoip_database),
                 trusted_proxies=TrustedProxies(settings.trusted_proxies),
+                redis=_open_redis(settings),
             )
             if serve:
                 runtime._tasks.append(asyncio.create_task(salts.run()))
@@ -143,4 +150,19 @@ class Runtime:
         self._tasks.clear()
         if self.journal is not None:
             await self.journal.close()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
+
+
+def _open_redis(settings: Settings) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        health_check_interval=10,
+    )
