@@ -49,7 +49,12 @@ def test_sign_in_create_link_with_live_preview_and_see_its_click(session: Sessio
     expect(page.locator("dd code").first).to_have_text(expected)
     qr = page.locator(".qr img")
     expect(qr).to_be_visible()
-    assert page.evaluate("document.querySelector('.qr img').naturalWidth") > 100
+    # Visible is not loaded: on a busy machine the image may still be in flight.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.qr img');"
+        " return i.complete && i.naturalWidth > 100 }",
+        timeout=10_000,
+    )
     session.screenshot("03-link-created")
 
     # The link's analytics, left open while a visitor follows the short link.
