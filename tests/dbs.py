@@ -11,6 +11,9 @@ from hoplink.storage.tables import metadata
 
 PG_ADMIN_URL = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+# The shared Redis: tests use a key prefix of their own on it and never stop it (outage
+# tests start private servers: tests/private_redis.py).
+REDIS_URL = os.environ.get("HOPLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def pg_url(database: str) -> str:

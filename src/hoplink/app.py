@@ -16,9 +16,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hoplink import logs, metrics
 from hoplink.api.app import create_api
 from hoplink.config import Settings, load_settings
 from hoplink.dashboard.app import Dashboard
+from hoplink.health import HealthEndpoints
+from hoplink.observe import Observer
 from hoplink.redirect.handler import RedirectApp
 from hoplink.runtime import Runtime, ServiceFactory
 
@@ -32,6 +35,18 @@ class HoplinkApp:
         self.api = create_api()
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()
+        self.health = HealthEndpoints()
+        # /healthz, /readyz, /metrics: reserved codes, so no short link is hidden.
+        self.ops: dict[str, tuple[ASGIApp, str]] = {
+            "/healthz": (self.health, "health"),
+            "/readyz": (self.health, "health"),
+        }
+        if settings.metrics_enabled:
+            self.ops["/metrics"] = (metrics.MetricsEndpoint(settings.metrics_token), "health")
+        self.observer = Observer(
+            metrics.RequestRecorder() if settings.metrics_enabled else None,
+            log_requests=settings.log_requests,
+        )
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,12 +59,19 @@ class HoplinkApp:
         path: str = scope["path"]
         target: ASGIApp
         if path.startswith("/api/") or path == "/api":
-            target = self.api
-        elif path == "/" or path == "/app" or path.startswith("/app/"):
-            target = self.dashboard  # "app" is a reserved code, so no short link is hidden
+            target, route = self.api, "api"
+        elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
+            target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
+        elif path in self.ops:
+            target, route = self.ops[path]
         else:
-            target = self.redirect
-        await target(scope, receive, send)
+            target, route = self.redirect, "redirect"
+        if route != "redirect":
+            await self.observer.other(target, route, scope, receive, send)
+        elif self.observer.recorder is not None:
+            await self.observer.redirect(target, scope, receive, send)
+        else:
+            await target(scope, receive, send)  # metrics off: nothing around the hot path
 
     async def start(self) -> None:
         _keep_client_addresses_out_of_logs()
@@ -57,8 +79,12 @@ class HoplinkApp:
         self.api.state.runtime = self.runtime
         self.redirect.bind(self.runtime)
         self.dashboard.bind(self.runtime)
+        self.health.bind(self.runtime)
+        metrics.watch_app(self.redirect, self.runtime)
 
     async def stop(self) -> None:
+        self.health.bind(None)  # not ready from here on
+        metrics.unwatch_app(self.redirect)
         await self.dashboard.close()  # cancels running bulk uploads before the runtime closes
         if self.runtime is not None:
             await self.runtime.close()
@@ -100,8 +126,9 @@ def _keep_client_addresses_out_of_logs() -> None:
 
 def default_services(settings: Settings) -> list[ServiceFactory]:
     """What runs beside the web app in a serving process, per the settings: the embedded
-    click worker, unless ``hoplink worker`` consumes the journal in a process of its own."""
-    if not settings.embedded_worker:
+    click worker, unless ``hoplink worker`` consumes the journal in a process of its own,
+    and never in production mode (``hoplink worker`` processes consume the Redis stream)."""
+    if not settings.embedded_worker or settings.redis_url:
         return []
     from hoplink.ingest.worker import embedded_worker
 
@@ -115,4 +142,6 @@ def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = N
 
 def create_app_from_env() -> HoplinkApp:
     """For ``uvicorn --factory hoplink.app:create_app_from_env`` (settings from HOPLINK_*)."""
-    return create_app(load_settings())
+    settings = load_settings()
+    logs.configure(settings)
+    return create_app(settings)

@@ -25,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hoplink.ratelimit import parse_limit
+
 _HOST_RE = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -116,16 +118,158 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # Prefix of every Redis key hoplink uses, so several installations can share one Redis.
     redis_key_prefix: str = "hoplink:"
+    # Key of the click stream, after redis_key_prefix (so "hoplink:clicks" by default).
+    click_stream_key: str = Field(default="clicks", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
+    # Consumer group the `hoplink worker` processes share (each entry goes to one of them).
+    click_stream_group: str = Field(default="hoplink-workers", pattern=r"^[A-Za-z0-9:._-]{1,100}$")
+    # Most stream entries one worker read (XREADGROUP COUNT) returns.
+    click_stream_read_count: int = Field(default=500, ge=1, le=10_000)
+    # Seconds an entry may stay read-but-unacknowledged by one worker before another
+    # takes it over (XAUTOCLAIM): how long a killed worker's batch waits. Above batch time.
+    click_stream_claim_idle: float = Field(default=60.0, ge=0.1, le=86_400)
+    # Seconds a web process waits for Redis to take a pipeline of clicks before it writes
+    # them to its local spool instead (and answers the redirects).
+    click_stream_xadd_timeout: float = Field(default=1.0, ge=0.01, le=30)
+    # Where web processes spool clicks while Redis is unreachable, one directory each.
+    # Empty: <data_dir>/spool.
+    click_spool_dir: Path | None = None
+    # Seconds between attempts to replay spooled clicks into Redis.
+    click_spool_retry_interval: float = Field(default=1.0, ge=0.05, le=300)
 
     # --- Production mode: shared link cache and invalidation (issue 5) ---
+    # Seconds a resolved link stays in the shared Redis tier (edits, bans and suspensions
+    # delete it at once and are published to every node); 0 turns the tier off.
+    shared_cache_ttl: float = Field(default=300.0, ge=0, le=86_400)
+    # Seconds an unknown code stays in the Redis tier as "not found".
+    shared_cache_negative_ttl: float = Field(default=5.0, ge=0, le=3600)
+    # Most seconds a redirect waits on Redis before going to the database instead.
+    shared_cache_timeout: float = Field(default=0.5, ge=0.01, le=10)
+    # Most seconds a redirect waits on a database lookup (connect included) before it is
+    # answered from a stale copy or with 503.
+    redirect_db_timeout: float = Field(default=3.0, ge=0.1, le=60)
+    # After a failed database lookup, seconds during which further misses get 503 at once
+    # (doubling per failed retry up to redirect_db_retry_max_delay) instead of piling up.
+    redirect_db_retry_delay: float = Field(default=1.0, ge=0.05, le=60)
+    # Upper bound of that doubling delay.
+    redirect_db_retry_max_delay: float = Field(default=5.0, ge=0.05, le=300)
+    # Seconds a new PostgreSQL connection may take (asyncpg's connect timeout; default 60).
+    database_connect_timeout: float = Field(default=2.0, ge=0.1, le=120)
 
     # --- Rate limits (issues 5 and 6) ---
+    # Requests per API key to /api, as "count/period" (s, m, h, d) or "off"; e.g. 1200/1m
+    # allows a burst of 1,200, then 20 a second.
+    rate_limit_api_key: str = "1200/1m"
+    # Links created per client address (API create and bulk, where each item counts, and
+    # the dashboard form), whatever account or key is used.
+    rate_limit_create_ip: str = "2000/1h"
+    # Unknown short codes a client address may ask the redirect host for before it gets
+    # 429 for further unknown codes (enumeration); existing links always redirect.
+    rate_limit_redirect_404: str = "60/10m"
+    # Failed sign-ins an account may have before each further one locks it out.
+    login_account_failures: int = Field(default=5, ge=1, le=1000)
+    # Failed sign-ins a client address may have (on any accounts) before it is locked out.
+    login_address_failures: int = Field(default=20, ge=1, le=100_000)
+    # Seconds of the first lockout; each further failure doubles it.
+    login_lockout_base: float = Field(default=2.0, gt=0, le=3600)
+    # Longest lockout, in seconds.
+    login_lockout_max: float = Field(default=900.0, gt=0, le=86_400)
 
     # --- Observability and operations (issue 5) ---
+    # Log lines as JSON objects (one per line, for log shippers) or for people ("console").
+    log_format: Literal["console", "json"] = "console"
+    # Log one line per API and dashboard request (method, path, status, duration, request
+    # id; never the client address). Redirects are counted in /metrics, not logged.
+    log_requests: bool = False
+    # Serve Prometheus metrics at /metrics on the web port. Off: /metrics is a 404 and
+    # requests are not timed at all.
+    metrics_enabled: bool = True
+    # When set, /metrics answers only requests with `Authorization: Bearer <this token>`.
+    metrics_token: str = ""
+    # `hoplink worker`: serve its metrics on this port (all paths, no token; bind it to a
+    # private address with HOPLINK_HOST). 0: off.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Seconds /readyz waits for each dependency (database, Redis) before calling it down.
+    readiness_timeout: float = Field(default=2.0, gt=0, le=30)
 
     # --- Destination policy and outbound fetching (issue 6) ---
+    # "open": any public destination (the self-hosted default); "allowlist": only hosts
+    # matching destination_allowlist or one of the workspace's verified domains.
+    destination_policy: Literal["open", "allowlist"] = "open"
+    # Host patterns allowed in allowlist mode, comma-separated: "amazon.com,*.shopee.sg".
+    destination_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
+    # Domains refused in every mode (each also blocks its subdomains), comma-separated; added
+    # to the built-in URL shortener list and hoplink's own domains.
+    destination_blocklist: Annotated[tuple[str, ...], NoDecode] = ()
+    # A file of more blocked domains, one per line ("#" comments), read at start-up.
+    destination_blocklist_file: Path | None = None
+    # Hosts or CIDRs the outbound fetcher may reach although private, on any port
+    # (comma-separated). For tests and private staging only; empty in production.
+    outbound_allow_private: Annotated[tuple[str, ...], NoDecode] = ()
+    # Seconds the outbound fetcher waits for a TCP/TLS connection.
+    outbound_connect_timeout: float = Field(default=3.0, gt=0, le=30)
+    # Seconds one outbound fetch may take in all: DNS, every redirect hop and the body.
+    outbound_total_timeout: float = Field(default=10.0, gt=0, le=60)
+    # Most bytes of a response body the outbound fetcher reads; more is an error.
+    outbound_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # DNS servers ("ip" or "ip:port", comma-separated) for the outbound fetcher's address
+    # lookups and domain verification TXT records. Empty: the system's resolver.
+    outbound_dns_servers: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator(
+        "destination_allowlist",
+        "destination_blocklist",
+        "outbound_allow_private",
+        "outbound_dns_servers",
+        mode="before",
+    )
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("destination_allowlist", "destination_blocklist")
+    @classmethod
+    def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from hoplink.safety.policy import normalize_pattern
+
+        return tuple(normalize_pattern(pattern) for pattern in value)
+
+    @field_validator("destination_blocklist_file")
+    @classmethod
+    def _check_blocklist_file(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) in ("", "."):
+            return None
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a file (one blocked domain per line)")
+        return value
+
+    @field_validator("outbound_dns_servers")
+    @classmethod
+    def _check_dns_servers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for server in value:
+            host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                raise ValueError(f"{server!r} is not an IP address (optionally :port)") from None
+            if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+                raise ValueError(f"{server!r} has a bad port") from None
+        return value
 
     # --- Seller eligibility, moderation and privacy (issue 6) ---
+    # Only verified workspaces may create links (the seed's gate). Off: any workspace that is
+    # not suspended may (a self-hoster's own sellers, an open instance).
+    require_verified_workspace: bool = True
+    # Link reports (the public /report form) one client address may send, as "count/period"
+    # (s, m, h, d) like the other rate limits, or "off".
+    report_rate_limit: str = "5/1h"
+
+    @field_validator("report_rate_limit")
+    @classmethod
+    def _check_report_rate(cls, value: str) -> str:
+        parse_limit("report", value)
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -159,6 +303,12 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("use redis://host:6379/0 (or rediss:// for TLS, unix:// for a socket)")
+        return value
+
+    @field_validator("rate_limit_api_key", "rate_limit_create_ip", "rate_limit_redirect_404")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_limit("check", value)
         return value
 
     @field_validator("default_domain")

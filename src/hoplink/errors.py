@@ -10,7 +10,9 @@ HTTP ``status``; the API renders them as RFC 7807 problem details in one place
     ├── BadRequest                     400 bad_request
     ├── AuthenticationFailed           401 unauthenticated
     ├── PermissionDenied               403 forbidden
-    │   └── WorkspaceSuspended         403 workspace_suspended
+    │   ├── WorkspaceSuspended         403 workspace_suspended
+    │   ├── WorkspaceNotVerified       403 workspace_not_verified
+    │   └── LinkBanned                 403 link_banned
     ├── NotFound                       404 not_found
     ├── Conflict                       409 conflict
     ├── RateLimited                    429 rate_limited
@@ -109,6 +111,20 @@ class WorkspaceSuspended(PermissionDenied):
     title = "Workspace suspended"
 
 
+class WorkspaceNotVerified(PermissionDenied):
+    """Link creation is reserved to verified sellers (HOPLINK_REQUIRE_VERIFIED_WORKSPACE)."""
+
+    code = "workspace_not_verified"
+    title = "Workspace not verified"
+
+
+class LinkBanned(PermissionDenied):
+    """A platform admin banned the link: its owner can read it but not change it."""
+
+    code = "link_banned"
+    title = "Link banned"
+
+
 class NotFound(HoplinkError):
     status = 404
     code = "not_found"
@@ -126,8 +142,17 @@ class RateLimited(HoplinkError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int = 1,
+        quota: int | None = None,
+        window: float | None = None,
+    ) -> None:
         self.retry_after = retry_after
+        # The limit that was hit (events per window seconds), for RateLimit-Policy headers.
+        self.quota, self.window = quota, window
         super().__init__(message)
 
 

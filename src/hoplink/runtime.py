@@ -21,6 +21,7 @@ from hoplink.config import Settings
 from hoplink.domains import ensure_default_domain
 from hoplink.geo import GeoLookup, open_geo_lookup
 from hoplink.links.models import Domain
+from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
 from hoplink.redirect.proxies import TrustedProxies
 from hoplink.storage import migrate
@@ -28,6 +29,10 @@ from hoplink.storage.database import Database
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+    from hoplink.clicks.redis_stream import RedisClickSink
+    from hoplink.redirect.invalidation import LinkInvalidation
+    from hoplink.redirect.shared_cache import SharedLinkCache
 
 log = logging.getLogger("hoplink")
 
@@ -57,12 +62,20 @@ class Runtime:
     salts: VisitorSalts
     geo: GeoLookup
     trusted_proxies: TrustedProxies
+    # Shared through Redis in production mode, per process otherwise (hoplink.ratelimit).
+    rate_limiter: RateLimiter
     # The embedded click queue: ClickSink for the edge, ClickSource for the worker. Opened
     # only by a serving process (``serve=True``); CLI commands have None.
     journal: ClickJournal | None = None
     # Production mode (settings.redis_url): the shared Redis client; None in embedded mode.
     # It connects lazily, so a Redis outage at start-up does not stop the process.
     redis: Redis | None = None
+    # Production mode, serving: the edge's ClickSink (Redis Stream, local spool on outage).
+    click_sink: RedisClickSink | None = None
+    # Production mode: the Redis tier of link lookups, and the publisher/subscriber that
+    # drops edited links on every node (hoplink.redirect.invalidation; also a service).
+    shared_links: SharedLinkCache | None = None
+    invalidation: LinkInvalidation | None = None
     services: list[Service] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -77,7 +90,13 @@ class Runtime:
         """Open the database, bring or check its schema, make sure the default domain exists;
         to ``serve``, also load the visitor salts, open the click journal (one serving process
         per data directory) and start the services."""
-        db = Database.from_url(settings.database_url_async)
+        if serve and settings.redis_url:
+            from hoplink.clicks.redis_stream import check_production_mode
+
+            check_production_mode(settings)  # ConfigError: production mode on SQLite
+        db = Database.from_url(
+            settings.database_url_async, connect_timeout=settings.database_connect_timeout
+        )
         journal: ClickJournal | None = None
         try:
             if not await migrate.is_current(db.engine):
@@ -95,12 +114,14 @@ class Runtime:
             salts = VisitorSalts(db, secret_key=settings.resolve_secret_key())
             if serve:
                 await salts.prepare()
+            if serve and not settings.redis_url:  # production mode: RedisClickSink below
                 journal = ClickJournal(
                     settings.data_dir / "journal",
                     segment_bytes=settings.journal_segment_bytes,
                     fsync_interval=settings.journal_fsync_interval,
                 )
                 journal.start()
+            redis = _open_redis(settings)
             runtime = cls(
                 settings=settings,
                 db=db,
@@ -114,16 +135,30 @@ class Runtime:
                 salts=salts,
                 geo=open_geo_lookup(settings.geoip_database),
                 trusted_proxies=TrustedProxies(settings.trusted_proxies),
-                redis=_open_redis(settings),
+                rate_limiter=RateLimiter(
+                    secret=settings.resolve_secret_key(),
+                    redis=redis,
+                    prefix=settings.redis_key_prefix,
+                ),
+                redis=redis,
             )
             if serve:
                 runtime._tasks.append(asyncio.create_task(salts.run()))
+            if serve and redis is not None:
+                from hoplink.clicks.redis_stream import RedisClickSink
+
+                runtime.click_sink = RedisClickSink.from_settings(redis, settings)
+                runtime.click_sink.start()
         except BaseException:
             if journal is not None:
                 await journal.close()
             await db.dispose()
             raise
         try:
+            if runtime.redis is not None:  # first started, last stopped
+                runtime.invalidation = _link_invalidation(runtime, subscribe=serve)
+                await runtime.invalidation.start()
+                runtime.services.append(runtime.invalidation)
             for factory in services:
                 service = factory(runtime)
                 await service.start()
@@ -150,6 +185,8 @@ class Runtime:
         self._tasks.clear()
         if self.journal is not None:
             await self.journal.close()
+        if self.click_sink is not None:
+            await self.click_sink.close()  # after the requests: their clicks are sent
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -165,4 +202,27 @@ def _open_redis(settings: Settings) -> Redis | None:
         socket_connect_timeout=1.0,
         socket_timeout=2.0,
         health_check_interval=10,
+    )
+
+
+def _link_invalidation(runtime: Runtime, *, subscribe: bool) -> LinkInvalidation:
+    """The Redis link tier (runtime.shared_links) and its invalidation service."""
+    from hoplink.redirect.invalidation import LinkInvalidation
+    from hoplink.redirect.shared_cache import SharedLinkCache
+
+    s, redis = runtime.settings, runtime.redis
+    assert redis is not None
+    runtime.shared_links = SharedLinkCache(
+        redis,
+        prefix=s.redis_key_prefix,
+        ttl=s.shared_cache_ttl,
+        negative_ttl=s.shared_cache_negative_ttl,
+        timeout=s.shared_cache_timeout,
+    )
+    return LinkInvalidation(
+        redis,
+        runtime.shared_links,
+        runtime.redirect_cache,
+        channel=f"{s.redis_key_prefix}links:invalidate",
+        subscribe=subscribe,
     )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 
+from hoplink import audit
 from hoplink.accounts.models import ApiKey, Scope
 from hoplink.errors import AuthenticationFailed, FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, random_base62, utcnow
@@ -68,6 +69,14 @@ async def create_api_key(
         revoked_at=None,
     )
     await tx.api_keys.insert(key, _hash(raw))
+    await audit.record(
+        tx,
+        action=audit.APIKEY_CREATED,
+        actor=created_by,
+        workspace_id=workspace.id,
+        target=key.id,
+        detail={"name": name, "prefix": prefix, "scopes": " ".join(sorted(scopes))},
+    )
     return key, raw
 
 
@@ -91,8 +100,19 @@ async def touch(tx: Tx, key: ApiKey) -> None:
     await tx.api_keys.touch(key.id, utcnow())
 
 
-async def revoke_api_key(tx: Tx, *, workspace_id: str, key_id: str) -> None:
+async def revoke_api_key(
+    tx: Tx, *, workspace_id: str, key_id: str, actor: str | None = None
+) -> None:
     if not await tx.api_keys.revoke(workspace_id, key_id, utcnow()):
         existing = await tx.api_keys.get(workspace_id, key_id)
         if existing is None:
             raise NotFound("no such API key in this workspace")
+        return  # revoked before: nothing happened now
+    await audit.record(
+        tx,
+        action=audit.APIKEY_REVOKED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=key_id,
+        detail={},
+    )

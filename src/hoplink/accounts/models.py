@@ -11,6 +11,9 @@ class Scope(StrEnum):
     LINKS_READ = "links:read"
     LINKS_WRITE = "links:write"
     STATS_READ = "stats:read"
+    # Export or erase the whole workspace, read its audit log (issue 6). Never given by
+    # default: a dashboard user ticks it explicitly.
+    WORKSPACE_ADMIN = "workspace:admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from hoplink import audit
 from hoplink.accounts.models import Membership, User
 from hoplink.accounts.passwords import check_strength, hash_password
 from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -35,11 +36,21 @@ async def create_user(
     return user
 
 
-async def add_member(tx: Tx, *, user: User, workspace: Workspace, role: Role) -> Membership:
+async def add_member(
+    tx: Tx, *, user: User, workspace: Workspace, role: Role, actor: str | None = None
+) -> Membership:
     if await tx.users.membership(user.id, workspace.id) is not None:
         raise Conflict(f"{user.email} is already a member of {workspace.slug}", code="member")
     membership = Membership(user_id=user.id, workspace_id=workspace.id, role=role)
     await tx.users.add_membership(membership, utcnow())
+    await audit.record(
+        tx,
+        action=audit.MEMBER_ADDED,
+        actor=actor,
+        workspace_id=workspace.id,
+        target=user.id,
+        detail={"email": user.email, "role": role.value},
+    )
     return membership
 
 
@@ -60,7 +71,9 @@ async def _role(tx: Tx, workspace_id: str, user_id: str) -> Role:
     return membership.role
 
 
-async def set_role(tx: Tx, *, workspace_id: str, user_id: str, role: Role) -> None:
+async def set_role(
+    tx: Tx, *, workspace_id: str, user_id: str, role: Role, actor: str | None = None
+) -> None:
     """Change a member's role; the last owner cannot stop being one."""
     current = await _role(tx, workspace_id, user_id)
     if (
@@ -70,10 +83,29 @@ async def set_role(tx: Tx, *, workspace_id: str, user_id: str, role: Role) -> No
     ):
         raise Conflict("a workspace needs at least one owner", code="last_owner")
     await tx.users.set_role(workspace_id, user_id, role)
+    if role is not current:
+        await audit.record(
+            tx,
+            action=audit.MEMBER_ROLE_CHANGED,
+            actor=actor,
+            workspace_id=workspace_id,
+            target=user_id,
+            detail={"old": current.value, "new": role.value},
+        )
 
 
-async def remove_member(tx: Tx, *, workspace_id: str, user_id: str) -> None:
+async def remove_member(
+    tx: Tx, *, workspace_id: str, user_id: str, actor: str | None = None
+) -> None:
     current = await _role(tx, workspace_id, user_id)
     if current is Role.OWNER and await tx.users.count_owners(workspace_id) <= 1:
         raise Conflict("a workspace needs at least one owner", code="last_owner")
     await tx.users.remove_membership(workspace_id, user_id)
+    await audit.record(
+        tx,
+        action=audit.MEMBER_REMOVED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=user_id,
+        detail={"role": current.value},
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hoplink import __version__
-from hoplink.api import campaigns, links, problems, stats, workspace
+from hoplink.api import campaigns, domains, links, problems, stats, workspace, workspace_admin
+from hoplink.api.schemas import problem_responses
+from hoplink.dashboard.headers import HSTS, HttpsDetector
 
 PREFIX = "/api/v1"
 
@@ -41,8 +43,11 @@ def create_api() -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Every keyed call may be refused for its rate (HOPLINK_RATE_LIMIT_API_KEY), its
+        # key (401), the key's scope or workspace (403), or a malformed request (400, 422).
+        responses=problem_responses(400, 401, 403, 422, 429),
     )
-    for module in (links, campaigns, workspace, stats):
+    for module in (links, campaigns, workspace, workspace_admin, domains, stats):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
 
@@ -50,8 +55,15 @@ def create_api() -> FastAPI:
     api.mount("/api/docs/assets", StaticFiles(directory=assets), name="docs-assets")
 
     @api.get("/api/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return HTMLResponse(_DOCS_HTML, headers={"Content-Security-Policy": _CSP})
+    async def docs(request: Request) -> HTMLResponse:
+        headers = {
+            "Content-Security-Policy": _CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        }
+        if HttpsDetector(request.app.state.runtime.trusted_proxies)(request.scope):
+            headers["Strict-Transport-Security"] = HSTS
+        return HTMLResponse(_DOCS_HTML, headers=headers)
 
     @api.get("/api/docs/init.js", include_in_schema=False)
     async def docs_init() -> Response:

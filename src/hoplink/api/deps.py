@@ -12,6 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hoplink.accounts import apikeys
 from hoplink.accounts.models import ApiKey, Scope
 from hoplink.errors import AuthenticationFailed, PermissionDenied, WorkspaceSuspended
+from hoplink.ratelimit import enforce, parse_limit
+from hoplink.redirect.edge import ClickCapture
 from hoplink.runtime import Runtime
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
@@ -57,7 +59,29 @@ async def _principal(
             await apikeys.touch(tx, key)
     if workspace.status is WorkspaceStatus.SUSPENDED:
         raise WorkspaceSuspended("this workspace is suspended; contact the platform operator")
+    await enforce(
+        runtime.rate_limiter,
+        parse_limit("api_key", runtime.settings.rate_limit_api_key),
+        key.id,
+        message="this API key has made too many requests",
+    )
     return Principal(key=key, workspace=workspace)
+
+
+def client_ip(request: Request, runtime: RuntimeDep) -> str | None:
+    """The caller's address, as the redirect edge works it out (trusted proxies honoured);
+    for rate limits only, never stored."""
+    capture = ClickCapture(
+        salts=runtime.salts,
+        geo=runtime.geo,
+        trusted=runtime.trusted_proxies,
+        client_ip_header=runtime.settings.client_ip_header,
+    )
+    peer = request.client.host if request.client else None
+    return capture.client_ip(peer, request.scope["headers"])[0]
+
+
+ClientIP = Annotated[str | None, Depends(client_ip)]
 
 
 def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:

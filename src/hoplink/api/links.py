@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
+from hoplink.api.deps import ClientIP, LinksRead, LinksWrite, RuntimeDep
 from hoplink.api.problems import field_errors
 from hoplink.api.schemas import (
     BulkCreate,
@@ -26,8 +26,10 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.ratelimit import enforce, parse_limit
 from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
+from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(
     prefix="/links", tags=["links"], responses=problem_responses(400, 401, 403, 404, 409, 422)
@@ -53,7 +55,10 @@ def _spec(body: LinkCreate) -> service.LinkSpec:
 
 
 @router.post("", status_code=201, response_model=LinkOut, summary="Create a short link")
-async def create_link(body: LinkCreate, who: LinksWrite, runtime: RuntimeDep) -> LinkOut:
+async def create_link(
+    body: LinkCreate, who: LinksWrite, runtime: RuntimeDep, ip: ClientIP
+) -> LinkOut:
+    await _count_creations(runtime, ip, 1)
     async with runtime.db.transaction() as tx:
         domain = await domain_for(tx, who.workspace, body.domain)
         link = await service.create_link(
@@ -63,6 +68,8 @@ async def create_link(body: LinkCreate, who: LinksWrite, runtime: RuntimeDep) ->
             spec=_spec(body),
             actor=who.actor,
             code_length=runtime.settings.code_length,
+            require_verified=runtime.settings.require_verified_workspace,
+            policy=policy_from_settings(runtime.settings),
         )
     # A cached "not found" for this code (custom codes can be guessed) must not linger.
     invalidate_link(runtime, link.domain, link.code)
@@ -70,7 +77,9 @@ async def create_link(body: LinkCreate, who: LinksWrite, runtime: RuntimeDep) ->
 
 
 @router.post("/bulk", response_model=BulkResult, summary="Create up to 1,000 links at once")
-async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) -> Response:
+async def bulk_create(
+    body: BulkCreate, who: LinksWrite, runtime: RuntimeDep, ip: ClientIP
+) -> Response:
     limit = runtime.settings.bulk_max_items
     if not body.items:
         raise InvalidInput(FieldError("items", "empty", "give at least one item"))
@@ -80,6 +89,7 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
                 "items", "too_many", f"at most {limit} items per call, got {len(body.items)}"
             )
         )
+    await _count_creations(runtime, ip, len(body.items))
     # Parse each item on its own; a malformed item is reported, the rest proceed.
     parsed: dict[int, LinkCreate] = {}
     early: dict[int, list[FieldError]] = {}
@@ -114,6 +124,8 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
                     specs=[_spec(parsed[i]) for i in indexes],
                     actor=who.actor,
                     code_length=runtime.settings.code_length,
+                    require_verified=runtime.settings.require_verified_workspace,
+                    policy=policy_from_settings(runtime.settings),
                     all_or_nothing=body.all_or_nothing,
                 )
             except InvalidInput as exc:
@@ -136,6 +148,17 @@ async def bulk_create(body: BulkCreate, who: LinksWrite, runtime: RuntimeDep) ->
     created_count = sum(1 for item in items if item["ok"])
     payload = {"created": created_count, "failed": len(items) - created_count, "results": items}
     return Response(orjson.dumps(payload), media_type="application/json")
+
+
+async def _count_creations(runtime: Runtime, ip: str | None, count: int) -> None:
+    """Links created per client address, whichever key: refused whole, before any work."""
+    await enforce(
+        runtime.rate_limiter,
+        parse_limit("create_ip", runtime.settings.rate_limit_create_ip),
+        ip,
+        cost=count,
+        message="too many links were created from your address",
+    )
 
 
 def _renumber(error: FieldError, indexes: list[int]) -> FieldError:
@@ -219,7 +242,12 @@ async def update_link(
         changes["utm"] = utm
     async with runtime.db.transaction() as tx:
         link = await service.update_link(
-            tx, workspace=who.workspace, link_id=link_id, changes=changes, actor=who.actor
+            tx,
+            workspace=who.workspace,
+            link_id=link_id,
+            changes=changes,
+            actor=who.actor,
+            policy=policy_from_settings(runtime.settings),
         )
     invalidate_link(runtime, link.domain, link.code)  # at once on this node, TTL elsewhere
     return _out(runtime, link)

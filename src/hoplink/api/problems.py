@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,10 @@ def from_error(exc: HoplinkError) -> JSONResponse:
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
+        if exc.quota is not None and exc.window is not None:
+            # draft-ietf-httpapi-ratelimit-headers: the policy, and none left for now.
+            headers["RateLimit-Policy"] = f'"{exc.code}";q={exc.quota};w={math.ceil(exc.window)}'
+            headers["RateLimit"] = f'"{exc.code}";r=0;t={exc.retry_after}'
     elif exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="hoplink"'}
     return problem(exc.status, exc.code, exc.title, exc.message, errors, headers)

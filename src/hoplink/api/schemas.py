@@ -37,6 +37,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such object in this workspace",
         409: "Conflict, e.g. the custom code is taken",
         422: "Invalid input; `errors` names each field",
+        429: "Too many requests; retry after `Retry-After` seconds",
     }
     return {
         s: {"model": Problem, "description": text[s], "content": {"application/problem+json": {}}}
@@ -108,6 +109,10 @@ class LinkOut(BaseModel):
     forward_query: bool
     created_at: datetime
     updated_at: datetime
+    banned: bool = Field(
+        False, description="Banned by the platform: answers 410 and cannot be changed"
+    )
+    ban_reason: str | None = None
 
     @classmethod
     def of(cls, link: Link, short_url: str) -> LinkOut:
@@ -132,6 +137,8 @@ class LinkOut(BaseModel):
             forward_query=link.forward_query,
             created_at=link.created_at,
             updated_at=link.updated_at,
+            banned=link.ban is not None,
+            ban_reason=link.ban.reason if link.ban else None,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query
@@ -15,8 +15,13 @@ from hoplink.analytics.models import BREAKDOWNS, BreakdownItem, Point, StatsScop
 from hoplink.analytics.query import MAX_TOP, StatsQuery, parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_breakdown, run_stats
 from hoplink.api.deps import Principal, RuntimeDep, require
+from hoplink.api.schemas import problem_responses
 
-router = APIRouter(prefix="/stats", tags=["stats"])
+# 200 is JSON, or the series/breakdown as CSV with format=csv.
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+router = APIRouter(prefix="/stats", tags=["stats"], responses={**problem_responses(404), **_CSV})
 StatsRead = Annotated[Principal, Depends(require(Scope.STATS_READ))]
 
 

@@ -41,7 +41,8 @@ def create(
     scope: Annotated[
         list[Scope],
         typer.Option(
-            help="What the key may do: links:read, links:write, stats:read. Repeat for more.",
+            help="What the key may do: links:read, links:write, stats:read, workspace:admin"
+            " (export, erase, audit log). Repeat for more.",
             show_default=False,
         ),
     ],
@@ -76,7 +77,7 @@ def create(
 async def _revoke(settings: Settings, ref: str, key_id: str) -> Workspace:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
-        await revoke_api_key(tx, workspace_id=ws.id, key_id=key_id)
+        await revoke_api_key(tx, workspace_id=ws.id, key_id=key_id, actor="cli")
         return ws
 
 

@@ -14,6 +14,7 @@ from hoplink.domains import domain_for
 from hoplink.errors import WorkspaceSuspended
 from hoplink.links.models import Link, LinkQuery
 from hoplink.links.service import LinkSpec, create_link
+from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import find_workspace
 
@@ -42,6 +43,8 @@ async def _create(
             spec=spec,
             actor="cli",
             code_length=settings.code_length,
+            require_verified=settings.require_verified_workspace,
+            policy=policy_from_settings(settings),
         )
         return link, rt.short_url(link.domain, link.code)
 

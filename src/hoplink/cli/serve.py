@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
+import os
 import shlex
 import shutil
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.panel import Panel
 from rich.table import Table
+from uvicorn.supervisors import Multiprocess
 
+from hoplink import logs
 from hoplink.app import create_app
 from hoplink.cli import _common
 from hoplink.cli._common import out
 from hoplink.cli.bootstrap import FirstRun, bootstrap
-from hoplink.config import Settings
+from hoplink.clicks.redis_stream import check_production_mode
+from hoplink.config import ConfigError, Settings
 
 # uvicorn waits this long for open requests on SIGTERM/Ctrl+C, then closes them.
 _GRACEFUL_SECONDS = 15
@@ -70,12 +73,39 @@ class _Server(uvicorn.Server):
         out.print("hoplink stopped")
 
 
-def _uvicorn_config(settings: Settings) -> uvicorn.Config:
+class _Processes(Multiprocess):
+    """uvicorn's supervisor of N worker processes, saying when all of them serve."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        self.url = url
+        self.ready = False
+        super().__init__(config, sockets=[config.bind_socket()])
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        timeout = self.config.timeout_worker_healthcheck + 30
+        if all(p.wait_until_ready(timeout, self.should_exit) for p in self.processes):
+            self.ready = True
+            out.print(
+                f"hoplink is running at {self.url} with {len(self.processes)} web processes"
+                " (press Ctrl+C to stop)",
+                soft_wrap=True,
+                markup=False,
+            )
+
+    def run(self) -> None:
+        super().run()
+        out.print("hoplink stopped")
+
+
+def _uvicorn_config(settings: Settings, app: Any = None, workers: int = 1) -> uvicorn.Config:
     def have(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
 
     return uvicorn.Config(
-        create_app(settings),
+        create_app(settings) if app is None else app,
+        factory=isinstance(app, str),
+        workers=workers,
         host=settings.host,
         port=settings.port,
         loop="uvloop" if have("uvloop") else "asyncio",
@@ -85,21 +115,14 @@ def _uvicorn_config(settings: Settings) -> uvicorn.Config:
         access_log=False,
         # uvicorn's own start/stop chatter repeats what we print; keep its warnings.
         log_level="debug" if settings.log_level == "debug" else "warning",
+        # uvicorn's lines go through hoplink's handler (hoplink.logs), in its format.
+        log_config=None,
         server_header=False,
         # The app reads forwarding headers itself, from HOPLINK_TRUSTED_PROXIES only; uvicorn
         # must hand it the real socket peer.
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACEFUL_SECONDS,
     )
-
-
-def _configure_logging(settings: Settings) -> None:
-    logger = logging.getLogger("hoplink")
-    logger.setLevel(settings.log_level.upper())
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
 
 
 def _own_command() -> str:
@@ -178,6 +201,15 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Web processes sharing the port. More than 1 needs production mode"
+            " (HOPLINK_REDIS_URL and a PostgreSQL HOPLINK_DATABASE_URL).",
+            min=1,
+            max=256,
+        ),
+    ] = 1,
 ) -> None:
     """Run hoplink: short-link redirects and the REST API on one port.
 
@@ -190,9 +222,22 @@ def serve(
     $ hoplink serve
     $ hoplink serve --host 0.0.0.0 --port 8080 --data-dir /var/lib/hoplink
     $ HOPLINK_DATABASE_URL=postgresql://hoplink@db/hoplink hoplink serve
+    $ HOPLINK_DATABASE_URL=postgresql://hoplink@db/hoplink HOPLINK_REDIS_URL=redis://cache \
+      hoplink serve --workers 4
     """
     settings = _common.settings(host=host, port=port, data_dir=data_dir)
-    _configure_logging(settings)
+    try:
+        check_production_mode(settings)
+    except ConfigError as exc:
+        _common.fail(f"configuration error:\n{exc}", code=2)
+    if workers > 1 and not settings.redis_url:
+        _common.fail(
+            "error: --workers needs production mode (HOPLINK_REDIS_URL and a PostgreSQL"
+            " HOPLINK_DATABASE_URL). With embedded storage each data directory has one click"
+            " journal with one writer process, and SQLite one writer: run one web process.",
+            code=2,
+        )
+    logs.configure(settings)  # JSON or console lines, never an IP address (hoplink.logs)
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     first = _common.run(prepare(settings))
     url = listen_url(settings)
@@ -201,6 +246,17 @@ def serve(
         given = {"HOPLINK_DATA_DIR": data_dir, "HOPLINK_HOST": host, "HOPLINK_PORT": port}
         env = {name: str(value) for name, value in given.items() if value is not None}
         print_first_run(first, url=url, env=env)
+    if workers > 1:
+        # The processes read their settings from the environment, as `uvicorn --factory
+        # hoplink.app:create_app_from_env` does: options given here must reach them.
+        given = {"HOPLINK_DATA_DIR": data_dir, "HOPLINK_HOST": host, "HOPLINK_PORT": port}
+        os.environ.update({name: str(v) for name, v in given.items() if v is not None})
+        config = _uvicorn_config(settings, "hoplink.app:create_app_from_env", workers)
+        processes = _Processes(config, url)
+        processes.run()  # SIGTERM: each process finishes its requests and sends its clicks
+        if not processes.ready:
+            raise typer.Exit(1)
+        return
     server = _Server(_uvicorn_config(settings), url)
     try:
         # After a graceful stop uvicorn raises the signal that asked for it again, so the

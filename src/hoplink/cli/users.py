@@ -50,7 +50,7 @@ async def _create(
             workspace = await find_workspace(tx, workspace_ref)
         user = await create_user(tx, email=email, password=password, is_platform_admin=admin)
         if workspace is not None:
-            await add_member(tx, user=user, workspace=workspace, role=role)
+            await add_member(tx, user=user, workspace=workspace, role=role, actor="cli")
         return user, workspace
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from hoplink.cli import _common
+from hoplink import privacy
+from hoplink.cli import _common, domains
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
+from hoplink.moderation import service as moderation
+from hoplink.redirect.cache import invalidate_domains, invalidate_workspace
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
-from hoplink.workspaces.service import create_workspace, set_status
+from hoplink.workspaces.service import create_workspace, find_workspace
 
 app = typer.Typer(help="Manage workspaces (one per seller).", no_args_is_help=True)
+app.add_typer(domains.app, name="domain")
 
 _STATUS_STYLE = {
     WorkspaceStatus.VERIFIED: "green",
@@ -95,33 +101,143 @@ def create(
         out.print(f"Once the seller is checked: hoplink workspace verify {ws.slug}", markup=False)
 
 
-async def _set_status(settings: Settings, ref: str, status: WorkspaceStatus) -> Workspace:
-    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
-        return await set_status(tx, ref=ref, status=status)
+ReasonOpt = Annotated[
+    str,
+    typer.Option(help="Why (kept in the audit log; shown to the seller while suspended)."),
+]
+_NO_REASON = "no reason given (CLI)"
+
+
+async def _set_status(settings: Settings, ref: str, action: str, reason: str) -> Workspace:
+    changes = {
+        "verify": moderation.verify_workspace,
+        "suspend": moderation.suspend_workspace,
+        "reinstate": moderation.reinstate_workspace,
+    }
+    async with _common.runtime(settings) as rt:
+        async with rt.db.transaction() as tx:
+            ws = await changes[action](tx, ref=ref, reason=reason, actor="cli")
+        # Reaches other nodes when the cache invalidation is shared (production mode);
+        # otherwise running web processes see the change within HOPLINK_REDIRECT_CACHE_TTL.
+        invalidate_workspace(rt, ws.id)
+        return ws
 
 
 @app.command()
-def verify(ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)]) -> None:
-    """Mark a workspace's seller as verified (also lifts a suspension).
+def verify(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    reason: ReasonOpt = "",
+) -> None:
+    """Mark a workspace's seller as verified: it may create links (also lifts a suspension).
 
     Example:
-    $ hoplink workspace verify acme
+    $ hoplink workspace verify acme --reason "business licence checked"
     """
-    ws = _common.run(_set_status(_common.settings(), ref, WorkspaceStatus.VERIFIED))
+    ws = _common.run(_set_status(_common.settings(), ref, "verify", reason))
     out.print(f"{ws.slug} is now verified", markup=False)
 
 
 @app.command()
-def suspend(ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)]) -> None:
+def suspend(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    reason: ReasonOpt = _NO_REASON,
+) -> None:
     """Suspend a workspace: its links answer 410 Gone and its API keys are refused.
 
-    Undo with `hoplink workspace verify`.
+    Undo with `hoplink workspace reinstate` (back to the status it had).
 
     Example:
-    $ hoplink workspace suspend acme
+    $ hoplink workspace suspend acme --reason "phishing reports"
     """
-    ws = _common.run(_set_status(_common.settings(), ref, WorkspaceStatus.SUSPENDED))
+    ws = _common.run(_set_status(_common.settings(), ref, "suspend", reason or _NO_REASON))
     out.print(f"{ws.slug} is now suspended", markup=False)
+
+
+@app.command()
+def reinstate(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    reason: ReasonOpt = _NO_REASON,
+) -> None:
+    """Lift a suspension: the workspace gets back the status it had before.
+
+    Example:
+    $ hoplink workspace reinstate acme --reason "seller removed the listings"
+    """
+    ws = _common.run(_set_status(_common.settings(), ref, "reinstate", reason or _NO_REASON))
+    out.print(f"{ws.slug} is reinstated ({ws.status.value})", markup=False)
+
+
+async def _export(settings: Settings, ref: str, to: Path) -> tuple[Workspace, int]:
+    async with _common.runtime(settings) as rt:
+        async with rt.db.transaction() as tx:
+            ws = await find_workspace(tx, ref)
+            await privacy.record_export(tx, workspace=ws, actor="cli")
+        opener = gzip.open if to.suffix == ".gz" else open
+        size = 0
+        partial = to.with_name(f".{to.name}.part")
+        with opener(partial, "wb") as f:
+            async with rt.db.transaction(write=False) as tx:
+                async for chunk in privacy.export_chunks(tx, workspace=ws):
+                    f.write(chunk)
+                    size += len(chunk)
+        partial.replace(to)
+        return ws, size
+
+
+@app.command()
+def export(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    to: Annotated[
+        Path,
+        typer.Option(
+            "--to",
+            help="File to write: JSON, gzip-compressed when the name ends in .gz.",
+            dir_okay=False,
+            writable=True,
+        ),
+    ],
+) -> None:
+    """Export everything a workspace holds (links, history, campaigns, tags, clicks,
+    rollups, API key metadata, members, audit log) as one JSON document.
+
+    Example:
+    $ hoplink workspace export acme --to acme-export.json.gz
+    """
+    ws, size = _common.run(_export(_common.settings(), ref, to))
+    out.print(f"Exported {ws.slug} to {to} ({size:,} bytes of JSON)", markup=False)
+
+
+async def _erase(settings: Settings, ref: str) -> privacy.Erased:
+    async with _common.runtime(settings) as rt:
+        async with rt.db.transaction() as tx:
+            erased = await privacy.erase_workspace(tx, ref=ref, actor="cli")
+        invalidate_workspace(rt, erased.workspace_id)
+        invalidate_domains(rt)
+        return erased
+
+
+@app.command()
+def erase(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the erase cannot be undone.")
+    ] = False,
+) -> None:
+    """Erase a workspace and all its data: links, clicks, rollups, keys, campaigns, tags,
+    members' access, audit entries. It cannot be undone; export first if in doubt.
+
+    Its short codes are retired, never given to anyone else.
+
+    Example:
+    $ hoplink workspace erase acme --yes
+    """
+    if not yes:
+        _common.fail("erasing cannot be undone: add --yes to confirm", code=2)
+    erased = _common.run(_erase(_common.settings(), ref))
+    total = sum(erased.rows.values())
+    out.print(f"Erased workspace {erased.slug}: {total:,} rows deleted", markup=False)
+    for name, n in sorted(erased.rows.items()):
+        out.print(f"  {name}: {n:,}", markup=False)
 
 
 async def _all(settings: Settings) -> list[Workspace]:

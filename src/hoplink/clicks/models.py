@@ -38,9 +38,13 @@ class Click:
 
 class ClickSink(Protocol):
     """Where the edge hands a click. When ``put`` returns, the click survives a crash
-    of this process (kill -9); the redirect is answered only after that."""
+    of this process (kill -9); the redirect is answered only after that.
 
-    def put(self, click: Click) -> None: ...
+    Awaitable, since production mode's sink waits for Redis (``RedisClickSink``). The
+    embedded ``ClickJournal`` writes synchronously (``ClickJournal.put``), and the
+    redirect handler calls it directly, without a coroutine per click."""
+
+    async def put(self, click: Click) -> None: ...
 
 
 class ClickSource(Protocol):

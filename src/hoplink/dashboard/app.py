@@ -18,15 +18,22 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hoplink.dashboard import analytics, auth, bulk, campaigns, links, settings
+from hoplink.dashboard import admin, analytics, auth, bulk, campaigns, links, report, settings
 from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
 from hoplink.dashboard.csrf import CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
 from hoplink.dashboard.pages import describe_error, gettext, render
 from hoplink.dashboard.sessions import SessionMiddleware
-from hoplink.dashboard.throttle import LoginThrottle
-from hoplink.errors import HoplinkError, InvalidInput
+from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
+from hoplink.errors import (
+    HoplinkError,
+    InvalidInput,
+    LinkBanned,
+    RateLimited,
+    WorkspaceNotVerified,
+    WorkspaceSuspended,
+)
 from hoplink.redirect.edge import ClickCapture
 from hoplink.runtime import Runtime
 
@@ -83,6 +90,24 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/members/{{user}}/remove", settings.remove_member, methods=post),
         Route(f"{W}/settings/keys", settings.create_key, methods=post),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
+        # Issue 6: the public report form (routed here by HoplinkApp) and the admin pages.
+        Route(report.PUBLIC_PATH, report.to_form, methods=get),
+        Route(report.PATH, report.report_form, methods=get),
+        Route(report.PATH, report.submit, methods=post),
+        Route(admin.ADMIN, admin.home, methods=get),
+        Route(f"{admin.ADMIN}/workspaces", admin.workspaces_page, methods=get),
+        Route(f"{admin.ADMIN}/workspaces/{{id}}/verify", admin.verify_workspace, methods=post),
+        Route(f"{admin.ADMIN}/workspaces/{{id}}/suspend", admin.suspend_workspace, methods=post),
+        Route(
+            f"{admin.ADMIN}/workspaces/{{id}}/reinstate", admin.reinstate_workspace, methods=post
+        ),
+        Route(f"{admin.ADMIN}/reports", admin.reports_page, methods=get),
+        Route(f"{admin.ADMIN}/reports/{{id}}/resolve", admin.resolve_report, methods=post),
+        Route(f"{admin.ADMIN}/reports/{{id}}/dismiss", admin.dismiss_report, methods=post),
+        Route(f"{admin.ADMIN}/bans", admin.bans_page, methods=get),
+        Route(f"{admin.ADMIN}/bans", admin.ban, methods=post),
+        Route(f"{admin.ADMIN}/bans/{{id}}/unban", admin.unban, methods=post),
+        Route(f"{admin.ADMIN}/audit", admin.audit_page, methods=get),
     ]
 
 
@@ -105,11 +130,31 @@ async def _hoplink_error(request: Request, exc: Exception) -> Response:
         message = "; ".join(describe_error(request, e) for e in exc.errors)
     elif exc.status == 404:
         message = gettext(request, "This page does not exist, or you have no access to it.")
+    elif isinstance(exc, WorkspaceSuspended):
+        message = gettext(
+            request,
+            "This workspace is suspended: its links do not redirect and nothing can be changed."
+            " Contact the platform operator.",
+        )
+    elif isinstance(exc, WorkspaceNotVerified):
+        message = gettext(
+            request,
+            "This workspace is not verified yet: only verified sellers can create links."
+            " Ask the platform operator to verify it.",
+        )
+    elif isinstance(exc, LinkBanned):
+        message = gettext(
+            request,
+            "This link was banned by the platform operator and cannot be changed or deleted.",
+        )
     elif exc.status == 403:
         message = gettext(request, "Your role in this workspace does not allow this.")
     else:
         message = exc.message
-    return _error_page(request, exc.status, message)
+    response = _error_page(request, exc.status, message)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -142,7 +187,7 @@ class Dashboard:
             },
         )
         self.jobs = BulkJobs()
-        self.throttle = LoginThrottle()
+        self.throttle: SharedLoginThrottle | None = None
         self.app: ASGIApp | None = None
 
     def bind(self, runtime: Runtime) -> None:
@@ -159,6 +204,18 @@ class Dashboard:
             peer = client[0] if client else None
             return capture.client_ip(peer, Headers(scope=scope).raw)[0]
 
+        s = runtime.settings
+        self.throttle = SharedLoginThrottle(
+            local=LoginThrottle(
+                account_free=s.login_account_failures,
+                ip_free=s.login_address_failures,
+                base=s.login_lockout_base,
+                cap=s.login_lockout_max,
+            ),
+            secret=s.resolve_secret_key(),
+            redis=runtime.redis,
+            prefix=s.redis_key_prefix,
+        )
         self.router.state.services = Services(
             runtime=runtime,
             throttle=self.throttle,

@@ -2,11 +2,13 @@
 
 A failed sign-in answers the same page, status and message whether the e-mail is unknown
 or the password wrong, after the same argon2 work (``verify_password`` checks a dummy hash
-for unknown users). A throttled attempt is refused before any lookup, identically too.
+for unknown users). A throttled attempt is refused (429) before any lookup, identically
+too; the throttle is shared by every web node in production mode (``SharedLoginThrottle``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -79,30 +81,38 @@ async def sign_in(request: Request) -> Response:
     next_path = safe_next(str(form.get("next", "")))
     account = typed.strip().lower()
     address = svc.client_ip(request.scope)
-    wait = svc.throttle.retry_after(account, address)
+    wait = await svc.throttle.attempt(account, address)  # counts as a failure until it succeeds
     if wait > 0:
+        seconds = math.ceil(wait)
         message = gettext(
             request,
             "Too many sign-in attempts. Try again in %(seconds)s seconds.",
-            seconds=math.ceil(wait),
+            seconds=seconds,
         )
-        return _refused(request, typed, next_path, message)
+        refused = _refused(request, typed, next_path, message)
+        refused.status_code = 429
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
     try:
         email = normalize_email(typed)
     except InvalidInput:
         email = None
-    async with svc.runtime.db.transaction() as tx:
+    async with svc.runtime.db.transaction(write=False) as tx:
         found = await tx.users.by_email(email) if email else None
-        stored_hash = found[1] if found else None
-        ok = len(password) <= _MAX_PASSWORD and verify_password(stored_hash, password)
-        if ok and found and needs_rehash(found[1]):
-            await tx.users.set_password_hash(found[0].id, hash_password(password))
-    if not ok or found is None:
-        svc.throttle.failed(account, address)
+    # argon2 in a worker thread: ~0.1 s of CPU must not stall every other request. An
+    # unknown user is checked against a dummy hash, an over-long password is checked cut
+    # short and then refused: every refusal costs one verification.
+    stored_hash = found[1] if found else None
+    ok = await asyncio.to_thread(verify_password, stored_hash, password[:_MAX_PASSWORD])
+    if not ok or found is None or len(password) > _MAX_PASSWORD:
         return _refused(
             request, typed, next_path, gettext(request, "Wrong e-mail address or password.")
         )
-    svc.throttle.succeeded(account)
+    await svc.throttle.succeeded(account, address)
+    if needs_rehash(found[1]):
+        new_hash = await asyncio.to_thread(hash_password, password)
+        async with svc.runtime.db.transaction() as tx:
+            await tx.users.set_password_hash(found[0].id, new_hash)
     request.session.clear()
     request.session.update(uid=found[0].id, iat=int(time.time()))
     csrf.rotate(request.session)

@@ -13,6 +13,8 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.pages import gettext, render
 from hoplink.errors import NotFound
+from hoplink.ratelimit import enforce, parse_limit
+from hoplink.workspaces.service import check_can_create_links
 
 # Rows of created links shown on the page; all of them are in the CSV.
 SHOWN_CREATED = 500
@@ -50,6 +52,9 @@ async def bulk_form(request: Request) -> Response:
 async def bulk_start(request: Request) -> Response:
     svc = services(request)
     v = await _viewer(request, edit=True)
+    check_can_create_links(
+        v.workspace, require_verified=svc.runtime.settings.require_verified_workspace
+    )
     form = await request.form(max_files=1, max_fields=10, max_part_size=_MAX_UPLOAD)
     pasted = str(form.get("text", "") or "")
     upload = form.get("file")
@@ -66,6 +71,14 @@ async def bulk_start(request: Request) -> Response:
     if svc.jobs.busy():
         message = gettext(request, "Other uploads are still running; try again in a minute.")
         return _form_page(request, v, text=pasted[:200_000], error=message)
+    # Each row counts against the address's creation limit, as in the API's bulk call.
+    await enforce(
+        svc.runtime.rate_limiter,
+        parse_limit("create_ip", svc.runtime.settings.rate_limit_create_ip),
+        svc.client_ip(request.scope),
+        cost=len(rows),
+        message="Too many links were created from your address",
+    )
     job = svc.jobs.start(runtime=svc.runtime, workspace=v.workspace, actor=v.actor, rows=rows)
     return RedirectResponse(f"{v.base}/bulk/{job.id}", status_code=303)
 

@@ -25,6 +25,7 @@ from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
+from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
 
 log = logging.getLogger("hoplink.dashboard")
@@ -159,6 +160,8 @@ class BulkJobs:
                         specs=[s for _, s in valid],
                         actor=actor,
                         code_length=runtime.settings.code_length,
+                        require_verified=runtime.settings.require_verified_workspace,
+                        policy=policy_from_settings(runtime.settings),
                     )
                 for r in made:
                     if not isinstance(r, InvalidInput):

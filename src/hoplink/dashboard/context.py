@@ -17,11 +17,11 @@ from starlette.types import Scope
 
 from hoplink.accounts.models import User
 from hoplink.dashboard.sessions import MAX_AGE
-from hoplink.dashboard.throttle import LoginThrottle
-from hoplink.errors import NotFound, PermissionDenied, ServiceUnavailable
+from hoplink.dashboard.throttle import SharedLoginThrottle
+from hoplink.errors import NotFound, PermissionDenied, ServiceUnavailable, WorkspaceSuspended
 from hoplink.runtime import Runtime
 from hoplink.storage.tx import Tx
-from hoplink.workspaces.models import Role, Workspace
+from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 
 if TYPE_CHECKING:
     from hoplink.dashboard.bulkjobs import BulkJobs
@@ -36,7 +36,7 @@ class SignInRequired(Exception):
 @dataclass(slots=True)
 class Services:
     runtime: Runtime
-    throttle: LoginThrottle
+    throttle: SharedLoginThrottle
     jobs: BulkJobs
     client_ip: Callable[[Scope], str | None]
     is_https: Callable[[Scope], bool]
@@ -61,8 +61,13 @@ class Viewer:
         return f"{PREFIX}/w/{self.workspace.slug}"
 
     @property
+    def suspended(self) -> bool:
+        return self.workspace.status is WorkspaceStatus.SUSPENDED
+
+    @property
     def can_edit(self) -> bool:
-        return self.role.can_edit_links
+        # A suspended workspace is read-only for everyone in it (issue 6).
+        return self.role.can_edit_links and not self.suspended
 
     @property
     def can_manage(self) -> bool:
@@ -73,6 +78,11 @@ class Viewer:
         return f"user:{self.user.id}"
 
     def require_edit(self) -> None:
+        if self.suspended:
+            raise WorkspaceSuspended(
+                "this workspace is suspended; its links cannot be changed. Contact the"
+                " platform operator."
+            )
         if not self.can_edit:
             raise PermissionDenied("viewers can see links and stats but not change them")
 

@@ -13,7 +13,8 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-_HSTS = "max-age=31536000"
+# One year; no includeSubDomains: short-link domains under the same parent may differ.
+HSTS = "max-age=31536000"
 
 
 class HttpsDetector:
@@ -55,7 +56,7 @@ class SecurityHeadersMiddleware:
                     # Pages show one tenant's data: never keep them in a shared cache.
                     headers["Cache-Control"] = "no-cache" if static else "no-store"
                 if self.is_https(scope):
-                    headers["Strict-Transport-Security"] = _HSTS
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -24,7 +24,9 @@ from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.ratelimit import enforce, parse_limit
 from hoplink.redirect.cache import invalidate_link
+from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -183,6 +185,14 @@ async def create_link(request: Request) -> Response:
     values = form_values(form)
     if form.get("action") == "preview":  # the form's preview without JavaScript
         return await _preview_page(request, values)
+    # Links created per client address, shared with the API (HOPLINK_RATE_LIMIT_CREATE_IP);
+    # RateLimited becomes a 429 page with Retry-After, nothing created.
+    await enforce(
+        runtime.rate_limiter,
+        parse_limit("create_ip", runtime.settings.rate_limit_create_ip),
+        services(request).client_ip(request.scope),
+        message="Too many links were created from your address",
+    )
     errors: dict[str, list[FieldError]] | None = None
     async with runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
@@ -195,6 +205,8 @@ async def create_link(request: Request) -> Response:
                 spec=spec_from(values),
                 actor=v.actor,
                 code_length=runtime.settings.code_length,
+                require_verified=runtime.settings.require_verified_workspace,
+                policy=policy_from_settings(runtime.settings),
             )
         except InvalidInput as exc:
             pickers = await _pickers(tx, v)
@@ -219,7 +231,11 @@ async def _preview_page(request: Request, values: dict[str, str]) -> Response:
         v.require_edit()
         domain = await domain_for(tx, v.workspace, None)
         result = await preview_link(
-            tx, workspace=v.workspace, domain=domain, spec=spec_from(values)
+            tx,
+            workspace=v.workspace,
+            domain=domain,
+            spec=spec_from(values),
+            policy=policy_from_settings(services(request).runtime.settings),
         )
         pickers = await _pickers(tx, v)
     errors = errors_by_field(result) if isinstance(result, InvalidInput) else {}
@@ -244,7 +260,13 @@ async def preview(request: Request) -> Response:
         spec = spec_from(values)
         if request.query_params.get("edit"):  # an edit keeps its code: nothing to check
             spec = replace(spec, code=None)
-        result = await preview_link(tx, workspace=v.workspace, domain=domain, spec=spec)
+        result = await preview_link(
+            tx,
+            workspace=v.workspace,
+            domain=domain,
+            spec=spec,
+            policy=policy_from_settings(services(request).runtime.settings),
+        )
     body: dict[str, Any] = {"final_url": None, "errors": {}, "values": values}
     if isinstance(result, InvalidInput):
         body["errors"] = {
@@ -294,6 +316,7 @@ async def edit_form(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        service.check_not_banned(link)  # read-only while banned
         pickers = await _pickers(tx, v)
         history = await tx.links(v.workspace.id).history(link.id)
     return render(
@@ -322,6 +345,7 @@ async def update(request: Request) -> Response:
                 link_id=link_id,
                 changes=forms.changes_from(values),
                 actor=v.actor,
+                policy=policy_from_settings(services(request).runtime.settings),
             )
         except InvalidInput as exc:
             saved = None
@@ -359,6 +383,7 @@ async def archive(request: Request) -> Response:
             link_id=link_id,
             changes={"archived": archived},
             actor=v.actor,
+            policy=policy_from_settings(services(request).runtime.settings),
         )
     invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
@@ -373,6 +398,7 @@ async def delete_form(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        service.check_not_banned(link)  # read-only while banned
     return render(
         request, "links/delete.html", viewer=v, link=link, short_url=_short(request, link)
     )

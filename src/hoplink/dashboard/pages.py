@@ -124,6 +124,12 @@ def render(
     env = _ENVIRONMENTS[locale]
     flashes = request.session.pop("flash", [])
     viewer = context.get("viewer")
+    if viewer is not None:
+        services = getattr(request.app.state, "services", None)
+        context.setdefault(
+            "require_verified",
+            services is None or services.runtime.settings.require_verified_workspace,
+        )
     if viewer is not None and "tz" not in context:
         context["tz"] = ZoneInfo(viewer.workspace.timezone)
     body = env.get_template(template).render(

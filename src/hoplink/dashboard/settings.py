@@ -158,7 +158,7 @@ async def add_member_view(request: Request) -> Response:
                 user = await create_user(tx, email=email, password=new_password)
             else:
                 user = found[0]
-            await add_member(tx, user=user, workspace=v.workspace, role=role)
+            await add_member(tx, user=user, workspace=v.workspace, role=role, actor=v.actor)
     except (InvalidInput, Conflict) as exc:
         errors = (
             exc.errors
@@ -178,7 +178,9 @@ async def change_role(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             current = await tx.users.membership(user_id, v.workspace.id)
             _check_grant(v, role, current.role if current else None)
-            await members.set_role(tx, workspace_id=v.workspace.id, user_id=user_id, role=role)
+            await members.set_role(
+                tx, workspace_id=v.workspace.id, user_id=user_id, role=role, actor=v.actor
+            )
     except Conflict as exc:
         return await _render(
             request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409
@@ -194,7 +196,9 @@ async def remove_member(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             current = await tx.users.membership(user_id, v.workspace.id)
             _check_grant(v, current.role if current else Role.VIEWER)
-            await members.remove_member(tx, workspace_id=v.workspace.id, user_id=user_id)
+            await members.remove_member(
+                tx, workspace_id=v.workspace.id, user_id=user_id, actor=v.actor
+            )
     except Conflict as exc:
         return await _render(
             request, v, member_errors=[FieldError("role", exc.code, exc.message)], status_code=409
@@ -222,7 +226,7 @@ async def revoke_key(request: Request) -> Response:
     v = await _manager(request)
     async with services(request).runtime.db.transaction() as tx:
         await apikeys.revoke_api_key(
-            tx, workspace_id=v.workspace.id, key_id=request.path_params["key"]
+            tx, workspace_id=v.workspace.id, key_id=request.path_params["key"], actor=v.actor
         )
     flash(request, gettext(request, "API key revoked. Requests with it now fail."))
     return RedirectResponse(f"{v.base}/settings#keys", status_code=303)

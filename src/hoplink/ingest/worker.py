@@ -26,10 +26,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError
 
+from hoplink import metrics
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
+from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
 from hoplink.ingest.rollups import build_delta, seen_keys
@@ -124,6 +129,7 @@ class Worker:
 
     async def run(self) -> None:
         log.info("click worker started (batch %d, %.2f s)", self.batch_size, self.flush_interval)
+        metrics.watch_worker(self)  # held weakly; unwatched once drained
         while not self._stopping.is_set():
             try:
                 clicks, tokens = await self._collect()
@@ -145,6 +151,7 @@ class Worker:
             await self.process(clicks)
             await self.source.ack(token)
         log.info("click worker stopped: %s", self.counters.snapshot())
+        metrics.unwatch_worker(self)
 
     # --- batches ---------------------------------------------------------------------------
 
@@ -175,6 +182,7 @@ class Worker:
 
     async def process(self, clicks: Sequence[Click]) -> None:
         """Enrich and commit one batch, retrying until the database takes it."""
+        started = time.perf_counter()
         now = self.clock()
         events: list[Event] = []
         seen: set[str] = set()
@@ -200,6 +208,7 @@ class Worker:
                 self.counters.add("retries")
                 await asyncio.sleep(delay)
         self.counters.add("batches")
+        metrics.WORKER_BATCH_SECONDS.observe(time.perf_counter() - started)
         self.last_commit_at = self.clock()
         if events:
             self.lag_seconds = max(0.0, self.last_commit_at - max(e.click.ts for e in events))
@@ -295,21 +304,44 @@ async def run_worker(
     source: ClickSource | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT.
+    """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT;
+    in production mode (``redis_url``) the Redis click stream instead, as one consumer of
+    its group (run as many as needed). A signal stops reading: the batch in hand is
+    committed and acknowledged (from a journal, what it still holds is drained too).
 
     ``on_ready`` is called once the signal handlers are in place."""
+    check_production_mode(settings)  # ConfigError: production mode on SQLite
     db = Database.from_url(settings.database_url_async)
     journal: ClickJournal | None = None
+    redis: Redis | None = None
     try:
         if not await migrate.is_current(db.engine):
             raise RuntimeError("the database schema is not current: run `hoplink db upgrade`")
-        if source is None:
+        if source is None and settings.redis_url:
+            # BLOCKing reads wait up to the flush interval: the socket must wait longer. No
+            # silent retries: a read whose reply was lost must raise, so that the source
+            # reads its own pending entries again (see RedisClickSource).
+            redis = Redis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=2.0,
+                socket_timeout=settings.worker_flush_interval + 5.0,
+                health_check_interval=10,
+                retry=Retry(NoBackoff(), 0),
+            )
+            source = RedisClickSource.from_settings(redis, settings)
+        elif source is None:
             journal = ClickJournal(settings.data_dir / "journal", write=False)
             source = journal
         worker = Worker.from_settings(settings, db=db, source=source)
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            worker.request_stop()
+            if isinstance(source, RedisClickSource):
+                source.stop_reading()  # other workers take the rest of the stream
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.request_stop)
+            loop.add_signal_handler(sig, stop)
         if on_ready is not None:
             on_ready()
         try:
@@ -320,4 +352,6 @@ async def run_worker(
     finally:
         if journal is not None:
             await journal.close()
+        if redis is not None:
+            await redis.aclose()
         await db.dispose()

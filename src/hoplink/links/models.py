@@ -14,6 +14,22 @@ class Campaign:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkBan:
+    """A platform admin's ban of a link: the redirect answers 410, the owner cannot edit it."""
+
+    id: str
+    workspace_id: str
+    link_id: str
+    reason: str
+    report_id: str | None
+    banned_by: str | None
+    banned_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+    lift_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Link:
     id: str
     workspace_id: str
@@ -32,6 +48,8 @@ class Link:
     created_at: datetime
     updated_at: datetime
     tags: list[str] = field(default_factory=list)
+    # The active ban, if a platform admin banned the link (issue 6).
+    ban: LinkBan | None = None
 
 
 @dataclass(frozen=True, slots=True)

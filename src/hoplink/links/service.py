@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hoplink.errors import CodeTaken, FieldError, InvalidInput, NotFound
+from hoplink import audit
+from hoplink.errors import CodeTaken, FieldError, InvalidInput, LinkBanned, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.links.codes import CodeGenerator, check_custom_code, default_generator
 from hoplink.links.models import Campaign, Domain, HistoryEntry, Link
@@ -19,9 +20,11 @@ from hoplink.links.urls import (
     clean_utm_value,
     render_param_template,
 )
+from hoplink.safety.policy import DestinationPolicy, PolicyMode
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.service import check_can_create_links
 
 MAX_TAGS = 20
 _GENERATION_ROUNDS = 8
@@ -130,15 +133,49 @@ class _Draft:
     custom_code: str | None
 
 
+# The built-in rules when a caller passes no operator policy: open mode, every block on.
+_BUILT_IN_POLICY = DestinationPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class _Destinations:
+    """The destination policy with this call's facts, loaded once per batch."""
+
+    policy: DestinationPolicy
+    own_hosts: list[str]
+    verified: list[str]
+
+    def check(self, url: str) -> FieldError | None:
+        return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified)
+
+
+async def _destinations(
+    tx: Tx, workspace: Workspace, policy: DestinationPolicy | None
+) -> _Destinations:
+    policy = policy or _BUILT_IN_POLICY
+    verified: list[str] = []
+    if policy.mode is PolicyMode.ALLOWLIST:
+        verified = await tx.workspace_domains(workspace.id).verified_hostnames()
+    return _Destinations(policy, await tx.domains.hostnames(), verified)
+
+
 def _prepare(
-    spec: LinkSpec, workspace: Workspace, campaigns: Mapping[str, Campaign]
+    spec: LinkSpec,
+    workspace: Workspace,
+    campaigns: Mapping[str, Campaign],
+    destinations: _Destinations | None,
 ) -> _Draft | InvalidInput:
+    """Validate ``spec``; ``destinations`` None: the URL is the link's unchanged one."""
     errors: list[FieldError] = []
     destination: str | None = None
     try:
         destination = canonicalize_destination(spec.url, field="url")
     except InvalidInput as exc:
         errors.extend(exc.errors)
+    if destination is not None and destinations is not None:
+        refused = destinations.check(destination)
+        if refused is not None:
+            errors.append(refused)
     utm: dict[str, str | None] = {}
     for name, value in spec.utm.items():
         if name not in UTM_FIELDS:
@@ -208,18 +245,27 @@ async def create_links(
     code_length: int,
     codes: CodeGenerator = default_generator,
     all_or_nothing: bool = False,
+    require_verified: bool = True,
+    policy: DestinationPolicy | None = None,
 ) -> list[Link | InvalidInput]:
     """Create many links; each result is the link or why that item was refused.
 
     Items are validated independently. With ``all_or_nothing`` any refusal raises
     one InvalidInput whose fields are prefixed ``items.<index>`` and nothing is
     written. Codes are only ever inserted, never upserted: a code that exists on
-    the domain (even a deleted link's) is never reused.
+    the domain (even a deleted link's) is never reused. ``require_verified``: the
+    operator's seller-eligibility setting (suspended workspaces are always refused).
+    ``policy``: the operator's destination policy (``policy_from_settings``); None applies
+    the built-in rules only (open mode).
     """
+    check_can_create_links(workspace, require_verified=require_verified)
     repo = tx.links(workspace.id)
     wanted_campaigns = {s.campaign_id for s in specs if s.campaign_id}
     campaigns = await tx.campaigns(workspace.id).many(wanted_campaigns)
-    results: list[_Draft | InvalidInput] = [_prepare(s, workspace, campaigns) for s in specs]
+    destinations = await _destinations(tx, workspace, policy)
+    results: list[_Draft | InvalidInput] = [
+        _prepare(s, workspace, campaigns, destinations) for s in specs
+    ]
 
     # Custom codes: unique within the batch and on the domain.
     custom: dict[str, int] = {}
@@ -353,6 +399,8 @@ async def create_link(
     actor: str | None,
     code_length: int,
     codes: CodeGenerator = default_generator,
+    require_verified: bool = True,
+    policy: DestinationPolicy | None = None,
 ) -> Link:
     [result] = await create_links(
         tx,
@@ -362,6 +410,8 @@ async def create_link(
         actor=actor,
         code_length=code_length,
         codes=codes,
+        require_verified=require_verified,
+        policy=policy,
     )
     if isinstance(result, InvalidInput):
         raise result
@@ -369,14 +419,19 @@ async def create_link(
 
 
 async def preview_link(
-    tx: Tx, *, workspace: Workspace, domain: Domain, spec: LinkSpec
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    domain: Domain,
+    spec: LinkSpec,
+    policy: DestinationPolicy | None = None,
 ) -> str | InvalidInput:
     """The exact final URL ``create_link`` would store for ``spec``, or why it would refuse.
 
     Runs the same validation and URL building as creation, without writing anything."""
     wanted = {spec.campaign_id} if spec.campaign_id else set()
     campaigns = await tx.campaigns(workspace.id).many(wanted)
-    draft = _prepare(spec, workspace, campaigns)
+    draft = _prepare(spec, workspace, campaigns, await _destinations(tx, workspace, policy))
     if isinstance(draft, InvalidInput):
         return draft
     if spec.code and await tx.links(workspace.id).codes_taken(domain.id, [spec.code]):
@@ -416,6 +471,7 @@ async def update_link(
     link_id: str,
     changes: Mapping[str, Any],
     actor: str | None,
+    policy: DestinationPolicy | None = None,
 ) -> Link:
     """Apply a partial edit; the final URL is recomputed whenever an input to it changes."""
     unknown = set(changes) - EDITABLE
@@ -427,6 +483,7 @@ async def update_link(
     link = await repo.get(link_id)
     if link is None:
         raise NotFound("no link with this id")
+    check_not_banned(link)
     utm = {**link.utm, **changes.get("utm", {})}
     campaign_id = changes.get("campaign_id", link.campaign_id)
     campaigns = await tx.campaigns(workspace.id).many({campaign_id} if campaign_id else set())
@@ -440,7 +497,12 @@ async def update_link(
         notes=changes.get("notes", link.notes),
         forward_query=bool(changes.get("forward_query", link.forward_query)),
     )
-    draft = _prepare(spec, workspace, campaigns)
+    # The policy judges a new destination only: a link whose host a later, stricter policy
+    # refuses can still be renamed, archived or deleted by its owner.
+    moved = spec.url != link.destination_url
+    draft = _prepare(
+        spec, workspace, campaigns, await _destinations(tx, workspace, policy) if moved else None
+    )
     if isinstance(draft, InvalidInput):
         raise draft
     now = utcnow()
@@ -481,6 +543,15 @@ async def update_link(
     changed.pop("tags", None)
     await repo.update(link.id, {**changed, "updated_at": now})
     await repo.add_history(history)
+    if "destination_url" in changed:
+        await audit.record(
+            tx,
+            action=audit.LINK_DESTINATION_CHANGED,
+            actor=actor,
+            workspace_id=workspace.id,
+            target=link.id,
+            detail={"old": link.destination_url, "new": str(changed["destination_url"])},
+        )
     if tags_changed:
         tag_ids = await repo.ensure_tags(draft.tags, now)
         await repo.set_tags({link.id: [tag_ids[t] for t in draft.tags]})
@@ -503,6 +574,17 @@ async def delete_link(
     """Delete (tombstone) a link; returns it as it was, for cache invalidation."""
     repo = tx.links(workspace.id)
     link = await repo.get(link_id)
+    if link is not None:
+        check_not_banned(link)
     if link is None or not await repo.mark_deleted(link_id, at or utcnow()):
         raise NotFound("no link with this id")
     return link
+
+
+def check_not_banned(link: Link) -> None:
+    """A banned link is read-only for its owner: only a platform admin can lift the ban."""
+    if link.ban is not None:
+        raise LinkBanned(
+            f"this link was banned by the platform ({link.ban.reason}); it cannot be changed"
+            " or deleted. Contact the platform operator if you think this is a mistake."
+        )

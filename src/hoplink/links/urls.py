@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote_plus
 import idna
 
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.safety.addresses import whatwg_ipv4
 
 UTM_FIELDS: tuple[str, ...] = (
     "utm_source",
@@ -178,6 +179,10 @@ def _canonical_host(host: str) -> str:
         try:
             return str(ipaddress.IPv4Address(ascii_host))
         except ValueError:
+            # Say what a browser would read it as: "0x7f.1" hides 127.0.0.1.
+            meant = whatwg_ipv4(ascii_host)
+            if meant is not None:
+                invalid = f"'{_preview(host)}' is another way to write the IP address {meant}"
             raise _Rejected(
                 "invalid_host", f"{invalid}; write IPv4 addresses as four numbers like 192.0.2.1"
             ) from None

@@ -4,7 +4,8 @@ Misses are cached too (a shorter TTL), so a code that does not exist costs one q
 negative TTL, and the set of known hosts is cached so an unknown Host never reaches the
 database. Entries expire after the TTL counted from when they were loaded (never extended
 by use), which bounds how long an edit made on another node can go unseen; on the node
-that made the edit, ``invalidate_link`` drops the entry at once. A link still in use late
+that made the edit, ``invalidate_link`` drops the entry at once (and in production mode
+publishes the change so every node does: hoplink.redirect.invalidation). A link still in use late
 in its TTL is reloaded in the background before it expires (refresh-ahead), and an expired
 one may be served for a while longer only when the database cannot be reached.
 """
@@ -59,6 +60,9 @@ class RedirectCache:
         # Entries used late in their TTL: the resolver reloads them in the background, so
         # a hot link never expires under load (and never waits for a query).
         self.due: list[tuple[str, str]] = []
+        # Plain ints for /metrics (read at scrape time): lookups answered here or not.
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -67,10 +71,13 @@ class RedirectCache:
         key = f"{host}/{code}"
         entry = self._entries.get(key)
         if entry is None:
+            self.misses += 1
             return MISSING
         now = self._clock()
         if entry[0] <= now:
+            self.misses += 1
             return MISSING  # kept (until evicted or replaced) for stale()
+        self.hits += 1
         if entry[1] <= now:
             self.due.append((host, code))
             entry = self._entries[key] = (entry[0], _NEVER, entry[2])
@@ -131,15 +138,24 @@ class RedirectCache:
 
 
 def invalidate_link(runtime: Runtime, domain: str, code: str) -> None:
-    """Call after creating, editing, archiving or deleting a link (domain = its hostname)."""
-    runtime.redirect_cache.invalidate(domain.lower(), code)
+    """Call after creating, editing, archiving, banning or deleting a link (domain = its
+    hostname). Drops this node's copy at once; with Redis, also every node's (within 1 s,
+    see hoplink.redirect.invalidation)."""
+    host = domain.lower()
+    runtime.redirect_cache.invalidate(host, code)
+    if runtime.invalidation is not None:
+        runtime.invalidation.link(host, code)
 
 
 def invalidate_workspace(runtime: Runtime, workspace_id: str) -> None:
-    """Call after a workspace is suspended or reinstated."""
+    """Call after a workspace is suspended or reinstated (on every node, as above)."""
     runtime.redirect_cache.invalidate_workspace(workspace_id)
+    if runtime.invalidation is not None:
+        runtime.invalidation.workspace(workspace_id)
 
 
 def invalidate_domains(runtime: Runtime) -> None:
-    """Call after a domain is added, verified, moved or removed."""
+    """Call after a domain is added, verified, moved or removed (on every node, as above)."""
     runtime.redirect_cache.clear()
+    if runtime.invalidation is not None:
+        runtime.invalidation.everything()

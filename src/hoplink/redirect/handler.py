@@ -12,8 +12,10 @@ import logging
 import re
 import time
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from hoplink.dashboard.headers import HSTS, HttpsDetector
+from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
 from hoplink.redirect.resolver import Resolver
@@ -24,14 +26,20 @@ log = logging.getLogger("hoplink.redirect")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _HOST = re.compile(r"(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
 _NOT_FOUND = b"<!doctype html><title>Not found</title><p>This short link does not exist.</p>"
+_TOO_MANY = (
+    b"<!doctype html><title>Too many requests</title><p>Too many unknown links were requested"
+    b" from your address. Please wait a moment.</p>"
+)
 _GONE = b"<!doctype html><title>Unavailable</title><p>This link is no longer available.</p>"
 _UNAVAILABLE = b"<!doctype html><title>Try again</title><p>Please try again in a moment.</p>"
 _PAGE_HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy", b"default-src 'none'"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    (b"referrer-policy", b"no-referrer"),
 ]
+_HSTS = (b"strict-transport-security", HSTS.encode())
 
 
 class RedirectApp:
@@ -39,20 +47,26 @@ class RedirectApp:
         # Counted for metrics; logged once per 1,000 so an outage cannot flood the log.
         self.clicks_lost = 0
         self.lookups_failed = 0
+        self.misses_refused = 0  # unknown codes answered 429 (enumeration limit)
 
     def bind(self, runtime: Runtime) -> None:
         s = runtime.settings
-        self.resolver = Resolver(runtime.db, runtime.redirect_cache)
+        self.resolver = Resolver.for_runtime(runtime)
         self.capture = ClickCapture(
             salts=runtime.salts,
             geo=runtime.geo,
             trusted=runtime.trusted_proxies,
             client_ip_header=s.client_ip_header,
         )
-        if runtime.journal is None:
-            raise RuntimeError("the redirect app needs a runtime started with serve=True")
+        # Embedded: the journal, written synchronously. Production: the Redis click sink.
         self.journal = runtime.journal
+        self.sink = runtime.click_sink
+        if self.journal is None and self.sink is None:
+            raise RuntimeError("the redirect app needs a runtime started with serve=True")
         self.wait_for_disk = s.journal_wait_for_disk
+        self.is_https = HttpsDetector(runtime.trusted_proxies)
+        self.limiter = runtime.rate_limiter
+        self.miss_limit = parse_limit("redirect_404", s.rate_limit_redirect_404)
         self.headers = [
             (b"cache-control", f"private, max-age={s.redirect_max_age}".encode()),
             (b"referrer-policy", s.redirect_referrer_policy.encode()),
@@ -60,6 +74,8 @@ class RedirectApp:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.is_https(scope):
+            send = _with_hsts(send)
         method = scope["method"]
         if method != "GET" and method != "HEAD":
             await _page(send, 405, b"", method, [(b"allow", b"GET, HEAD")])
@@ -78,9 +94,9 @@ class RedirectApp:
             await _page(send, 503, _UNAVAILABLE, method, [(b"retry-after", b"5")])
             return
         if target is None or target.archived:
-            await _page(send, 404, _NOT_FOUND, method)
+            await self._not_found(scope, send, method)
             return
-        if target.workspace_status == "suspended":
+        if target.workspace_status == "suspended" or target.banned:
             await _page(send, 410, _GONE, method)
             return
         location = target.final_url
@@ -88,9 +104,12 @@ class RedirectApp:
             location = forward_query(location, scope["query_string"])
         try:
             click = await self.capture.click(scope, host=host, target=target, ts=time.time())
-            self.journal.put(click)
-            if self.wait_for_disk:
-                await self.journal.synced()
+            if self.journal is not None:
+                self.journal.put(click)
+                if self.wait_for_disk:
+                    await self.journal.synced()
+            elif self.sink is not None:
+                await self.sink.put(click)  # in Redis, or spooled to disk, before the 302
         except Exception:
             # The visitor still gets their redirect; the loss is counted and logged.
             self.clicks_lost += 1
@@ -99,6 +118,32 @@ class RedirectApp:
         headers = [(b"location", location.encode("ascii")), *self.headers]
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+    async def _not_found(self, scope: Scope, send: Send, method: str) -> None:
+        """Only misses touch the limiter: an address that asked for too many unknown codes
+        gets 429 for further ones (enumeration), while its existing links still redirect."""
+        if self.miss_limit is not None:
+            client = scope.get("client")
+            ip = self.capture.client_ip(client[0] if client else None, scope["headers"])[0]
+            if ip is not None:
+                wait = await self.limiter.hit(self.miss_limit, ip)
+                if wait > 0:
+                    self.misses_refused += 1
+                    retry = str(retry_after_seconds(wait)).encode()
+                    await _page(send, 429, _TOO_MANY, method, [(b"retry-after", retry)])
+                    return
+        await _page(send, 404, _NOT_FOUND, method)
+
+
+def _with_hsts(send: Send) -> Send:
+    """Over HTTPS every answer (302s and pages) tells the browser to stay on HTTPS."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message["headers"], _HSTS]
+        await send(message)
+
+    return sending
 
 
 def _host(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -7,16 +7,32 @@ cache fills at tens of thousands of links a second, and a flood of random codes 
 few queries at a time instead of taking every pooled connection from the API. Links used
 late in their TTL are reloaded the same way in the background (refresh-ahead). When the
 database cannot be reached, a recently expired link is still served.
+
+In production mode a batch first reads the shared Redis tier (one MGET), and only what is
+not there goes to the database (then is written back). Database loads are bounded by a
+timeout and a circuit breaker: during an outage one trial load goes through per back-off
+period and every other miss fails at once (the handler answers 503 with Retry-After)
+instead of queueing behind connection attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 from hoplink.redirect.cache import MISSING, RedirectCache
+from hoplink.redirect.shared_cache import Key, SharedLinkCache
 from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, hostnames, resolve_many
+
+if TYPE_CHECKING:
+    from hoplink.runtime import Runtime
 
 log = logging.getLogger("hoplink.redirect")
 
@@ -32,14 +48,39 @@ def _emittable(url: str) -> bool:
 
 
 class Resolver:
-    def __init__(self, db: Database, cache: RedirectCache) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cache: RedirectCache,
+        *,
+        shared: SharedLinkCache | None = None,
+        db_timeout: float = 5.0,
+        db_breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.db = db
         self.cache = cache
+        self.shared = shared
+        self.db_timeout = db_timeout
+        self.db_breaker = db_breaker or CircuitBreaker("database", delay=1.0, max_delay=5.0)
         self._loading: dict[str, asyncio.Future[Target | None]] = {}
         self._queue: list[tuple[str, str, int]] = []  # host, code, cache generation
         self._loaders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._hosts_lock = asyncio.Lock()
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> Resolver:
+        s = runtime.settings
+        breaker = CircuitBreaker(
+            "database", delay=s.redirect_db_retry_delay, max_delay=s.redirect_db_retry_max_delay
+        )
+        return cls(
+            runtime.db,
+            runtime.redirect_cache,
+            shared=runtime.shared_links,
+            db_timeout=s.redirect_db_timeout,
+            db_breaker=breaker,
+        )
 
     async def resolve(self, host: str, code: str) -> Target | None:
         hit = self.cache.get(host, code)
@@ -91,12 +132,22 @@ class Resolver:
             self._loaders -= 1
 
     async def _load_batch(self, batch: list[tuple[str, str, int]]) -> None:
+        token: bytes | None = None
+        if self.shared is not None:
+            token, shared = await self.shared.get_many([(host, code) for host, code, _ in batch])
+            if shared:
+                for host, code, generation in batch:
+                    if (host, code) in shared:
+                        self._settle(host, code, generation, shared[(host, code)])
+                batch = [entry for entry in batch if (entry[0], entry[1]) not in shared]
+                if not batch:
+                    return
         by_host: dict[str, list[str]] = {}
         for host, code, _ in batch:
             by_host.setdefault(host, []).append(code)
-        found: dict[tuple[str, str], Target] = {}
+        found: dict[Key, Target] = {}
         try:
-            async with self.db.engine.connect() as conn:
+            async with self._database() as conn:
                 for host, codes in by_host.items():
                     loaded = await resolve_many(conn, host, codes)
                     found.update(((host, code), t) for code, t in loaded.items())
@@ -106,13 +157,34 @@ class Resolver:
                 future.set_exception(exc)
                 future.exception()  # retrieved here; waiters still get it raised
             return
+        written: list[tuple[Key, Target | None]] = []
         for host, code, generation in batch:
             target: Target | None = found.get((host, code))
             if target is not None and not _emittable(target.final_url):
                 log.error("link %s has a final URL that cannot be sent; 404", target.link_id)
                 target = None
-            self.cache.put(host, code, target, generation=generation)
-            self._loading.pop(f"{host}/{code}").set_result(target)
+            self._settle(host, code, generation, target)
+            written.append(((host, code), target))
+        if self.shared is not None:
+            await self.shared.put_many(token, written)
+
+    def _settle(self, host: str, code: str, generation: int, target: Target | None) -> None:
+        self.cache.put(host, code, target, generation=generation)
+        self._loading.pop(f"{host}/{code}").set_result(target)
+
+    @contextlib.asynccontextmanager
+    async def _database(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one lookup, through the breaker and within ``db_timeout``."""
+        self.db_breaker.check()
+        try:
+            async with asyncio.timeout(self.db_timeout), self.db.engine.connect() as conn:
+                yield conn
+        except CircuitOpen:
+            raise
+        except Exception:
+            self.db_breaker.failure()
+            raise
+        self.db_breaker.success()
 
     async def _load_hosts(self) -> frozenset[str]:
         async with self._hosts_lock:
@@ -120,7 +192,15 @@ class Resolver:
             if cached is not None:
                 return cached
             generation = self.cache.generation
-            async with self.db.engine.connect() as conn:
+            token: bytes | None = None
+            if self.shared is not None:
+                token, shared = await self.shared.get_hosts()
+                if shared is not None:
+                    self.cache.put_hosts(shared, generation=generation)
+                    return shared
+            async with self._database() as conn:
                 hosts = await hostnames(conn)
             self.cache.put_hosts(hosts, generation=generation)
+            if self.shared is not None:
+                await self.shared.put_hosts(token, hosts)
             return hosts

@@ -49,8 +49,13 @@ class ClickRepo:
         refs: dict[str, LinkRef] = {}
         lc = t.links.c
         for i in range(0, len(wanted), 500):
-            q = select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id).where(
-                lc.id.in_(wanted[i : i + 500])
+            # FOR SHARE (PostgreSQL; SQLite has one writer anyway): a workspace erase or a
+            # link delete waits until this batch is committed, so it never leaves rollups of
+            # a link it removed (see PrivacyRepo.erase).
+            q = (
+                select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id)
+                .where(lc.id.in_(wanted[i : i + 500]))
+                .with_for_update(read=True)
             )
             refs.update(
                 (r.id, LinkRef(r.workspace_id, r.channel, r.campaign_id))

@@ -45,7 +45,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, connect_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -53,6 +53,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=8, max_overflow=0, **kwargs)
         _install_sqlite_hooks(engine)
         return engine
+    if connect_timeout is not None:  # asyncpg waits 60 s by default on an unreachable server
+        kwargs["connect_args"] = {"timeout": connect_timeout, **kwargs.get("connect_args", {})}
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
 
 
@@ -62,8 +64,8 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, connect_timeout: float | None = None) -> Database:
+        return cls(create_engine(url, connect_timeout=connect_timeout))
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:

@@ -32,6 +32,10 @@ class DomainRepo:
         ).first()
         return _domain(row) if row else None
 
+    async def hostnames(self) -> list[str]:
+        """Every short-link domain (with its port, if any): destinations must not be one."""
+        return list((await self.conn.execute(select(t.domains.c.hostname))).scalars())
+
     async def default(self) -> Domain | None:
         row = (
             await self.conn.execute(select(t.domains).where(t.domains.c.is_default.is_(True)))

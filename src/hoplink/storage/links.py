@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ids import new_id
-from hoplink.links.models import HistoryEntry, Link, LinkQuery
+from hoplink.links.models import HistoryEntry, Link, LinkBan, LinkQuery
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
 
@@ -36,7 +36,7 @@ _SORTS = {
 }
 
 
-def _link(row: Row[Any], tags: list[str]) -> Link:
+def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
     return Link(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -55,6 +55,22 @@ def _link(row: Row[Any], tags: list[str]) -> Link:
         created_at=row.created_at,
         updated_at=row.updated_at,
         tags=tags,
+        ban=ban,
+    )
+
+
+def link_ban(row: Row[Any]) -> LinkBan:
+    return LinkBan(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        link_id=row.link_id,
+        reason=row.reason,
+        report_id=row.report_id,
+        banned_by=row.banned_by,
+        banned_at=row.banned_at,
+        lifted_by=row.lifted_by,
+        lifted_at=row.lifted_at,
+        lift_reason=row.lift_reason,
     )
 
 
@@ -89,6 +105,12 @@ class LinkRepo:
             chunk = wanted[i : i + 500]
             rows = await self.conn.execute(
                 select(_L.code).where(_L.domain_id == domain_id, in_list(self.conn, _L.code, chunk))
+            )
+            taken.update(r.code for r in rows)
+            # Codes of erased workspaces' links are never handed out again either.
+            R = t.retired_codes.c
+            rows = await self.conn.execute(
+                select(R.code).where(R.domain_id == domain_id, in_list(self.conn, R.code, chunk))
             )
             taken.update(r.code for r in rows)
         return taken
@@ -171,6 +193,20 @@ class LinkRepo:
             out[r.link_id].append(r.name)
         return out
 
+    async def _bans_of(self, link_ids: list[str]) -> dict[str, LinkBan]:
+        """The active bans of these links (nearly always none: one indexed probe)."""
+        if not link_ids:
+            return {}
+        B = t.link_bans.c
+        rows = await self.conn.execute(
+            select(t.link_bans).where(
+                B.workspace_id == self.workspace_id,
+                B.link_id.in_(link_ids),
+                B.lifted_at.is_(None),
+            )
+        )
+        return {r.link_id: link_ban(r) for r in rows}
+
     async def tag_counts(self) -> list[tuple[str, int]]:
         """Every tag of the workspace with its number of links (archived ones included).
 
@@ -200,7 +236,8 @@ class LinkRepo:
         row = (await self.conn.execute(self._select().where(_L.id == link_id))).first()
         if row is None:
             return None
-        return _link(row, (await self._tags_of([row.id])).get(row.id, []))
+        bans = await self._bans_of([row.id])
+        return _link(row, (await self._tags_of([row.id])).get(row.id, []), bans.get(row.id))
 
     async def get_many(self, link_ids: list[str]) -> list[Link]:
         """The links with these ids, in the given order (missing ones left out)."""
@@ -210,14 +247,16 @@ class LinkRepo:
             for row in await self.conn.execute(self._select().where(_L.id.in_(chunk))):
                 by_id[row.id] = row
         tags = await self._tags_of(list(by_id))
-        return [_link(by_id[i], tags.get(i, [])) for i in link_ids if i in by_id]
+        bans = await self._bans_of(list(by_id))
+        return [_link(by_id[i], tags.get(i, []), bans.get(i)) for i in link_ids if i in by_id]
 
     async def by_code(self, domain_id: str, code: str) -> Link | None:
         q = self._select().where(_L.domain_id == domain_id, _L.code == code)
         row = (await self.conn.execute(q)).first()
         if row is None:
             return None
-        return _link(row, (await self._tags_of([row.id])).get(row.id, []))
+        bans = await self._bans_of([row.id])
+        return _link(row, (await self._tags_of([row.id])).get(row.id, []), bans.get(row.id))
 
     async def search(self, query: LinkQuery) -> tuple[list[Link], int]:
         """One page of links matching the query, and how many match in all."""
@@ -261,7 +300,8 @@ class LinkRepo:
             count = select(func.count()).select_from(t.links).where(self._mine, *conds)
             total = (await self.conn.execute(count)).scalar_one()
         tags = await self._tags_of([r.id for r in rows])
-        return [_link(r, tags.get(r.id, [])) for r in rows], total
+        bans = await self._bans_of([r.id for r in rows])
+        return [_link(r, tags.get(r.id, []), bans.get(r.id)) for r in rows], total
 
     def _text_matches(self, text: str) -> ColumnElement[bool]:
         """The text, case-insensitively, in the code, title, destination or notes.

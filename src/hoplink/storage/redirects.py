@@ -26,14 +26,27 @@ class Target:
     archived: bool
     forward_query: bool
     workspace_status: str
+    # A platform admin banned the link: the redirect answers 410 (issue 6).
+    banned: bool = False
 
 
 def _select_targets(hostname: str) -> Select[Any]:
-    L, D, W = t.links.c, t.domains.c, t.workspaces.c
+    L, D, W, B = t.links.c, t.domains.c, t.workspaces.c, t.link_bans.c
     return (
-        select(L.code, L.id, L.workspace_id, L.final_url, L.archived, L.forward_query, W.status)
+        select(
+            L.code,
+            L.id,
+            L.workspace_id,
+            L.final_url,
+            L.archived,
+            L.forward_query,
+            W.status,
+            B.id.is_not(None),
+        )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
+        # The partial unique index on active bans answers this probe.
+        .outerjoin(t.link_bans, (B.link_id == L.id) & B.lifted_at.is_(None))
         .where(D.hostname == hostname, L.deleted_at.is_(None))
     )
 
@@ -43,7 +56,9 @@ async def resolve_many(
 ) -> dict[str, Target]:
     """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
     rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
-    return {row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows}
+    return {
+        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])) for row in rows
+    }
 
 
 async def resolve(conn: AsyncConnection, hostname: str, code: str) -> Target | None:

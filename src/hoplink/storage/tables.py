@@ -81,6 +81,10 @@ workspaces = Table(
     Column("custom_channels", JSON, nullable=False, default=list),
     Column("status", String(16), nullable=False, default="unverified"),
     Column("created_at", UTCDateTime, nullable=False),
+    # Why the status was last changed (shown to the seller while suspended), and the status
+    # a suspension replaced, so reinstating restores it (issue 6).
+    Column("status_reason", Text, nullable=True),
+    Column("status_before_suspension", String(16), nullable=True),
 )
 
 users = Table(
@@ -233,6 +237,25 @@ visitor_salts = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Destination domains a workspace claims (issue 6): allowed as link targets in allowlist mode
+# once verified by a token at /.well-known/hoplink-verification/<token>, a DNS TXT record or
+# a platform admin. status: pending | verified | failed; method: how it was verified.
+workspace_domains = Table(
+    "workspace_domains",
+    metadata,
+    _id(),
+    _ws(),
+    Column("hostname", String(253), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("method", String(16), nullable=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("verified_at", UTCDateTime, nullable=True),
+    UniqueConstraint("workspace_id", "hostname", name="uq_workspace_domains_workspace_hostname"),
+)
+
 # --- Clicks and rollups (issue 3: worker, enrichment, stats) ------------------------------
 # No foreign keys below: the worker checks link and workspace once per batch, and a click
 # must never block a batch because its link was removed between the redirect and the write.
@@ -343,4 +366,86 @@ visitor_seen = Table(
     Column("scope_id", String(32), primary_key=True),
     Column("visitor_hash", String(64), primary_key=True),
     sqlite_with_rowid=False,
+)
+
+
+# --- Seller eligibility, moderation and privacy (issue 6) ---------------------------------
+
+# A platform admin's ban of one link (history kept: lifting a ban sets lifted_at). At most one
+# active ban per link; the redirect answers 410 while it lasts.
+link_bans = Table(
+    "link_bans",
+    metadata,
+    _id(),
+    _ws(),
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("report_id", String(32), nullable=True),
+    Column("banned_by", String(64), nullable=True),
+    Column("banned_at", UTCDateTime, nullable=False),
+    Column("lifted_by", String(64), nullable=True),
+    Column("lifted_at", UTCDateTime, nullable=True),
+    Column("lift_reason", Text, nullable=True),
+    Index(
+        "ix_link_bans_active",
+        "link_id",
+        unique=True,
+        sqlite_where=text("lifted_at IS NULL"),
+        postgresql_where=text("lifted_at IS NULL"),
+    ),
+    Index("ix_link_bans_workspace", "workspace_id", "banned_at"),
+)
+
+# A visitor's report of a short link (the /report form). No client address: reporter_hash is
+# a keyed hash that only tells an admin that two reports came from the same visitor that day.
+link_reports = Table(
+    "link_reports",
+    metadata,
+    _id(),
+    _ws(),
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("short_url", String(400), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("contact_email", String(254), nullable=True),
+    Column("reporter_hash", String(64), nullable=False),
+    # open | resolved | dismissed
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("handled_by", String(64), nullable=True),
+    Column("handled_at", UTCDateTime, nullable=True),
+    Column("resolution", Text, nullable=True),
+    Index("ix_link_reports_status", "status", "created_at"),
+    Index("ix_link_reports_workspace", "workspace_id"),
+)
+
+# Security-relevant actions (hoplink.audit). workspace_id is a plain column, not a foreign
+# key: erasing a workspace deletes its entries explicitly, and platform-wide entries have none.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(64), nullable=True),
+    Column("workspace_id", String(32), nullable=True),
+    Column("target", String(200), nullable=True),
+    Column("detail", JSON, nullable=False, default=dict),
+    Index("ix_audit_log_workspace_at", "workspace_id", "at"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# Codes of an erased workspace's links on platform domains: never handed out again, so an
+# old short link shared somewhere can never start sending its visitors to another seller.
+retired_codes = Table(
+    "retired_codes",
+    metadata,
+    Column(
+        "domain_id",
+        String(32),
+        ForeignKey("domains.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("code", String(64), primary_key=True),
+    Column("retired_at", UTCDateTime, nullable=False),
 )

@@ -9,9 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
+from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
+from hoplink.storage.moderation import ModerationRepo
+from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
 
@@ -26,6 +30,9 @@ class Tx:
         self.users = UserRepo(conn)
         self.api_keys = ApiKeyRepo(conn)
         self.domains = DomainRepo(conn)
+        self.audit = AuditRepo(conn)
+        self.moderation = ModerationRepo(conn)
+        self.privacy = PrivacyRepo(conn)
 
     @property
     def dialect(self) -> str:
@@ -37,6 +44,10 @@ class Tx:
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)
+
+    def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
+        """Destination domains one workspace claims (and has verified)."""
+        return WorkspaceDomainRepo(self.conn, workspace_id)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

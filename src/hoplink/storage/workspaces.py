@@ -20,6 +20,10 @@ def _workspace(row: Row[Any]) -> Workspace:
         created_at=row.created_at,
         param_template=dict(row.param_template or {}),
         custom_channels=list(row.custom_channels or []),
+        status_reason=row.status_reason,
+        status_before_suspension=(
+            WorkspaceStatus(row.status_before_suspension) if row.status_before_suspension else None
+        ),
     )
 
 

@@ -48,6 +48,10 @@ class Workspace:
     created_at: datetime
     param_template: dict[str, str] = field(default_factory=dict)
     custom_channels: list[str] = field(default_factory=list)
+    # Why a platform admin last changed the status (e.g. the suspension's reason).
+    status_reason: str | None = None
+    # What a suspension replaced; reinstating restores it.
+    status_before_suspension: WorkspaceStatus | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:

@@ -7,7 +7,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
+from hoplink.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    WorkspaceNotVerified,
+    WorkspaceSuspended,
+)
 from hoplink.ids import new_id, random_base62, utcnow
 from hoplink.links.urls import validate_param_template
 from hoplink.storage.tx import Tx
@@ -171,3 +178,17 @@ async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
     updated = await tx.workspaces.get(ws.id)
     assert updated is not None
     return updated
+
+
+def check_can_create_links(workspace: Workspace, *, require_verified: bool) -> None:
+    """Seller eligibility: suspended workspaces never create links; unverified ones only when
+    the operator turned the requirement off (HOPLINK_REQUIRE_VERIFIED_WORKSPACE=false)."""
+    if workspace.status is WorkspaceStatus.SUSPENDED:
+        raise WorkspaceSuspended(
+            f"workspace {workspace.slug} is suspended; contact the platform operator"
+        )
+    if require_verified and workspace.status is not WorkspaceStatus.VERIFIED:
+        raise WorkspaceNotVerified(
+            f"workspace {workspace.slug} is not verified yet: only verified sellers can create"
+            " links; ask the platform operator to verify it"
+        )

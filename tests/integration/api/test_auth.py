@@ -59,6 +59,11 @@ async def test_workspace_endpoint_describes_the_key(api: Api) -> None:
     ws, auth = await api.tenant()
     body = (await api.http.get("/api/v1/workspace", headers=auth)).json()
     assert body["id"] == ws.id
-    assert body["api_key"]["scopes"] == ["links:read", "links:write", "stats:read"]
+    assert body["api_key"]["scopes"] == [
+        "links:read",
+        "links:write",
+        "stats:read",
+        "workspace:admin",
+    ]
     assert "facebook" in body["channels"]
     assert "key_hash" not in str(body)

@@ -105,13 +105,14 @@ async def test_the_account_is_throttled_after_five_failures_even_for_the_right_p
     locked = await b.post("/app/signin", {"email": "victim@example.com", "password": "guess-1234"})
     assert "Too many sign-in attempts" in locked.text
     right = await b.post("/app/signin", {"email": "victim@example.com", "password": PASSWORD})
-    assert right.status_code == 400 and "Too many sign-in attempts" in right.text
+    assert right.status_code == 429 and "Too many sign-in attempts" in right.text
+    assert int(right.headers["retry-after"]) >= 1
     # The same for an account that does not exist: nothing tells the two apart.
     for _ in range(6):
         ghost = await b.post(
             "/app/signin", {"email": "ghost@example.com", "password": "guess-1234"}
         )
-    assert ghost.status_code == 400 and "Too many sign-in attempts" in ghost.text
+    assert ghost.status_code == 429 and "Too many sign-in attempts" in ghost.text
     # Another person, on another address, signing in to their own account is not affected.
     await dash.user("other@example.com", ws)
     other = dash.browser(("203.0.113.9", 4000))

@@ -1,0 +1,546 @@
+"""Production mode vs embedded mode under the same load, with every 302 accounted for.
+
+(a) production: PostgreSQL (a fresh database this script creates and drops) + Redis (a key
+    prefix of its own on HOPLINK_TEST_REDIS_URL), ``hoplink serve --workers 2`` and one
+    ``hoplink worker`` process, all as separate processes, exactly as deployed;
+(b) embedded: ``hoplink serve`` on a SQLite file with the in-process click worker.
+
+Each gets the same links and a sequential warm-up over every code; once its clicks are
+counted, a steady open-loop load (``--steady-rate`` requests/s, below what the worker
+absorbs), then wrk with 64 connections on random codes (a mobile browser's headers), as
+fast as the web tier answers. During both a prober follows a link of its own every 0.25 s
+and times how long until its click is in the database (the worker commits raw click and
+rollups in one transaction, so that is when the stats API shows it): the end-to-end
+click → stats lag, at a steady rate and at saturation (where it is the backlog's age).
+After the load the script waits for the backlog to drain and checks that the clicks
+counted equal the 302s received (wrk gives up on at most one request per connection when a
+run ends; those may be counted too) and that the rollups' page views equal the raw clicks.
+
+    .venv/bin/python bench/cluster.py [--links 10000] [--duration 20] [--connections 64]
+
+Needs wrk (apt-get install -y wrk), PostgreSQL (HOPLINK_TEST_PG_URL) and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from redirect import FINAL_URL, HOST, USER_AGENT, Run, lua_script, wrk
+
+PG_ADMIN = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOPLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+HOPLINK = str(Path(sys.executable).with_name("hoplink"))
+PROBE_CODE = "lagprobe"
+PROBE_EVERY = 0.25
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgres://").replace(
+        "postgresql://", "postgres://"
+    )
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+async def store_links(url: str, count: int) -> tuple[list[str], str]:
+    """Migrate the database at ``url`` and insert ``count`` links plus the lag probe's link on
+    HOST; returns the codes and the probe's link id."""
+    from hoplink.ids import new_id, random_base62, utcnow
+    from hoplink.storage import migrate
+    from hoplink.storage import tables as t
+    from hoplink.storage.database import Database
+    from hoplink.workspaces.models import WorkspaceStatus
+    from hoplink.workspaces.service import create_workspace
+
+    db = Database.from_url(url)
+    await migrate.upgrade(db.engine)
+    now = utcnow()
+    domain_id = new_id("dom")
+    async with db.transaction() as tx:
+        ws = await create_workspace(tx, name="Bench Store", status=WorkspaceStatus.VERIFIED)
+        await tx.conn.execute(
+            t.domains.insert().values(
+                id=domain_id, hostname=HOST, workspace_id=None, is_default=True, created_at=now
+            )
+        )
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(random_base62(7))
+    ordered = sorted(codes)
+    probe_id = new_id("lnk")
+    for start in range(0, count + 1, 10_000):
+        batch = [(new_id("lnk"), c, FINAL_URL.format(n=start + i)) for i, c in enumerate(
+            ordered[start : start + 10_000]
+        )]  # fmt: skip
+        if start == 0:
+            batch.append((probe_id, PROBE_CODE, FINAL_URL.format(n=9_999_999)))
+        rows = [
+            {
+                "id": link_id, "workspace_id": ws.id, "domain_id": domain_id, "code": code,
+                "destination_url": dest, "final_url": dest, "archived": False,
+                "forward_query": False, "created_at": now, "updated_at": now,
+            }
+            for link_id, code, dest in batch
+        ]  # fmt: skip
+        if rows:
+            async with db.transaction() as tx:
+                await tx.conn.execute(t.links.insert(), rows)
+    await db.dispose()
+    return ordered, probe_id
+
+
+@dataclass
+class Counts:
+    clicks: int
+    distinct: int
+    pv: int
+    probe: int
+
+
+class Store:
+    """Reads what the worker wrote: raw clicks, distinct ids, rollup page views."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def counts(self, probe_id: str) -> Counts:
+        sql_all = "SELECT count(*), count(DISTINCT click_id) FROM clicks"
+        sql_pv = "SELECT coalesce(sum(pv), 0) FROM rollup_link_days"
+        sql_probe = f"SELECT count(*) FROM clicks WHERE link_id = '{probe_id}'"  # noqa: S608
+        if self.url.startswith("sqlite"):
+            path = self.url.split(":///", 1)[1]
+            with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+                clicks, distinct = conn.execute(sql_all).fetchone()
+                (pv,) = conn.execute(sql_pv).fetchone()
+                (probe,) = conn.execute(sql_probe).fetchone()
+        else:
+
+            async def read() -> tuple[int, int, int, int]:
+                conn = await asyncpg.connect(pg(self.url))
+                try:
+                    a, b = await conn.fetchrow(sql_all)
+                    return a, b, await conn.fetchval(sql_pv), await conn.fetchval(sql_probe)
+                finally:
+                    await conn.close()
+
+            clicks, distinct, pv, probe = asyncio.run(read())
+        return Counts(int(clicks), int(distinct), int(pv), int(probe))
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
+    log = open(Path(env["HOPLINK_DATA_DIR"]) / f"{name}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([HOPLINK, *args], env={**os.environ, **env}, stdout=log, stderr=log)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the web server exited with {proc.returncode}; see its log")
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the web server did not start") from None
+            time.sleep(0.2)
+
+
+# --- the lag prober -------------------------------------------------------------------------
+
+
+class ProbeCounter:
+    """Counts the probe link's clicks over one connection kept open (polled every 10 ms)."""
+
+    def __init__(self, url: str, probe_id: str) -> None:
+        self.url, self.probe_id = url, probe_id
+        self.sql = f"SELECT count(*) FROM clicks WHERE link_id = '{probe_id}'"  # noqa: S608
+        self.sqlite: sqlite3.Connection | None = None
+        self.pg: asyncpg.Connection | None = None
+
+    async def open(self) -> None:
+        if self.url.startswith("sqlite"):
+            self.sqlite = sqlite3.connect(self.url.split(":///", 1)[1], timeout=30)
+        else:
+            self.pg = await asyncpg.connect(pg(self.url))
+
+    async def count(self) -> int:
+        if self.sqlite is not None:
+            return int(self.sqlite.execute(self.sql).fetchone()[0])
+        assert self.pg is not None
+        return int(await self.pg.fetchval(self.sql))
+
+    async def close(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.pg is not None:
+            await self.pg.close()
+
+
+@dataclass
+class Prober:
+    url: str
+    db_url: str
+    probe_id: str
+    lags: list[float] = field(default_factory=list)
+    sent: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        asyncio.run(self.main())
+
+    async def main(self) -> None:
+        counter = ProbeCounter(self.db_url, self.probe_id)
+        await counter.open()
+        headers = {"host": HOST, "user-agent": USER_AGENT}
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                while not self.stop.is_set():
+                    before = await counter.count()
+                    started = time.monotonic()
+                    answer = await http.get(f"{self.url}/{PROBE_CODE}", headers=headers)
+                    if answer.status_code == 302:
+                        self.sent += 1
+                        while await counter.count() <= before:
+                            if time.monotonic() - started > 30:
+                                break
+                            await asyncio.sleep(0.01)
+                        self.lags.append(time.monotonic() - started)
+                    await asyncio.sleep(PROBE_EVERY)
+        finally:
+            await counter.close()
+
+
+# --- steady load below saturation ----------------------------------------------------------
+
+
+async def steady(url: str, codes: list[str], rate: float, duration: float) -> tuple[int, int]:
+    """Open-loop load at ``rate`` requests/s over 16 keep-alive connections (raw HTTP/1.1, so
+    the generator costs little CPU); returns (302s, other answers)."""
+    host, port = url.removeprefix("http://").split(":")
+    per_connection = rate / 16
+    found = [0, 0]
+
+    async def connection(index: int) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        started = time.monotonic()
+        sent = 0
+        try:
+            while (now := time.monotonic()) - started < duration:
+                due = started + sent / per_connection
+                if due > now:
+                    await asyncio.sleep(due - now)
+                code = codes[(index * 7919 + sent) % len(codes)]
+                writer.write(
+                    f"GET /{code} HTTP/1.1\r\nHost: {HOST}\r\nUser-Agent: {USER_AGENT}\r\n"
+                    "Accept-Language: en-US\r\n\r\n".encode()
+                )
+                sent += 1
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+                await reader.readexactly(length)
+                found[0 if head.startswith(b"HTTP/1.1 302") else 1] += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection(i) for i in range(16)))
+    return found[0], found[1]
+
+
+# --- one mode -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    run: Run
+    served: int
+    lags: list[float]  # click -> stats under saturating load (the backlog's age)
+    steady_lags: list[float]  # ... at the steady rate
+    steady_other: int  # answers other than 302 during the steady phase
+    drained_in: float
+    counts: Counts
+    tolerance: int
+
+    def ok(self) -> bool:
+        extra = self.counts.clicks - self.served
+        return (
+            self.run.non_3xx == 0
+            and self.steady_other == 0
+            and self.counts.distinct == self.counts.clicks
+            and self.counts.pv == self.counts.clicks
+            and 0 <= extra <= self.tolerance
+        )
+
+
+def drain(store: Store, probe_id: str, served: int) -> float:
+    """Wait until ``served`` clicks are counted (or nothing moves for 30 s); seconds taken."""
+    started = time.monotonic()
+    last, still = -1, time.monotonic()
+    while True:
+        clicks = store.counts(probe_id).clicks
+        if clicks >= served:
+            break
+        if clicks != last:
+            last, still = clicks, time.monotonic()
+        elif time.monotonic() - still > 30:
+            break
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def measure(
+    name: str,
+    serve: list[str],
+    env: dict[str, str],
+    db_url: str,
+    probe_id: str,
+    codes: list[str],
+    args: argparse.Namespace,
+    worker: list[str] | None,
+) -> Result:
+    work = Path(env["HOPLINK_DATA_DIR"])
+    store = Store(db_url)
+    port = free_port()
+    env = {**env, "HOPLINK_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}"
+    random_lua = lua_script(work / "random.lua", codes)
+    warm_lua = lua_script(work / "warm.lua", codes, sequential=True)
+    served = runs = 0
+    with contextlib.ExitStack() as stack:
+        if worker is not None:
+            stack.enter_context(process(worker, env, "worker"))
+        web = stack.enter_context(process(serve, env, "web"))
+        wait_listening(url, web)
+        while served < 2 * len(codes):
+            warm = wrk(url, warm_lua, duration=3, connections=args.connections)
+            served, runs = served + warm.requests - warm.non_3xx, runs + 1
+        drain(store, probe_id, served)  # the warm-up's clicks, so the steady phase starts idle
+        # Freshness below saturation: a steady rate the worker keeps up with.
+        steady_prober = Prober(url, db_url, probe_id)
+        thread = threading.Thread(target=steady_prober.run, daemon=True)
+        thread.start()
+        ok302, other = asyncio.run(steady(url, codes, args.steady_rate, args.steady_duration))
+        steady_prober.stop.set()
+        thread.join()
+        served += ok302 + steady_prober.sent
+        # Saturation: as many redirects as the web tier answers.
+        prober = Prober(url, db_url, probe_id)
+        thread = threading.Thread(target=prober.run, daemon=True)
+        thread.start()
+        run = wrk(url, random_lua, duration=args.duration, connections=args.connections)
+        prober.stop.set()
+        thread.join()
+        served += run.requests - run.non_3xx + prober.sent
+        runs += 1
+        drained_in = drain(store, probe_id, served)
+    counts = store.counts(probe_id)  # after SIGTERM: the embedded worker drains on stop
+    return Result(
+        name,
+        run,
+        served,
+        prober.lags,
+        steady_prober.lags,
+        other,
+        drained_in,
+        counts,
+        runs * args.connections,
+    )
+
+
+def report(result: Result) -> None:
+    r = result
+    print(f"  {r.name}")
+    print(
+        f"    {r.run.rps:>9,.0f} redirects/s   p50 {r.run.p50_ms:6.2f} ms"
+        f"   p99 {r.run.p99_ms:6.2f} ms   ({r.run.requests:,} responses,"
+        f" {r.run.non_3xx} not 2xx/3xx, {r.run.socket_errors} socket errors)"
+    )
+    for label, lags in (("at the steady rate", r.steady_lags), ("at saturation", r.lags)):
+        if lags:
+            print(
+                f"    click -> stats lag {label}: p50 {statistics.median(lags) * 1000:.0f} ms"
+                f"   p99 {pct(lags, 0.99) * 1000:.0f} ms   max {max(lags) * 1000:.0f} ms"
+                f"   ({len(lags)} probes)"
+            )
+    print(f"    backlog drained {r.drained_in:.1f} s after the load stopped")
+    c = r.counts
+    print(
+        f"    302s received {r.served:,}; clicks counted {c.clicks:,} ({c.distinct:,} distinct"
+        f" ids), rollup page views {c.pv:,}; counted but abandoned by wrk:"
+        f" {c.clicks - r.served} (at most {r.tolerance})"
+    )
+    print("    every 302 counted once: yes" if r.ok() else "    CHECK FAILED")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+async def pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(pg(PG_ADMIN))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def redis_cleanup(prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def production(args: argparse.Namespace, tmp: Path) -> Result:
+    name = f"hoplink_bench_cluster_{secrets.token_hex(4)}"
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    db_url = f"{base}/{name}"
+    prefix = f"hlbench:{secrets.token_hex(4)}:"
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        codes, probe_id = asyncio.run(
+            store_links(db_url.replace("postgresql://", "postgresql+asyncpg://"), args.links)
+        )
+        data = tmp / "production"
+        data.mkdir()
+        env = {
+            "HOPLINK_DATABASE_URL": db_url,
+            "HOPLINK_REDIS_URL": REDIS_URL,
+            "HOPLINK_REDIS_KEY_PREFIX": prefix,
+            "HOPLINK_DATA_DIR": str(data),
+            "HOPLINK_DEFAULT_DOMAIN": HOST,
+            "HOPLINK_SECRET_KEY": secrets.token_urlsafe(32),
+            "HOPLINK_EMBEDDED_WORKER": "false",
+            "HOPLINK_LOG_LEVEL": "warning",
+        }
+        return measure(
+            f"(a) production: PostgreSQL + Redis, {args.web_processes} web processes + 1 worker",
+            ["serve", "--workers", str(args.web_processes)],
+            env,
+            db_url,
+            probe_id,
+            codes,
+            args,
+            worker=["worker"],
+        )
+    finally:
+        asyncio.run(redis_cleanup(prefix))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def embedded(args: argparse.Namespace, tmp: Path) -> Result:
+    data = tmp / "embedded"
+    data.mkdir()
+    db_url = f"sqlite:///{data / 'hoplink.db'}"
+    codes, probe_id = asyncio.run(
+        store_links(db_url.replace("sqlite://", "sqlite+aiosqlite://"), args.links)
+    )
+    env = {
+        "HOPLINK_DATABASE_URL": db_url,
+        "HOPLINK_DATA_DIR": str(data),
+        "HOPLINK_DEFAULT_DOMAIN": HOST,
+        "HOPLINK_SECRET_KEY": secrets.token_urlsafe(32),
+        "HOPLINK_LOG_LEVEL": "warning",
+    }
+    return measure(
+        "(b) embedded: SQLite, 1 web process with the in-process worker",
+        ["serve"],
+        env,
+        db_url,
+        probe_id,
+        codes,
+        args,
+        worker=None,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=20, help="seconds of measured load")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--steady-rate", type=float, default=1000, help="requests/s")
+    parser.add_argument("--steady-duration", type=float, default=10, help="seconds")
+    parser.add_argument("--only", choices=["production", "embedded"])
+    parser.add_argument("--keep", type=Path, help="directory to keep data and process logs in")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
+        return 2
+    print(
+        f"{args.links:,} links, {args.connections} connections, {args.duration:g} s of random"
+        f" codes after a warm-up over every code; {os.cpu_count()} CPUs shared by everything"
+    )
+    results = []
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoplink-cluster-"))
+        if args.only in (None, "production"):
+            results.append(production(args, Path(tmp)))
+            report(results[-1])
+        if args.only in (None, "embedded"):
+            results.append(embedded(args, Path(tmp)))
+            report(results[-1])
+    return 0 if all(r.ok() for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Tier limits for docs/scaling.md: click-worker throughput per database, Redis XADD rate.
+
+(1) One ``Worker`` (the real enrichment pipeline and rollup transaction, no Redis) writes
+    N clicks in batches of ``--batch`` into a fresh SQLite file and a fresh PostgreSQL
+    database (``hoplink_bench_<rand>`` on HOPLINK_TEST_PG_URL, dropped afterwards): clicks
+    over 1,000 links and 20,000 visitors, a mix of user agents. Prints clicks/s and the
+    batch commit time p50/p99; the PostgreSQL figure is the rollup-write limit of one worker.
+(2) XADD of click-sized entries (the JSON the edge sends, ~450 bytes) to a stream under a
+    key prefix of its own on HOPLINK_TEST_REDIS_URL (deleted afterwards), one at a time and
+    pipelined 64 per round trip, from one client process.
+
+    .venv/bin/python bench/worker.py [--clicks 100000] [--batch 500]
+        [--only sqlite|postgresql|redis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from hoplink.clicks.models import Click
+from hoplink.domains import ensure_default_domain
+from hoplink.ingest.worker import Worker
+from hoplink.links import service
+from hoplink.links.service import LinkSpec
+from hoplink.storage import migrate
+from hoplink.storage.database import Database
+from hoplink.workspaces.models import WorkspaceStatus
+from hoplink.workspaces.service import create_workspace
+
+PG_ADMIN = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOPLINK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AGENTS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/124.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/122.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/460.0.0.36.105;]",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+]
+
+
+class _Unused:
+    async def read(self, max_items: int, timeout: float) -> tuple[list[Click], object]:  # noqa: ASYNC109
+        raise AssertionError("batches are handed to Worker.process")
+
+    async def ack(self, token: object) -> None:
+        raise AssertionError("batches are handed to Worker.process")
+
+
+async def _links(db: Database, n: int) -> tuple[str, list[str]]:
+    async with db.transaction() as tx:
+        dom = await ensure_default_domain(tx, "hop.bench")
+        ws = await create_workspace(tx, name="Bench", status=WorkspaceStatus.VERIFIED)
+        specs = [LinkSpec(url=f"https://shop.example.com/item/{i}") for i in range(n)]
+        made = await service.create_links(
+            tx, workspace=ws, domain=dom, specs=specs, actor="bench", code_length=7
+        )
+    return ws.id, [link.id for link in made if not isinstance(link, Exception)]
+
+
+def _clicks(ws_id: str, link_ids: list[str], n: int) -> list[Click]:
+    rnd = random.Random(7)
+    start = time.time() - 3600
+    return [
+        Click(
+            click_id=secrets.token_hex(16),
+            ts=start + i * 3600 / n,
+            link_id=rnd.choice(link_ids),
+            workspace_id=ws_id,
+            domain="hop.bench",
+            method="GET",
+            user_agent=rnd.choice(AGENTS),
+            referrer=rnd.choice(["", "https://m.facebook.com/", "https://www.tiktok.com/"]),
+            accept_language="en-US,en;q=0.9",
+            country=rnd.choice(["US", "DE", "CN", "BR", None]),
+            visitor_hash=f"{rnd.randrange(20_000):064x}",
+        )
+        for i in range(n)
+    ]
+
+
+async def worker_rate(url: str, *, clicks: int, batch: int) -> dict[str, float]:
+    db = Database.from_url(url)
+    try:
+        await migrate.upgrade(db.engine)
+        ws_id, link_ids = await _links(db, 1000)
+        todo = _clicks(ws_id, link_ids, clicks)
+        worker = Worker(db=db, source=_Unused(), batch_size=batch)
+        times = []
+        began = time.perf_counter()
+        for i in range(0, len(todo), batch):
+            t0 = time.perf_counter()
+            await worker.process(todo[i : i + batch])
+            times.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - began
+        times.sort()
+        return {
+            "clicks/s": clicks / elapsed,
+            "batch p50 ms": statistics.median(times) * 1000,
+            "batch p99 ms": times[int(len(times) * 0.99)] * 1000,
+        }
+    finally:
+        await db.dispose()
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN.replace("postgresql://", "postgres://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def xadd_rate(n: int) -> dict[str, float]:
+    sample = _clicks("ws_" + "x" * 20, ["lnk_" + "y" * 20], 1)[0].to_json()
+    key = f"hlbench:{secrets.token_hex(4)}:clicks"
+    client: Redis = Redis.from_url(REDIS_URL)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n // 10):
+            await client.xadd(key, {"c": sample})
+        single = (n // 10) / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for _ in range(n // 64):
+            pipe = client.pipeline(transaction=False)
+            for _ in range(64):
+                pipe.xadd(key, {"c": sample})
+            await pipe.execute()
+        piped = (n // 64 * 64) / (time.perf_counter() - t0)
+        return {"entry bytes": len(sample), "XADD/s one by one": single, "XADD/s piped 64": piped}
+    finally:
+        await client.delete(key)
+        await client.aclose()
+
+
+def _print(name: str, figures: dict[str, Any]) -> None:
+    shown = ", ".join(f"{k} {v:,.0f}" for k, v in figures.items())
+    print(f"{name:<12} {shown}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--only", choices=["sqlite", "postgresql", "redis"])
+    args = parser.parse_args()
+
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            _print("SQLite", asyncio.run(worker_rate(url, clicks=args.clicks, batch=args.batch)))
+    if args.only in (None, "postgresql"):
+        name = f"hoplink_bench_{secrets.token_hex(4)}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        try:
+            base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            figures = asyncio.run(
+                worker_rate(f"{base}/{name}", clicks=args.clicks, batch=args.batch)
+            )
+            _print("PostgreSQL", figures)
+        finally:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if args.only in (None, "redis"):
+        _print("Redis", asyncio.run(xadd_rate(args.clicks)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""/api/v1/workspace/domains — destination domains a workspace verifies (issue 6).
+
+In allowlist mode a link may point at a verified domain (or its subdomains) besides the
+platform allowlist. Reading needs ``links:read``; adding, checking and removing need
+``links:write`` (verification proves control of the domain, so the scope adds no reach).
+Admin approval is not an API operation: platform admins use the CLI or the admin pages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
+from hoplink.api.schemas import _In, problem_responses
+from hoplink.safety import verification
+from hoplink.safety.models import WorkspaceDomain
+from hoplink.safety.policy import policy_from_settings
+
+router = APIRouter(tags=["domains"], responses=problem_responses(400, 401, 403, 404, 422, 429))
+
+
+class DomainIn(_In):
+    hostname: str = Field(
+        max_length=300, description="A domain you control, e.g. shop.example.com (no scheme)"
+    )
+
+
+class DomainOut(BaseModel):
+    id: str
+    hostname: str = Field(description="Lower-case ASCII (IDN in punycode)")
+    status: str = Field(description="pending, verified or failed")
+    method: str | None = Field(description="well_known, dns_txt or admin, once verified")
+    token: str
+    well_known_url: str = Field(description="Serve the token (as the body) at this URL, or …")
+    txt_record: str = Field(description="… publish this TXT record on the domain")
+    last_error: str | None = Field(description="What the last failed check found")
+    created_at: datetime
+    checked_at: datetime | None
+    verified_at: datetime | None
+
+    @classmethod
+    def of(cls, d: WorkspaceDomain) -> DomainOut:
+        return cls(
+            id=d.id,
+            hostname=d.hostname,
+            status=d.status.value,
+            method=d.method.value if d.method else None,
+            token=d.token,
+            well_known_url=f"https://{d.hostname}{verification.WELL_KNOWN}{d.token}",
+            txt_record=f"{verification.TXT_PREFIX}{d.token}",
+            last_error=d.last_error,
+            created_at=d.created_at,
+            checked_at=d.checked_at,
+            verified_at=d.verified_at,
+        )
+
+
+@router.get("/workspace/domains", response_model=list[DomainOut], summary="List claimed domains")
+async def list_domains(who: LinksRead, runtime: RuntimeDep) -> list[DomainOut]:
+    async with runtime.db.transaction(write=False) as tx:
+        found = await tx.workspace_domains(who.workspace.id).all()
+    return [DomainOut.of(d) for d in found]
+
+
+@router.post(
+    "/workspace/domains",
+    status_code=201,
+    response_model=DomainOut,
+    summary="Claim a domain; returns the token to publish",
+)
+async def add_domain(body: DomainIn, who: LinksWrite, runtime: RuntimeDep) -> DomainOut:
+    async with runtime.db.transaction() as tx:
+        domain = await verification.add_domain(
+            tx,
+            workspace=who.workspace,
+            hostname=body.hostname,
+            policy=policy_from_settings(runtime.settings),
+        )
+    return DomainOut.of(domain)
+
+
+@router.post(
+    "/workspace/domains/{domain_id}/verify",
+    response_model=DomainOut,
+    summary="Check the well-known URL and the TXT record now",
+)
+async def verify_domain(domain_id: str, who: LinksWrite, runtime: RuntimeDep) -> DomainOut:
+    async with runtime.db.transaction(write=False) as tx:
+        domain = await verification.find_domain(tx, workspace=who.workspace, ref=domain_id)
+    outcome = await verification.Verifier.from_settings(runtime.settings).check(
+        domain
+    )  # no transaction held meanwhile
+    async with runtime.db.transaction() as tx:
+        domain = await verification.record_outcome(
+            tx, workspace=who.workspace, domain=domain, outcome=outcome, actor=who.actor
+        )
+    return DomainOut.of(domain)
+
+
+@router.delete("/workspace/domains/{domain_id}", status_code=204, summary="Remove a domain")
+async def delete_domain(domain_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
+    async with runtime.db.transaction() as tx:
+        await verification.delete_domain(tx, workspace=who.workspace, ref=domain_id)
+    return Response(status_code=204)

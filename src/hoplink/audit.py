@@ -1,0 +1,94 @@
+"""The audit log: who did what security-relevant thing, when, to which workspace.
+
+``record`` writes inside the caller's transaction, so an action and its entry commit or
+roll back together. Details are short strings only (never secrets, never client addresses).
+Workspace owners read their own workspace's entries; platform admins read all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from hoplink.ids import new_id, utcnow
+
+if TYPE_CHECKING:
+    from hoplink.storage.tx import Tx
+
+# The actions hoplink records; the admin page filters on these.
+APIKEY_CREATED = "apikey.created"
+APIKEY_REVOKED = "apikey.revoked"
+LINK_DESTINATION_CHANGED = "link.destination_changed"
+LINK_BANNED = "link.banned"
+LINK_UNBANNED = "link.unbanned"
+MEMBER_ADDED = "member.added"
+MEMBER_REMOVED = "member.removed"
+MEMBER_ROLE_CHANGED = "member.role_changed"
+REPORT_RESOLVED = "report.resolved"
+REPORT_DISMISSED = "report.dismissed"
+WORKSPACE_VERIFIED = "workspace.verified"
+WORKSPACE_SUSPENDED = "workspace.suspended"
+WORKSPACE_REINSTATED = "workspace.reinstated"
+WORKSPACE_EXPORTED = "workspace.exported"
+WORKSPACE_ERASED = "workspace.erased"
+DOMAIN_VERIFIED = "domain.verified"
+
+ACTIONS: tuple[str, ...] = (
+    APIKEY_CREATED,
+    APIKEY_REVOKED,
+    DOMAIN_VERIFIED,
+    LINK_BANNED,
+    LINK_DESTINATION_CHANGED,
+    LINK_UNBANNED,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
+    MEMBER_ROLE_CHANGED,
+    REPORT_DISMISSED,
+    REPORT_RESOLVED,
+    WORKSPACE_ERASED,
+    WORKSPACE_EXPORTED,
+    WORKSPACE_REINSTATED,
+    WORKSPACE_SUSPENDED,
+    WORKSPACE_VERIFIED,
+)
+
+# A detail value longer than this is cut (an edited destination can be a very long URL).
+MAX_DETAIL = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: str
+    at: datetime
+    action: str
+    actor: str | None
+    workspace_id: str | None
+    target: str | None
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+async def record(
+    tx: Tx,
+    *,
+    action: str,
+    actor: str | None,
+    workspace_id: str | None,
+    target: str | None,
+    detail: dict[str, str],
+) -> None:
+    """Append one entry in the caller's transaction.
+
+    ``actor`` is ``user:<id>``, ``key:<id>``, ``cli`` or None (the system); ``target`` the
+    id of what was acted on (a link, key, user, report or domain).
+    """
+    entry = AuditEntry(
+        id=new_id("aud"),
+        at=utcnow(),
+        action=action,
+        actor=actor[:64] if actor else None,
+        workspace_id=workspace_id,
+        target=target[:200] if target else None,
+        detail={str(k)[:64]: str(v)[:MAX_DETAIL] for k, v in detail.items()},
+    )
+    await tx.audit.insert(entry)

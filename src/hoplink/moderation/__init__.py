@@ -1,0 +1,1 @@
+"""Trust and safety: link bans, visitor reports, workspace verification and suspension."""

@@ -1,0 +1,1 @@
+"""hoplink's own outbound network access (domain verification; later titles, health checks)."""

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DomainStatus(StrEnum):
+    PENDING = "pending"  # added, never checked successfully
+    VERIFIED = "verified"
+    FAILED = "failed"  # the last check found no token
+
+
+class VerificationMethod(StrEnum):
+    WELL_KNOWN = "well_known"  # https://<domain>/.well-known/hoplink-verification/<token>
+    DNS_TXT = "dns_txt"  # TXT "hoplink-verification=<token>" on the domain
+    ADMIN = "admin"  # a platform admin vouched for it
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceDomain:
+    """A destination domain a workspace claims; in allowlist mode, verified ones are allowed."""
+
+    id: str
+    workspace_id: str
+    hostname: str  # lower-case ASCII (punycode)
+    token: str
+    status: DomainStatus
+    method: VerificationMethod | None
+    last_error: str | None
+    created_at: datetime
+    checked_at: datetime | None
+    verified_at: datetime | None

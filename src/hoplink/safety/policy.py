@@ -1,0 +1,308 @@
+"""Where a short link may point: the destination policy.
+
+Pure domain logic (no HTTP, no SQL). It judges a URL that ``links.urls`` has already
+canonicalised, so syntax (schemes, credentials, control characters, backslashes, odd IPv4
+spellings) has exactly one home, there; this module decides *where* a link may go. Each
+refusal is a ``FieldError`` whose code names the rule and whose message says why:
+
+    private_address   an IP literal that is not a public unicast address
+    internal_host     localhost, *.local, *.internal, single-label hosts ...
+    blocked_port      a port browsers refuse to connect to (Fetch "bad ports")
+    own_domain        one of hoplink's own short-link domains (chains and loops)
+    url_shortener     a known URL shortener (hides the real destination)
+    blocked_domain    the operator's blocklist
+    confusable_host   a label mixing Latin with look-alike scripts, or a look-alike of a
+                      blocked domain
+    not_allowed       allowlist mode: neither the platform allowlist nor a verified domain
+
+Blocks always win over the allowlist and over verified domains.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import idna
+
+from hoplink.errors import FieldError
+from hoplink.safety.addresses import host_address, non_global_reason
+
+if TYPE_CHECKING:
+    from hoplink.config import Settings
+
+
+class PolicyMode(StrEnum):
+    OPEN = "open"  # any public destination
+    ALLOWLIST = "allowlist"  # platform allowlist patterns or the workspace's verified domains
+
+
+# Names that never reach the public internet (RFC 6761/6762, ICANN's .internal, and the
+# suffixes routers and intranets use); a browser resolves them to the visitor's own network.
+_INTERNAL_SUFFIXES = (
+    "localhost",
+    "local",
+    "internal",
+    "intranet",
+    "lan",
+    "home",
+    "corp",
+    "private",
+    "home.arpa",
+    "arpa",
+    "onion",
+    "invalid",
+)
+# WHATWG Fetch "bad ports": browsers refuse them, so such a link can only be an attack on a
+# non-HTTP service.
+_BAD_PORTS = frozenset(
+    {1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101}
+    | {102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179}
+    | {389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587}
+    | {601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061}
+    | {6000, 6566, 6665, 6666, 6667, 6668, 6669, 6697, 10080}
+)
+# Letters of Cyrillic, Greek and Armenian that look like Latin ones: a label made of them
+# (or mixing them with Latin) can pass for a blocked Latin domain.
+_CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
+# Escaped: the look-alikes themselves would be invisible in review (and trip ruff RUF001).
+_LOOKALIKES = {
+    "\u0430\u0251\u03b1": "a",
+    "\u042c\u042a": "b",
+    "\u0441\u03f2": "c",
+    "\u0501": "d",
+    "\u0435\u0454\u03b5": "e",
+    "\u0261": "g",
+    "\u04bb": "h",
+    "\u0456\u03b9\u04cf": "i",
+    "\u0458": "j",
+    "\u03ba\u043a": "k",
+    "\u217c": "l",
+    "\u0578\u043f": "n",
+    "\u043e\u03bf\u0585": "o",
+    "\u0440\u03c1": "p",
+    "\u051b": "q",
+    "\u0455": "s",
+    "\u03c4\u0442": "t",
+    "\u03c5\u057d": "u",
+    "\u0475\u03bd": "v",
+    "\u051d\u0461": "w",
+    "\u0445\u03c7": "x",
+    "\u0443\u03b3": "y",
+    "\u1d22": "z",
+}
+_SKELETON = str.maketrans({c: latin for chars, latin in _LOOKALIKES.items() for c in chars})
+
+
+def _shipped_shorteners() -> frozenset[str]:
+    text = resources.files("hoplink.safety").joinpath("shorteners.txt").read_text("utf-8")
+    return frozenset(_entries(text.splitlines()))
+
+
+def _entries(lines: Iterable[str]) -> list[str]:
+    return [s for line in lines if (s := line.split("#", 1)[0].strip().lower())]
+
+
+def normalize_pattern(pattern: str) -> str:
+    """A host pattern in the form hosts are compared in: lower-case ASCII (punycode).
+
+    ``*.shopee.sg`` keeps its wildcard; ``shopee.sg`` is a plain host. Raises ValueError.
+    """
+    text = pattern.strip().lower().rstrip(".")
+    wildcard = text.startswith("*.")
+    host = text[2:] if wildcard else text
+    if not host or "*" in host or "/" in host or ":" in host:
+        raise ValueError(f"{pattern!r} is not a host pattern like shop.example.com or *.shop.sg")
+    if host_address(host) is not None:  # IP-literal destinations are never allowlisted
+        raise ValueError(f"{pattern!r} is an IP address; patterns are host names")
+    try:
+        ascii_host = idna.encode(idna.uts46_remap(host, std3_rules=True)).decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{pattern!r} is not a valid host name") from None
+    return f"*.{ascii_host}" if wildcard else ascii_host
+
+
+def matches(host: str, pattern: str) -> bool:
+    """``*.x.com`` matches any subdomain of x.com (not x.com itself); ``x.com`` only x.com."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+def _in_domain(host: str, domains: Iterable[str]) -> str | None:
+    """The first of ``domains`` that ``host`` equals or is a subdomain of."""
+    for domain in domains:
+        bare = domain.removeprefix("*.")
+        if host == bare or host.endswith("." + bare):
+            return bare
+    return None
+
+
+def _unicode_host(host: str) -> str:
+    try:
+        return idna.decode(host)
+    except UnicodeError:
+        return host
+
+
+def _scripts(label: str) -> set[str]:
+    found = set()
+    for char in label:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            found.add(name.split(" ", 1)[0] if name else "UNKNOWN")
+    return found
+
+
+def _skeleton(unicode_host: str) -> str:
+    return unicodedata.normalize("NFKC", unicode_host).translate(_SKELETON).lower()
+
+
+def split_host_port(url: str) -> tuple[str, int | None]:
+    """Host (``[v6]`` keeps its brackets) and explicit port of a canonical URL."""
+    authority = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if authority.startswith("["):
+        host, _, rest = authority.partition("]")
+        return host + "]", int(rest[1:]) if rest.startswith(":") else None
+    host, colon, port = authority.partition(":")
+    return host, int(port) if colon and port.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationPolicy:
+    """The operator's rules (from settings); per-call facts come as arguments to check()."""
+
+    mode: PolicyMode = PolicyMode.OPEN
+    allowlist: tuple[str, ...] = ()  # normalised patterns
+    blocklist: tuple[str, ...] = ()  # normalised; a domain also blocks its subdomains
+    shorteners: frozenset[str] = field(default_factory=_shipped_shorteners)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        mode: str = "open",
+        allowlist: Iterable[str] = (),
+        blocklist: Iterable[str] = (),
+        blocklist_file: Path | None = None,
+    ) -> DestinationPolicy:
+        """Normalise operator input; raises ValueError naming a bad pattern."""
+        blocked = list(blocklist)
+        if blocklist_file is not None:
+            blocked += _entries(blocklist_file.read_text("utf-8").splitlines())
+        return cls(
+            mode=PolicyMode(mode),
+            allowlist=tuple(normalize_pattern(p) for p in allowlist),
+            blocklist=tuple(normalize_pattern(p) for p in blocked),
+        )
+
+    def check(
+        self,
+        url: str,
+        *,
+        own_hosts: Iterable[str] = (),
+        verified: Iterable[str] = (),
+        field: str = "url",
+    ) -> FieldError | None:
+        """Why ``url`` (canonical, from ``canonicalize_destination``) may not be a destination.
+
+        ``own_hosts``: hoplink's short-link domains (ports are ignored); ``verified``: the
+        workspace's verified domains (each also covers its subdomains). None means allowed.
+        """
+        host, port = split_host_port(url)
+        problem = self._refusal(host, port, own_hosts, verified)
+        return None if problem is None else FieldError(field, *problem)
+
+    def _refusal(
+        self, host: str, port: int | None, own_hosts: Iterable[str], verified: Iterable[str]
+    ) -> tuple[str, str] | None:
+        address = host_address(host)
+        if address is not None:
+            reason = non_global_reason(address)
+            if reason is not None:
+                return "private_address", (
+                    f"blocked: private address ({host}: {reason}); "
+                    "links must lead to a public web site"
+                )
+        elif "." not in host:
+            return "internal_host", (
+                f"blocked: '{host}' is not a public domain name (it has no dot); "
+                "use the shop's full domain, e.g. shop.example.com"
+            )
+        elif suffix := _in_domain(host, _INTERNAL_SUFFIXES):
+            return "internal_host", (
+                f"blocked: '{host}' is a local network name (.{suffix}), not a public web site"
+            )
+        if port is not None and port in _BAD_PORTS:
+            return "blocked_port", f"blocked: port {port} is not a web port; browsers refuse it"
+        if address is None:
+            problem = self._domain_refusal(host, own_hosts)
+            if problem is not None:
+                return problem
+        if self.mode is PolicyMode.ALLOWLIST:
+            allowed = any(matches(host, p) for p in self.allowlist) or (
+                address is None and _in_domain(host, verified) is not None
+            )
+            if not allowed:
+                return "not_allowed", (
+                    f"not allowed: {_unicode_host(host)} is not on the platform allowlist or your "
+                    "verified domains; verify the domain first (/api/v1/workspace/domains), "
+                    "or ask the operator to allow it"
+                )
+        return None
+
+    def _domain_refusal(self, host: str, own_hosts: Iterable[str]) -> tuple[str, str] | None:
+        own = [h.rsplit(":", 1)[0].lower() for h in own_hosts]
+        if domain := _in_domain(host, own):
+            return "own_domain", (
+                f"blocked: {domain} is this service's own short-link domain; "
+                "a short link to a short link makes chains and loops"
+            )
+        if domain := _in_domain(host, self.shorteners):
+            return "url_shortener", (
+                f"blocked: known URL shortener ({domain}); link the final page instead"
+            )
+        if domain := _in_domain(host, self.blocklist):
+            return "blocked_domain", f"blocked: {domain} is on the platform's blocklist"
+        unicode_host = _unicode_host(host)
+        if unicode_host.isascii():
+            return None
+        for label in unicode_host.split("."):
+            scripts = _scripts(label)
+            if "LATIN" in scripts and scripts & set(_CONFUSABLE_SCRIPTS):
+                return "confusable_host", (
+                    f"blocked: the label '{label}' mixes Latin letters with look-alike letters "
+                    "of another script"
+                )
+        skeleton = _skeleton(unicode_host)
+        for domains in (own, self.shorteners, self.blocklist):
+            if domain := _in_domain(skeleton, domains):
+                return "confusable_host", (
+                    f"blocked: '{unicode_host}' looks like {domain}, which is blocked"
+                )
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_policy(
+    mode: str, allowlist: tuple[str, ...], blocklist: tuple[str, ...], blocklist_file: Path | None
+) -> DestinationPolicy:
+    return DestinationPolicy.build(
+        mode=mode, allowlist=allowlist, blocklist=blocklist, blocklist_file=blocklist_file
+    )
+
+
+def policy_from_settings(settings: Settings) -> DestinationPolicy:
+    """The operator's policy, built once per distinct configuration (the file read once)."""
+    return _cached_policy(
+        settings.destination_policy,
+        settings.destination_allowlist,
+        settings.destination_blocklist,
+        settings.destination_blocklist_file,
+    )

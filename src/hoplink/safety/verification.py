@@ -1,0 +1,190 @@
+"""Domain verification: a workspace proves it controls a destination domain.
+
+Three ways, tried in this order by ``Verifier.check``:
+
+1. ``https://<domain>/.well-known/hoplink-verification/<token>`` (then ``http://``) answers
+   200 with a body containing the token, fetched through the safe fetcher;
+2. a DNS TXT record ``hoplink-verification=<token>`` on the domain;
+3. a platform admin approves it (``approve_domain``), e.g. for a marketplace's own shops.
+
+The network checks run outside any database transaction; the caller records the outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import dns.exception
+
+from hoplink import audit
+from hoplink.errors import InvalidInput, NotFound
+from hoplink.ids import new_id, utcnow
+from hoplink.net.dns import txt_lookup
+from hoplink.net.fetch import FetchError, SafeFetcher
+from hoplink.safety.addresses import host_address
+from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.policy import DestinationPolicy, PolicyMode, split_host_port
+from hoplink.storage.tx import Tx
+
+if TYPE_CHECKING:
+    from hoplink.config import Settings
+from hoplink.workspaces.models import Workspace
+
+TXT_PREFIX = "hoplink-verification="
+WELL_KNOWN = "/.well-known/hoplink-verification/"
+MAX_DOMAINS = 50
+
+TxtLookup = Callable[[str], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    method: VerificationMethod | None  # None: not verified
+    error: str | None  # what each way found, for the seller
+
+
+@dataclass(slots=True)
+class Verifier:
+    fetcher: SafeFetcher
+    txt: TxtLookup
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Verifier:
+        return cls(SafeFetcher.from_settings(settings), txt_lookup(settings.outbound_dns_servers))
+
+    async def check(self, domain: WorkspaceDomain) -> Outcome:
+        problems: list[str] = []
+        for scheme in ("https", "http"):
+            url = f"{scheme}://{domain.hostname}{WELL_KNOWN}{domain.token}"
+            try:
+                result = await self.fetcher.get(url)
+            except FetchError as exc:
+                problems.append(f"{scheme}: {exc.message}")
+                continue
+            if result.status == 200 and domain.token.encode("ascii") in result.body:
+                return Outcome(VerificationMethod.WELL_KNOWN, None)
+            problems.append(f"{scheme}: answered {result.status} without the token")
+        try:
+            records = await self.txt(domain.hostname)
+        except dns.exception.DNSException as exc:
+            problems.append(f"DNS: {exc.__class__.__name__}")
+        else:
+            if f"{TXT_PREFIX}{domain.token}" in (r.strip() for r in records):
+                return Outcome(VerificationMethod.DNS_TXT, None)
+            problems.append(f"DNS: no TXT record {TXT_PREFIX}{domain.token}")
+        return Outcome(None, "; ".join(problems)[:300])
+
+
+def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[str]) -> str:
+    """The domain as stored (lower-case ASCII); refused when no link could ever use it."""
+    from hoplink.links.urls import canonicalize_destination
+
+    text = raw.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+    try:
+        url = canonicalize_destination(f"https://{text}/", field="hostname")
+    except InvalidInput as exc:
+        raise InvalidInput(exc.errors) from None
+    host, port = split_host_port(url)
+    if port is not None or url != f"https://{host}/":
+        raise InvalidInput.one(
+            "hostname", "invalid", "give a domain name only, e.g. shop.example.com"
+        )
+    if host_address(host) is not None:
+        raise InvalidInput.one("hostname", "ip_address", "give a domain name, not an IP address")
+    # Blocks win over verification: a shortener, hoplink's own or an internal name can never
+    # be verified into an allowed destination.
+    open_policy = DestinationPolicy(
+        mode=PolicyMode.OPEN, blocklist=policy.blocklist, shorteners=policy.shorteners
+    )
+    refused = open_policy.check(url, own_hosts=own_hosts, field="hostname")
+    if refused is not None:
+        raise InvalidInput(refused)
+    return host
+
+
+async def add_domain(
+    tx: Tx, *, workspace: Workspace, hostname: str, policy: DestinationPolicy
+) -> WorkspaceDomain:
+    host = normalize_hostname(hostname, policy=policy, own_hosts=await tx.domains.hostnames())
+    repo = tx.workspace_domains(workspace.id)
+    if await repo.by_hostname(host) is not None:
+        raise InvalidInput.one("hostname", "duplicate", f"{host} is already on your list")
+    if len(await repo.all()) >= MAX_DOMAINS:
+        raise InvalidInput.one(
+            "hostname", "too_many", f"a workspace can have at most {MAX_DOMAINS} domains"
+        )
+    domain = WorkspaceDomain(
+        id=new_id("wdm"),
+        workspace_id=workspace.id,
+        hostname=host,
+        token=secrets.token_urlsafe(24),
+        status=DomainStatus.PENDING,
+        method=None,
+        last_error=None,
+        created_at=utcnow(),
+        checked_at=None,
+        verified_at=None,
+    )
+    await repo.insert(domain)
+    return domain
+
+
+async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> WorkspaceDomain:
+    """A workspace's domain by id (``wdm_…``) or host name."""
+    repo = tx.workspace_domains(workspace.id)
+    domain = await repo.get(ref) or await repo.by_hostname(ref.strip().lower().rstrip("."))
+    if domain is None:
+        raise NotFound("no such domain in this workspace")
+    return domain
+
+
+async def record_outcome(
+    tx: Tx, *, workspace: Workspace, domain: WorkspaceDomain, outcome: Outcome, actor: str | None
+) -> WorkspaceDomain:
+    """Store a check's result; a failed re-check never revokes an earlier verification."""
+    repo = tx.workspace_domains(workspace.id)
+    if outcome.method is None and domain.status is DomainStatus.VERIFIED:
+        return domain
+    status = DomainStatus.VERIFIED if outcome.method else DomainStatus.FAILED
+    await repo.record_check(
+        domain.id, status=status, method=outcome.method, error=outcome.error, at=utcnow()
+    )
+    if outcome.method is not None:
+        await audit.record(
+            tx,
+            action=audit.DOMAIN_VERIFIED,
+            actor=actor,
+            workspace_id=workspace.id,
+            target=domain.hostname,
+            detail={"method": outcome.method.value},
+        )
+    updated = await repo.get(domain.id)
+    if updated is None:
+        raise NotFound("no such domain in this workspace")
+    return updated
+
+
+async def approve_domain(
+    tx: Tx, *, workspace: Workspace, ref: str, actor: str | None
+) -> WorkspaceDomain:
+    """A platform admin vouches for the domain (callers check that the actor is one)."""
+    domain = await find_domain(tx, workspace=workspace, ref=ref)
+    if domain.status is DomainStatus.VERIFIED:
+        return domain
+    return await record_outcome(
+        tx,
+        workspace=workspace,
+        domain=domain,
+        outcome=Outcome(VerificationMethod.ADMIN, None),
+        actor=actor,
+    )
+
+
+async def delete_domain(tx: Tx, *, workspace: Workspace, ref: str) -> WorkspaceDomain:
+    """Forget a domain: new links to it follow the policy again (existing links stay)."""
+    domain = await find_domain(tx, workspace=workspace, ref=ref)
+    await tx.workspace_domains(workspace.id).delete(domain.id)
+    return domain

@@ -1,0 +1,169 @@
+"""Everything one workspace owns, read for an export and deleted for an erase.
+
+Driven by the schema itself: every table with a ``workspace_id`` column is included, so a
+table added later is exported and erased without anyone remembering to list it here. The
+few tables that reach a workspace only through another one are handled by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, exists, func, insert, literal, not_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.storage import tables as t
+
+# Never exported: secrets, and data about people other than the workspace's own members
+# (a visitor's contact address, keyed visitor hashes).
+EXCLUDED_COLUMNS: dict[str, frozenset[str]] = {
+    "api_keys": frozenset({"key_hash"}),
+    "link_reports": frozenset({"contact_email", "reporter_hash"}),
+    "clicks": frozenset({"visitor_hash"}),
+}
+# Shared by every tenant or not tenant data at all.
+_SKIPPED = frozenset({"users", "visitor_salts", "visitor_seen", "retired_codes"})
+
+
+def _owned_tables() -> list[Table]:
+    """Tables with a workspace_id column, parents before children."""
+    return [
+        table
+        for table in t.metadata.sorted_tables
+        if "workspace_id" in table.c and table.name not in _SKIPPED
+    ]
+
+
+def export_tables() -> list[str]:
+    """Section names of an export, in the order they are written."""
+    names = ["workspace", "members"]
+    names += [table.name for table in _owned_tables() if table.name != "memberships"]
+    return [*names, "link_tags"]
+
+
+class PrivacyRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def snapshot(self) -> None:
+        """Make the rest of this (fresh) transaction read one consistent snapshot: SQLite's
+        read transactions already do; PostgreSQL's default reads each statement anew."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.exec_driver_sql(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            )
+
+    async def rows(self, section: str, workspace_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The rows of one export section, streamed (a workspace may have millions of clicks)."""
+        if section == "workspace":
+            q = select(t.workspaces).where(t.workspaces.c.id == workspace_id)
+        elif section == "members":
+            m = t.memberships.c
+            q = (
+                select(t.users.c.email, m.user_id, m.role, m.created_at)
+                .join(t.users, t.users.c.id == m.user_id)
+                .where(m.workspace_id == workspace_id)
+                .order_by(t.users.c.email)
+            )
+        elif section == "link_tags":
+            lt = t.link_tags.c
+            q = (
+                select(lt.link_id, lt.tag_id)
+                .join(t.links, t.links.c.id == lt.link_id)
+                .where(t.links.c.workspace_id == workspace_id)
+                .order_by(lt.link_id, lt.tag_id)
+            )
+        else:
+            table = t.metadata.tables[section]
+            hidden = EXCLUDED_COLUMNS.get(section, frozenset())
+            columns = [c for c in table.c if c.name not in hidden]
+            q = (
+                select(*columns)
+                .where(table.c.workspace_id == workspace_id)
+                .order_by(*table.primary_key.columns)
+            )
+        result = await self.conn.stream(q)
+        async for row in result:
+            yield dict(row._mapping)
+
+    async def erase(self, workspace_id: str, at: datetime) -> dict[str, int]:
+        """Delete every row of the workspace and the workspace itself; counts per table.
+
+        Codes of its links on platform domains are retired first (kept without any
+        reference to the workspace), so they are never given to another seller.
+        """
+        L, D = t.links.c, t.domains.c
+        mine = select(L.id).where(L.workspace_id == workspace_id)
+        # Lock the links before anything else: a click worker holds share locks on the links
+        # of the batch it is writing (ClickRepo.link_refs), so this waits for its commit and
+        # the rollups it wrote are deleted below; a worker coming later finds no link and
+        # drops the clicks. No click in flight can leave rows behind. (SQLite: one writer.)
+        await self.conn.execute(mine.order_by(L.id).with_for_update())  # the worker's order
+        await self.conn.execute(
+            insert(t.retired_codes).from_select(
+                ["domain_id", "code", "retired_at"],
+                select(L.domain_id, L.code, literal(at, t.UTCDateTime()))
+                .join(t.domains, D.id == L.domain_id)
+                .where(L.workspace_id == workspace_id, D.workspace_id.is_(None))
+                .where(
+                    not_(
+                        exists().where(
+                            and_(
+                                t.retired_codes.c.domain_id == L.domain_id,
+                                t.retired_codes.c.code == L.code,
+                            )
+                        )
+                    )
+                ),
+            )
+        )
+        counts: dict[str, int] = {}
+        seen = t.visitor_seen.c
+        counts["visitor_seen"] = await self._delete(
+            delete(t.visitor_seen).where((seen.scope_id == workspace_id) | seen.scope_id.in_(mine))
+        )
+        counts["link_tags"] = await self._delete(
+            delete(t.link_tags).where(t.link_tags.c.link_id.in_(mine))
+        )
+        members = select(t.memberships.c.user_id).where(
+            t.memberships.c.workspace_id == workspace_id
+        )
+        # Accounts that belonged to this workspace alone (and do not run the platform).
+        orphans = [
+            r[0]
+            for r in await self.conn.execute(
+                select(t.users.c.id).where(
+                    t.users.c.id.in_(members),
+                    t.users.c.is_platform_admin.is_(False),
+                    not_(
+                        exists().where(
+                            and_(
+                                t.memberships.c.user_id == t.users.c.id,
+                                t.memberships.c.workspace_id != workspace_id,
+                            )
+                        )
+                    ),
+                )
+            )
+        ]
+        for table in reversed(_owned_tables()):
+            counts[table.name] = await self._delete(
+                delete(table).where(table.c.workspace_id == workspace_id)
+            )
+        counts["users"] = (
+            await self._delete(delete(t.users).where(t.users.c.id.in_(orphans))) if orphans else 0
+        )
+        counts["workspaces"] = await self._delete(
+            delete(t.workspaces).where(t.workspaces.c.id == workspace_id)
+        )
+        return {name: n for name, n in counts.items() if n}
+
+    async def _delete(self, statement: Any) -> int:
+        result = await self.conn.execute(statement)
+        return int(result.rowcount or 0)
+
+    async def count_links(self, workspace_id: str) -> int:
+        q = select(func.count()).select_from(t.links).where(t.links.c.workspace_id == workspace_id)
+        return int((await self.conn.execute(q)).scalar_one())

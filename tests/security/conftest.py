@@ -1,0 +1,20 @@
+"""Fixtures of the security battery: two fully stocked tenants on the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from security.tenants import World, make_tenant, running_dashboard, start_bulk_job
+
+
+@pytest_asyncio.fixture
+async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with running_dashboard(db_url, tmp_path / "data") as dash:
+        a = await make_tenant(dash, "a")
+        b = await make_tenant(dash, "b")
+        await start_bulk_job(dash, a)
+        await start_bulk_job(dash, b)
+        yield World(dash=dash, a=a, b=b)

@@ -1,0 +1,94 @@
+"""The dashboard's routes as the running app serves them, and a valid form for each POST.
+
+Shared by the cross-tenant and CSRF matrices; a route or path parameter missing here makes
+their ``classified`` tests fail.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.routing import Mount, Route
+
+from security.tenants import PASSWORD, World
+
+# Which reference each path parameter of a dashboard route takes: (path prefix, name),
+# the first match wins.
+DASH_PARAMS: list[tuple[str, str, str]] = [
+    ("/app/admin/workspaces/", "id", "ws_id"),
+    ("/app/admin/reports/", "id", "report"),
+    ("/app/admin/bans/", "id", "ban"),
+    ("/app/w/", "ws", "ws"),
+    ("/app/w/", "id", "link"),
+    ("/app/w/", "job", "job"),
+    ("/app/w/", "user", "user"),
+    ("/app/w/", "key", "key"),
+]
+
+
+def param_kind(path: str, name: str) -> str | None:
+    """The kind of reference path parameter ``name`` of route ``path`` takes; None if it
+    is not classified (the battery then fails for that route)."""
+    for prefix, param, kind in DASH_PARAMS:
+        if path.startswith(prefix) and name == param:
+            return kind
+    return None
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    """The route's path with each parameter replaced by ``values[its kind]``."""
+    return re.sub(
+        r"\{(\w+)(?::\w+)?\}", lambda m: values[param_kind(path, m.group(1)) or "?"], path
+    )
+
+
+# A valid form for each POST route (as an owner would send it).
+FORMS: dict[str, dict[str, Any]] = {
+    "/app/signin": {"email": "owner-a@example.com", "password": PASSWORD},
+    "/app/signout": {},
+    "/app/lang": {"lang": "zh_CN", "next": "/app/"},
+    "/app/w/{ws}/links": {"url": "https://shop.example.com/new", "title": "made"},
+    "/app/w/{ws}/links/preview": {"url": "https://shop.example.com/p"},
+    "/app/w/{ws}/links/{id}/edit": {"url": "https://shop.example.com/edited", "title": "e"},
+    "/app/w/{ws}/links/{id}/archive": {"archived": "1"},
+    "/app/w/{ws}/links/{id}/delete": {},
+    "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
+    "/app/w/{ws}/campaigns": {"name": "New campaign"},
+    "/app/w/{ws}/settings/workspace": {"name": "Renamed", "timezone": "UTC"},
+    "/app/w/{ws}/settings/members": {"email": "new@example.com", "role": "member"},
+    "/app/w/{ws}/settings/members/{user}/role": {"role": "viewer"},
+    "/app/w/{ws}/settings/members/{user}/remove": {},
+    "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
+    "/app/w/{ws}/settings/keys/{key}/revoke": {},
+    "/app/report": {
+        "link": "http://hop.test/NoSuchCode1",
+        "category": "phishing",
+        "message": "looks like phishing",
+        "contact_email": "",
+    },
+    "/app/admin/workspaces/{id}/verify": {"reason": "checked"},
+    "/app/admin/workspaces/{id}/suspend": {"reason": "phishing"},
+    "/app/admin/workspaces/{id}/reinstate": {"reason": "fixed"},
+    "/app/admin/reports/{id}/resolve": {"note": "done", "ban": ""},
+    "/app/admin/reports/{id}/dismiss": {"note": "not phishing"},
+    "/app/admin/bans": {"link": "http://hop.test/NoSuchCode1", "reason": "phishing"},
+    "/app/admin/bans/{id}/unban": {"reason": "appeal granted"},
+}
+
+
+def dashboard_routes(world: World) -> list[tuple[str, str]]:
+    """(method, path) of every route the running dashboard serves (HEAD aside)."""
+    out = []
+    for route in world.dash.app.dashboard.router.routes:
+        if isinstance(route, Mount):
+            assert route.path == "/app/static", f"unclassified mount {route.path}"
+            continue
+        assert isinstance(route, Route), f"unclassified route type {route!r}"
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            out.append((method, route.path))
+    return out
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)(?::\w+)?\}", path)

@@ -1,0 +1,266 @@
+"""Two tenants, A and B, each with everything a tenant owns, on the real app.
+
+The battery points A's credentials (every API key scope, a signed-in dashboard member) at
+B's objects and compares each answer with the answer for an ID that does not exist; the
+helpers here build the tenants, record clicks through the real worker and dump every
+table for before/after comparisons.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "integration" / "dashboard"))
+
+from dashboard_harness import HOST, Browser, Dash  # noqa: E402
+from dashboard_harness import PASSWORD as PASSWORD  # noqa: E402
+from dashboard_harness import running_dashboard as running_dashboard  # noqa: E402
+
+from hoplink.accounts.apikeys import create_api_key  # noqa: E402
+from hoplink.accounts.models import Scope  # noqa: E402
+from hoplink.clicks.models import Click  # noqa: E402
+from hoplink.ids import random_base62  # noqa: E402
+from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.links.campaigns import create_campaign  # noqa: E402
+from hoplink.moderation import reports  # noqa: E402
+from hoplink.moderation import service as moderation  # noqa: E402
+from hoplink.safety import verification  # noqa: E402
+from hoplink.safety.policy import policy_from_settings  # noqa: E402
+from hoplink.storage.database import Database  # noqa: E402
+from hoplink.storage.tables import metadata  # noqa: E402
+from hoplink.workspaces.models import Role, Workspace  # noqa: E402
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+# One single-scope key per scope, plus one with every scope.
+KEY_LABELS = [*(s.value for s in Scope), "all"]
+_clicks = itertools.count()
+
+
+@dataclass
+class Key:
+    id: str
+    raw: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.raw}"}
+
+
+@dataclass
+class Tenant:
+    """One workspace and the IDs of what it owns."""
+
+    ws: Workspace
+    owner_email: str
+    owner_id: str
+    member_id: str
+    link_id: str
+    link_code: str
+    campaign_id: str
+    tag: str
+    channel: str
+    keys: dict[str, Key]
+    domain_id: str
+    domain_host: str
+    report_id: str
+    ban_id: str
+    bulk_job: str = ""
+    browser: Browser | None = None
+
+    def ids(self) -> dict[str, str]:
+        """Each kind of reference a route can take, with this tenant's value."""
+        return {
+            "ws": self.ws.slug,
+            "link": self.link_id,
+            "campaign": self.campaign_id,
+            "tag": self.tag,
+            "channel": self.channel,
+            "key": self.keys["all"].id,
+            "user": self.member_id,
+            "job": self.bulk_job,
+            "ws_id": self.ws.id,
+            "domain": self.domain_id,
+            "host": self.domain_host,
+            "report": self.report_id,
+            "ban": self.ban_id,
+        }
+
+
+def missing_like(value: str) -> str:
+    """A reference of the same shape and length as ``value`` that names nothing."""
+    match = re.fullmatch(r"([a-z]+_)([0-9A-Za-z]+)", value)
+    if match:
+        return match.group(1) + random_base62(len(match.group(2)))
+    return "".join(random_base62(1).lower() if c.isalnum() else c for c in value)
+
+
+@dataclass
+class World:
+    dash: Dash
+    a: Tenant
+    b: Tenant
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        return self.dash.db
+
+
+def _click(link_id: str, workspace_id: str, ts: float, **kw: str) -> Click:
+    values: dict[str, Any] = {
+        "click_id": f"sec{next(_clicks):013d}",
+        "ts": ts,
+        "link_id": link_id,
+        "workspace_id": workspace_id,
+        "domain": "hop.test",
+        "method": "GET",
+        "user_agent": PHONE,
+        "referrer": "https://m.facebook.com/",
+        "accept_language": "en-US,en;q=0.9",
+        "country": "US",
+        "visitor_hash": f"v{next(_clicks)}",
+    }
+    values.update(kw)
+    return Click(**values)
+
+
+class _NoSource:
+    async def read(self, max_items: int, timeout: float) -> tuple[list[Click], object]:  # noqa: ASYNC109
+        return [], None
+
+    async def ack(self, token: object) -> None:
+        return None
+
+
+async def record_clicks(db: Database, clicks: list[Click]) -> None:
+    """Through the real worker pipeline: raw click log, rollups and seen-sets."""
+    await Worker(db=db, source=_NoSource(), retry_base=0.001).process(clicks)
+
+
+async def make_tenant(dash: Dash, label: str) -> Tenant:
+    channel = f"{label}-secret-channel"
+    ws = await dash.workspace(f"Store {label.upper()}", custom_channels=[channel])
+    owner_email = f"owner-{label}@example.com"
+    owner = await dash.user(owner_email, ws, Role.OWNER)
+    member = await dash.user(f"member-{label}@example.com", ws, Role.MEMBER)
+    keys: dict[str, Key] = {}
+    async with dash.db.transaction() as tx:
+        campaign = await create_campaign(tx, workspace_id=ws.id, name=f"Campaign {label}")
+        for name in KEY_LABELS:
+            scopes = frozenset(Scope) if name == "all" else frozenset({Scope(name)})
+            key, raw = await create_api_key(
+                tx, workspace=ws, name=f"key {name}", scopes=scopes, created_by=owner.id
+            )
+            keys[name] = Key(key.id, raw)
+    tag = f"{label}-secret-tag"
+    link = await dash.link(
+        ws,
+        title=f"Link of {label}",
+        tags=[tag],
+        channel=channel,
+        campaign_id=campaign.id,
+        utm={"utm_source": f"src-{label}"},
+    )
+    second = await dash.link(ws, title=f"Second link of {label}", tags=[tag])
+    async with dash.db.transaction() as tx:
+        settings = dash.app.settings
+        domain = await verification.add_domain(
+            tx,
+            workspace=ws,
+            hostname=f"shop-{label}.example.com",
+            policy=policy_from_settings(settings),
+        )
+        report = await reports.submit_report(
+            tx,
+            link=f"http://{HOST}/{link.code}",
+            category="phishing",
+            message=f"report on {label}",
+            contact_email="",
+            reporter_hash="r" * 16,
+            default_host=HOST,
+        )
+        ban, _ = await moderation.ban_link(
+            tx, link_id=second.id, reason=f"ban of {label}", actor=None
+        )
+    now = time.time()
+    await record_clicks(
+        dash.db, [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
+    )
+    return Tenant(
+        ws=ws,
+        owner_email=owner_email,
+        owner_id=owner.id,
+        member_id=member.id,
+        link_id=link.id,
+        link_code=link.code,
+        campaign_id=campaign.id,
+        tag=tag,
+        channel=channel,
+        keys=keys,
+        domain_id=domain.id,
+        domain_host=domain.hostname,
+        report_id=report.id,
+        ban_id=ban.id,
+    )
+
+
+async def start_bulk_job(dash: Dash, tenant: Tenant) -> None:
+    """A finished bulk upload of the tenant's (its ID lives in the dashboard's memory)."""
+    browser = await signed_in(dash, tenant)
+    response = await browser.post(
+        f"/app/w/{tenant.ws.slug}/bulk", {"text": "https://shop.example.com/bulk-item"}
+    )
+    assert response.status_code == 303, response.text[-2000:]
+    tenant.bulk_job = response.headers["location"].rsplit("/", 1)[1]
+    jobs = dash.app.dashboard.jobs
+    for _ in range(500):
+        job = jobs.get(tenant.bulk_job, tenant.ws.id)
+        if job is not None and job.finished is not None:
+            return
+        await _sleep(0.01)
+    raise AssertionError("the bulk upload did not finish")
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+async def signed_in(dash: Dash, tenant: Tenant) -> Browser:
+    if tenant.browser is None:
+        tenant.browser = dash.browser()
+        await tenant.browser.sign_in(tenant.owner_email)
+    return tenant.browser
+
+
+async def snapshot(db: Database) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table (from the metadata, so new tables are included)."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    async with db.transaction(write=False) as tx:
+        for table in metadata.sorted_tables:
+            rows = await tx.conn.execute(select(table))
+            out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
+    return out
+
+
+def diff(before: dict[str, list[tuple[str, ...]]], after: dict[str, list[tuple[str, ...]]]) -> Any:
+    """The tables whose rows changed, with what was removed and added (empty: none)."""
+    changed = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = set(before.get(name, [])), set(after.get(name, []))
+        if old != new:
+            changed[name] = {"removed": sorted(old - new)[:5], "added": sorted(new - old)[:5]}
+    return changed
