@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -190,6 +191,48 @@ def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
 
 
+# --- where the CPU goes -----------------------------------------------------------------------
+
+
+def cpu_by_role(web: int, worker: int | None) -> dict[str, float]:
+    """CPU seconds used so far by each role: the web server (with its worker processes),
+    the click worker, Redis, PostgreSQL (from /proc) and the load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid], names[pid] = int(fields[1]), name
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    def tree(root: int) -> float:
+        total, todo = 0.0, [root]
+        while todo:
+            pid = todo.pop()
+            total += times.get(pid, 0.0)
+            todo.extend(p for p, parent in parents.items() if parent == pid)
+        return total
+
+    roles = {"web": tree(web)}
+    if worker is not None:
+        roles["worker"] = tree(worker)
+    for role, prefix in (("redis", "redis-server"), ("postgres", "postgres")):
+        roles[role] = sum(t for pid, t in times.items() if names[pid].startswith(prefix))
+    # wrk has exited by the second reading: it is counted among this script's children.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    roles["wrk"] = children.ru_utime + children.ru_stime
+    return roles
+
+
 # --- the lag prober -------------------------------------------------------------------------
 
 
@@ -305,6 +348,8 @@ class Result:
     drained_in: float
     counts: Counts
     tolerance: int
+    cpu: dict[str, float]  # CPU seconds per role during the saturating run
+    duration: float
 
     def ok(self) -> bool:
         extra = self.counts.clicks - self.served
@@ -357,8 +402,9 @@ def measure(
     warm_lua = lua_script(work / "warm.lua", codes, sequential=True)
     served = runs = 0
     with contextlib.ExitStack() as stack:
+        worker_proc = None
         if worker is not None:
-            stack.enter_context(process(worker, env, "worker"))
+            worker_proc = stack.enter_context(process(worker, env, "worker"))
         web = stack.enter_context(process(serve, env, "web"))
         wait_listening(url, web)
         while served < 2 * len(codes):
@@ -377,9 +423,13 @@ def measure(
         prober = Prober(url, db_url, probe_id)
         thread = threading.Thread(target=prober.run, daemon=True)
         thread.start()
+        worker_pid = worker_proc.pid if worker_proc is not None else None
+        cpu_before = cpu_by_role(web.pid, worker_pid)
         run = wrk(url, random_lua, duration=args.duration, connections=args.connections)
+        cpu_after = cpu_by_role(web.pid, worker_pid)
         prober.stop.set()
         thread.join()
+        cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
         served += run.requests - run.non_3xx + prober.sent
         runs += 1
         drained_in = drain(store, probe_id, served)
@@ -394,6 +444,8 @@ def measure(
         drained_in,
         counts,
         runs * args.connections,
+        cpu,
+        args.duration,
     )
 
 
@@ -412,6 +464,11 @@ def report(result: Result) -> None:
                 f"   p99 {pct(lags, 0.99) * 1000:.0f} ms   max {max(lags) * 1000:.0f} ms"
                 f"   ({len(lags)} probes)"
             )
+    per_request = ", ".join(
+        f"{role} {seconds / max(1, r.run.requests) * 1e6:.0f}" for role, seconds in r.cpu.items()
+    )
+    busy = sum(r.cpu.values()) / r.duration
+    print(f"    CPU µs per redirect at saturation: {per_request} ({busy:.2f} of 2 cores busy)")
     print(f"    backlog drained {r.drained_in:.1f} s after the load stopped")
     c = r.counts
     print(

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from hoplink import __version__
 from hoplink.api import campaigns, domains, links, problems, stats, workspace, workspace_admin
 from hoplink.api.schemas import problem_responses
-from hoplink.dashboard.headers import HSTS, HttpsDetector
+from hoplink.redirect.proxies import HSTS, HttpsDetector
 
 PREFIX = "/api/v1"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hoplink.redirect.proxies import TrustedProxies
+from hoplink.redirect.proxies import HSTS, HttpsDetector
+
+__all__ = ["CSP", "HSTS", "HttpsDetector", "SecurityHeadersMiddleware"]
 
 # No 'unsafe-inline' anywhere: every script and style is a file under /app/static, and the
 # templates carry no style="" or on*="" attributes. SVG charts use presentation attributes.
@@ -13,24 +15,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-# One year; no includeSubDomains: short-link domains under the same parent may differ.
-HSTS = "max-age=31536000"
-
-
-class HttpsDetector:
-    """HTTPS if the socket is TLS, or a trusted proxy says so in X-Forwarded-Proto."""
-
-    def __init__(self, trusted: TrustedProxies | None = None) -> None:
-        self.trusted = trusted or TrustedProxies()
-
-    def __call__(self, scope: Scope) -> bool:
-        if scope.get("scheme") == "https":
-            return True
-        client = scope.get("client")
-        if client and self.trusted and self.trusted.peer_is_trusted(client[0]):
-            proto = Headers(scope=scope).get("x-forwarded-proto", "")
-            return proto.split(",")[-1].strip().lower() == "https"
-        return False
 
 
 class SecurityHeadersMiddleware:

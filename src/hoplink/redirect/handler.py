@@ -14,10 +14,10 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
-from hoplink.dashboard.headers import HSTS, HttpsDetector
 from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
+from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
 from hoplink.runtime import Runtime
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from starlette.datastructures import Headers
+from starlette.types import Scope
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _PEER_CACHE_LIMIT = 4096
@@ -84,3 +87,23 @@ def forwarded_client(
         if ip not in trusted:
             break
     return client
+
+
+# One year; no includeSubDomains: short-link domains under the same parent may differ.
+HSTS = "max-age=31536000"
+
+
+class HttpsDetector:
+    """HTTPS if the socket is TLS, or a trusted proxy says so in X-Forwarded-Proto."""
+
+    def __init__(self, trusted: TrustedProxies | None = None) -> None:
+        self.trusted = trusted or TrustedProxies()
+
+    def __call__(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        client = scope.get("client")
+        if client and self.trusted and self.trusted.peer_is_trusted(client[0]):
+            proto = Headers(scope=scope).get("x-forwarded-proto", "")
+            return proto.split(",")[-1].strip().lower() == "https"
+        return False
