@@ -18,7 +18,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hoplink.dashboard import admin, analytics, auth, bulk, campaigns, links, report, settings
+from hoplink.dashboard import (
+    admin,
+    analytics,
+    auth,
+    bulk,
+    campaigns,
+    domains,
+    links,
+    report,
+    settings,
+)
 from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
 from hoplink.dashboard.csrf import CSRFMiddleware
@@ -90,6 +100,12 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/members/{{user}}/remove", settings.remove_member, methods=post),
         Route(f"{W}/settings/keys", settings.create_key, methods=post),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
+        Route(f"{W}/settings/domains", domains.domains_page, methods=get),
+        Route(f"{W}/settings/domains", domains.add, methods=post),
+        Route(f"{W}/settings/domains/{{domain}}", domains.domain_page, methods=get),
+        Route(f"{W}/settings/domains/{{domain}}/verify", domains.verify, methods=post),
+        Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete_form, methods=get),
+        Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete, methods=post),
         # Issue 6: the public report form (routed here by HoplinkApp) and the admin pages.
         Route(report.PUBLIC_PATH, report.to_form, methods=get),
         Route(report.PATH, report.report_form, methods=get),

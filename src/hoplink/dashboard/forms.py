@@ -160,4 +160,15 @@ ERROR_HINTS: dict[str, str] = {
     "invalid_name": N_("The parameter name is not valid."),
     "email_taken": N_("A user with this e-mail address already exists."),
     "last_owner": N_("A workspace needs at least one owner."),
+    # Destination policy refusals (links and claimed domains) and domain claims.
+    "private_address": N_("This address is not on the public internet."),
+    "internal_host": N_("This is a local network name, not a public web site."),
+    "blocked_port": N_("Browsers refuse this port."),
+    "own_domain": N_("This is one of this service's own short-link domains."),
+    "url_shortener": N_("This is a URL shortener; use the final address instead."),
+    "blocked_domain": N_("This domain is on the platform's blocklist."),
+    "confusable_host": N_("The name mixes look-alike letters of different scripts."),
+    "not_allowed": N_("This site is not allowed on this platform."),
+    "ip_address": N_("Give a domain name, not an IP address."),
+    "duplicate": N_("This domain is already on your list."),
 }
