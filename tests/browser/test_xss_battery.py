@@ -5,7 +5,8 @@ Fields: link title, notes, tags, destination query and fragment, the five UTM va
 campaign names and external IDs, the workspace name, API key names, bulk
 upload cells (echoed in row errors), search and filter parameters, the user agent,
 referrer and Accept-Language of real clicks (and breakdown values in the rollups, as if
-the worker let one through), report form messages, ban and suspension reasons. Custom
+the worker let one through), report form messages, ban and suspension reasons, the
+hostname typed into the domain form and a domain check's recorded reason. Custom
 codes, channels, seller IDs and e-mail addresses only take a restricted alphabet, so no
 payload fits.
 
@@ -201,6 +202,8 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.links.urls import UTM_FIELDS
     from hoplink.moderation import reports
     from hoplink.moderation import service as moderation
+    from hoplink.safety import verification
+    from hoplink.safety.policy import DestinationPolicy
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
     from hoplink.workspaces.models import WorkspaceStatus
@@ -291,6 +294,18 @@ async def _seed(server: Server) -> dict[str, Any]:
                     default_host=HOST,
                 )
             await moderation.ban_link(tx, link_id=links[1].id, reason=PAYLOADS[3][:200], actor=None)
+            # A claimed destination domain whose last check "found" payloads (the reason
+            # is the verifier's own text; escaped all the same).
+            claimed = await verification.add_domain(
+                tx, workspace=ws, hostname="xss-shop.example.com", policy=DestinationPolicy()
+            )
+            await verification.record_outcome(
+                tx,
+                workspace=ws,
+                domain=claimed,
+                outcome=verification.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
+                actor=None,
+            )
             other = await create_workspace(
                 tx, name=PAYLOADS[5][:200], status=WorkspaceStatus.VERIFIED
             )
@@ -311,6 +326,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             "links": [link.id for link in links],
             "codes": [link.code for link in links],
             "campaigns": [c.id for c in campaigns],
+            "domain": claimed.id,
             "accepted": accepted,
         }
     finally:
@@ -347,7 +363,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
     links = seeded["links"]
     sample = links[:: max(1, len(links) // 10)][:10]
     n_pages = -(-len(links) // 100)
-    values = {"ws": [SLUG], "id": sample, "job": [job]}
+    values = {"ws": [SLUG], "id": sample, "job": [job], "domain": [seeded["domain"]]}
     views: dict[str, list[str]] = {}
     for route in routes():
         methods = getattr(route, "methods", None) or set()
@@ -444,6 +460,11 @@ def test_payloads_never_run_on_any_view(session: Session) -> None:
     page.locator("#link-form button.primary[type=submit]").click()
     page.wait_for_load_state("load")
     _assert_inert(session, "new link form with errors")
+    _check(session, f"{base}/settings/domains")
+    page.locator("#f-hostname").fill(PAYLOADS[6])
+    page.locator("form[action$='/settings/domains'] button.primary[type=submit]").click()
+    page.wait_for_load_state("load")
+    _assert_inert(session, "domain form with errors")
     visited = 0
     for paths in _views(seeded, job).values():
         for path in paths:

@@ -24,6 +24,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "job", "job"),
     ("/app/w/", "user", "user"),
     ("/app/w/", "key", "key"),
+    ("/app/w/", "domain", "domain"),
 ]
 
 
@@ -61,6 +62,9 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/members/{user}/remove": {},
     "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
     "/app/w/{ws}/settings/keys/{key}/revoke": {},
+    "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
+    "/app/w/{ws}/settings/domains/{domain}/verify": {},
+    "/app/w/{ws}/settings/domains/{domain}/delete": {},
     "/app/report": {
         "link": "http://hop.test/NoSuchCode1",
         "category": "phishing",

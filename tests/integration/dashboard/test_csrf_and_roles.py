@@ -17,6 +17,8 @@ from sqlalchemy import select
 from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
 from hoplink.links.campaigns import create_campaign
+from hoplink.safety import verification
+from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tables import metadata
 from hoplink.workspaces.models import Role, Workspace
 
@@ -38,6 +40,9 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/members/{user}/remove": {},
     "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
     "/app/w/{ws}/settings/keys/{key}/revoke": {},
+    "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
+    "/app/w/{ws}/settings/domains/{domain}/verify": {},
+    "/app/w/{ws}/settings/domains/{domain}/delete": {},
     # Issue 6: the public report form and the platform admin's actions ({id}: see World).
     "/app/report": {"link": "https://hop.test/nope", "category": "spam", "message": "x"},
     "/app/admin/workspaces/{id}/verify": {"reason": "checked"},
@@ -62,9 +67,16 @@ class World:
     link_id: str
     user_id: str
     key_id: str
+    domain_id: str = "wdm_" + "0" * 16
 
     def path(self, template: str) -> str:
-        return template.format(ws=self.ws.slug, id=self.link_id, user=self.user_id, key=self.key_id)
+        return template.format(
+            ws=self.ws.slug,
+            id=self.link_id,
+            user=self.user_id,
+            key=self.key_id,
+            domain=self.domain_id,
+        )
 
 
 async def build(dash: Dash, name: str = "Acme Store") -> World:
@@ -76,7 +88,13 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             tx, workspace=ws, name="existing", scopes=frozenset(Scope), created_by=None
         )
         await create_campaign(tx, workspace_id=ws.id, name="Existing")
-    return World(ws=ws, link_id=link.id, user_id=member.id, key_id=key.id)
+        domain = await verification.add_domain(
+            tx,
+            workspace=ws,
+            hostname=f"shop-{ws.slug}.example.com",
+            policy=policy_from_settings(dash.app.settings),
+        )
+    return World(ws=ws, link_id=link.id, user_id=member.id, key_id=key.id, domain_id=domain.id)
 
 
 async def snapshot(dash: Dash) -> dict[str, list[tuple[Any, ...]]]:
@@ -191,7 +209,7 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
     b = await _signed_in_owner(dash, mine)
     before = await snapshot(dash)
     missing = World(mine.ws, "lnk_" + "0" * 16, "usr_" + "0" * 16, "key_" + "0" * 16)
-    crossed = World(mine.ws, theirs.link_id, theirs.user_id, theirs.key_id)
+    crossed = World(mine.ws, theirs.link_id, theirs.user_id, theirs.key_id, theirs.domain_id)
     gets = [
         "/app/w/{ws}/links/{id}",
         "/app/w/{ws}/links/{id}/edit",
@@ -204,7 +222,7 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         m = await b.get(missing.path(template))
         assert a.status_code == m.status_code == 404, template
         assert _body(a.text, theirs.link_id) == _body(m.text, missing.link_id)
-    for template in [t for t in EDITS if "{id}" in t or "{user}" in t or "{key}" in t]:
+    for template in [t for t in EDITS if re.search(r"\{(id|user|key|domain)\}", t)]:
         a = await b.post(crossed.path(template), FORMS[template])
         m = await b.post(missing.path(template), FORMS[template])
         assert a.status_code == m.status_code == 404, template

@@ -1,0 +1,189 @@
+"""Settings → Domains: the destination domains a workspace proves it controls (issue 6).
+
+The same service functions as ``/api/v1/workspace/domains`` and ``hoplink workspace
+domain``: the same validation and messages when a domain is claimed, the same safe-fetcher
+check. Everyone in the workspace sees the list and the instructions (the token is meant to
+be published); owners and admins add, check and remove. A domain of another workspace
+answers exactly like one that does not exist (``find_domain`` looks only in this one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.forms import errors_by_field
+from hoplink.dashboard.i18n import N_
+from hoplink.dashboard.pages import flash, gettext, render
+from hoplink.errors import InvalidInput, WorkspaceSuspended
+from hoplink.safety import verification
+from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.policy import PolicyMode, policy_from_settings
+
+METHOD_NAMES = {
+    VerificationMethod.WELL_KNOWN: N_("verification file"),
+    VerificationMethod.DNS_TXT: N_("DNS TXT record"),
+    VerificationMethod.ADMIN: N_("approved by the platform operator"),
+}
+
+
+def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
+    return {
+        "well_known_url": f"https://{domain.hostname}{verification.WELL_KNOWN}{domain.token}",
+        "well_known_path": f"{verification.WELL_KNOWN}{domain.token}",
+        "file_content": domain.token,
+        "txt_name": domain.hostname,
+        "txt_record": f"{verification.TXT_PREFIX}{domain.token}",
+    }
+
+
+async def _viewer(request: Request) -> Viewer:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        return await load_viewer(tx, request, request.path_params["ws"])
+
+
+async def _manager(request: Request) -> Viewer:
+    v = await _viewer(request)
+    v.require_manage()
+    if v.suspended:
+        raise WorkspaceSuspended("this workspace is suspended; its domains cannot be changed")
+    return v
+
+
+async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        return await verification.find_domain(
+            tx, workspace=v.workspace, ref=request.path_params["domain"]
+        )
+
+
+def _common(request: Request, v: Viewer) -> dict[str, Any]:
+    settings = services(request).runtime.settings
+    return {
+        "viewer": v,
+        "can_change": v.can_manage and not v.suspended,
+        "allowlist_mode": settings.destination_policy == PolicyMode.ALLOWLIST.value,
+        "method_names": {m.value: name for m, name in METHOD_NAMES.items()},
+        "max_domains": verification.MAX_DOMAINS,
+    }
+
+
+async def _list_page(
+    request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
+) -> Response:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        found = await tx.workspace_domains(v.workspace.id).all()
+    extra.setdefault("values", {"hostname": ""})
+    extra.setdefault("errors", {})
+    return render(
+        request,
+        "settings/domains.html",
+        status_code=status_code,
+        domains=found,
+        **_common(request, v),
+        **extra,
+    )
+
+
+async def domains_page(request: Request) -> Response:
+    return await _list_page(request, await _viewer(request))
+
+
+async def add(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    typed = form.get("hostname")
+    hostname = typed if isinstance(typed, str) else ""
+    runtime = services(request).runtime
+    try:
+        async with runtime.db.transaction() as tx:
+            domain = await verification.add_domain(
+                tx,
+                workspace=v.workspace,
+                hostname=hostname,
+                policy=policy_from_settings(runtime.settings),
+            )
+    except InvalidInput as exc:
+        return await _list_page(
+            request,
+            v,
+            values={"hostname": hostname},
+            errors=errors_by_field(exc),
+            status_code=422,
+        )
+    flash(
+        request,
+        gettext(
+            request,
+            "%(domain)s was added. Prove that it is yours with one of the two ways below.",
+            domain=domain.hostname,
+        ),
+    )
+    return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
+
+
+async def domain_page(request: Request) -> Response:
+    v = await _viewer(request)
+    domain = await _find(request, v)
+    return render(
+        request,
+        "settings/domain.html",
+        domain=domain,
+        steps=_instructions(domain),
+        **_common(request, v),
+    )
+
+
+async def verify(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    runtime = services(request).runtime
+    if domain.status is not DomainStatus.VERIFIED:
+        # The network check holds no transaction, as in the API and the CLI.
+        outcome = await verification.Verifier.from_settings(runtime.settings).check(domain)
+        async with runtime.db.transaction() as tx:
+            domain = await verification.record_outcome(
+                tx, workspace=v.workspace, domain=domain, outcome=outcome, actor=v.actor
+            )
+    if domain.method is None:
+        flash(
+            request,
+            gettext(
+                request,
+                "%(domain)s is not verified yet: neither the file nor the DNS record has"
+                " the token. What the check found: %(found)s",
+                domain=domain.hostname,
+                found=domain.last_error or "",
+            ),
+            "error",
+        )
+    else:
+        flash(
+            request,
+            gettext(
+                request,
+                "%(domain)s is verified (%(method)s).",
+                domain=domain.hostname,
+                method=gettext(request, METHOD_NAMES[domain.method]),
+            ),
+        )
+    return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
+
+
+async def delete_form(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    return render(request, "settings/domain_delete.html", domain=domain, **_common(request, v))
+
+
+async def delete(request: Request) -> Response:
+    v = await _manager(request)
+    async with services(request).runtime.db.transaction() as tx:
+        domain = await verification.delete_domain(
+            tx, workspace=v.workspace, ref=request.path_params["domain"]
+        )
+    flash(request, gettext(request, "%(domain)s was removed.", domain=domain.hostname))
+    return RedirectResponse(f"{v.base}/settings/domains", status_code=303)
