@@ -30,3 +30,10 @@ async def truncate_all(engine: AsyncEngine) -> None:
         else:
             for name in names:
                 await conn.execute(text(f"DELETE FROM {name}"))
+
+
+def async_url(url: str) -> str:
+    """A plain sqlite:// or postgresql:// URL with the async driver hoplink's engine uses."""
+    if url.startswith("sqlite://"):
+        return url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)

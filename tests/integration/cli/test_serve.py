@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import secrets
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +14,7 @@ import httpx
 import pytest
 from cli_harness import Cli, cli_env
 
+from dbs import PG_ADMIN_URL, pg_url
 from hoplink.accounts.passwords import verify_password
 from hoplink.cli.bootstrap import ADMIN_EMAIL, FirstRun
 from hoplink.cli.serve import prepare
@@ -27,8 +22,7 @@ from hoplink.runtime import SchemaOutOfDate
 from hoplink.storage import migrate
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role, WorkspaceStatus
-
-PG_ADMIN_URL = os.environ.get("HOPLINK_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+from processes import free_port, hoplink
 
 
 def _sqlite_cli(tmp_path: Path) -> Cli:
@@ -116,7 +110,7 @@ def empty_pg() -> Iterator[str]:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield pg_url(name)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -140,41 +134,16 @@ def test_serve_refuses_an_outdated_postgres_schema(empty_pg: str, tmp_path: Path
     assert cli.ok("workspace", "list").stdout.startswith("No workspaces yet")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _lines(stream: object, into: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        into.put(line)
-
-
 def test_serve_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPLINK_")}
     env |= {"PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-    with (tmp_path / "stderr.log").open("w") as stderr:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "hoplink.cli", "serve", "--port", str(port),
-             "--data-dir", str(tmp_path / "data")],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
-        )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
-    reader.start()
+    args = ["serve", "--port", str(port), "--data-dir", str(tmp_path / "data")]
+    stderr = tmp_path / "stderr.log"
     url = f"http://localhost:{port}/"
-    output = ""
-    try:
-        deadline = time.monotonic() + 60
-        while f"hoplink is running at {url}" not in output:
-            assert proc.poll() is None, output + (tmp_path / "stderr.log").read_text()
-            try:
-                output += lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no start-up message within 60 s:\n{output}")
+    with hoplink(args, env, tmp_path / "stdout.log", stderr=stderr) as proc:
+        proc.wait_for(f"hoplink is running at {url}", timeout=60)
+        output = proc.text()
         assert ADMIN_EMAIL in output and "Password" in output
         assert "hoplink apikey create --workspace my-store --scope links:read" in output
         assert f"curl -X POST {url}api/v1/links" in output
@@ -185,16 +154,8 @@ def test_serve_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["code"] == "unauthenticated"
         assert "server" not in r.headers
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            # uvicorn re-raises the signal after its graceful shutdown.
-            assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    reader.join(timeout=10)
-    while not lines.empty():
-        output += lines.get()
-    assert output.rstrip().endswith("hoplink stopped")
-    assert "Traceback" not in (tmp_path / "stderr.log").read_text()
+        proc.signal(signal.SIGTERM)
+        # uvicorn re-raises the signal after its graceful shutdown.
+        assert proc.wait(30) in (0, -signal.SIGTERM)
+    assert proc.text().rstrip().endswith("hoplink stopped")
+    assert "Traceback" not in stderr.read_text()

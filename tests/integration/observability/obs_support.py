@@ -20,7 +20,10 @@ from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
 from hoplink.runtime import Runtime
 from hoplink.storage.database import Database
+from processes import SECRET
 
+# /metrics parsed: sample name → {sorted labels: value}.
+Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 # The client every request comes from (TEST-NET-3): it must never appear in a log line.
 CLIENT_IP = "203.0.113.77"
 
@@ -53,24 +56,21 @@ class Running:
             key = await factories.api_key(tx, ws)
         return {"Authorization": f"Bearer {key}"}
 
-    async def scrape(self, **headers: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-        """/metrics parsed: sample name → {sorted labels: value}."""
+    async def scrape(self, **headers: str) -> Samples:
         response = await self.http.get("/metrics", headers=headers)
         assert response.status_code == 200, response.text
         return samples(response.text)
 
 
-def samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    found: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+def samples(text: str) -> Samples:
+    found: Samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             found.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
     return found
 
 
-def total(
-    found: dict[str, dict[tuple[tuple[str, str], ...], float]], name: str, **labels: str
-) -> float:
+def total(found: Samples, name: str, **labels: str) -> float:
     """The sum of the samples of ``name`` whose labels include ``labels``."""
     want = set(labels.items())
     return sum(v for k, v in found.get(name, {}).items() if want <= set(k))
@@ -86,7 +86,7 @@ async def running(
         database_url=db_url,
         data_dir=data_dir,
         default_domain=factories.DEFAULT_HOST,
-        secret_key="test-secret-key-" + "x" * 32,
+        secret_key=SECRET,
         **settings,
     )
     app = create_app(config, services=None if worker else ())

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
-from uuid import uuid4
 
 import pytest
 from obs_support import running
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from chaos import ChaosProxy
 from dbs import REDIS_URL as SHARED_REDIS
+from dbs import async_url
 from hoplink.links.codes import RESERVED_CODES
 from hoplink.storage.database import Database
+from private_redis import key_prefix
+from processes import free_port
 
 
 def _checks(body: dict[str, object]) -> dict[str, dict[str, object]]:
     checks = body["checks"]
     assert isinstance(checks, list)
     return {c["name"]: c for c in checks}
-
-
-def _dead_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_health_paths_are_reserved_codes() -> None:
@@ -111,9 +104,7 @@ async def test_not_ready_when_the_database_port_is_dead(pg_database: str, tmp_pa
     async with running(pg_database, tmp_path / "data") as app:
         where = urlsplit(pg_database)
         bad = Database.from_url(
-            pg_database.replace(f":{where.port}/", f":{_dead_port()}/", 1).replace(
-                "postgresql://", "postgresql+asyncpg://", 1
-            )
+            async_url(pg_database.replace(f":{where.port}/", f":{free_port()}/", 1))
         )
         good, app.runtime.db = app.runtime.db, bad
         try:
@@ -126,8 +117,7 @@ async def test_not_ready_when_the_database_port_is_dead(pg_database: str, tmp_pa
 
 
 async def test_redis_is_checked_when_configured(pg_database: str, tmp_path: Path) -> None:
-    prefix = f"hltest:{uuid4().hex}:"
-    try:
+    with key_prefix() as prefix:
         async with running(
             pg_database, tmp_path / "data", redis_url=SHARED_REDIS, redis_key_prefix=prefix
         ) as app:
@@ -135,19 +125,13 @@ async def test_redis_is_checked_when_configured(pg_database: str, tmp_path: Path
             assert ready.status_code == 200, ready.text
             redis = _checks(ready.json())["redis"]
             assert redis["ok"] is True and redis["detail"] == "ok"
-    finally:
-        client = Redis.from_url(SHARED_REDIS)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 async def test_not_ready_when_redis_is_unreachable(pg_database: str, tmp_path: Path) -> None:
     async with running(
         pg_database,
         tmp_path / "data",
-        redis_url=f"redis://127.0.0.1:{_dead_port()}/0",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
         readiness_timeout=1.0,
     ) as app:
         ready = await app.http.get("/readyz")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from uuid import uuid4
 
 from obs_support import Running, running, samples, total
 from prometheus_client.parser import text_string_to_metric_families
-from redis.asyncio import Redis
 
 from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.ingest.steps import DropReason
+from private_redis import key_prefix
 
 FAMILIES = {
     "hoplink_http_requests",
@@ -146,8 +145,7 @@ async def test_disabled_metrics_are_a_404(db_url: str, tmp_path: Path) -> None:
 
 async def test_redis_click_stream_depth_and_lag(pg_database: str, tmp_path: Path) -> None:
     """Production mode, no worker running: the web node reports the stream's backlog."""
-    prefix = f"hltest:{uuid4().hex}:"
-    try:
+    with key_prefix() as prefix:
         async with running(
             pg_database, tmp_path / "data", redis_url=SHARED_REDIS, redis_key_prefix=prefix
         ) as app:
@@ -172,9 +170,3 @@ async def test_redis_click_stream_depth_and_lag(pg_database: str, tmp_path: Path
             breakers = {dict(k)["breaker"] for k in after["hoplink_circuit_breaker_open"]}
             assert breakers == {"database", "redis link cache"}
             assert total(after, "hoplink_circuit_breaker_open") == 0
-    finally:
-        client = Redis.from_url(SHARED_REDIS)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()

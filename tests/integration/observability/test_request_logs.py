@@ -8,10 +8,6 @@ import json
 import logging
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from obs_support import CLIENT_IP, running
 
 import factories
 from hoplink import logs
+from processes import free_port, hoplink, wait_http
 
 
 @pytest.fixture
@@ -84,16 +81,10 @@ async def test_request_ids_are_echoed_and_logged_without_the_client_address(
     assert scrubbed and scrubbed[0]["event"] == "connection from [ip]:50123 lost"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_hoplink_serve_writes_json_lines_without_client_addresses(tmp_path: Path) -> None:
     """The real server: uvicorn's own lines, hoplink's and the request lines, all JSON,
     none naming 127.0.0.1 although every request came from there."""
-    port = _free_port()
+    port = free_port()
     err = tmp_path / "stderr.log"
     env = {
         **os.environ,
@@ -105,23 +96,9 @@ def test_hoplink_serve_writes_json_lines_without_client_addresses(tmp_path: Path
         "HOPLINK_LOG_REQUESTS": "true",
     }
     env.pop("HOPLINK_DATABASE_URL", None)
-    command = [sys.executable, "-m", "hoplink.cli", "serve"]
-    with err.open("wb") as stderr:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, err.read_text()
-            assert time.monotonic() < deadline, "hoplink serve did not start"
-            time.sleep(0.1)
+    base = f"http://127.0.0.1:{port}"
+    with hoplink(["serve"], env, tmp_path / "stdout.log", stderr=err) as server:
+        wait_http(base, proc=server, path="/healthz")
         r = httpx.get(f"{base}/api/v1/links", headers={"X-Request-ID": "probe-123"})
         assert r.status_code == 401 and r.headers["x-request-id"] == "probe-123"
         assert (
@@ -129,9 +106,8 @@ def test_hoplink_serve_writes_json_lines_without_client_addresses(tmp_path: Path
             == 404
         )
         assert httpx.get(f"{base}/readyz").status_code == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        server.signal(signal.SIGTERM)
+        server.wait(30)
     text = err.read_text()
     assert "127.0.0.1" not in text
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]

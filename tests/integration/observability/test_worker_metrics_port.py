@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from obs_support import running, samples, total
-from redis.asyncio import Redis
+from obs_support import Samples, running, samples, total
 
 import factories
 from dbs import REDIS_URL as SHARED_REDIS
@@ -24,14 +21,10 @@ from hoplink.clicks.models import Click
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
 from hoplink.storage.database import Database
+from private_redis import key_prefix
+from processes import Proc, free_port, hoplink, production_env
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_worker_serves_its_metrics(db: Database, db_url: str, tmp_path: Path) -> None:
@@ -65,97 +58,71 @@ async def test_worker_serves_its_metrics(db: Database, db_url: str, tmp_path: Pa
                 visitor_hash=f"v{i}",
             )
         )
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOPLINK_DATABASE_URL": db_url, "HOPLINK_WORKER_FLUSH_INTERVAL": "0.05"}
-    command = [sys.executable, "-m", "hoplink.cli", "worker", "--data-dir", str(data_dir)]
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            *command, "--metrics-port", str(port), env=env, stdout=out, stderr=out
-        )
-    try:
-        found = await _scrape_until(
-            port, process, log, lambda f: total(f, "hoplink_worker_written_total") == 10
-        )
-        assert total(found, "hoplink_worker_written_total") == 10
-        assert total(found, "hoplink_worker_batch_duration_seconds_count") >= 1
-        assert total(found, "hoplink_worker_clicks_flagged_total", reason="head_request") == 1
-        assert total(found, "hoplink_click_queue_backlog_bytes", queue="journal") == 0
-        assert "hoplink_worker_clicks_dropped_total" in found
-        assert "hoplink_http_requests_total" in found  # same registry; no requests here
-    finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 20)
-        await writer.close()
-    assert process.returncode == 0, _tail(log)
+    args = ["worker", "--data-dir", str(data_dir), "--metrics-port", str(port)]
+    with hoplink(args, env, tmp_path / "worker.log") as worker:
+        try:
+            found = await _scrape_until(
+                port, worker, lambda f: total(f, "hoplink_worker_written_total") == 10
+            )
+            assert total(found, "hoplink_worker_written_total") == 10
+            assert total(found, "hoplink_worker_batch_duration_seconds_count") >= 1
+            assert total(found, "hoplink_worker_clicks_flagged_total", reason="head_request") == 1
+            assert total(found, "hoplink_click_queue_backlog_bytes", queue="journal") == 0
+            assert "hoplink_worker_clicks_dropped_total" in found
+            assert "hoplink_http_requests_total" in found  # same registry; no requests here
+        finally:
+            worker.signal(signal.SIGTERM)
+            status = await asyncio.to_thread(worker.wait, 20)
+            await writer.close()
+    assert status == 0, worker.tail()
 
 
 async def test_production_worker_reports_the_stream(pg_database: str, tmp_path: Path) -> None:
     """A web node XADDs three clicks; `hoplink worker` consumes them and its metrics show
     the stream read, acknowledged and empty again."""
-    prefix = f"hltest:{uuid4().hex}:"
-    settings: dict[str, Any] = {"redis_url": SHARED_REDIS, "redis_key_prefix": prefix}
-    port = _free_port()
-    log = tmp_path / "worker.log"
-    try:
+    with key_prefix() as prefix:
+        settings: dict[str, Any] = {"redis_url": SHARED_REDIS, "redis_key_prefix": prefix}
+        port = free_port()
         async with running(pg_database, tmp_path / "web", **settings) as app:
             link = await app.link()
             for _ in range(3):
                 assert (await app.http.get(f"/{link.code}")).status_code == 302
-            env = {
-                **os.environ,
-                "HOPLINK_DATABASE_URL": pg_database,
-                "HOPLINK_REDIS_URL": SHARED_REDIS,
-                "HOPLINK_REDIS_KEY_PREFIX": prefix,
-                "HOPLINK_DATA_DIR": str(tmp_path / "worker"),
-                "HOPLINK_WORKER_FLUSH_INTERVAL": "0.05",
-                "HOPLINK_WORKER_METRICS_PORT": str(port),
-            }
-            with log.open("wb") as out:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "hoplink.cli", "worker", env=env, stdout=out, stderr=out
-                )
-            try:
-                found = await _scrape_until(
-                    port,
-                    process,
-                    log,
-                    lambda f: (
-                        total(f, "hoplink_worker_written_total") == 3
-                        and total(f, "hoplink_click_queue_depth", queue="redis") == 0
-                    ),
-                )
-            finally:
-                process.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(process.wait(), 20)
-        assert total(found, "hoplink_worker_written_total") == 3, _tail(log)
+            env = production_env(
+                db_url=pg_database,
+                redis_url=SHARED_REDIS,
+                prefix=prefix,
+                data_dir=tmp_path / "worker",
+                HOPLINK_WORKER_METRICS_PORT=str(port),
+            )
+            with hoplink(["worker"], env, tmp_path / "worker.log") as worker:
+                try:
+                    found = await _scrape_until(
+                        port,
+                        worker,
+                        lambda f: (
+                            total(f, "hoplink_worker_written_total") == 3
+                            and total(f, "hoplink_click_queue_depth", queue="redis") == 0
+                        ),
+                    )
+                finally:
+                    worker.signal(signal.SIGTERM)
+                    await asyncio.to_thread(worker.wait, 20)
+        assert total(found, "hoplink_worker_written_total") == 3, worker.tail()
         assert total(found, "hoplink_click_source_entries_read_total") == 3
         assert total(found, "hoplink_click_source_acked_total") == 3
         assert total(found, "hoplink_click_queue_reachable", queue="redis") == 1
         assert total(found, "hoplink_click_queue_depth", queue="redis") == 0
         assert total(found, "hoplink_click_consumer_lag_seconds", queue="redis") == 0
-    finally:
-        client = Redis.from_url(SHARED_REDIS)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
-Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
-
-
-async def _scrape_until(
-    port: int,
-    process: asyncio.subprocess.Process,
-    log: Path,
-    done: Callable[[Samples], bool],
-) -> Samples:
+async def _scrape_until(port: int, worker: Proc, done: Callable[[Samples], bool]) -> Samples:
     found: Samples = {}
     deadline = time.monotonic() + 30
     async with httpx.AsyncClient() as http:
         while time.monotonic() < deadline:
-            assert process.returncode is None, _tail(log)
+            assert worker.running(), worker.tail()
             try:
                 found = samples((await http.get(f"http://127.0.0.1:{port}/metrics")).text)
             except httpx.TransportError:
@@ -165,7 +132,3 @@ async def _scrape_until(
                 break
             await asyncio.sleep(0.2)
     return found
-
-
-def _tail(log: Path) -> str:
-    return log.read_text()[-3000:]

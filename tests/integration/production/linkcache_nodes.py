@@ -1,25 +1,19 @@
 """What the link-cache tests share: hoplink web nodes in production mode in this process
-(each its own runtime, on one PostgreSQL database and one Redis), a unique key prefix per
-test, a throwaway redis-server, and a query counter."""
+(each its own runtime, on one PostgreSQL database and one Redis) that count their queries,
+and the tenants and links they serve."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from sqlalchemy import event
 
 import factories
-from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.app import HoplinkApp
 from hoplink.config import load_settings
 from hoplink.links import service
@@ -30,85 +24,7 @@ from hoplink.redirect.shared_cache import SharedLinkCache
 from hoplink.runtime import Runtime
 from hoplink.storage.database import Database
 from hoplink.workspaces.models import Workspace
-
-SECRET = "test-secret-key-" + "y" * 32
-
-
-def async_url(url: str) -> str:
-    """The asyncpg URL of a plain postgresql:// one (not imported from the root conftest:
-    "conftest" is another module when a sibling directory's conftest was loaded first)."""
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def key_prefix(url: str = SHARED_REDIS) -> Iterator[str]:
-    """A prefix of this test's own on the shared Redis; its keys are deleted afterwards."""
-    prefix = f"hltest:{uuid.uuid4().hex}:"
-    try:
-        yield prefix
-    finally:
-        client = redis.Redis.from_url(url)
-        try:
-            keys = list(client.scan_iter(match=prefix + "*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
-
-
-@dataclass
-class RedisServer:
-    """A redis-server of the test's own on a free port (never the shared one), which the
-    test may stop and start again on the same port."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed binary and our own arguments
-            ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-
-@contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+from processes import SECRET
 
 
 @dataclass

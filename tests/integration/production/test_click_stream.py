@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from stream_support import HOPLINK, DurableRedis, durable_redis
 
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
@@ -28,6 +27,8 @@ from hoplink.clicks.redis_stream import (
     check_production_mode,
 )
 from hoplink.config import ConfigError, load_settings
+from private_redis import PrivateRedis, private_redis
+from processes import HOPLINK
 
 
 def click(n: int) -> Click:
@@ -47,13 +48,13 @@ def click(n: int) -> Click:
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[DurableRedis]:
-    with durable_redis(tmp_path / "redis") as server:
+def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    with private_redis(tmp_path / "redis", append_only=True) as server:
         yield server
 
 
 @pytest_asyncio.fixture
-async def redis(redis_server: DurableRedis) -> AsyncIterator[Redis]:
+async def redis(redis_server: PrivateRedis) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_server.url, socket_connect_timeout=0.5, socket_timeout=2)
     yield client
     await client.aclose()
@@ -96,7 +97,7 @@ async def test_concurrent_puts_share_pipelines(redis: Redis, tmp_path: Path) -> 
 
 
 async def test_redis_down_spools_then_replays(
-    redis: Redis, redis_server: DurableRedis, tmp_path: Path
+    redis: Redis, redis_server: PrivateRedis, tmp_path: Path
 ) -> None:
     spool = tmp_path / "spool"
     sink = RedisClickSink(stream(redis), spool_root=spool, xadd_timeout=0.5, retry_interval=0.1)
@@ -177,7 +178,7 @@ async def test_source_acks_after_commit_claims_from_dead_consumers_drops_corrupt
 
 
 async def test_source_rereads_its_own_pending_entries_after_a_connection_error(
-    redis: Redis, redis_server: DurableRedis
+    redis: Redis, redis_server: PrivateRedis
 ) -> None:
     """A reply lost with its connection leaves entries delivered to this consumer that it
     never saw; after the error it reads its own pending entries again, at once."""

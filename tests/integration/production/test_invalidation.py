@@ -4,61 +4,23 @@ is served by every other node within 1 second; a subscriber that lost Redis star
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
-from linkcache_nodes import (
-    SHARED_REDIS,
-    Node,
-    async_url,
-    create_link,
-    key_prefix,
-    node,
-    redis_server,
-    tenant,
-)
-from stream_support import free_port, hoplink, production_env, wait_http
+from linkcache_nodes import Node, create_link, node, tenant
 
 import factories
-from dbs import truncate_all
+from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.links import service
 from hoplink.redirect.cache import invalidate_link
 from hoplink.storage.database import Database
+from private_redis import private_redis
+from processes import HOPLINK, free_port, hoplink, production_env, wait_http
 
 URL = "https://shop.example.com/item/1005006?sku=42"
-HOPLINK = str(Path(sys.executable).parent / "hoplink")
-
-
-@pytest_asyncio.fixture
-async def pg(pg_database: str) -> AsyncIterator[Database]:
-    db = Database.from_url(async_url(pg_database))
-    yield db
-    await truncate_all(db.engine)
-    await db.dispose()
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    with key_prefix() as value:
-        yield value
-
-
-@pytest_asyncio.fixture
-async def nodes(
-    pg_database: str, pg: Database, prefix: str, tmp_path: Path
-) -> AsyncIterator[tuple[Node, Node]]:
-    async with (
-        node(pg_database, tmp_path / "a", redis_url=SHARED_REDIS, prefix=prefix) as a,
-        node(pg_database, tmp_path / "b", redis_url=SHARED_REDIS, prefix=prefix) as b,
-    ):
-        yield a, b
 
 
 async def seconds_until(n: Node, code: str, *, status: int, location: str | None = None) -> float:
@@ -109,14 +71,9 @@ async def test_a_cli_suspension_reaches_running_nodes_within_a_second(
     link = await create_link(pg, ws, URL)
     assert (await a.get(link.code)).status_code == 302
     assert (await b.get(link.code)).status_code == 302
-    env = {
-        **os.environ,
-        "HOPLINK_DATABASE_URL": pg_database,
-        "HOPLINK_REDIS_URL": SHARED_REDIS,
-        "HOPLINK_REDIS_KEY_PREFIX": prefix,
-        "HOPLINK_DATA_DIR": str(tmp_path / "cli"),
-        "HOPLINK_SECRET_KEY": "test-secret-key-" + "y" * 32,
-    }
+    env = production_env(
+        db_url=pg_database, redis_url=SHARED_REDIS, prefix=prefix, data_dir=tmp_path / "cli"
+    )
     # A short-lived process: its publish must go out before it exits.
     done = await asyncio.to_thread(
         subprocess.run,
@@ -136,7 +93,7 @@ async def test_a_subscriber_back_from_a_redis_outage_clears_its_cache(
 ) -> None:
     ws, _ = await tenant(pg)
     link = await create_link(pg, ws, URL)
-    with redis_server() as server:
+    with private_redis(tmp_path / "redis") as server:
         async with (
             node(pg_database, tmp_path / "a", redis_url=server.url, prefix="hl:") as a,
             node(pg_database, tmp_path / "b", redis_url=server.url, prefix="hl:") as b,

@@ -21,37 +21,21 @@ import statistics
 import string
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-import pytest_asyncio
 import redis
-from linkcache_nodes import SHARED_REDIS, Node, async_url, create_link, key_prefix, node, tenant
+from linkcache_nodes import Node, create_link, node, tenant
 from sqlalchemy.engine import make_url
-from stream_support import counted, hoplink, production_env
+from stream_support import counted
 
 from chaos import ChaosProxy
-from dbs import truncate_all
+from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.storage.database import Database
+from processes import hoplink, production_env
 
 OUTAGE = 30.0
 URL = "https://shop.example.com/item/1005006?sku=42"
-
-
-@pytest_asyncio.fixture
-async def pg(pg_database: str) -> AsyncIterator[Database]:
-    db = Database.from_url(async_url(pg_database))
-    yield db
-    await truncate_all(db.engine)
-    await db.dispose()
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    with key_prefix() as value:
-        yield value
 
 
 def through(url: str, proxy: ChaosProxy) -> str:

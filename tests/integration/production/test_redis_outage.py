@@ -5,33 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
-from stream_support import (
-    Load,
-    async_url,
-    counted,
-    create_link,
-    durable_redis,
-    free_port,
-    hoplink,
-    production_env,
-    wait_counted,
-    wait_http,
-)
+from stream_support import Load, counted, create_link, wait_counted
 
-from dbs import truncate_all
 from hoplink.storage.database import Database
-
-
-@pytest_asyncio.fixture
-async def pg(pg_database: str) -> AsyncIterator[Database]:
-    db = Database.from_url(async_url(pg_database))
-    yield db
-    await truncate_all(db.engine)
-    await db.dispose()
+from private_redis import private_redis
+from processes import free_port, hoplink, production_env, wait_http
 
 
 async def test_redis_outage_spools_and_replays(
@@ -40,7 +20,7 @@ async def test_redis_outage_spools_and_replays(
     link = await create_link(pg)
     data_dir = tmp_path / "data"
     port = free_port()
-    with durable_redis(tmp_path / "redis") as redis_server:
+    with private_redis(tmp_path / "redis", append_only=True) as redis_server:
         env = production_env(
             db_url=pg_database,
             redis_url=redis_server.url,

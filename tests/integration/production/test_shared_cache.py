@@ -5,46 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pytest
-import pytest_asyncio
 import redis
-from linkcache_nodes import (
-    SHARED_REDIS,
-    Node,
-    async_url,
-    create_link,
-    key_prefix,
-    node,
-    redis_server,
-    tenant,
-)
+from linkcache_nodes import Node, create_link, node, tenant
 
 import factories
-from dbs import truncate_all
+from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.redirect.cache import invalidate_domains, invalidate_link, invalidate_workspace
 from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, resolve
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import set_status
+from private_redis import private_redis
 
 URL = "https://shop.example.com/item/1005006?sku=42"
-
-
-@pytest_asyncio.fixture
-async def pg(pg_database: str) -> AsyncIterator[Database]:
-    db = Database.from_url(async_url(pg_database))
-    yield db
-    await truncate_all(db.engine)
-    await db.dispose()
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    with key_prefix() as value:
-        yield value
 
 
 def redis_keys(prefix: str) -> set[str]:
@@ -53,17 +28,6 @@ def redis_keys(prefix: str) -> set[str]:
         return set(client.scan_iter(match=prefix + "*"))
     finally:
         client.close()
-
-
-@pytest_asyncio.fixture
-async def nodes(
-    pg_database: str, pg: Database, prefix: str, tmp_path: Path
-) -> AsyncIterator[tuple[Node, Node]]:
-    async with (
-        node(pg_database, tmp_path / "a", redis_url=SHARED_REDIS, prefix=prefix) as a,
-        node(pg_database, tmp_path / "b", redis_url=SHARED_REDIS, prefix=prefix) as b,
-    ):
-        yield a, b
 
 
 async def test_a_link_resolved_on_one_node_is_served_by_another_without_a_query(
@@ -158,7 +122,7 @@ async def test_redirects_keep_working_from_the_database_when_redis_is_down(
 ) -> None:
     ws, _ = await tenant(pg)
     links = [await create_link(pg, ws, f"{URL}&n={n}") for n in range(4)]
-    with redis_server() as server:
+    with private_redis(tmp_path / "redis") as server:
         async with node(
             pg_database, tmp_path / "a", redis_url=server.url, prefix="hltest:down:"
         ) as a:

@@ -6,31 +6,22 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
 import redis as sync_redis
 from redis.asyncio import Redis
-from stream_support import async_url, counted, create_link, durable_redis, hoplink, production_env
+from stream_support import counted, create_link
 
-from dbs import truncate_all
 from hoplink.clicks.models import Click
 from hoplink.clicks.redis_stream import FIELD, ClickStream, RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links.models import Link
 from hoplink.storage.database import Database
+from private_redis import private_redis
+from processes import hoplink, production_env
 
 KEY = "kill:clicks"
 GROUP = "hoplink-workers"
-
-
-@pytest_asyncio.fixture
-async def pg(pg_database: str) -> AsyncIterator[Database]:
-    db = Database.from_url(async_url(pg_database))
-    yield db
-    await truncate_all(db.engine)
-    await db.dispose()
 
 
 def clicks_for(link: Link, n: int, tag: str) -> list[Click]:
@@ -79,7 +70,7 @@ async def test_killed_worker_batch_is_finished_by_another(
 ) -> None:
     link = await create_link(pg)
     total = 6000
-    with durable_redis(tmp_path / "redis") as server:
+    with private_redis(tmp_path / "redis", append_only=True) as server:
         redis = Redis.from_url(server.url)
         await fill(redis, clicks_for(link, total, "k"))
         env = production_env(
@@ -137,7 +128,7 @@ async def test_batch_committed_but_not_acknowledged_is_not_counted_twice(
 ) -> None:
     """The worst moment to die: after the commit, before XACK. The batch comes again."""
     link = await create_link(pg)
-    with durable_redis(tmp_path / "redis") as server:
+    with private_redis(tmp_path / "redis", append_only=True) as server:
         redis = Redis.from_url(server.url)
         stream = ClickStream(redis, KEY, GROUP)
         await fill(redis, clicks_for(link, 300, "c"))
@@ -169,7 +160,7 @@ async def test_sigterm_finishes_the_batch_in_hand_and_leaves_the_rest(
     exits; the rest of the stream stays for the other workers (no drain of the stream)."""
     link = await create_link(pg)
     total = 6000
-    with durable_redis(tmp_path / "redis") as server:
+    with private_redis(tmp_path / "redis", append_only=True) as server:
         redis = Redis.from_url(server.url)
         await fill(redis, clicks_for(link, total, "t"))
         env = production_env(

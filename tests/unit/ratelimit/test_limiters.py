@@ -6,26 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
-from dbs import REDIS_URL as SHARED_REDIS_URL
+from clocks import Clock
 from hoplink.ratelimit import Limit, LocalLimiter, RateLimiter, parse_limit
 from private_redis import private_redis
 
 SECRET = "ratelimit-test-secret"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_burst_of_limit_events_passes_then_one_per_interval() -> None:
@@ -81,19 +71,6 @@ def test_rates_are_written_as_count_per_period(spec: str, expected: Limit | None
 def test_malformed_rates_are_refused_with_an_example(spec: str) -> None:
     with pytest.raises(ValueError, match=r"e\.g\. '600/1m'"):
         parse_limit("x", spec)
-
-
-@pytest_asyncio.fixture
-async def shared_redis() -> AsyncIterator[tuple[Redis, str]]:
-    prefix = f"hltest:{uuid.uuid4().hex}:"
-    client = Redis.from_url(SHARED_REDIS_URL)
-    try:
-        yield client, prefix
-    finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 async def test_redis_limits_are_shared_by_every_node(shared_redis: tuple[Redis, str]) -> None:

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
 from redis.asyncio import Redis
 
-from dbs import REDIS_URL as SHARED_REDIS_URL
+from clocks import Clock
 from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
 from private_redis import private_redis
 
 SECRET = "throttle-test-secret"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_an_attempt_counts_as_a_failure_until_it_succeeds() -> None:
@@ -48,26 +37,13 @@ def test_a_refund_below_the_free_count_lifts_the_address_lock() -> None:
     assert throttle.retry_after("c@x.test", "192.0.2.9") == 0.0
 
 
-@pytest_asyncio.fixture
-async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
-    prefix = f"hltest:{uuid.uuid4().hex}:"
-    client = Redis.from_url(SHARED_REDIS_URL)
-    try:
-        yield client, prefix
-    finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-
-
 def _node(client: Redis | None, prefix: str) -> SharedLoginThrottle:
     local = LoginThrottle(account_free=5, ip_free=20, base=2.0, cap=900.0)
     return SharedLoginThrottle(local=local, secret=SECRET, redis=client, prefix=prefix)
 
 
-async def test_two_nodes_share_one_throttle(redis_prefix: tuple[Redis, str]) -> None:
-    client, prefix = redis_prefix
+async def test_two_nodes_share_one_throttle(shared_redis: tuple[Redis, str]) -> None:
+    client, prefix = shared_redis
     a, b = _node(client, prefix), _node(client, prefix)
     for node in (a, b, a, b, a):  # five failures, spread over the two nodes
         assert await node.attempt("victim@x.test", "198.51.100.1") == 0.0
@@ -79,9 +55,9 @@ async def test_two_nodes_share_one_throttle(redis_prefix: tuple[Redis, str]) -> 
 
 
 async def test_throttle_records_in_redis_are_hashed_and_forgotten(
-    redis_prefix: tuple[Redis, str],
+    shared_redis: tuple[Redis, str],
 ) -> None:
-    client, prefix = redis_prefix
+    client, prefix = shared_redis
     node = _node(client, prefix)
     assert await node.attempt("Someone@Example.com", "203.0.113.77") == 0.0
     keys = sorted([k.decode() async for k in client.scan_iter(match=f"{prefix}*")])
@@ -95,9 +71,9 @@ async def test_throttle_records_in_redis_are_hashed_and_forgotten(
 
 
 async def test_concurrent_attempts_on_many_nodes_pass_only_the_free_count(
-    redis_prefix: tuple[Redis, str],
+    shared_redis: tuple[Redis, str],
 ) -> None:
-    client, prefix = redis_prefix
+    client, prefix = shared_redis
     nodes = [_node(client, prefix) for _ in range(10)]
     answers = await asyncio.gather(
         *(nodes[i % 10].attempt("target@x.test", f"10.9.0.{i}") for i in range(200))
