@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from dbs import BACKENDS, PG_ADMIN_URL, pg_url, truncate_all
+from dbs import BACKENDS, PG_ADMIN_URL, async_url, pg_url, truncate_all
 from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
 from hoplink.storage.tx import Tx
@@ -76,12 +76,6 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_database")
     return url
-
-
-def async_url(url: str) -> str:
-    if url.startswith("sqlite://"):
-        return url.replace("sqlite://", "sqlite+aiosqlite://", 1)
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 @pytest.fixture(params=BACKENDS)

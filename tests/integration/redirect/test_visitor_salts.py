@@ -6,20 +6,13 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from clocks import Clock
 from hoplink.clicks.salts import VisitorSalts, purge_salts, utc_day, visitor_hash
 from hoplink.storage import tables as t
 from hoplink.storage.database import Database
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC).timestamp()
 UA = "Mozilla/5.0 (Linux; Android 14) TikTok 33.0"
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def stored_days(db: Database) -> list[date]:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from clocks import Clock
 from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_closed_until_a_failure_then_open_for_the_delay() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     breaker = CircuitBreaker("db", delay=1.0, max_delay=4.0, clock=clock)
     for _ in range(3):
         breaker.check()
@@ -33,7 +26,7 @@ def test_closed_until_a_failure_then_open_for_the_delay() -> None:
 
 
 def test_one_trial_after_the_delay_and_doubling_back_off() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     breaker = CircuitBreaker("db", delay=1.0, max_delay=4.0, clock=clock)
     breaker.failure()
     opened_for = []
@@ -57,7 +50,7 @@ def test_one_trial_after_the_delay_and_doubling_back_off() -> None:
 
 
 def test_a_trial_that_never_reports_does_not_block_for_ever() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     breaker = CircuitBreaker("db", delay=1.0, max_delay=2.0, clock=clock)
     breaker.failure()
     clock.now += 1.0

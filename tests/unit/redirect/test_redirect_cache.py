@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
+from clocks import Clock
 from hoplink.redirect.cache import MISSING, RedirectCache
 from hoplink.storage.redirects import Target
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def target(n: int = 1, workspace: str = "ws_a") -> Target:
