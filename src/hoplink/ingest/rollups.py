@@ -13,19 +13,22 @@ visitor hash; the referrer is their first referrer). The workspace breakdowns al
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from operator import attrgetter
+from typing import Generic, NamedTuple, TypeVar
 
 from hoplink.ingest.steps import Event
 
 # (grain "h" | "d", bucket, link or workspace id, visitor hash)
 SeenKey = tuple[str, int, str, str]
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 
 
-@dataclass(slots=True)
-class Counts:
+class Counts(NamedTuple):
+    # A tuple, made once per row from counts taken in C (``_Tally``): a batch has ~20 rows
+    # per click, and tuples of numbers are no work for the cyclic garbage collector.
     pv: int = 0
     human_pv: int = 0
     uv_day: int = 0
@@ -64,49 +67,112 @@ def seen_keys(events: Iterable[Event]) -> list[SeenKey]:
     return sorted(keys)
 
 
-def _at(table: dict[K, Counts], key: K) -> Counts:
-    counts = table.get(key)
-    if counts is None:
-        counts = table[key] = Counts()
-    return counts
+class _Tally(Generic[K]):
+    """The keys of one table a batch touches, listed once per click and count, then
+    counted in C (``Counter``): no increment per click, row and count in Python."""
+
+    __slots__ = ("human_pv", "pv", "uv_day", "uv_hour")
+
+    def __init__(self) -> None:
+        self.pv: list[K] = []
+        self.human_pv: list[K] = []
+        self.uv_day: list[K] = []
+        self.uv_hour: list[K] = []
+
+    def add(self, keys: list[K], *, human: bool) -> None:
+        self.pv += keys
+        if human:
+            self.human_pv += keys
+
+    def counts(self) -> dict[K, Counts]:
+        human, uv_day, uv_hour = Counter(self.human_pv), Counter(self.uv_day), Counter(self.uv_hour)
+        h, d, u = human.get, uv_day.get, uv_hour.get
+        return {
+            key: Counts(pv, h(key, 0), d(key, 0), u(key, 0)) for key, pv in Counter(self.pv).items()
+        }
+
+
+by_time = attrgetter("click.ts")
+
+
+class DeltaBuilder:
+    """``build_delta`` in steps, so a caller on an event loop can yield between slices:
+    ``add`` the events in time order (``by_time``), slice by slice, then take ``delta``."""
+
+    def __init__(self, new_keys: set[SeenKey]) -> None:
+        self._unclaimed = set(new_keys)
+        self._lh: _Tally[tuple[str, str, int]] = _Tally()
+        self._ld: _Tally[tuple[str, str, int]] = _Tally()
+        self._wh: _Tally[tuple[str, int]] = _Tally()
+        self._wd: _Tally[tuple[str, int]] = _Tally()
+        self._ldh: _Tally[tuple[str, str, int, str, str]] = _Tally()
+        self._ldd: _Tally[tuple[str, str, int, str, str]] = _Tally()
+        self._wdh: _Tally[tuple[str, int, str, str]] = _Tally()
+        self._wdd: _Tally[tuple[str, int, str, str]] = _Tally()
+
+    def add(self, events: Iterable[Event]) -> None:
+        unclaimed = self._unclaimed
+        lh, ld, wh, wd = self._lh, self._ld, self._wh, self._wd
+        ldh, ldd, wdh, wdd = self._ldh, self._ldd, self._wdh, self._wdd
+        for e in events:
+            link, ws, hour, day = e.click.link_id, e.click.workspace_id, e.hour, e.day
+            human = e.bot is None
+            dims, ws_dims = e.dims(), e.workspace_dims()
+            # The rows this click adds to, one per table (several in the breakdowns).
+            k_lh, k_ld, k_wh, k_wd = (
+                [(link, ws, hour)],
+                [(link, ws, day)],
+                [(ws, hour)],
+                [(ws, day)],
+            )
+            k_ldh = [(link, ws, hour, d, v) for d, v in dims]
+            k_ldd = [(link, ws, day, d, v) for d, v in dims]
+            k_wdh = [(ws, hour, d, v) for d, v in ws_dims]
+            k_wdd = [(ws, day, d, v) for d, v in ws_dims]
+            lh.add(k_lh, human=human)
+            ld.add(k_ld, human=human)
+            wh.add(k_wh, human=human)
+            wd.add(k_wd, human=human)
+            ldh.add(k_ldh, human=human)
+            ldd.add(k_ldd, human=human)
+            wdh.add(k_wdh, human=human)
+            wdd.add(k_wdd, human=human)
+            vh = e.click.visitor_hash
+            if not human or not vh:
+                continue
+            if _claim(unclaimed, ("h", hour, link, vh)):
+                lh.uv_hour += k_lh
+            if _claim(unclaimed, ("h", hour, ws, vh)):
+                wh.uv_hour += k_wh
+            if _claim(unclaimed, ("d", day, link, vh)):
+                lh.uv_day += k_lh
+                ld.uv_day += k_ld
+                ldh.uv_day += k_ldh
+                ldd.uv_day += k_ldd
+            if _claim(unclaimed, ("d", day, ws, vh)):
+                wh.uv_day += k_wh
+                wd.uv_day += k_wd
+                wdh.uv_day += k_wdh
+                wdd.uv_day += k_wdd
+
+    def delta(self) -> RollupDelta:
+        return RollupDelta(
+            link_hours=self._lh.counts(),
+            link_days=self._ld.counts(),
+            workspace_hours=self._wh.counts(),
+            workspace_days=self._wd.counts(),
+            link_dim_hours=self._ldh.counts(),
+            link_dim_days=self._ldd.counts(),
+            workspace_dim_hours=self._wdh.counts(),
+            workspace_dim_days=self._wdd.counts(),
+        )
 
 
 def build_delta(events: Iterable[Event], new_keys: set[SeenKey]) -> RollupDelta:
     """The increments for ``events`` (clicks written for the first time)."""
-    delta = RollupDelta()
-    unclaimed = set(new_keys)
-    for e in sorted(events, key=lambda ev: ev.click.ts):
-        link, ws, hour, day = e.click.link_id, e.click.workspace_id, e.hour, e.day
-        human = 1 if e.human else 0
-        dims = list(e.dims())
-        ws_dim_values = list(e.workspace_dims())
-        rows = [
-            _at(delta.link_hours, (link, ws, hour)),
-            _at(delta.link_days, (link, ws, day)),
-            _at(delta.workspace_hours, (ws, hour)),
-            _at(delta.workspace_days, (ws, day)),
-        ]
-        link_dims = [_at(delta.link_dim_hours, (link, ws, hour, d, v)) for d, v in dims]
-        link_dims += [_at(delta.link_dim_days, (link, ws, day, d, v)) for d, v in dims]
-        ws_dims = [_at(delta.workspace_dim_hours, (ws, hour, d, v)) for d, v in ws_dim_values]
-        ws_dims += [_at(delta.workspace_dim_days, (ws, day, d, v)) for d, v in ws_dim_values]
-        for c in (*rows, *link_dims, *ws_dims):
-            c.pv += 1
-            c.human_pv += human
-        if not human or not e.click.visitor_hash:
-            continue
-        vh = e.click.visitor_hash
-        if _claim(unclaimed, ("h", hour, link, vh)):
-            rows[0].uv_hour += 1
-        if _claim(unclaimed, ("h", hour, ws, vh)):
-            rows[2].uv_hour += 1
-        if _claim(unclaimed, ("d", day, link, vh)):
-            for c in (rows[0], rows[1], *link_dims):
-                c.uv_day += 1
-        if _claim(unclaimed, ("d", day, ws, vh)):
-            for c in (rows[2], rows[3], *ws_dims):
-                c.uv_day += 1
-    return delta
+    builder = DeltaBuilder(new_keys)
+    builder.add(sorted(events, key=by_time))
+    return builder.delta()
 
 
 def _claim(unclaimed: set[SeenKey], key: SeenKey) -> bool:

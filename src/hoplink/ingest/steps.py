@@ -67,23 +67,28 @@ class Event:
     def human(self) -> bool:
         return self.bot is None
 
-    def dims(self) -> Iterable[tuple[str, str]]:
+    def dims(self) -> list[tuple[str, str]]:
         """The (dimension, value) pairs this event adds to the breakdown rollups."""
-        yield "country", self.country
-        yield "device", self.device
-        yield "os", self.os
-        yield "browser", self.browser
-        yield "referrer", self.referrer
-        yield "language", self.language
+        pairs = [
+            ("country", self.country),
+            ("device", self.device),
+            ("os", self.os),
+            ("browser", self.browser),
+            ("referrer", self.referrer),
+            ("language", self.language),
+        ]
         if self.bot_name is not None:
-            yield "bot", self.bot_name
+            pairs.append(("bot", self.bot_name))
+        return pairs
 
-    def workspace_dims(self) -> Iterable[tuple[str, str]]:
+    def workspace_dims(self) -> list[tuple[str, str]]:
         """``dims`` plus the link's channel and campaign at click time, for the workspace
         breakdown rollups (a link-level scope joins its links' properties instead)."""
-        yield from self.dims()
-        yield "channel", self.channel or NONE_VALUE
-        yield "campaign", self.campaign or NONE_VALUE
+        return [
+            *self.dims(),
+            ("channel", self.channel or NONE_VALUE),
+            ("campaign", self.campaign or NONE_VALUE),
+        ]
 
 
 @dataclass(slots=True)

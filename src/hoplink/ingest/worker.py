@@ -1,11 +1,15 @@
 """The click worker: ClickSource → enrichment → one transaction → ack.
 
 A batch closes when it holds ``batch_size`` clicks or ``flush_interval`` seconds after its
-first click, whichever comes first. Its clicks are enriched (``steps``), then written in
-ONE transaction: the raw clicks (insert-ignore by click id), the seen-visitor sets and the
-rollup increments of the clicks that were new. Only after the commit is the batch
-acknowledged, so a crash at any point means the source hands the clicks out again and the
-click-id check makes the replay a no-op.
+first click, whichever comes first. While a backlog lasts (batches fill up before their
+deadline) they grow, doubling up to ``BACKLOG_GROWTH`` times ``batch_size``: most of a
+batch's cost is per rollup page written and per commit, so bigger batches drain faster;
+the first batch that does not fill up goes back to ``batch_size``.
+
+A batch's clicks are enriched (``steps``), then written in ONE transaction: the raw clicks
+(insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
+that were new. Only after the commit is the batch acknowledged, so a crash at any point
+means the source hands the clicks out again and the click-id check makes the replay a no-op.
 
 Database errors never lose a batch: it is retried with exponential backoff until it
 commits. The exception is data a database refuses for good (``DataError``): the batch is
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 import signal
@@ -37,7 +42,7 @@ from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
-from hoplink.ingest.rollups import build_delta, seen_keys
+from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, Event, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
 from hoplink.runtime import Runtime
@@ -49,6 +54,8 @@ from hoplink.storage.rollups import RollupRepo
 log = logging.getLogger("hoplink.worker")
 
 ENRICH_SLICE = 64  # clicks enriched between two yields to the event loop
+DELTA_SLICE = 256  # clicks counted into the rollup delta between two yields
+BACKLOG_GROWTH = 4  # under a backlog, batches grow up to this many times batch_size
 PURGE_CHUNK = 2000  # raw clicks deleted per purge transaction
 SEEN_KEEP_HOURS = 48  # visitor hashes rotate daily; two days covers late arrivals
 DAY = 86_400
@@ -72,6 +79,8 @@ class Worker:
         self.db = db
         self.source = source
         self.batch_size = batch_size
+        self.max_batch_size = batch_size * BACKLOG_GROWTH
+        self._batch_target = batch_size  # grows while batches fill up (a backlog)
         self.flush_interval = flush_interval
         self.retention_days = retention_days
         self.purge_interval = purge_interval
@@ -145,7 +154,7 @@ class Worker:
                 await self._purge_step()
         # Drain: whatever is already in the source, without waiting for more.
         while True:
-            clicks, token = await self.source.read(self.batch_size, 0)
+            clicks, token = await self.source.read(self.max_batch_size, 0)
             if not clicks:
                 break
             await self.process(clicks)
@@ -156,16 +165,17 @@ class Worker:
     # --- batches ---------------------------------------------------------------------------
 
     async def _collect(self) -> tuple[list[Click], list[object]]:
-        """One batch: up to batch_size clicks, at most flush_interval after the first."""
+        """One batch: up to the batch target, at most flush_interval after the first click."""
         loop = asyncio.get_running_loop()
         batch: list[Click] = []
         tokens: list[object] = []
         deadline: float | None = None
-        while len(batch) < self.batch_size:
+        target = self._batch_target
+        while len(batch) < target:
             wait = self.flush_interval if deadline is None else deadline - loop.time()
             if wait <= 0:
                 break
-            clicks, token = await self.source.read(self.batch_size - len(batch), wait)
+            clicks, token = await self.source.read(target - len(batch), wait)
             if not clicks:
                 break
             batch += clicks
@@ -174,6 +184,11 @@ class Worker:
                 deadline = loop.time() + self.flush_interval
             if self._stopping.is_set():
                 break
+        # Full before the deadline: clicks are waiting. Not full: the backlog is gone.
+        if len(batch) >= target:
+            self._batch_target = min(self.max_batch_size, target * 2)
+        else:
+            self._batch_target = self.batch_size
         return batch, tokens
 
     async def _ack(self, tokens: Sequence[object]) -> None:
@@ -241,8 +256,12 @@ class Worker:
                 new_ids = await clicks.insert_new(kept)
                 new = [e for e in kept if e.click.click_id in new_ids]
                 rollups = RollupRepo(tx.conn)
-                new_keys = await rollups.mark_seen(seen_keys(new))
-                await rollups.apply(build_delta(new, new_keys))
+                builder = DeltaBuilder(await rollups.mark_seen(seen_keys(new)))
+                ordered = sorted(new, key=by_time)
+                for i in range(0, len(ordered), DELTA_SLICE):
+                    builder.add(ordered[i : i + DELTA_SLICE])
+                    await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
+                await rollups.apply(builder.delta())
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -333,6 +352,10 @@ async def run_worker(
             journal = ClickJournal(settings.data_dir / "journal", write=False)
             source = journal
         worker = Worker.from_settings(settings, db=db, source=source)
+        # Like the serving process (app.py): keep what start-up built out of the cyclic GC's
+        # full collections, which otherwise rescan it every few batches.
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
 
         def stop() -> None:

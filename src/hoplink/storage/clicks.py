@@ -11,31 +11,53 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event, LinkRef
 from hoplink.storage import tables as t
+from hoplink.storage._rows import in_list, rows_select
 from hoplink.storage.rollups import dialect_insert
 
 _C = t.clicks.c
 
 
-def _row(e: Event) -> dict[str, Any]:
+# The columns of a raw click, in the order ``_row`` gives its values.
+_COLUMNS = (
+    _C.click_id,
+    _C.ts,
+    _C.workspace_id,
+    _C.link_id,
+    _C.domain,
+    _C.method,
+    _C.country,
+    _C.visitor_hash,
+    _C.user_agent,
+    _C.referrer_host,
+    _C.language,
+    _C.device,
+    _C.os,
+    _C.browser,
+    _C.bot,
+    _C.bot_name,
+)
+
+
+def _row(e: Event) -> tuple[Any, ...]:
     c = e.click
-    return {
-        "click_id": c.click_id,
-        "ts": datetime.fromtimestamp(c.ts, UTC),
-        "workspace_id": c.workspace_id,
-        "link_id": c.link_id,
-        "domain": c.domain[:253],
-        "method": c.method,
-        "country": e.country,
-        "visitor_hash": c.visitor_hash[:64],
-        "user_agent": c.user_agent[:MAX_USER_AGENT_STORED].replace("\x00", ""),
-        "referrer_host": e.referrer,
-        "language": e.language,
-        "device": e.device,
-        "os": e.os,
-        "browser": e.browser,
-        "bot": e.bot.value if e.bot is not None else None,
-        "bot_name": e.bot_name,
-    }
+    return (
+        c.click_id,
+        datetime.fromtimestamp(c.ts, UTC),
+        c.workspace_id,
+        c.link_id,
+        c.domain[:253],
+        c.method,
+        e.country,
+        c.visitor_hash[:64],
+        c.user_agent[:MAX_USER_AGENT_STORED].replace("\x00", ""),
+        e.referrer,
+        e.language,
+        e.device,
+        e.os,
+        e.browser,
+        e.bot.value if e.bot is not None else None,
+        e.bot_name,
+    )
 
 
 class ClickRepo:
@@ -54,7 +76,7 @@ class ClickRepo:
             # a link it removed (see PrivacyRepo.erase).
             q = (
                 select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id)
-                .where(lc.id.in_(wanted[i : i + 500]))
+                .where(in_list(self.conn, lc.id, wanted[i : i + 500]))
                 .with_for_update(read=True)
             )
             refs.update(
@@ -67,11 +89,15 @@ class ClickRepo:
         """Insert the clicks; return the ids that were not there before (replays are not)."""
         if not events:
             return set()
-        stmt = dialect_insert(self.conn, t.clicks).on_conflict_do_nothing().returning(_C.click_id)
         # In key order, like the rollups: concurrent writers lock rows in the same order.
         rows = [_row(e) for e in sorted(events, key=lambda e: e.click.click_id)]
-        result = await self.conn.execute(stmt, rows)
-        return {r.click_id for r in result}
+        stmt = (
+            dialect_insert(self.conn, t.clicks)
+            .from_select([c.name for c in _COLUMNS], rows_select(self.conn, _COLUMNS, rows))
+            .on_conflict_do_nothing()
+            .returning(_C.click_id)
+        )
+        return set((await self.conn.execute(stmt)).scalars())
 
     async def purge_before(self, cutoff: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` clicks older than ``cutoff``; the number deleted."""

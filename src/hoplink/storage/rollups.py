@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     Table,
@@ -37,7 +38,7 @@ from hoplink.analytics.models import (
 )
 from hoplink.ingest.rollups import Counts, RollupDelta, SeenKey
 from hoplink.storage import tables as t
-from hoplink.storage._rows import in_list
+from hoplink.storage._rows import in_list, rows_select
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -58,12 +59,17 @@ def _upsert_add(conn: AsyncConnection, table: Table, columns: Sequence[str]) -> 
 
 # --- writing -------------------------------------------------------------------------------
 
+_SEEN = t.visitor_seen.c
+_SEEN_COLUMNS = (_SEEN.grain, _SEEN.bucket, _SEEN.scope_id, _SEEN.visitor_hash)
 
-def _counts(c: Counts, *, uv_hour: bool) -> dict[str, int]:
-    row = {"pv": c.pv, "human_pv": c.human_pv, "uv_day": c.uv_day}
-    if uv_hour:
-        row["uv_hour"] = c.uv_hour
-    return row
+
+def _key_columns(table: Table) -> list[Column[Any]]:
+    """A rollup table's key columns in the order of its ``RollupDelta`` keys: owner
+    (link tables: then the workspace), bucket, and for breakdowns dimension and value."""
+    c = table.c
+    owner = [c.link_id, c.workspace_id] if "link_id" in c else [c.workspace_id]
+    bucket = c.hour if "hour" in c else c.day
+    return [*owner, bucket, *([c.dim, c.value] if "dim" in c else [])]
 
 
 class RollupRepo:
@@ -74,52 +80,44 @@ class RollupRepo:
         """Record visitor keys; return those not recorded before (new visitors)."""
         if not keys:
             return set()
-        c = t.visitor_seen.c
         stmt = (
             dialect_insert(self.conn, t.visitor_seen)
+            .from_select(
+                [c.name for c in _SEEN_COLUMNS], rows_select(self.conn, _SEEN_COLUMNS, keys)
+            )
             .on_conflict_do_nothing()
-            .returning(c.grain, c.bucket, c.scope_id, c.visitor_hash)
+            .returning(*_SEEN_COLUMNS)
         )
-        rows = [{"grain": g, "bucket": b, "scope_id": s, "visitor_hash": v} for g, b, s, v in keys]
-        result = await self.conn.execute(stmt, rows)
-        return {(r.grain, r.bucket, r.scope_id, r.visitor_hash) for r in result}
+        return {(g, b, s, v) for g, b, s, v in await self.conn.execute(stmt)}
 
     async def apply(self, delta: RollupDelta) -> None:
-        """Add the delta to the rollups. Rows go in key order, so concurrent workers on
-        PostgreSQL lock them in the same order and cannot deadlock."""
-
-        def link(key: tuple[Any, ...], bucket: str, dims: bool) -> dict[str, Any]:
-            row = {"link_id": key[0], "workspace_id": key[1], bucket: key[2]}
-            if dims:
-                row |= {"dim": key[3], "value": key[4]}
-            return row
-
-        def ws(key: tuple[Any, ...], bucket: str, dims: bool) -> dict[str, Any]:
-            row = {"workspace_id": key[0], bucket: key[1]}
-            if dims:
-                row |= {"dim": key[2], "value": key[3]}
-            return row
-
-        plan: list[tuple[Table, dict[Any, Counts], Callable[..., dict[str, Any]], str, bool]] = [
-            (t.rollup_link_hours, delta.link_hours, link, "hour", False),
-            (t.rollup_link_days, delta.link_days, link, "day", False),
-            (t.rollup_workspace_hours, delta.workspace_hours, ws, "hour", False),
-            (t.rollup_workspace_days, delta.workspace_days, ws, "day", False),
-            (t.rollup_link_dim_hours, delta.link_dim_hours, link, "hour", True),
-            (t.rollup_link_dim_days, delta.link_dim_days, link, "day", True),
-            (t.rollup_workspace_dim_hours, delta.workspace_dim_hours, ws, "hour", True),
-            (t.rollup_workspace_dim_days, delta.workspace_dim_days, ws, "day", True),
+        """Add the delta to the rollups: one statement per table. Rows go in key order, so
+        concurrent workers on PostgreSQL lock them in the same order and cannot deadlock."""
+        plan: list[tuple[Table, dict[Any, Counts]]] = [
+            (t.rollup_link_hours, delta.link_hours),
+            (t.rollup_link_days, delta.link_days),
+            (t.rollup_workspace_hours, delta.workspace_hours),
+            (t.rollup_workspace_days, delta.workspace_days),
+            (t.rollup_link_dim_hours, delta.link_dim_hours),
+            (t.rollup_link_dim_days, delta.link_dim_days),
+            (t.rollup_workspace_dim_hours, delta.workspace_dim_hours),
+            (t.rollup_workspace_dim_days, delta.workspace_dim_days),
         ]
-        for table, counts, key_row, bucket, dims in plan:
+        for table, counts in plan:
             if not counts:
                 continue
-            with_uv_hour = "uv_hour" in table.c
-            rows = [
-                key_row(key, bucket, dims) | _counts(counts[key], uv_hour=with_uv_hour)
-                for key in sorted(counts)
-            ]
-            columns = ["pv", "human_pv", "uv_day", *(["uv_hour"] if with_uv_hour else [])]
-            await self.conn.execute(_upsert_add(self.conn, table, columns), rows)
+            # A key and its counts are tuples both: a row is their concatenation.
+            counted = ["pv", "human_pv", "uv_day", "uv_hour"]
+            if "uv_hour" in table.c:
+                rows = [key + c for key, c in sorted(counts.items())]
+            else:
+                counted.pop()
+                rows = [key + c[:3] for key, c in sorted(counts.items())]
+            columns = [*_key_columns(table), *(table.c[name] for name in counted)]
+            stmt = _upsert_add(self.conn, table, counted).from_select(
+                [c.name for c in columns], rows_select(self.conn, columns, rows)
+            )
+            await self.conn.execute(stmt)
 
     async def purge_seen(self, *, before_hour: int, max_buckets: int) -> int:
         """Delete seen-visitor rows of buckets that started before ``before_hour``, one
