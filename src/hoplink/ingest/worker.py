@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from hoplink import metrics
 from hoplink.clicks.journal import ClickJournal
@@ -231,7 +231,9 @@ class Worker:
     async def _write_splitting(self, events: list[Event]) -> None:
         try:
             await self._write(events)
-        except DataError as exc:
+        except DBAPIError as exc:
+            if not _refused_for_good(exc):
+                raise  # retried with backoff by the caller
             # The database refuses some value for good; find the click and set it aside.
             if len(events) == 1:
                 log.error(
@@ -296,6 +298,16 @@ class Worker:
         async with self.db.transaction() as tx:
             await RollupRepo(tx.conn).purge_seen(before_hour=before_hour, max_buckets=100)
         await purge_salts(self.db, today=datetime.fromtimestamp(now, UTC).date())
+
+
+def _refused_for_good(exc: DBAPIError) -> bool:
+    """A value the database will never take (retrying cannot help): DBAPI's DataError, or
+    any SQLSTATE of class 22 "data exception" — asyncpg reports some of those, such as
+    22021 for a NUL character in text, as a generic DBAPI error."""
+    if isinstance(exc, DataError):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(code, str) and code.startswith("22")
 
 
 async def start_worker(*, settings: Settings, db: Database, source: ClickSource) -> Worker:

@@ -207,6 +207,23 @@ async def test_a_click_the_database_refuses_is_isolated_and_dropped(db: Database
     assert totals.pv == 8
 
 
+async def test_a_value_postgresql_reports_as_a_generic_error_is_still_isolated(
+    db: Database,
+) -> None:
+    # PostgreSQL refuses a NUL in text with SQLSTATE 22021, which asyncpg hands over as a
+    # plain DBAPI error, not DataError: without the SQLSTATE check the batch was retried
+    # for ever. SQLite stores the NUL, so there every click is written.
+    ws, a, _ = await _setup(db)
+    clicks = [make_click(a, T0 + i, f"v{i}") for i in range(9)]
+    clicks[4] = dataclasses.replace(clicks[4], domain="hop.test\x00")
+    worker = Worker(db=db, source=MemorySource(), clock=lambda: NOW)
+    await asyncio.wait_for(worker.process(clicks), timeout=60)
+    refused = 1 if db.engine.dialect.name == "postgresql" else 0
+    assert worker.counters.snapshot().get("dropped.unwritable", 0) == refused
+    totals, _, _ = await _read(db, ws.id, WORKSPACE, H0, H0 + 24)
+    assert totals.pv == 9 - refused
+
+
 @pytest.mark.parametrize("size", [1, 3])
 async def test_batches_close_on_size(db: Database, size: int) -> None:
     _, a, _ = await _setup(db)
