@@ -9,12 +9,10 @@ the CLI are the real ones; allowlist mode shows what verification unlocks.
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,43 +23,10 @@ from api_client import Api, running_api
 from hoplink.safety.verification import TXT_PREFIX, WELL_KNOWN
 from hoplink.storage.database import Database
 from security.dns_server import DnsServer, dns_server
+from security.web_site import Site, site
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "cli"))
 from cli_harness import Cli, cli_env, empty_postgres
-
-
-@dataclass
-class Site:
-    """HTTP on <random loopback address>:80 serving well-known tokens."""
-
-    address: str
-    tokens: dict[str, bytes] = field(default_factory=dict)  # path -> body
-    requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Host)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        path = head[0].split(" ")[1]
-        host = next((h.split(":", 1)[1].strip() for h in head if h.lower().startswith("host:")), "")
-        self.requests.append((path, host))
-        body = self.tokens.get(path)
-        status = "200 OK" if body is not None else "404 Not Found"
-        body = body if body is not None else b"not here"
-        head_out = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-        writer.write(head_out.encode() + b"\r\n" + body)
-        await writer.drain()
-        writer.close()
-
-
-@asynccontextmanager
-async def site() -> AsyncIterator[Site]:
-    address = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    found = Site(address)
-    server = await asyncio.start_server(found.handle, address, 80)
-    try:
-        yield found
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @dataclass
@@ -112,10 +77,10 @@ async def test_well_known_token_verifies_and_unlocks_the_domain(world: World) ->
     verify = f"/api/v1/workspace/domains/{domain['id']}/verify"
     failed = (await w.api.http.post(verify, headers=w.headers)).json()
     assert failed["status"] == "failed" and "without the token" in failed["last_error"]
-    w.site.tokens[f"{WELL_KNOWN}{token}"] = b"someone-elses-token"
+    w.site.bodies[f"{WELL_KNOWN}{token}"] = b"someone-elses-token"
     assert (await w.api.http.post(verify, headers=w.headers)).json()["status"] == "failed"
 
-    w.site.tokens[f"{WELL_KNOWN}{token}"] = token.encode()
+    w.site.bodies[f"{WELL_KNOWN}{token}"] = token.encode()
     verified = (await w.api.http.post(verify, headers=w.headers)).json()
     assert (verified["status"], verified["method"]) == ("verified", "well_known")
     assert (f"{WELL_KNOWN}{token}", "shop.acme.test") in w.site.requests  # Host kept

@@ -8,13 +8,10 @@ address; the page's "Check now" runs the same verification service as the API.
 
 from __future__ import annotations
 
-import asyncio
 import html
-import random
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,42 +26,9 @@ from hoplink.safety.verification import TXT_PREFIX, WELL_KNOWN
 from hoplink.storage.tables import audit_log
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
+from security.web_site import Site, site
 
 HOSTNAME = "shop.acme.test"
-
-
-@dataclass
-class Site:
-    """HTTP on <random loopback address>:80, answering the paths in ``bodies``."""
-
-    address: str
-    bodies: dict[str, bytes] = field(default_factory=dict)
-    requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Host)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        path = head[0].split(" ")[1]
-        host = next((h.split(":", 1)[1].strip() for h in head if h.lower().startswith("host:")), "")
-        self.requests.append((path, host))
-        body = self.bodies.get(path)
-        status = "200 OK" if body is not None else "404 Not Found"
-        body = body if body is not None else b"not here"
-        head_out = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-        writer.write(head_out.encode() + b"\r\n" + body)
-        await writer.drain()
-        writer.close()
-
-
-@asynccontextmanager
-async def site() -> AsyncIterator[Site]:
-    address = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    found = Site(address)
-    server = await asyncio.start_server(found.handle, address, 80)
-    try:
-        yield found
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @dataclass
