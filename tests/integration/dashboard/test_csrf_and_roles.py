@@ -21,37 +21,13 @@ from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tables import metadata
 from hoplink.workspaces.models import Role, Workspace
+from security.routes import FORMS as SECURITY_FORMS
 
-# A valid body for each POST route (path parameters filled from World).
+# A valid body for each POST route (path parameters filled from World): the security
+# battery's list (tests/security/routes.py), signing in as this test's owner.
 FORMS: dict[str, dict[str, Any]] = {
+    **SECURITY_FORMS,
     "/app/signin": {"email": "owner@example.com", "password": PASSWORD},
-    "/app/signout": {},
-    "/app/lang": {"lang": "zh_CN", "next": "/app/"},
-    "/app/w/{ws}/links": {"url": "https://shop.example.com/new", "title": "made"},
-    "/app/w/{ws}/links/preview": {"url": "https://shop.example.com/p"},
-    "/app/w/{ws}/links/{id}/edit": {"url": "https://shop.example.com/edited", "title": "e"},
-    "/app/w/{ws}/links/{id}/archive": {"archived": "1"},
-    "/app/w/{ws}/links/{id}/delete": {},
-    "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
-    "/app/w/{ws}/campaigns": {"name": "New campaign"},
-    "/app/w/{ws}/settings/workspace": {"name": "Renamed", "timezone": "UTC"},
-    "/app/w/{ws}/settings/members": {"email": "new@example.com", "role": "member"},
-    "/app/w/{ws}/settings/members/{user}/role": {"role": "viewer"},
-    "/app/w/{ws}/settings/members/{user}/remove": {},
-    "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
-    "/app/w/{ws}/settings/keys/{key}/revoke": {},
-    "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
-    "/app/w/{ws}/settings/domains/{domain}/verify": {},
-    "/app/w/{ws}/settings/domains/{domain}/delete": {},
-    # Issue 6: the public report form and the platform admin's actions ({id}: see World).
-    "/app/report": {"link": "https://hop.test/nope", "category": "spam", "message": "x"},
-    "/app/admin/workspaces/{id}/verify": {"reason": "checked"},
-    "/app/admin/workspaces/{id}/suspend": {"reason": "abuse"},
-    "/app/admin/workspaces/{id}/reinstate": {"reason": "ok"},
-    "/app/admin/reports/{id}/resolve": {"note": "done", "ban": "1"},
-    "/app/admin/reports/{id}/dismiss": {"note": "no"},
-    "/app/admin/bans": {"link": "https://hop.test/nope", "reason": "phishing"},
-    "/app/admin/bans/{id}/unban": {"reason": "appeal"},
 }
 # Answered by their own tests as a visitor / platform admin (test_report_form.py,
 # test_admin_pages.py); here they are in the CSRF matrix.
