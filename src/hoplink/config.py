@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     code_length: int = Field(default=7, ge=6, le=32)
     # Most items accepted by one bulk-create call.
     bulk_max_items: int = Field(default=1000, ge=1, le=10000)
+    # Largest /api request body in bytes, enforced while the body is read (413 past it).
+    # 8 MiB holds a 1,000-item bulk call of ~8 KB items (a 4,096-character URL, title,
+    # UTM and tags each); raise it with bulk_max_items.
+    api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     # Signs sessions and keys visitor hashes. Empty: generated once into <data_dir>/secret_key.
     secret_key: str = ""
     # Apply migrations automatically at start on SQLite (PostgreSQL is never auto-migrated).

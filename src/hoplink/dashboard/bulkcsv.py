@@ -44,9 +44,14 @@ def decode(data: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes), else GB 18030 (Chinese Excel's CSV)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        nul = text.find("\x00")  # PostgreSQL cannot store it (hoplink.storable)
+        if nul >= 0:
+            line = text.count("\n", 0, nul) + 1
+            raise UploadError(f"line {line}: the file contains a NUL character; save it as CSV")
+        return text
     raise UploadError("the file is neither UTF-8 nor GB 18030 text; save it as CSV UTF-8")
 
 

@@ -144,6 +144,8 @@ ERROR_HINTS: dict[str, str] = {
     "credentials_not_allowed": N_("Remove the user name or password before '@'."),
     "invalid_port": N_("The port is not valid."),
     "too_long": N_("This is too long."),
+    "nul_character": N_("Remove the NUL character."),
+    "invalid_unicode": N_("This text is not valid Unicode."),
     "utm_conflict": N_("The product URL already sets this UTM value."),
     "reserved_parameter": N_("This parameter name is reserved."),
     "unknown_channel": N_("Choose one of the workspace's channels."),
