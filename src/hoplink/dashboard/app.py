@@ -118,6 +118,8 @@ def routes() -> list[BaseRoute]:
         Route(
             f"{admin.ADMIN}/workspaces/{{id}}/reinstate", admin.reinstate_workspace, methods=post
         ),
+        Route(f"{admin.ADMIN}/users", admin.users_page, methods=get),
+        Route(f"{admin.ADMIN}/users/signout", admin.sign_out_everywhere, methods=post),
         Route(f"{admin.ADMIN}/reports", admin.reports_page, methods=get),
         Route(f"{admin.ADMIN}/reports/{{id}}/resolve", admin.resolve_report, methods=post),
         Route(f"{admin.ADMIN}/reports/{{id}}/dismiss", admin.dismiss_report, methods=post),

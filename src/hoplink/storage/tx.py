@@ -15,6 +15,7 @@ from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -33,6 +34,7 @@ class Tx:
         self.audit = AuditRepo(conn)
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
+        self.sessions = SessionRepo(conn)
 
     @property
     def dialect(self) -> str:
