@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, exists, func, insert, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 
 # Never exported: secrets, and data about people other than the workspace's own members
@@ -94,6 +95,9 @@ class PrivacyRepo:
         Codes of its links on platform domains are retired first (kept without any
         reference to the workspace), so they are never given to another seller.
         """
+        # Its links stop redirecting (and custom domains stop resolving) everywhere.
+        await changes.record(self.conn, changes.WORKSPACE, workspace_id)
+        await changes.record(self.conn, changes.EVERYTHING)
         L, D = t.links.c, t.domains.c
         mine = select(L.id).where(L.workspace_id == workspace_id)
         # Lock the links before anything else: a click worker holds share locks on the links

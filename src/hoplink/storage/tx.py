@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
@@ -35,6 +36,7 @@ class Tx:
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
         self.sessions = SessionRepo(conn)
+        self.redirect_changes = RedirectChangeRepo(conn)
 
     @property
     def dialect(self) -> str:
