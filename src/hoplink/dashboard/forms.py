@@ -167,6 +167,7 @@ ERROR_HINTS: dict[str, str] = {
     "internal_host": N_("This is a local network name, not a public web site."),
     "blocked_port": N_("Browsers refuse this port."),
     "own_domain": N_("This is one of this service's own short-link domains."),
+    "wildcard_dns": N_("This name stands for a private address; use the site's own domain."),
     "url_shortener": N_("This is a URL shortener; use the final address instead."),
     "blocked_domain": N_("This domain is on the platform's blocklist."),
     "confusable_host": N_("The name mixes look-alike letters of different scripts."),
