@@ -50,7 +50,10 @@ class HoplinkApp:
             "/readyz": (self.health, "health"),
         }
         if settings.metrics_enabled:
-            self.ops["/metrics"] = (metrics.MetricsEndpoint(settings.metrics_token), "health")
+            endpoint = metrics.MetricsEndpoint(
+                settings.metrics_token, public=settings.metrics_public
+            )
+            self.ops["/metrics"] = (endpoint, "health")
         self.observer = Observer(
             metrics.RequestRecorder() if settings.metrics_enabled else None,
             log_requests=settings.log_requests,

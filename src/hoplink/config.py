@@ -187,8 +187,12 @@ class Settings(BaseSettings):
     # Serve Prometheus metrics at /metrics on the web port. Off: /metrics is a 404 and
     # requests are not timed at all.
     metrics_enabled: bool = True
-    # When set, /metrics answers only requests with `Authorization: Bearer <this token>`.
+    # /metrics answers only requests with `Authorization: Bearer <this token>`. Empty: it
+    # answers 401 to everyone unless metrics_public is on (metrics are private by default).
     metrics_token: str = ""
+    # Serve /metrics on the web port without a token (only where the port is reachable from
+    # a private network alone, e.g. behind a proxy that does not forward /metrics).
+    metrics_public: bool = False
     # `hoplink worker`: serve its metrics on this port (all paths, no token; bind it to a
     # private address with HOPLINK_HOST). 0: off.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -187,8 +187,8 @@ def confusable_label(label: str, *, tld: str = "") -> str | None:
 
     Mixed script: letters of scripts that are not written together (Latin with Cyrillic,
     Greek with Latin ...). Whole-script confusable: every letter of a single non-Latin
-    script looks like an ASCII letter (``аррӏе`` in Cyrillic), except under a top-level
-    domain of that same script (``.рф``), where such names are what users expect.
+    script looks like an ASCII letter (``xn--80ak6aa92e``: "apple" in Cyrillic), except under a
+    top-level domain of that same script (``.xn--p1ai``), where users expect such names.
     """
     scripts = _label_scripts(label)
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _ALLOWED_MIXES):
