@@ -95,11 +95,15 @@ class PrivacyRepo:
         Codes of its links on platform domains are retired first (kept without any
         reference to the workspace), so they are never given to another seller.
         """
-        # Its links stop redirecting (and custom domains stop resolving) everywhere.
-        await changes.record(self.conn, changes.WORKSPACE, workspace_id)
-        await changes.record(self.conn, changes.EVERYTHING)
         L, D = t.links.c, t.domains.c
         mine = select(L.id).where(L.workspace_id == workspace_id)
+        # Its links stop redirecting (and custom domains stop resolving) on every server:
+        # one "everything" entry, and no entry left naming the workspace or its links.
+        C = t.redirect_changes.c
+        await self.conn.execute(
+            delete(t.redirect_changes).where((C.ref == workspace_id) | C.ref.in_(mine))
+        )
+        await changes.record(self.conn, changes.EVERYTHING)
         # Lock the links before anything else: a click worker holds share locks on the links
         # of the batch it is writing (ClickRepo.link_refs), so this waits for its commit and
         # the rollups it wrote are deleted below; a worker coming later finds no link and
