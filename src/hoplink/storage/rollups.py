@@ -36,7 +36,7 @@ from hoplink.analytics.models import (
     StatsScope,
     Totals,
 )
-from hoplink.ingest.rollups import Counts, RollupDelta, SeenKey
+from hoplink.clicks.enriched import Counts, RollupDelta, SeenKey
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 import factories
 from hoplink.analytics.models import ScopeKind, StatsScope
-from hoplink.ingest.steps import Event
+from hoplink.clicks.enriched import Event
 from hoplink.ingest.worker import Worker
 from hoplink.storage import tables
 from hoplink.storage.clicks import ClickRepo
