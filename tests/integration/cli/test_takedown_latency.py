@@ -10,6 +10,7 @@ the bound below; without the change feed each would take up to the 60 s TTL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -22,6 +23,7 @@ from cli_harness import DOMAIN, Cli
 
 from hoplink.links.service import update_link
 from hoplink.moderation import service as moderation
+from hoplink.storage.database import Database
 from hoplink.storage.tx import Tx
 from processes import SECRET, free_port, hoplink, wait_http
 
@@ -44,7 +46,7 @@ def _server(cli: Cli, tmp_path: Path) -> Iterator[str]:
     env.pop("HOPLINK_REDIS_URL", None)
     base = f"http://127.0.0.1:{port}"
     with hoplink(["serve"], env, tmp_path / "serve.log") as proc:
-        wait_http(base, proc=proc, path="/healthz")
+        wait_http(base, 90, proc, path="/healthz")  # start-up is slow on a busy machine
         yield base
 
 
@@ -79,7 +81,18 @@ def _link(cli: Cli, ws: str) -> tuple[str, str]:
 
 
 def _in_tx(cli: Cli, work: Callable[[Tx], Awaitable[object]]) -> None:
-    cli.query(work)  # its own engine and transaction, committed at the end
+    """``work`` in a write transaction of a database engine of its own (another process's
+    view of the database), committed at the end."""
+
+    async def run() -> None:
+        db = Database.from_url(cli.settings.database_url_async)
+        try:
+            async with db.transaction() as tx:
+                await work(tx)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
 
 
 def _redirects_to(url: str) -> Callable[[httpx.Response], bool]:
