@@ -37,6 +37,13 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(
+            hidden=True,
+            help="Set by `hoplink serve` for its child worker: stop when that process is gone.",
+        ),
+    ] = None,
 ) -> None:
     """Consume clicks and write the click log and rollups until stopped (SIGTERM drains).
 
@@ -61,7 +68,9 @@ def worker(
         except OSError as exc:
             _common.fail(f"error: cannot serve metrics on port {port}: {exc}")
     try:
-        _common.run(run_worker(settings, on_ready=_ready))
+        # The child of `hoplink serve` says nothing on start: the web server speaks for both.
+        ready = None if parent_pid is not None else _ready
+        _common.run(run_worker(settings, on_ready=ready, parent_pid=parent_pid))
     except ConfigError as exc:
         _common.fail(f"configuration error:\n{exc}", code=2)
     except RuntimeError as exc:
