@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,11 @@ from hoplink.ingest.worker import run_worker
 
 
 def _ready() -> None:
-    _common.out.print("hoplink worker running (SIGTERM or Ctrl+C drains and stops)")
+    # `hoplink serve` waits for this line before it may stop its child worker (process.py).
+    # Written as is, not through rich, which exits when no one reads the pipe any more (the
+    # child of a web server that was killed): this worker must drain the journal then.
+    with contextlib.suppress(OSError):
+        os.write(1, b"hoplink worker running (SIGTERM or Ctrl+C drains and stops)\n")
 
 
 def worker(
@@ -68,9 +74,7 @@ def worker(
         except OSError as exc:
             _common.fail(f"error: cannot serve metrics on port {port}: {exc}")
     try:
-        # The child of `hoplink serve` says nothing on start: the web server speaks for both.
-        ready = None if parent_pid is not None else _ready
-        _common.run(run_worker(settings, on_ready=ready, parent_pid=parent_pid))
+        _common.run(run_worker(settings, on_ready=_ready, parent_pid=parent_pid))
     except ConfigError as exc:
         _common.fail(f"configuration error:\n{exc}", code=2)
     except RuntimeError as exc:

@@ -36,6 +36,7 @@ RESTART_MIN = 0.5  # seconds before the first restart of a child that died
 RESTART_MAX = 30.0  # the back-off doubles up to this while the child keeps dying
 STABLE_AFTER = 60.0  # a child that ran this long resets the back-off
 STOP_GRACE = 30.0  # seconds the child may take to drain on stop, then it is killed
+READY_LINE = b"hoplink worker running"  # what ``hoplink worker`` prints once it handles SIGTERM
 
 
 def worker_command(settings: Settings, *, parent_pid: int) -> list[str]:
@@ -59,8 +60,10 @@ class WorkerProcess:
         self.settings = settings
         self.restarts = 0
         self._proc: asyncio.subprocess.Process | None = None
+        self._ready = asyncio.Event()  # the child has its signal handlers in place
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -75,14 +78,31 @@ class WorkerProcess:
     async def _spawn(self) -> None:
         # The child reads the same HOPLINK_* environment; the data directory is passed
         # explicitly because ``serve --data-dir`` may have overridden it.
-        env = {**os.environ, "HOPLINK_DATA_DIR": str(self.settings.data_dir)}
+        env = {
+            **os.environ,
+            "HOPLINK_DATA_DIR": str(self.settings.data_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._ready.clear()
         self._proc = await asyncio.create_subprocess_exec(
             *worker_command(self.settings, parent_pid=os.getpid()),
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,  # its "running" line; its logs go to stderr
             start_new_session=True,
         )
+        self._reader = asyncio.get_running_loop().create_task(self._read_stdout(self._proc))
         log.info("click worker process %d started", self._proc.pid)
+
+    async def _read_stdout(self, proc: asyncio.subprocess.Process) -> None:
+        """Until the child says it runs, SIGTERM would kill it before it can drain (its
+        handlers are not installed yet): ``stop`` waits for this line first."""
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            if READY_LINE in line:
+                self._ready.set()
+            else:
+                sys.stdout.buffer.write(line)
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
@@ -113,18 +133,28 @@ class WorkerProcess:
         self._stopping = True
         proc = self._proc
         if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(proc.wait(), STOP_GRACE)
+                async with asyncio.timeout(STOP_GRACE):
+                    # A child still starting up would die of SIGTERM without draining.
+                    ready = asyncio.ensure_future(self._ready.wait())
+                    await asyncio.wait(
+                        [ready, asyncio.ensure_future(proc.wait())],
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    ready.cancel()
+                    if proc.returncode is None:
+                        proc.send_signal(signal.SIGTERM)
+                    await proc.wait()
             except TimeoutError:
                 log.warning("the click worker process did not drain in %.0f s", STOP_GRACE)
                 proc.kill()
                 await proc.wait()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._reader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._reader = None
 
 
 def worker_process(runtime: Runtime) -> WorkerProcess:
