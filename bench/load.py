@@ -55,6 +55,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
+import redirect
 from cluster import (
     Prober,
     Store,
@@ -64,7 +65,6 @@ from cluster import (
     store_links,
     wait_listening,
 )
-import redirect
 from redirect import FINAL_URL, HOST, USER_AGENT, Run, lua_script, server, wrk
 
 # No CPU pinning (redirect.py pins its one-process servers to CPU 0 and wrk to CPU 1).
