@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +14,7 @@ from hoplink.ingest.worker import run_worker
 
 
 def _ready() -> None:
-    # `hoplink serve` waits for this line before it may stop its child worker (process.py).
-    # Written as is, not through rich, which exits when no one reads the pipe any more (the
-    # child of a web server that was killed): this worker must drain the journal then.
-    with contextlib.suppress(OSError):
-        os.write(1, b"hoplink worker running (SIGTERM or Ctrl+C drains and stops)\n")
+    _common.out.print("hoplink worker running (SIGTERM or Ctrl+C drains and stops)")
 
 
 def worker(
@@ -41,13 +35,6 @@ def worker(
             min=0,
             max=65535,
             show_default=False,
-        ),
-    ] = None,
-    parent_pid: Annotated[
-        int | None,
-        typer.Option(
-            hidden=True,
-            help="Set by `hoplink serve` for its child worker: stop when that process is gone.",
         ),
     ] = None,
 ) -> None:
@@ -74,7 +61,7 @@ def worker(
         except OSError as exc:
             _common.fail(f"error: cannot serve metrics on port {port}: {exc}")
     try:
-        _common.run(run_worker(settings, on_ready=_ready, parent_pid=parent_pid))
+        _common.run(run_worker(settings, on_ready=_ready))
     except ConfigError as exc:
         _common.fail(f"configuration error:\n{exc}", code=2)
     except RuntimeError as exc:

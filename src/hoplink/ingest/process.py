@@ -3,9 +3,10 @@
 Why a process: as a task of the web process the worker shares its event loop and its GIL.
 Under load each batch (tens of ms of CPU) holds up the redirects waiting behind it (p99 in
 the hundreds of ms), and the redirects starve the worker (the backlog grows for as long as
-the load lasts). The child is ``hoplink worker`` on the same data directory: it consumes
-the click journal the web process writes — the journal hands off across processes (one
-writer and one reader, each holding its flock) — on the other core.
+the load lasts). The child runs ``hoplink worker``'s loop on the same data directory: it
+consumes the click journal the web process writes — the journal hands off across processes (one
+writer and one reader, each holding its flock) — on the other core. It is started as
+``python -m hoplink.ingest.child``, which imports only the worker (fast to start).
 
 The life cycle is the in-process worker's. The runtime starts this service last and stops
 it first: on SIGTERM the web server finishes its requests, then ``stop`` sends the child
@@ -28,6 +29,7 @@ import signal
 import sys
 
 from hoplink.config import Settings
+from hoplink.ingest.child import READY_LINE
 from hoplink.runtime import Runtime
 
 log = logging.getLogger("hoplink.worker")
@@ -36,16 +38,14 @@ RESTART_MIN = 0.5  # seconds before the first restart of a child that died
 RESTART_MAX = 30.0  # the back-off doubles up to this while the child keeps dying
 STABLE_AFTER = 60.0  # a child that ran this long resets the back-off
 STOP_GRACE = 30.0  # seconds the child may take to drain on stop, then it is killed
-READY_LINE = b"hoplink worker running"  # what ``hoplink worker`` prints once it handles SIGTERM
 
 
 def worker_command(settings: Settings, *, parent_pid: int) -> list[str]:
-    """``hoplink worker`` on this data directory, run by this Python."""
+    """The worker (``hoplink.ingest.child``) on this data directory, run by this Python."""
     return [
         sys.executable,
         "-m",
-        "hoplink.cli",
-        "worker",
+        "hoplink.ingest.child",
         "--data-dir",
         str(settings.data_dir),
         "--parent-pid",
@@ -54,7 +54,7 @@ def worker_command(settings: Settings, *, parent_pid: int) -> list[str]:
 
 
 class WorkerProcess:
-    """A ``Service``: keeps one ``hoplink worker`` child running beside the web app."""
+    """A ``Service``: keeps one worker child process running beside the web app."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
