@@ -26,6 +26,9 @@ class Click:
     accept_language: str
     country: str | None  # ISO 3166-1 alpha-2, from a trusted CDN header or a geo lookup
     visitor_hash: str  # keyed hash of (daily salt, workspace, IP, user agent)
+    # The ad platforms' click ids on the short link's query ({"fbclid": ...}, validated at
+    # the edge, see clicks/adids.py); None for the usual click that has none.
+    ad_click_ids: dict[str, str] | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)  # orjson serialises dataclasses natively (asdict is slow)

@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.clicks.adids import check_ad_click_ids
 from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event, LinkRef
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
@@ -35,6 +37,7 @@ _COLUMNS = (
     _C.browser,
     _C.bot,
     _C.bot_name,
+    _C.ad_click_ids,
 )
 
 
@@ -57,7 +60,14 @@ def _row(e: Event) -> tuple[Any, ...]:
         e.browser,
         e.bot.value if e.bot is not None else None,
         e.bot_name,
+        _ad_ids_text(c.ad_click_ids),
     )
+
+
+def _ad_ids_text(values: dict[str, str] | None) -> str | None:
+    # Checked again here: the queue is outside this process (a Redis stream, a file).
+    kept = check_ad_click_ids(values) if values else None
+    return orjson.dumps(kept).decode() if kept else None
 
 
 class ClickRepo:
