@@ -8,6 +8,7 @@ dropped before the click touches a journal, a queue or a log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -37,6 +38,20 @@ class Click:
     def from_json(cls, data: bytes | str) -> Click:
         values: dict[str, Any] = orjson.loads(data)
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClick:
+    """A raw click as written by the worker, found by its id (conversions attribute an
+    order reported with ``hl_click`` to it)."""
+
+    click_id: str
+    workspace_id: str
+    link_id: str
+    ts: datetime
+    visitor_hash: str
+    ad_click_ids: dict[str, str]  # {} when the visit carried none
+    bot: str | None  # why it was flagged as a bot; None: a person
 
 
 class ClickSink(Protocol):

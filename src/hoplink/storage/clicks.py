@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.clicks.adids import check_ad_click_ids
+from hoplink.clicks.models import StoredClick
 from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event, LinkRef
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
@@ -68,6 +69,31 @@ def _ad_ids_text(values: dict[str, str] | None) -> str | None:
     # Checked again here: the queue is outside this process (a Redis stream, a file).
     kept = check_ad_click_ids(values) if values else None
     return orjson.dumps(kept).decode() if kept else None
+
+
+class WorkspaceClicks:
+    """The raw clicks of one workspace; no method can reach another's."""
+
+    def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+
+    async def get(self, click_id: str) -> StoredClick | None:
+        q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.ad_click_ids, _C.bot).where(
+            _C.click_id == click_id, _C.workspace_id == self.workspace_id
+        )
+        row = (await self.conn.execute(q)).first()
+        if row is None:
+            return None
+        return StoredClick(
+            click_id=row.click_id,
+            workspace_id=self.workspace_id,
+            link_id=row.link_id,
+            ts=row.ts,
+            visitor_hash=row.visitor_hash,
+            ad_click_ids=orjson.loads(row.ad_click_ids) if row.ad_click_ids else {},
+            bot=row.bot,
+        )
 
 
 class ClickRepo:
