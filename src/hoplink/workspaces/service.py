@@ -111,6 +111,8 @@ async def create_workspace(
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] = (),
     status: WorkspaceStatus = WorkspaceStatus.UNVERIFIED,
+    click_id_enabled: bool = True,
+    click_id_param: str = "",
 ) -> Workspace:
     errors, values = _check_settings(
         name=name,
@@ -118,6 +120,7 @@ async def create_workspace(
         timezone=timezone,
         param_template=param_template or {},
         custom_channels=custom_channels,
+        click_id_param=click_id_param,
     )
     if slug is not None and not _SLUG_RE.match(slug):
         errors.append(
@@ -141,6 +144,8 @@ async def create_workspace(
         created_at=utcnow(),
         param_template=values["param_template"],  # type: ignore[arg-type]
         custom_channels=values["custom_channels"],  # type: ignore[arg-type]
+        click_id_enabled=click_id_enabled,
+        click_id_param=values["click_id_param"],  # type: ignore[arg-type]
     )
     await tx.workspaces.insert(ws)
     return ws
