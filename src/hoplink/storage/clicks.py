@@ -101,8 +101,8 @@ class ClickRepo:
         self.conn = conn
 
     async def link_refs(self, link_ids: Iterable[str]) -> dict[str, LinkRef]:
-        """Workspace, channel and campaign of each link that exists (deleted links stay
-        as tombstones)."""
+        """Workspace, channel, campaign, utm_content and utm_term of each link that exists
+        (deleted links stay as tombstones)."""
         wanted = sorted(set(link_ids))
         refs: dict[str, LinkRef] = {}
         lc = t.links.c
@@ -111,12 +111,17 @@ class ClickRepo:
             # link delete waits until this batch is committed, so it never leaves rollups of
             # a link it removed (see PrivacyRepo.erase).
             q = (
-                select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id)
+                select(
+                    lc.id, lc.workspace_id, lc.channel, lc.campaign_id, lc.utm_content, lc.utm_term
+                )
                 .where(in_list(self.conn, lc.id, wanted[i : i + 500]))
                 .with_for_update(read=True)
             )
             refs.update(
-                (r.id, LinkRef(r.workspace_id, r.channel, r.campaign_id))
+                (
+                    r.id,
+                    LinkRef(r.workspace_id, r.channel, r.campaign_id, r.utm_content, r.utm_term),
+                )
                 for r in await self.conn.execute(q)
             )
         return refs
