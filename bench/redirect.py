@@ -10,6 +10,10 @@ received must be in it.
     .venv/bin/python bench/redirect.py [--links 10000] [--duration 10] [--rounds 3]
     .venv/bin/python bench/redirect.py --worker   # the embedded worker consumes meanwhile
     .venv/bin/python bench/redirect.py --memory [--stored 1000000] [--hot 100000]
+    .venv/bin/python bench/redirect.py --query 'fbclid=IwAR...'  # what visitors append
+
+``--query`` appends a query string to every request (both servers), e.g. an ad platform's
+click id, which hoplink parses at the edge and journals with the click.
 
 ``--memory`` stores 1 M links, requests 100 k distinct ones (filling the cache) and
 reports the web process's RSS. Needs ``wrk`` (apt-get install -y wrk).
@@ -68,7 +72,7 @@ request = function()
   else
     code = codes[math.random(#codes)]
   end
-  return wrk.format("GET", "/" .. code)
+  return wrk.format("GET", "/" .. code .. "%(query)s")
 end
 """
 
@@ -200,9 +204,10 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
     )
 
 
-def lua_script(path: Path, codes: list[str], *, sequential: bool = False) -> Path:
+def lua_script(path: Path, codes: list[str], *, sequential: bool = False, query: str = "") -> Path:
     quoted = ",".join(f'"{c}"' for c in codes)
-    values = {"codes": quoted, "host": HOST, "user_agent": USER_AGENT}
+    suffix = f"?{query}" if query else ""
+    values = {"codes": quoted, "host": HOST, "user_agent": USER_AGENT, "query": suffix}
     path.write_text(LUA % {**values, "sequential": str(sequential).lower()})
     return path
 
@@ -296,7 +301,7 @@ def rss_mb(pid: int) -> float:
 def throughput(args: argparse.Namespace, work: Path) -> int:
     links = asyncio.run(store_links(work, args.links))
     (work / "links.json").write_bytes(orjson.dumps(links))
-    script = lua_script(work / "random.lua", list(links))
+    script = lua_script(work / "random.lua", list(links), query=args.query)
     # Warm-up requests every code once (sequentially), so the measured run is steady state.
     warm_script = lua_script(work / "warm.lua", list(links), sequential=True)
     warm = max(2.0, args.duration / 5)
@@ -390,6 +395,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--worker", action="store_true", help="run the embedded worker too")
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--query", default="", help="query string appended to every request")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--hot", type=int, default=100_000)
     args = parser.parse_args()
