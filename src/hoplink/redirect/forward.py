@@ -69,13 +69,21 @@ def forward_query(final_url: str, query_string: bytes, *, click_param: str | Non
 def tag_location(location: str, target: Target, click: Click) -> str:
     """``location`` plus the click's ad click ids (if the link passes them on and does not
     forward the whole query already) and then the click id (if the workspace wants it)."""
-    added: list[str] = []
+    param = target.click_param
     ad_ids = click.ad_click_ids
-    if ad_ids and target.pass_ad_click_ids and not target.forward_query:
-        taken = {name.lower() for name, _ in query_params(location)}
-        added = [f"{n}={v}" for n, v in ad_ids.items() if n.lower() not in taken]
-    if target.click_param is not None:
-        added.append(f"{target.click_param}={click.click_id}")
+    if not (ad_ids and target.pass_ad_click_ids and not target.forward_query):
+        if param is None:
+            return location
+        if "#" not in location:  # the usual case, without a list or a partition
+            if "?" not in location:
+                return f"{location}?{param}={click.click_id}"
+            sep = "" if location[-1] in "?&" else "&"
+            return f"{location}{sep}{param}={click.click_id}"
+        return _append(location, [f"{param}={click.click_id}"])
+    taken = {name.lower() for name, _ in query_params(location)}
+    added = [f"{n}={v}" for n, v in ad_ids.items() if n.lower() not in taken]
+    if param is not None:
+        added.append(f"{param}={click.click_id}")
     return _append(location, added) if added else location
 
 
