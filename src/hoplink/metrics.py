@@ -45,9 +45,9 @@ from starlette.types import Receive, Scope, Send
 
 from hoplink.clicks.adids import AdIdDrop
 from hoplink.clicks.backlog import journal_backlog
+from hoplink.clicks.enriched import BotReason
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.redis_stream import ClickStream, RedisClickSink, RedisClickSource
-from hoplink.ingest.bots import BotReason
 from hoplink.ingest.steps import DropReason, IngestCounters
 from hoplink.redirect.breaker import CircuitBreaker
 

@@ -23,7 +23,6 @@ from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.domains import domain_for
 from hoplink.errors import Conflict, FieldError, InvalidInput, PermissionDenied
-from hoplink.redirect.cache import invalidate_workspace
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
 from hoplink.workspaces.service import update_workspace
@@ -148,7 +147,6 @@ async def save_workspace(request: Request) -> Response:
         return await _render(
             request, v, values=values, errors=errors_by_field(exc), status_code=422
         )
-    invalidate_workspace(services(request).runtime, v.workspace.id)  # the click-id settings
     flash(request, gettext(request, "Workspace settings saved."))
     return RedirectResponse(f"{v.base}/settings", status_code=303)
 

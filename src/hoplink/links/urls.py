@@ -25,7 +25,7 @@ import idna
 
 from hoplink.clicks.adids import AD_CLICK_ID_PARAMS
 from hoplink.errors import FieldError, InvalidInput
-from hoplink.safety.addresses import whatwg_ipv4
+from hoplink.net.addresses import whatwg_ipv4
 
 UTM_FIELDS: tuple[str, ...] = (
     "utm_source",

@@ -15,6 +15,7 @@ from hoplink.errors import (
     WorkspaceNotVerified,
     WorkspaceSuspended,
 )
+from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
 from hoplink.links.urls import check_click_param, validate_param_template
 from hoplink.storage.tx import Tx
@@ -178,6 +179,9 @@ async def update_workspace(
         raise InvalidInput(errors)
     if values:
         await tx.workspaces.update(workspace_id, **values)
+    if "click_id_enabled" in values or "click_id_param" in values:
+        # Every redirect of the workspace carries these (Target.click_param).
+        tx.record(WorkspaceChanged(workspace_id, "click_id"))
     ws = await tx.workspaces.get(workspace_id)
     if ws is None:
         raise NotFound("no such workspace")
@@ -195,6 +199,7 @@ async def find_workspace(tx: Tx, ref: str) -> Workspace:
 async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
     ws = await find_workspace(tx, ref)
     await tx.workspaces.update(ws.id, status=status.value)
+    tx.record(WorkspaceChanged(ws.id, "status"))
     updated = await tx.workspaces.get(ws.id)
     assert updated is not None
     return updated
