@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "no-referrer-when-downgrade",
         "unsafe-url",
     ] = "strict-origin-when-cross-origin"
+    # Query parameter every redirect's Location carries the click id in, so a store can
+    # report an order against the exact click (a workspace may rename it or turn it off).
+    click_id_param: str = Field(default="hl_click", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     # Proxies/CDNs (CIDRs, comma-separated) whose forwarding headers are believed; from any
     # other peer X-Forwarded-For, CF-Connecting-IP and country headers are ignored.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()

@@ -267,5 +267,6 @@ def check_links(
             dropped[DropReason.WORKSPACE_MISMATCH] += 1
         else:
             event.channel, event.campaign = link.channel, link.campaign_id
+            event.utm_content, event.utm_term = link.utm_content, link.utm_term
             kept.append(event)
     return kept, dropped
