@@ -50,6 +50,7 @@ def _spec(body: LinkCreate) -> service.LinkSpec:
         notes=body.notes,
         code=body.code,
         forward_query=body.forward_query,
+        pass_ad_click_ids=body.pass_ad_click_ids,
     )
 
 

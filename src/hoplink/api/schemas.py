@@ -66,6 +66,9 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
+    pass_ad_click_ids: bool = Field(
+        False, description="Pass fbclid, gclid, ttclid, ... on to the destination."
+    )
 
 
 class LinkUpdate(_In):
@@ -82,6 +85,7 @@ class LinkUpdate(_In):
     notes: str | None = None
     archived: bool | None = None
     forward_query: bool | None = None
+    pass_ad_click_ids: bool | None = None
 
 
 class BulkCreate(_In):
@@ -109,6 +113,7 @@ class LinkOut(BaseModel):
     notes: str | None
     archived: bool
     forward_query: bool
+    pass_ad_click_ids: bool
     created_at: datetime
     updated_at: datetime
     banned: bool = Field(
@@ -137,6 +142,7 @@ class LinkOut(BaseModel):
             notes=link.notes,
             archived=link.archived,
             forward_query=link.forward_query,
+            pass_ad_click_ids=link.pass_ad_click_ids,
             created_at=link.created_at,
             updated_at=link.updated_at,
             banned=link.ban is not None,
@@ -224,4 +230,7 @@ class WorkspaceOut(BaseModel):
     status: str
     channels: list[str]
     param_template: dict[str, str]
+    click_id_param: str | None = Field(
+        description="The parameter every redirect adds the click id under; null: turned off."
+    )
     api_key: dict[str, Any]

@@ -52,6 +52,7 @@ def form_values(form: Mapping[str, Any]) -> dict[str, str]:
     values = {name: _text(form, name) for name in TEXT_FIELDS}
     values["preset"] = _text(form, "preset")
     values["forward_query"] = "on" if _text(form, "forward_query") else ""
+    values["pass_ad_click_ids"] = "on" if _text(form, "pass_ad_click_ids") else ""
     preset = PRESETS_BY_KEY.get(values["preset"])
     if preset is not None:
         if not values["channel"].strip():
@@ -83,6 +84,7 @@ def spec_from(values: Mapping[str, str]) -> LinkSpec:
         notes=values["notes"],
         code=_or_none(values["code"]),
         forward_query=bool(values["forward_query"]),
+        pass_ad_click_ids=bool(values["pass_ad_click_ids"]),
     )
 
 
@@ -97,6 +99,7 @@ def changes_from(values: Mapping[str, str]) -> dict[str, Any]:
         "title": values["title"],
         "notes": values["notes"],
         "forward_query": bool(values["forward_query"]),
+        "pass_ad_click_ids": bool(values["pass_ad_click_ids"]),
     }
 
 
@@ -112,6 +115,7 @@ def link_values(link: Link) -> dict[str, str]:
         "code": link.code,
         "preset": "",
         "forward_query": "on" if link.forward_query else "",
+        "pass_ad_click_ids": "on" if link.pass_ad_click_ids else "",
     }
     return values
 

@@ -65,6 +65,10 @@ async def _page_context(tx: Tx, v: Viewer) -> dict[str, Any]:
     }
 
 
+def _default_click_param(request: Request) -> str:
+    return services(request).runtime.settings.click_id_param
+
+
 def _values(v: Viewer) -> dict[str, str]:
     ws = v.workspace
     return {
@@ -73,6 +77,8 @@ def _values(v: Viewer) -> dict[str, str]:
         "timezone": ws.timezone,
         "param_template": template_text(ws.param_template),
         "custom_channels": ", ".join(ws.custom_channels),
+        "click_id_enabled": "on" if ws.click_id_enabled else "",
+        "click_id_param": ws.click_id_param or "",
     }
 
 
@@ -82,7 +88,13 @@ async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extr
     extra.setdefault("values", _values(v))
     extra.setdefault("errors", {})
     response = render(
-        request, "settings/page.html", viewer=v, status_code=status_code, **context, **extra
+        request,
+        "settings/page.html",
+        viewer=v,
+        status_code=status_code,
+        default_click_param=_default_click_param(request),
+        **context,
+        **extra,
     )
     return response
 
@@ -103,8 +115,16 @@ async def save_workspace(request: Request) -> Response:
     form = await request.form()
     values = {
         name: str(form.get(name, ""))
-        for name in ("name", "seller_id", "timezone", "param_template", "custom_channels")
+        for name in (
+            "name",
+            "seller_id",
+            "timezone",
+            "param_template",
+            "custom_channels",
+            "click_id_param",
+        )
     }
+    values["click_id_enabled"] = "on" if form.get("click_id_enabled") else ""
     template = parse_template(values["param_template"])
     try:
         if isinstance(template, InvalidInput):
@@ -120,6 +140,8 @@ async def save_workspace(request: Request) -> Response:
                 custom_channels=[
                     c.strip() for c in values["custom_channels"].split(",") if c.strip()
                 ],
+                click_id_enabled=bool(values["click_id_enabled"]),
+                click_id_param=values["click_id_param"],
             )
     except InvalidInput as exc:
         return await _render(

@@ -50,6 +50,8 @@ class Link:
     tags: list[str] = field(default_factory=list)
     # The active ban, if a platform admin banned the link (issue 6).
     ban: LinkBan | None = None
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on to the destination (issue 10).
+    pass_ad_click_ids: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ class LinkSpec:
     notes: str | None = None
     code: str | None = None
     forward_query: bool = False
+    pass_ad_click_ids: bool = False
 
 
 def _text(
@@ -210,6 +211,7 @@ def _prepare(
         "title": title,
         "notes": notes,
         "forward_query": spec.forward_query,
+        "pass_ad_click_ids": spec.pass_ad_click_ids,
     }
     return _Draft(values, tags, spec.code)
 
@@ -229,6 +231,7 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         notes=row["notes"],
         archived=row["archived"],
         forward_query=row["forward_query"],
+        pass_ad_click_ids=row["pass_ad_click_ids"],
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -454,7 +457,18 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
 
 
 EDITABLE = frozenset(
-    {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
+    {
+        "url",
+        "utm",
+        "channel",
+        "campaign_id",
+        "tags",
+        "title",
+        "notes",
+        "archived",
+        "forward_query",
+        "pass_ad_click_ids",
+    }
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
 # follows from them and is not repeated.
@@ -468,6 +482,7 @@ _TRACKED = (
     "notes",
     "archived",
     "forward_query",
+    "pass_ad_click_ids",
 )
 
 
@@ -503,6 +518,7 @@ async def update_link(
         title=changes.get("title", link.title),
         notes=changes.get("notes", link.notes),
         forward_query=bool(changes.get("forward_query", link.forward_query)),
+        pass_ad_click_ids=bool(changes.get("pass_ad_click_ids", link.pass_ad_click_ids)),
     )
     # The policy judges a new destination only: a link whose host a later, stricter policy
     # refuses can still be renamed, archived or deleted by its owner.
@@ -526,6 +542,7 @@ async def update_link(
         "notes": link.notes,
         "archived": link.archived,
         "forward_query": link.forward_query,
+        "pass_ad_click_ids": link.pass_ad_click_ids,
     }
     changed = {name: v for name, v in values.items() if before.get(name) != v}
     tags_changed = "tags" in changes and sorted(draft.tags) != sorted(link.tags)

@@ -2,7 +2,8 @@
 
 Plain ASGI, no framework. Only the Host header and the code pick the target, and the
 Location is the stored final URL (plus, for links that ask for it, the visitor's extra
-query parameters, added after ours), so nothing in a request can steer where it goes.
+query parameters or the ad platforms' click ids, added after ours) plus the click id, so
+nothing in a request can steer where it goes.
 The click is in the journal before the first byte of the answer is sent.
 """
 
@@ -16,7 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
-from hoplink.redirect.forward import forward_query
+from hoplink.redirect.forward import forward_query, tag_location
 from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
@@ -101,9 +102,12 @@ class RedirectApp:
             return
         location = target.final_url
         if target.forward_query and scope["query_string"]:
-            location = forward_query(location, scope["query_string"])
+            location = forward_query(
+                location, scope["query_string"], click_param=target.click_param
+            )
         try:
             click = await self.capture.click(scope, host=host, target=target, ts=time.time())
+            location = tag_location(location, target, click)  # ad click ids, then the click id
             if self.journal is not None:
                 self.journal.put(click)
                 if self.wait_for_disk:

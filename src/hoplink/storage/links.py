@@ -52,6 +52,7 @@ def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
         notes=row.notes,
         archived=row.archived,
         forward_query=row.forward_query,
+        pass_ad_click_ids=row.pass_ad_click_ids,
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,

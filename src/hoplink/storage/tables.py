@@ -24,7 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +87,10 @@ workspaces = Table(
     # a suspension replaced, so reinstating restores it (issue 6).
     Column("status_reason", Text, nullable=True),
     Column("status_before_suspension", String(16), nullable=True),
+    # Append the click id to every redirect's Location (issue 10), under this parameter
+    # name (NULL: the operator's HOPLINK_CLICK_ID_PARAM).
+    Column("click_id_enabled", Boolean, nullable=False, default=True, server_default=true()),
+    Column("click_id_param", String(64), nullable=True),
 )
 
 users = Table(
@@ -176,6 +182,8 @@ links = Table(
     Column("archived", Boolean, nullable=False, default=False),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on, even without forward_query.
+    Column("pass_ad_click_ids", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_by", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -284,6 +292,9 @@ clicks = Table(
     # Why the click was flagged as a bot (NULL: a person) and which bot it was.
     Column("bot", String(32), nullable=True),
     Column("bot_name", String(100), nullable=True),
+    # The ad platforms' click ids the visit arrived with, as compact JSON text
+    # ({"fbclid": "..."}; NULL: none, as for most clicks). See clicks/adids.py.
+    Column("ad_click_ids", Text, nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
 )
