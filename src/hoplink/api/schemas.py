@@ -78,7 +78,12 @@ class LinkUpdate(_In):
     tags: list[str] | None = None
     title: str | None = None
     notes: str | None = None
-    archived: bool | None = None
+    archived: bool | None = Field(
+        None, description="Hide from the list and reports; the short URL keeps redirecting."
+    )
+    disabled: bool | None = Field(
+        None, description="Turn off: visitors get the visitor page (404) instead of the product."
+    )
     forward_query: bool | None = None
 
 
@@ -106,6 +111,7 @@ class LinkOut(BaseModel):
     title: str | None
     notes: str | None
     archived: bool
+    disabled: bool
     forward_query: bool
     created_at: datetime
     updated_at: datetime
@@ -134,6 +140,7 @@ class LinkOut(BaseModel):
             title=link.title,
             notes=link.notes,
             archived=link.archived,
+            disabled=link.disabled,
             forward_query=link.forward_query,
             created_at=link.created_at,
             updated_at=link.updated_at,

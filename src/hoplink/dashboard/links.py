@@ -388,7 +388,48 @@ async def archive(request: Request) -> Response:
     invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
         request,
-        gettext(request, "Link archived.") if archived else gettext(request, "Link restored."),
+        gettext(
+            request, "Link archived. It is hidden from the list and reports and still redirects."
+        )
+        if archived
+        else gettext(request, "Link restored."),
+    )
+    return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
+
+
+async def disable_form(request: Request) -> Response:
+    """Turning a link off breaks whatever ad carries it, so it is confirmed first."""
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        v = await load_viewer(tx, request, request.path_params["ws"])
+        v.require_edit()
+        link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        service.check_not_banned(link)
+    return render(
+        request, "links/disable.html", viewer=v, link=link, short_url=_short(request, link)
+    )
+
+
+async def disable(request: Request) -> Response:
+    form = await request.form()
+    disabled = form.get("disabled", "1") == "1"
+    async with services(request).runtime.db.transaction() as tx:
+        v = await load_viewer(tx, request, request.path_params["ws"])
+        v.require_edit()
+        link_id = request.path_params["id"]
+        link = await service.update_link(
+            tx,
+            workspace=v.workspace,
+            link_id=link_id,
+            changes={"disabled": disabled},
+            actor=v.actor,
+            policy=policy_from_settings(services(request).runtime.settings),
+        )
+    invalidate_link(services(request).runtime, link.domain, link.code)
+    flash(
+        request,
+        gettext(request, "Link turned off. Visitors now see a “link turned off” page.")
+        if disabled
+        else gettext(request, "Link turned back on. It redirects again."),
     )
     return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
 

@@ -22,7 +22,7 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.domains import domain_for
-from hoplink.errors import Conflict, FieldError, InvalidInput, PermissionDenied
+from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
 from hoplink.workspaces.service import update_workspace
@@ -73,6 +73,7 @@ def _values(v: Viewer) -> dict[str, str]:
         "timezone": ws.timezone,
         "param_template": template_text(ws.param_template),
         "custom_channels": ", ".join(ws.custom_channels),
+        "fallback_url": ws.fallback_url or "",
     }
 
 
@@ -103,7 +104,14 @@ async def save_workspace(request: Request) -> Response:
     form = await request.form()
     values = {
         name: str(form.get(name, ""))
-        for name in ("name", "seller_id", "timezone", "param_template", "custom_channels")
+        for name in (
+            "name",
+            "seller_id",
+            "timezone",
+            "param_template",
+            "custom_channels",
+            "fallback_url",
+        )
     }
     template = parse_template(values["param_template"])
     try:
@@ -120,6 +128,7 @@ async def save_workspace(request: Request) -> Response:
                 custom_channels=[
                     c.strip() for c in values["custom_channels"].split(",") if c.strip()
                 ],
+                fallback_url=values["fallback_url"],
             )
     except InvalidInput as exc:
         return await _render(
@@ -220,6 +229,17 @@ async def create_key(request: Request) -> Response:
     except InvalidInput as exc:
         return await _render(request, v, key_errors=exc.errors, key_name=name, status_code=422)
     return await _render(request, v, new_key=raw, new_key_name=key.name)
+
+
+async def revoke_form(request: Request) -> Response:
+    """Revoking breaks every integration using the key at once, so it is confirmed first."""
+    v = await _manager(request)
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        keys = await tx.api_keys.for_workspace(v.workspace.id)
+    key = next((k for k in keys if k.id == request.path_params["key"] and k.active), None)
+    if key is None:
+        raise NotFound("no active API key with this id")
+    return render(request, "settings/key_revoke.html", viewer=v, key=key)
 
 
 async def revoke_key(request: Request) -> Response:

@@ -50,6 +50,8 @@ class Link:
     tags: list[str] = field(default_factory=list)
     # The active ban, if a platform admin banned the link (issue 6).
     ban: LinkBan | None = None
+    # Turned off by its owner: visitors get the friendly page instead of the redirect.
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,6 +227,7 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         title=row["title"],
         notes=row["notes"],
         archived=row["archived"],
+        disabled=row["disabled"],
         forward_query=row["forward_query"],
         created_by=row["created_by"],
         created_at=row["created_at"],
@@ -293,6 +294,7 @@ async def create_links(
             "domain_id": domain.id,
             "code": d.custom_code,
             "archived": False,
+            "disabled": False,
             "created_by": actor,
             "created_at": now,
             "updated_at": now,
@@ -447,7 +449,18 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
 
 
 EDITABLE = frozenset(
-    {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
+    {
+        "url",
+        "utm",
+        "channel",
+        "campaign_id",
+        "tags",
+        "title",
+        "notes",
+        "archived",
+        "disabled",
+        "forward_query",
+    }
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
 # follows from them and is not repeated.
@@ -460,6 +473,7 @@ _TRACKED = (
     "title",
     "notes",
     "archived",
+    "disabled",
     "forward_query",
 )
 
@@ -507,8 +521,9 @@ async def update_link(
         raise draft
     now = utcnow()
     values: dict[str, Any] = dict(draft.values)
-    if "archived" in changes:
-        values["archived"] = bool(changes["archived"])
+    for flag in ("archived", "disabled"):
+        if flag in changes:
+            values[flag] = bool(changes[flag])
     before = {
         "destination_url": link.destination_url,
         "final_url": link.final_url,
@@ -518,6 +533,7 @@ async def update_link(
         "title": link.title,
         "notes": link.notes,
         "archived": link.archived,
+        "disabled": link.disabled,
         "forward_query": link.forward_query,
     }
     changed = {name: v for name, v in values.items() if before.get(name) != v}

@@ -28,6 +28,10 @@ class Target:
     workspace_status: str
     # A platform admin banned the link: the redirect answers 410 (issue 6).
     banned: bool = False
+    # Turned off by its owner: the visitor page (404) instead of the redirect (issue 14).
+    disabled: bool = False
+    # The workspace's "visit the shop" URL for that page, if set.
+    fallback_url: str | None = None
 
 
 def _select_targets(hostname: str) -> Select[Any]:
@@ -42,6 +46,8 @@ def _select_targets(hostname: str) -> Select[Any]:
             L.forward_query,
             W.status,
             B.id.is_not(None),
+            L.disabled,
+            W.fallback_url,
         )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
@@ -57,7 +63,8 @@ async def resolve_many(
     """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
     rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
     return {
-        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])) for row in rows
+        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], row[9])
+        for row in rows
     }
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -85,6 +86,11 @@ workspaces = Table(
     # a suspension replaced, so reinstating restores it (issue 6).
     Column("status_reason", Text, nullable=True),
     Column("status_before_suspension", String(16), nullable=True),
+    # Where the visitor page of a disabled or unknown link points the shopper (issue 14).
+    Column("fallback_url", Text, nullable=True),
+    # Links the workspace may create per UTC day / month; NULL: the operator's defaults.
+    Column("links_per_day", Integer, nullable=True),
+    Column("links_per_month", Integer, nullable=True),
 )
 
 users = Table(
@@ -173,7 +179,10 @@ links = Table(
     ),
     Column("title", String(300), nullable=True),
     Column("notes", Text, nullable=True),
+    # Archived links are hidden from the list and reports but keep redirecting.
     Column("archived", Boolean, nullable=False, default=False),
+    # Disabled links answer the visitor page instead of redirecting (issue 14).
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
     Column("created_by", String(64), nullable=True),

@@ -24,6 +24,9 @@ def _workspace(row: Row[Any]) -> Workspace:
         status_before_suspension=(
             WorkspaceStatus(row.status_before_suspension) if row.status_before_suspension else None
         ),
+        fallback_url=row.fallback_url,
+        links_per_day=row.links_per_day,
+        links_per_month=row.links_per_month,
     )
 
 

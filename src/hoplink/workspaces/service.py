@@ -16,7 +16,7 @@ from hoplink.errors import (
     WorkspaceSuspended,
 )
 from hoplink.ids import new_id, random_base62, utcnow
-from hoplink.links.urls import validate_param_template
+from hoplink.links.urls import canonicalize_destination, validate_param_template
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import BUILTIN_CHANNELS, Workspace, WorkspaceStatus
 
@@ -38,6 +38,7 @@ def _check_settings(
     timezone: str | None = None,
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] | None = None,
+    fallback_url: str | None = None,
 ) -> tuple[list[FieldError], dict[str, object]]:
     errors: list[FieldError] = []
     values: dict[str, object] = {}
@@ -88,6 +89,16 @@ def _check_settings(
         if len(channels) > 50:
             errors.append(FieldError("custom_channels", "too_many", "at most 50 custom channels"))
         values["custom_channels"] = channels
+    if fallback_url is not None:
+        # Shown as a link on the visitor page of disabled links: canonical http(s) only.
+        try:
+            values["fallback_url"] = (
+                canonicalize_destination(fallback_url.strip(), field="fallback_url")
+                if fallback_url.strip()
+                else None
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
     return errors, values
 
 
@@ -145,14 +156,17 @@ async def update_workspace(
     timezone: str | None = None,
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] | None = None,
+    fallback_url: str | None = None,
 ) -> Workspace:
-    """Change settings. A new parameter template applies to links created or edited later."""
+    """Change settings. A new parameter template applies to links created or edited later;
+    ``fallback_url`` "" clears it."""
     errors, values = _check_settings(
         name=name,
         seller_id=seller_id,
         timezone=timezone,
         param_template=param_template,
         custom_channels=custom_channels,
+        fallback_url=fallback_url,
     )
     if errors:
         raise InvalidInput(errors)
