@@ -33,6 +33,7 @@ from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
 from hoplink.dashboard.csrf import CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
+from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, gettext, render
 from hoplink.dashboard.sessions import SessionMiddleware
 from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
@@ -168,6 +169,8 @@ async def _hoplink_error(request: Request, exc: Exception) -> Response:
         )
     elif exc.status == 403:
         message = gettext(request, "Your role in this workspace does not allow this.")
+    elif isinstance(exc, RateLimited):
+        message = limit_message(request, exc)
     else:
         message = exc.message
     response = _error_page(request, exc.status, message)

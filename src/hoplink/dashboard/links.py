@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from starlette.requests import Request
@@ -16,18 +17,20 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.counts import link_totals
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
+from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qr import qr_png, qr_svg
 from hoplink.domains import domain_for
-from hoplink.errors import FieldError, InvalidInput
+from hoplink.errors import FieldError, InvalidInput, RateLimited
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
-from hoplink.ratelimit import enforce, parse_limit
+from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
 from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
+from hoplink.workspaces.quotas import quota_from_settings
 
 PER_PAGE_CHOICES = (25, 50, 100)
 EXPORT_PAGE = 1000
@@ -185,19 +188,17 @@ async def create_link(request: Request) -> Response:
     values = form_values(form)
     if form.get("action") == "preview":  # the form's preview without JavaScript
         return await _preview_page(request, values)
-    # Links created per client address, shared with the API (HOPLINK_RATE_LIMIT_CREATE_IP);
-    # RateLimited becomes a 429 page with Retry-After, nothing created.
-    await enforce(
-        runtime.rate_limiter,
-        parse_limit("create_ip", runtime.settings.rate_limit_create_ip),
-        services(request).client_ip(request.scope),
-        message="Too many links were created from your address",
-    )
+    # Refused creations per client address, shared with the API
+    # (HOPLINK_RATE_LIMIT_CREATE_IP); created links count against the workspace's quota.
+    create_ip = parse_limit("create_ip", runtime.settings.rate_limit_create_ip)
+    ip = services(request).client_ip(request.scope)
     errors: dict[str, list[FieldError]] | None = None
+    refused: RateLimited | None = None
     async with runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         try:
+            await refuse_if_spent(runtime.rate_limiter, create_ip, ip, message="refused")
             link = await service.create_link(
                 tx,
                 workspace=v.workspace,
@@ -207,22 +208,34 @@ async def create_link(request: Request) -> Response:
                 code_length=runtime.settings.code_length,
                 require_verified=runtime.settings.require_verified_workspace,
                 policy=policy_from_settings(runtime.settings),
+                quota=quota_from_settings(runtime.settings),
             )
         except InvalidInput as exc:
-            pickers = await _pickers(tx, v)
             errors = errors_by_field(exc)
+        except RateLimited as exc:  # the form stays as typed, with why and when to retry
+            errors, refused = {}, exc
+        if errors is not None:
+            pickers = await _pickers(tx, v)
     if errors is None:  # committed: a cached "not found" for the code must not linger
         invalidate_link(runtime, link.domain, link.code)
         return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
-    return render(
+    if refused is None:
+        await charge(runtime.rate_limiter, create_ip, ip, 1)
+    response = render(
         request,
         "links/new.html",
         viewer=v,
         values=values,
         errors=errors,
-        status_code=422,
+        page_error=limit_message(request, refused, ZoneInfo(v.workspace.timezone))
+        if refused
+        else None,
+        status_code=422 if refused is None else 429,
         **pickers,
     )
+    if refused is not None:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 async def _preview_page(request: Request, values: dict[str, str]) -> Response:

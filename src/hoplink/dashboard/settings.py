@@ -23,8 +23,10 @@ from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.domains import domain_for
 from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from hoplink.ids import utcnow
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
+from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
 from hoplink.workspaces.service import update_workspace
 
 TIMEZONES = sorted(available_timezones())
@@ -54,8 +56,9 @@ def parse_template(text: str) -> dict[str, str] | InvalidInput:
     return template
 
 
-async def _page_context(tx: Tx, v: Viewer) -> dict[str, Any]:
+async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, Any]:
     return {
+        "quota": await quota_usage(tx, workspace=v.workspace, defaults=quota, now=utcnow()),
         "members": await tx.workspaces.members(v.workspace.id),
         "keys": await tx.api_keys.for_workspace(v.workspace.id),
         "domain": await domain_for(tx, v.workspace, None),
@@ -79,7 +82,9 @@ def _values(v: Viewer) -> dict[str, str]:
 
 async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        context = await _page_context(tx, v)
+        context = await _page_context(
+            tx, v, quota_from_settings(services(request).runtime.settings)
+        )
     extra.setdefault("values", _values(v))
     extra.setdefault("errors", {})
     response = render(

@@ -24,6 +24,7 @@ from hoplink.safety.policy import DestinationPolicy, PolicyMode
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links
 
 MAX_TAGS = 20
@@ -248,6 +249,7 @@ async def create_links(
     all_or_nothing: bool = False,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> list[Link | InvalidInput]:
     """Create many links; each result is the link or why that item was refused.
 
@@ -257,7 +259,9 @@ async def create_links(
     the domain (even a deleted link's) is never reused. ``require_verified``: the
     operator's seller-eligibility setting (suspended workspaces are always refused).
     ``policy``: the operator's destination policy (``policy_from_settings``); None applies
-    the built-in rules only (open mode).
+    the built-in rules only (open mode). ``quota``: the operator's default creation quotas
+    (``quota_from_settings``); the links to be created must fit the workspace's quota or
+    QuotaExceeded is raised and nothing is written. None: no quota (the operator's CLI).
     """
     check_can_create_links(workspace, require_verified=require_verified)
     repo = tx.links(workspace.id)
@@ -284,6 +288,8 @@ async def create_links(
 
     now = utcnow()
     drafts = [(i, r) for i, r in enumerate(results) if isinstance(r, _Draft)]
+    if quota is not None:
+        await check_quota(tx, workspace=workspace, defaults=quota, wanted=len(drafts), now=now)
     tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
     rows: dict[int, dict[str, Any]] = {}
     for i, d in drafts:
@@ -403,6 +409,7 @@ async def create_link(
     codes: CodeGenerator = default_generator,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> Link:
     [result] = await create_links(
         tx,
@@ -414,6 +421,7 @@ async def create_link(
         codes=codes,
         require_verified=require_verified,
         policy=policy,
+        quota=quota,
     )
     if isinstance(result, InvalidInput):
         raise result

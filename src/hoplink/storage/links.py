@@ -98,6 +98,15 @@ class LinkRepo:
                 t.links.insert(), [{**r, "workspace_id": self.workspace_id} for r in rows]
             )
 
+    async def count_created_since(self, since: datetime) -> int:
+        """Links this workspace created since ``since``, deleted ones included (quotas)."""
+        q = (
+            select(func.count())
+            .select_from(t.links)
+            .where(_L.workspace_id == self.workspace_id, _L.created_at >= since)
+        )
+        return int((await self.conn.execute(q)).scalar_one())
+
     async def codes_taken(self, domain_id: str, codes: Iterable[str]) -> set[str]:
         """Which of these codes exist on the domain in *any* workspace, tombstones included."""
         wanted = list(set(codes))
