@@ -34,7 +34,7 @@ from hoplink.dashboard.context import PREFIX, Services, SignInRequired
 from hoplink.dashboard.csrf import CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
 from hoplink.dashboard.limits import limit_message
-from hoplink.dashboard.pages import describe_error, gettext, render
+from hoplink.dashboard.pages import describe_error, gettext, locale_of, render
 from hoplink.dashboard.sessions import SessionMiddleware
 from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
 from hoplink.errors import (
@@ -171,8 +171,10 @@ async def _hoplink_error(request: Request, exc: Exception) -> Response:
         message = gettext(request, "Your role in this workspace does not allow this.")
     elif isinstance(exc, RateLimited):
         message = limit_message(request, exc)
-    else:
+    elif locale_of(request) == "en":
         message = exc.message
+    else:  # the service's message is English: say what kind of refusal it was instead
+        message = _generic(request, exc.status)
     response = _error_page(request, exc.status, message)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -183,9 +185,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         message = gettext(request, "This page does not exist, or you have no access to it.")
-    else:
+    elif locale_of(request) == "en":
         message = str(exc.detail)
+    else:
+        message = _generic(request, exc.status_code)
     return _error_page(request, exc.status_code, message)
+
+
+def _generic(request: Request, status: int) -> str:
+    if status == 409:
+        return gettext(request, "This conflicts with the current state. Reload and try again.")
+    if status == 405:
+        return gettext(request, "This address does not accept that kind of request.")
+    if status < 500:
+        return gettext(request, "This request could not be handled. Check it and try again.")
+    return gettext(request, "Something went wrong on our side. Please try again in a moment.")
 
 
 def _forbidden(scope: Scope) -> Response:

@@ -14,7 +14,7 @@ from hoplink.dashboard.bulkjobs import BulkJob
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.limits import limit_message
-from hoplink.dashboard.pages import gettext, render
+from hoplink.dashboard.pages import describe, gettext, locale_of, render
 from hoplink.errors import NotFound, RateLimited
 from hoplink.ids import utcnow
 from hoplink.ratelimit import parse_limit, refuse_if_spent
@@ -78,7 +78,8 @@ async def bulk_start(request: Request) -> Response:
             text = pasted
         rows = parse(text)
     except UploadError as exc:
-        return _form_page(request, v, text=pasted[:_KEPT_TEXT], error=str(exc))
+        message = gettext(request, exc.template, **exc.params)
+        return _form_page(request, v, text=pasted[:_KEPT_TEXT], error=message)
     finally:
         await form.close()
 
@@ -144,6 +145,7 @@ async def bulk_progress(request: Request) -> Response:
 async def bulk_results(request: Request) -> Response:
     v = await _viewer(request)
     job = _job(request, v)
+    locale = locale_of(request)
     lines = [
         "\ufeff" + csv_line(("line", "url", "status", "short_url", "final_url", "field", "error"))
     ]
@@ -153,7 +155,8 @@ async def bulk_results(request: Request) -> Response:
                 csv_line((r.line, r.url, "created", r.short_url, r.link.final_url, "", ""))
             )
         for e in r.errors:
-            lines.append(csv_line((r.line, r.url, "error", "", "", e.field, e.message)))
+            # The reader's language, like the page (column names and status stay keys).
+            lines.append(csv_line((r.line, r.url, "error", "", "", e.field, describe(locale, e))))
     return Response(
         "".join(lines),
         media_type="text/csv; charset=utf-8",

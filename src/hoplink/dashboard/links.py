@@ -3,6 +3,7 @@ delete."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -14,7 +15,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from hoplink.dashboard import forms
 from hoplink.dashboard.context import Viewer, load_viewer, services
-from hoplink.dashboard.counts import link_totals
+from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
 from hoplink.dashboard.limits import limit_message
@@ -35,6 +36,17 @@ from hoplink.workspaces.quotas import quota_from_settings
 PER_PAGE_CHOICES = (25, 50, 100)
 EXPORT_PAGE = 1000
 ARCHIVED_CHOICES = {"active": False, "archived": True, "all": None}
+# The span the click columns (and the count sorts) read, in days; None: all time.
+RANGE_CHOICES: dict[str, int | None] = {"all": None, "24h": 1, "7d": 7, "30d": 30}
+DEFAULT_SHOWN = {
+    "q": "",
+    "tag": "",
+    "channel": "",
+    "campaign": "",
+    "archived": "active",
+    "sort": "-created",
+    "range": "all",
+}
 
 
 def _int(value: str | None, default: int, lo: int, hi: int) -> int:
@@ -53,7 +65,10 @@ def list_query(params: Any, *, per_page: int | None = None) -> tuple[LinkQuery, 
         "campaign": str(params.get("campaign", ""))[:32],
         "archived": str(params.get("archived", "active")),
         "sort": str(params.get("sort", "-created")),
+        "range": str(params.get("range", "all")),
     }
+    if shown["range"] not in RANGE_CHOICES:
+        shown["range"] = "all"
     if shown["archived"] not in ARCHIVED_CHOICES:
         shown["archived"] = "active"
     if shown["sort"] not in LINK_SORTS:
@@ -71,8 +86,21 @@ def list_query(params: Any, *, per_page: int | None = None) -> tuple[LinkQuery, 
         sort=shown["sort"],
         page=_int(params.get("page"), 1, 1, 1_000_000),
         per_page=size,
+        clicks_from_hour=_range_start(shown["range"]),
+        clicks_to_hour=int(time.time() // 3600) + 2,  # a node whose clock runs ahead
     )
     return query, shown
+
+
+def _range_start(name: str) -> int:
+    days = RANGE_CHOICES[name]
+    return 0 if days is None else int(time.time() // 3600) - days * 24
+
+
+async def _totals(tx: Tx, v: Viewer, links: list[Link], shown: dict[str, str]) -> dict[str, Any]:
+    if shown["range"] == "all":
+        return await link_totals(tx, v.workspace.id, links)
+    return await link_totals_since(tx, v.workspace.id, links, _range_start(shown["range"]))
 
 
 async def _pickers(tx: Tx, v: Viewer) -> dict[str, Any]:
@@ -93,7 +121,7 @@ async def list_links(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         repo = tx.links(v.workspace.id)
         links, total = await repo.search(query)
-        totals = await link_totals(tx, v.workspace.id, links)
+        totals = await _totals(tx, v, links, shown)
         tags = await repo.tag_counts()
         pickers = await _pickers(tx, v)
     pages = max(1, -(-total // query.per_page))
@@ -112,6 +140,8 @@ async def list_links(request: Request) -> Response:
         campaign_names={c.id: c.name for c in pickers["campaigns"]},
         sorts=LINK_SORTS,
         per_page_choices=PER_PAGE_CHOICES,
+        ranges=tuple(RANGE_CHOICES),
+        filtered=any(shown[k] != value for k, value in DEFAULT_SHOWN.items()),
         **pickers,
     )
 
@@ -127,14 +157,20 @@ _EXPORT_COLUMNS = (
     "tags",
     "title",
     "archived",
+    "disabled",
     "created_at",
+    # In the list's click span ("range"; all time by default).
+    "clicks",
+    "human_clicks",
+    "bot_clicks",
+    "visitors",
 )
 
 
 async def export_links(request: Request) -> Response:
     """Every link matching the list's filters (not just the page), streamed."""
     runtime = services(request).runtime
-    query, _ = list_query(request.query_params, per_page=EXPORT_PAGE)
+    query, shown = list_query(request.query_params, per_page=EXPORT_PAGE)
     async with runtime.db.transaction(write=False) as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         names = {c.id: c.name for c in await tx.campaigns(v.workspace.id).all()}
@@ -145,7 +181,9 @@ async def export_links(request: Request) -> Response:
         while True:
             async with runtime.db.transaction(write=False) as tx:
                 batch, _ = await tx.links(v.workspace.id).search(replace(query, page=page))
+                counts = await _totals(tx, v, batch, shown)
             for link in batch:
+                c = counts[link.id]
                 yield csv_line(
                     (
                         runtime.short_url(link.domain, link.code),
@@ -158,7 +196,12 @@ async def export_links(request: Request) -> Response:
                         ", ".join(link.tags),
                         link.title or "",
                         "yes" if link.archived else "no",
+                        "yes" if link.disabled else "no",
                         link.created_at.isoformat(),
+                        c.pv,
+                        c.human_pv,
+                        c.bot_pv,
+                        c.uv,
                     )
                 )
             if len(batch) < EXPORT_PAGE:

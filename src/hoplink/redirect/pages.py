@@ -88,6 +88,8 @@ def language(accept_language: bytes | None) -> str:
             q = float(q_text) if q_text else 1.0
         except ValueError:
             continue
+        if q <= 0:  # "not this language"
+            continue
         if q > best_q:
             best, best_q = lang, q
     return best

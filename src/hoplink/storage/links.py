@@ -22,9 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ids import new_id
-from hoplink.links.models import HistoryEntry, Link, LinkBan, LinkQuery
+from hoplink.links.models import COUNT_SORTS, HistoryEntry, Link, LinkBan, LinkQuery
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
+from hoplink.storage.link_counts import link_counts
 
 _L = t.links.c
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -291,9 +292,18 @@ class LinkRepo:
         if query.text:
             conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")
-        cols = _SORTS[key]
-        order = [c.desc() for c in cols] if query.sort.startswith("-") else [c.asc() for c in cols]
-        q = self._select().where(*conds).order_by(*order)
+        desc = query.sort.startswith("-")
+        cols: tuple[ColumnElement[Any], ...]
+        if key in COUNT_SORTS:
+            counts = link_counts(self.workspace_id, query.clicks_from_hour, query.clicks_to_hour)
+            value = func.coalesce(getattr(counts.c, COUNT_SORTS[key]), 0)
+            cols = (value, _L.id)
+            q = self._select().outerjoin(counts, counts.c.link_id == _L.id)
+        else:
+            cols = _SORTS[key]
+            q = self._select()
+        order = [c.desc() for c in cols] if desc else [c.asc() for c in cols]
+        q = q.where(*conds).order_by(*order)
         # A text search reads every live link of the workspace (no index answers a
         # substring), and PostgreSQL then sorts the matches for any page: it counts them in
         # that same scan. SQLite walks the order's index and stops at the page, so a

@@ -25,6 +25,7 @@ from hoplink.redirect.pages import LANGUAGES, MESSAGES, STATUS, VisitorPages, la
         (b"en;q=0.2, zh-Hans;q=0.7", "zh-CN"),
         (b"*", "en"),
         (b"zh;q=abc, en", "en"),
+        (b"zh-CN;q=0", "en"),
         (b"\xff\xfe garbage;;;", "en"),
     ],
 )
