@@ -27,7 +27,6 @@ from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.quotas import quota_from_settings
@@ -77,8 +76,6 @@ async def create_link(
     except InvalidInput:
         await _count_refused(runtime, ip, 1)
         raise
-    # A cached "not found" for this code (custom codes can be guessed) must not linger.
-    invalidate_link(runtime, link.domain, link.code)
     return _out(runtime, link)
 
 
@@ -102,9 +99,6 @@ async def bulk_create(
         await _count_refused(runtime, ip, len(exc.errors))
         raise
     await _count_refused(runtime, ip, sum(isinstance(r, InvalidInput) for r in results.values()))
-    for r in results.values():
-        if not isinstance(r, InvalidInput):
-            invalidate_link(runtime, r.domain, r.code)
     # Serialised directly: re-validating 1,000 response models would cost more than the inserts.
     items: list[dict[str, object]] = []
     for i in range(len(body.items)):
@@ -274,15 +268,13 @@ async def update_link(
             actor=who.actor,
             policy=policy_from_settings(runtime.settings),
         )
-    invalidate_link(runtime, link.domain, link.code)  # at once on this node, TTL elsewhere
     return _out(runtime, link)
 
 
 @router.delete("/{link_id}", status_code=204, summary="Delete a link (its code is never reused)")
 async def delete_link(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        link = await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
-    invalidate_link(runtime, link.domain, link.code)
+        await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
     return Response(status_code=204)
 
 

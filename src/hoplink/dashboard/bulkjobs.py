@@ -24,7 +24,6 @@ from hoplink.links.models import Campaign, Link
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
@@ -191,9 +190,6 @@ class BulkJobs:
                     isinstance(r, InvalidInput) for r in made
                 )
                 await charge(runtime.rate_limiter, create_ip, ip, refused)
-                for r in made:
-                    if not isinstance(r, InvalidInput):
-                        invalidate_link(runtime, r.domain, r.code)
                 outcome: dict[int, Link | InvalidInput] = {
                     i: r for (i, _), r in zip(valid, made, strict=True)
                 }

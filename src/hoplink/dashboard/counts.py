@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from hoplink.analytics.models import Totals
 from hoplink.links.models import Link
 from hoplink.storage.link_counts import link_totals_between
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 from hoplink.storage.tx import Tx
 
 

@@ -28,7 +28,6 @@ from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
-from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.quotas import quota_from_settings
@@ -259,8 +258,7 @@ async def create_link(request: Request) -> Response:
             errors, refused = {}, exc
         if errors is not None:
             pickers = await _pickers(tx, v)
-    if errors is None:  # committed: a cached "not found" for the code must not linger
-        invalidate_link(runtime, link.domain, link.code)
+    if errors is None:
         return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
     if refused is None:
         await charge(runtime.rate_limiter, create_ip, ip, 1)
@@ -409,7 +407,6 @@ async def update(request: Request) -> Response:
             pickers = await _pickers(tx, v)
             history = await tx.links(v.workspace.id).history(link_id)
     if saved is not None:
-        invalidate_link(services(request).runtime, saved.domain, saved.code)
         flash(request, gettext(request, "Link saved."))
         return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
     values["code"] = link.code
@@ -433,7 +430,7 @@ async def archive(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link_id = request.path_params["id"]
-        link = await service.update_link(
+        await service.update_link(
             tx,
             workspace=v.workspace,
             link_id=link_id,
@@ -441,7 +438,6 @@ async def archive(request: Request) -> Response:
             actor=v.actor,
             policy=policy_from_settings(services(request).runtime.settings),
         )
-    invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
         request,
         gettext(
@@ -472,7 +468,7 @@ async def disable(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link_id = request.path_params["id"]
-        link = await service.update_link(
+        await service.update_link(
             tx,
             workspace=v.workspace,
             link_id=link_id,
@@ -480,7 +476,6 @@ async def disable(request: Request) -> Response:
             actor=v.actor,
             policy=policy_from_settings(services(request).runtime.settings),
         )
-    invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
         request,
         gettext(request, "Link turned off. Visitors now see a “link turned off” page.")
@@ -505,10 +500,7 @@ async def delete(request: Request) -> Response:
     async with services(request).runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
-        link = await service.delete_link(
-            tx, workspace=v.workspace, link_id=request.path_params["id"]
-        )
-    invalidate_link(services(request).runtime, link.domain, link.code)
+        await service.delete_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
     flash(request, gettext(request, "Link deleted. Its short URL no longer redirects."))
     return RedirectResponse(f"{v.base}/links", status_code=303)
 

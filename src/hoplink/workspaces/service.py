@@ -15,6 +15,7 @@ from hoplink.errors import (
     WorkspaceNotVerified,
     WorkspaceSuspended,
 )
+from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
 from hoplink.links.urls import canonicalize_destination, validate_param_template
 from hoplink.storage.tx import Tx
@@ -170,11 +171,14 @@ async def update_workspace(
     )
     if errors:
         raise InvalidInput(errors)
+    before = await tx.workspaces.get(workspace_id) if "fallback_url" in values else None
     if values:
         await tx.workspaces.update(workspace_id, **values)
     ws = await tx.workspaces.get(workspace_id)
     if ws is None:
         raise NotFound("no such workspace")
+    if before is not None and before.fallback_url != ws.fallback_url:
+        tx.record(WorkspaceChanged(ws.id, "fallback_url"))  # cached targets carry it
     return ws
 
 
@@ -189,6 +193,7 @@ async def find_workspace(tx: Tx, ref: str) -> Workspace:
 async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
     ws = await find_workspace(tx, ref)
     await tx.workspaces.update(ws.id, status=status.value)
+    tx.record(WorkspaceChanged(ws.id, "status"))
     updated = await tx.workspaces.get(ws.id)
     assert updated is not None
     return updated
