@@ -89,6 +89,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/links/{{id}}/qr.png", partial(links.qr, kind="png"), methods=get),
         Route(f"{W}/bulk", bulk.bulk_form, methods=get),
         Route(f"{W}/bulk", bulk.bulk_start, methods=post),
+        Route(f"{W}/bulk/template.csv", bulk.bulk_template, methods=get),
         Route(f"{W}/bulk/{{job}}", bulk.bulk_job, methods=get),
         Route(f"{W}/bulk/{{job}}/progress", bulk.bulk_progress, methods=get),
         Route(f"{W}/bulk/{{job}}/results.csv", bulk.bulk_results, methods=get),

@@ -120,6 +120,24 @@ async def bulk_start(request: Request) -> Response:
     return RedirectResponse(f"{v.base}/bulk/{job.id}", status_code=303)
 
 
+async def bulk_template(request: Request) -> Response:
+    """A CSV with every column and one example row, to fill in with a spreadsheet."""
+    await _viewer(request)
+    example = {
+        "url": "https://shop.example.com/item/1005006",
+        "utm_campaign": "spring_sale",
+        "channel": "tiktok",
+        "tags": "shoes|q2",
+        "title": "Running shoes",
+    }
+    body = "\ufeff" + csv_line(COLUMNS) + csv_line(example.get(c, "") for c in COLUMNS)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="hoplink-bulk-template.csv"'},
+    )
+
+
 def _job(request: Request, v: Viewer) -> BulkJob:
     job = services(request).jobs.get(request.path_params["job"], v.workspace.id)
     if job is None:
