@@ -42,6 +42,9 @@ async def test_breakdowns_bots_scopes_and_export(dash: Dash) -> None:
     assert 'id="total-pv">3<' in page.text and 'id="total-bots">1<' in page.text
     assert "China" in page.text and "Mobile" in page.text and "m.facebook.com" in page.text
     assert "<svg" in page.text and "Spring" in page.text
+    # The preview's country (no human visit) is left out of the human tables (issue 14).
+    countries = page.text.split('id="b-countries"')[1].split("</section>")[0]
+    assert "China" in countries and "United States" not in countries
     workspace = await b.get(f"{base}?range=7d")
     assert 'id="total-pv">4<' in workspace.text
     for scope in ("channel:facebook", "tag:q4", f"link:{link.id}"):
