@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     # Upper bound of that doubling delay.
     redirect_db_retry_max_delay: float = Field(default=5.0, ge=0.05, le=300)
     # A Jinja template replacing the visitor page of unknown, disabled, expired and banned
-    # links (see docs/redirects.md for its variables). Empty: the built-in page.
+    # links (its variables: docs/configuration.md). Empty: the built-in page.
     visitor_page_template: Path | None = None
     # Seconds a new PostgreSQL connection may take (asyncpg's connect timeout; default 60).
     database_connect_timeout: float = Field(default=2.0, ge=0.1, le=120)
