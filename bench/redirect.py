@@ -193,8 +193,9 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
     return Run(
         requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(percentile["50"]),
-        p99_ms=_ms(percentile["99"]),
+        # No distribution when no request completed (a server still starting up).
+        p50_ms=_ms(percentile["50"]) if "50" in percentile else float("nan"),
+        p99_ms=_ms(percentile["99"]) if "99" in percentile else float("nan"),
         non_3xx=int(non_3xx.group(1)) if non_3xx else 0,
         socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
     )

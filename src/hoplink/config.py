@@ -101,9 +101,13 @@ class Settings(BaseSettings):
     # Run the click worker inside the web process (the embedded default). Turn off when
     # `hoplink worker` runs as a separate process.
     embedded_worker: bool = True
-    # Clicks the worker writes in one transaction (up to 4x this while a backlog lasts).
+    # `hoplink serve` runs that worker as a child process (its own core and GIL; restarted
+    # if it dies) rather than as a task of the web process's event loop.
+    worker_process: bool = True
+    # Clicks the worker writes in one transaction (up to 32x this while a backlog lasts).
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)
-    # Seconds the worker waits to fill a batch after its first click (freshness bound).
+    # Seconds the worker waits to fill a batch after its first click (freshness bound;
+    # under load the window grows to 1 s).
     worker_flush_interval: float = Field(default=0.2, ge=0.01, le=10)
     # Days raw clicks are kept (rollups are kept for ever); older ones are purged.
     click_retention_days: int = Field(default=90, ge=1, le=3650)
