@@ -83,7 +83,12 @@ class LinkUpdate(_In):
     tags: list[str] | None = None
     title: str | None = None
     notes: str | None = None
-    archived: bool | None = None
+    archived: bool | None = Field(
+        None, description="Hide from the list and reports; the short URL keeps redirecting."
+    )
+    disabled: bool | None = Field(
+        None, description="Turn off: visitors get the visitor page (404) instead of the product."
+    )
     forward_query: bool | None = None
     pass_ad_click_ids: bool | None = None
 
@@ -112,6 +117,7 @@ class LinkOut(BaseModel):
     title: str | None
     notes: str | None
     archived: bool
+    disabled: bool
     forward_query: bool
     pass_ad_click_ids: bool
     created_at: datetime
@@ -141,6 +147,7 @@ class LinkOut(BaseModel):
             title=link.title,
             notes=link.notes,
             archived=link.archived,
+            disabled=link.disabled,
             forward_query=link.forward_query,
             pass_ad_click_ids=link.pass_ad_click_ids,
             created_at=link.created_at,

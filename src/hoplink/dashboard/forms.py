@@ -178,4 +178,23 @@ ERROR_HINTS: dict[str, str] = {
     "not_allowed": N_("This site is not allowed on this platform."),
     "ip_address": N_("Give a domain name, not an IP address."),
     "duplicate": N_("This domain is already on your list."),
+    # Issue 14: every code a reader can meet has its own words in every language.
+    "after_to": N_("The start must be before the end."),
+    "empty": N_("Give at least one value."),
+    "invalid_datetime": N_("This is not a valid date and time."),
+    "mismatch": N_("The values do not match."),
+    "naive_datetime": N_("Give the date and time with its time zone."),
+    "not_editable": N_("This field cannot be changed."),
+    "null": N_("Leave this field out instead of empty."),
+    "out_of_range": N_("This date is outside the range that can be shown."),
+    "range_too_long": N_("The date range is too long; choose a shorter one."),
+    "too_many_parameters": N_("The link has too many query parameters."),
+    "too_short": N_("This is too short."),
+    "unknown_domain": N_("This short-link domain is not available to this workspace."),
+    "unknown_field": N_("Unknown field."),
+    "unknown_link": N_("This is not a short link of this service."),
+    "unknown_scope": N_("Choose scopes from the list."),
+    "quota_exceeded": N_(
+        "The workspace's link creation quota was reached; try again when it starts again."
+    ),
 }

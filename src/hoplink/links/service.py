@@ -25,6 +25,7 @@ from hoplink.safety.policy import DestinationPolicy, PolicyMode
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links
 
 MAX_TAGS = 20
@@ -230,6 +231,7 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         title=row["title"],
         notes=row["notes"],
         archived=row["archived"],
+        disabled=row["disabled"],
         forward_query=row["forward_query"],
         pass_ad_click_ids=row["pass_ad_click_ids"],
         created_by=row["created_by"],
@@ -251,6 +253,7 @@ async def create_links(
     all_or_nothing: bool = False,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> list[Link | InvalidInput]:
     """Create many links; each result is the link or why that item was refused.
 
@@ -260,7 +263,9 @@ async def create_links(
     the domain (even a deleted link's) is never reused. ``require_verified``: the
     operator's seller-eligibility setting (suspended workspaces are always refused).
     ``policy``: the operator's destination policy (``policy_from_settings``); None applies
-    the built-in rules only (open mode).
+    the built-in rules only (open mode). ``quota``: the operator's default creation quotas
+    (``quota_from_settings``); the links to be created must fit the workspace's quota or
+    QuotaExceeded is raised and nothing is written. None: no quota (the operator's CLI).
     """
     check_can_create_links(workspace, require_verified=require_verified)
     repo = tx.links(workspace.id)
@@ -287,6 +292,8 @@ async def create_links(
 
     now = utcnow()
     drafts = [(i, r) for i, r in enumerate(results) if isinstance(r, _Draft)]
+    if quota is not None:
+        await check_quota(tx, workspace=workspace, defaults=quota, wanted=len(drafts), now=now)
     tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
     rows: dict[int, dict[str, Any]] = {}
     for i, d in drafts:
@@ -297,6 +304,7 @@ async def create_links(
             "domain_id": domain.id,
             "code": d.custom_code,
             "archived": False,
+            "disabled": False,
             "created_by": actor,
             "created_at": now,
             "updated_at": now,
@@ -411,6 +419,7 @@ async def create_link(
     codes: CodeGenerator = default_generator,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> Link:
     [result] = await create_links(
         tx,
@@ -422,6 +431,7 @@ async def create_link(
         codes=codes,
         require_verified=require_verified,
         policy=policy,
+        quota=quota,
     )
     if isinstance(result, InvalidInput):
         raise result
@@ -468,6 +478,7 @@ EDITABLE = frozenset(
         "archived",
         "forward_query",
         "pass_ad_click_ids",
+        "disabled",
     }
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
@@ -481,6 +492,7 @@ _TRACKED = (
     "title",
     "notes",
     "archived",
+    "disabled",
     "forward_query",
     "pass_ad_click_ids",
 )
@@ -530,8 +542,9 @@ async def update_link(
         raise draft
     now = utcnow()
     values: dict[str, Any] = dict(draft.values)
-    if "archived" in changes:
-        values["archived"] = bool(changes["archived"])
+    for flag in ("archived", "disabled"):
+        if flag in changes:
+            values[flag] = bool(changes[flag])
     before = {
         "destination_url": link.destination_url,
         "final_url": link.final_url,
@@ -541,6 +554,7 @@ async def update_link(
         "title": link.title,
         "notes": link.notes,
         "archived": link.archived,
+        "disabled": link.disabled,
         "forward_query": link.forward_query,
         "pass_ad_click_ids": link.pass_ad_click_ids,
     }

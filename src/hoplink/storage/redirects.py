@@ -34,6 +34,10 @@ class Target:
     click_param: str | None = None
     # Pass the ad platforms' click ids (fbclid, gclid, ...) on to the destination.
     pass_ad_click_ids: bool = False
+    # Turned off by its owner: the visitor page (404) instead of the redirect (issue 14).
+    disabled: bool = False
+    # The workspace's "visit the shop" URL for that page, if set.
+    fallback_url: str | None = None
 
 
 def _select_targets(hostname: str) -> Select[Any]:
@@ -51,6 +55,8 @@ def _select_targets(hostname: str) -> Select[Any]:
             W.click_id_enabled,
             W.click_id_param,
             L.pass_ad_click_ids,
+            L.disabled,
+            W.fallback_url,
         )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
@@ -81,6 +87,8 @@ async def resolve_many(
             bool(row[7]),
             click_param=click_param_of(row[3], row[9] or click_param) if row[8] else None,
             pass_ad_click_ids=bool(row[10]),
+            disabled=bool(row[11]),
+            fallback_url=row[12],
         )
         for row in rows
     }

@@ -91,6 +91,11 @@ workspaces = Table(
     # name (NULL: the operator's HOPLINK_CLICK_ID_PARAM).
     Column("click_id_enabled", Boolean, nullable=False, default=True, server_default=true()),
     Column("click_id_param", String(64), nullable=True),
+    # Where the visitor page of a disabled or unknown link points the shopper (issue 14).
+    Column("fallback_url", Text, nullable=True),
+    # Links the workspace may create per UTC day / month; NULL: the operator's defaults.
+    Column("links_per_day", Integer, nullable=True),
+    Column("links_per_month", Integer, nullable=True),
 )
 
 users = Table(
@@ -179,7 +184,10 @@ links = Table(
     ),
     Column("title", String(300), nullable=True),
     Column("notes", Text, nullable=True),
+    # Archived links are hidden from the list and reports but keep redirecting.
     Column("archived", Boolean, nullable=False, default=False),
+    # Disabled links answer the visitor page instead of redirecting (issue 14).
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
     # Pass the ad platforms' click ids (fbclid, gclid, ...) on, even without forward_query.

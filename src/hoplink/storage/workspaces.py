@@ -27,6 +27,9 @@ def _workspace(row: Row[Any]) -> Workspace:
         ),
         click_id_enabled=bool(row.click_id_enabled),
         click_id_param=row.click_id_param,
+        fallback_url=row.fallback_url,
+        links_per_day=row.links_per_day,
+        links_per_month=row.links_per_month,
     )
 
 

@@ -17,7 +17,11 @@ from hoplink.errors import (
 )
 from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
-from hoplink.links.urls import check_click_param, validate_param_template
+from hoplink.links.urls import (
+    canonicalize_destination,
+    check_click_param,
+    validate_param_template,
+)
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import BUILTIN_CHANNELS, Workspace, WorkspaceStatus
 
@@ -41,6 +45,7 @@ def _check_settings(
     custom_channels: Sequence[str] | None = None,
     click_id_enabled: bool | None = None,
     click_id_param: str | None = None,
+    fallback_url: str | None = None,
 ) -> tuple[list[FieldError], dict[str, object]]:
     errors: list[FieldError] = []
     values: dict[str, object] = {}
@@ -97,6 +102,16 @@ def _check_settings(
         name = click_id_param.strip()
         try:
             values["click_id_param"] = check_click_param(name) if name else None
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if fallback_url is not None:
+        # Shown as a link on the visitor page of disabled links: canonical http(s) only.
+        try:
+            values["fallback_url"] = (
+                canonicalize_destination(fallback_url.strip(), field="fallback_url")
+                if fallback_url.strip()
+                else None
+            )
         except InvalidInput as exc:
             errors.extend(exc.errors)
     return errors, values
@@ -163,9 +178,10 @@ async def update_workspace(
     custom_channels: Sequence[str] | None = None,
     click_id_enabled: bool | None = None,
     click_id_param: str | None = None,
+    fallback_url: str | None = None,
 ) -> Workspace:
     """Change settings. A new parameter template applies to links created or edited later;
-    the click-id settings to redirects once the caller invalidated the redirect cache."""
+    the click-id settings and ``fallback_url`` ("" clears it) to redirects after commit."""
     errors, values = _check_settings(
         name=name,
         seller_id=seller_id,
@@ -174,9 +190,11 @@ async def update_workspace(
         custom_channels=custom_channels,
         click_id_enabled=click_id_enabled,
         click_id_param=click_id_param,
+        fallback_url=fallback_url,
     )
     if errors:
         raise InvalidInput(errors)
+    before = await tx.workspaces.get(workspace_id) if "fallback_url" in values else None
     if values:
         await tx.workspaces.update(workspace_id, **values)
     if "click_id_enabled" in values or "click_id_param" in values:
@@ -185,6 +203,8 @@ async def update_workspace(
     ws = await tx.workspaces.get(workspace_id)
     if ws is None:
         raise NotFound("no such workspace")
+    if before is not None and before.fallback_url != ws.fallback_url:
+        tx.record(WorkspaceChanged(ws.id, "fallback_url"))  # cached targets carry it
     return ws
 
 

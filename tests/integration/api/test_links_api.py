@@ -276,8 +276,10 @@ async def test_api_changes_reach_the_redirect_at_once_on_this_node(api: Api) -> 
     location = (await api.http.get("/spring-sale")).headers["location"]
     assert without_click_id(location) == "https://shop.example.com/new"
     await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": True}, headers=auth)
+    assert (await api.http.get("/spring-sale")).status_code == 302  # archived still redirects
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"disabled": True}, headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 404
-    await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": False}, headers=auth)
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"disabled": False}, headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 302
     await api.http.delete(f"/api/v1/links/{link['id']}", headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 404

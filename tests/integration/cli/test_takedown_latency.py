@@ -131,8 +131,9 @@ def test_suspend_ban_archive_and_edit_reach_the_server_within_a_second(
 
             return work
 
-        _in_tx(cli, edit(codes["archive"][1], {"archived": True}))
-        timings["archive"] = _until(base, codes["archive"][0], lambda r: r.status_code != 302)
+        # Archiving keeps a link live (issue 14); turning it off is the takedown.
+        _in_tx(cli, edit(codes["archive"][1], {"disabled": True}))
+        timings["disable"] = _until(base, codes["archive"][0], lambda r: r.status_code != 302)
         _in_tx(cli, edit(codes["edit"][1], {"url": EDITED}))
         timings["edit"] = _until(base, codes["edit"][0], _redirects_to(EDITED))
     print("takedown latency (s):", {k: round(v, 3) for k, v in timings.items()})

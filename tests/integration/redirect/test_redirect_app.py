@@ -95,7 +95,9 @@ async def test_unknown_host_is_404_even_when_the_code_exists_elsewhere(edge: Edg
     assert r.status_code == 404  # the port is part of the host name; match exactly
 
 
-async def test_archived_link_is_404_and_suspended_workspace_is_410(edge: Edge) -> None:
+async def test_archived_link_keeps_redirecting_and_suspended_workspace_is_410(
+    edge: Edge,
+) -> None:
     ws = await edge.workspace()
     archived = await edge.link(ws, PRODUCT)
     live = await edge.link(ws, PRODUCT)
@@ -103,15 +105,16 @@ async def test_archived_link_is_404_and_suspended_workspace_is_410(edge: Edge) -
         await service.update_link(
             tx, workspace=ws, link_id=archived.id, changes={"archived": True}, actor="t"
         )
+    # Archiving only tidies the seller's list: a running ad keeps working (issue 14).
     r = await edge.http.get(f"/{archived.code}")
-    assert r.status_code == 404
+    assert r.status_code == 302 and r.headers["location"] == archived.final_url
     assert (await edge.http.get(f"/{live.code}")).status_code == 302
     async with edge.db.transaction() as tx:  # dropped from this node's cache on commit
         await set_status(tx, ref=ws.id, status=WorkspaceStatus.SUSPENDED)
     r = await edge.http.get(f"/{live.code}")
     assert r.status_code == 410
     assert "location" not in r.headers and b"no longer available" in r.content
-    assert len(await edge.clicks()) == 1  # the one 302
+    assert len(await edge.clicks()) == 2  # the two 302s
 
 
 async def test_head_is_a_get_without_body(edge: Edge) -> None:

@@ -1,7 +1,7 @@
 """server-side dashboard sessions, and the redirect change log serving processes poll
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-03 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
