@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     code_length: int = Field(default=7, ge=6, le=32)
     # Most items accepted by one bulk-create call.
     bulk_max_items: int = Field(default=1000, ge=1, le=10000)
+    # Largest /api request body in bytes, enforced while the body is read (413 past it).
+    # 8 MiB holds a 1,000-item bulk call of ~8 KB items (a 4,096-character URL, title,
+    # UTM and tags each); raise it with bulk_max_items.
+    api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     # Signs sessions and keys visitor hashes. Empty: generated once into <data_dir>/secret_key.
     secret_key: str = ""
     # Apply migrations automatically at start on SQLite (PostgreSQL is never auto-migrated).
@@ -200,8 +204,12 @@ class Settings(BaseSettings):
     # Serve Prometheus metrics at /metrics on the web port. Off: /metrics is a 404 and
     # requests are not timed at all.
     metrics_enabled: bool = True
-    # When set, /metrics answers only requests with `Authorization: Bearer <this token>`.
+    # /metrics answers only requests with `Authorization: Bearer <this token>`. Empty: it
+    # answers 401 to everyone unless metrics_public is on (metrics are private by default).
     metrics_token: str = ""
+    # Serve /metrics on the web port without a token (only where the port is reachable from
+    # a private network alone, e.g. behind a proxy that does not forward /metrics).
+    metrics_public: bool = False
     # `hoplink worker`: serve its metrics on this port (all paths, no token; bind it to a
     # private address with HOPLINK_HOST). 0: off.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)

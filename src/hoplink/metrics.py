@@ -490,15 +490,22 @@ def exposition(accept: str | None) -> tuple[bytes, str]:
 
 
 class MetricsEndpoint:
-    """``GET /metrics`` on the web port; with a token, only for ``Bearer <token>``."""
+    """``GET /metrics`` on the web port: only for ``Bearer <token>``; without a token only
+    when the operator made it public, else to nobody (private by default)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, public: bool = False) -> None:
         self._expected = f"Bearer {token}".encode() if token else None
+        self._closed = not token and not public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(_lower(scope["headers"]))
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"use GET\n", [(b"allow", b"GET, HEAD")])
+            return
+        if self._closed:
+            await _plain(send, 401, b"metrics: set HOPLINK_METRICS_TOKEN to scrape them\n", [
+                (b"www-authenticate", b'Bearer realm="metrics"'),
+            ])  # fmt: skip
             return
         if self._expected is not None and not hmac.compare_digest(
             headers.get(b"authorization", b""), self._expected

@@ -79,6 +79,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/admin/workspaces/{id}/verify": {"reason": "checked"},
     "/app/admin/workspaces/{id}/suspend": {"reason": "phishing"},
     "/app/admin/workspaces/{id}/reinstate": {"reason": "fixed"},
+    "/app/admin/users/signout": {"email": "member-b@example.com"},
     "/app/admin/reports/{id}/resolve": {"note": "done", "ban": ""},
     "/app/admin/reports/{id}/dismiss": {"note": "not phishing"},
     "/app/admin/bans": {"link": "http://hop.test/NoSuchCode1", "reason": "phishing"},

@@ -115,11 +115,21 @@ async def _create_all(
         return outcome
     for start in range(0, len(urls), 200):
         chunk = urls[start : start + 200]
-        items = [{"url": url} for url in chunk]
-        r = await api.http.post("/api/v1/links/bulk", json={"items": items}, headers=headers)
-        assert r.status_code == 200, r.text
-        for url, result in zip(chunk, r.json()["results"], strict=True):
-            outcome.append((url, None if result["ok"] else result["errors"][0]))
+        while chunk:
+            items = [{"url": url} for url in chunk]
+            r = await api.http.post("/api/v1/links/bulk", json={"items": items}, headers=headers)
+            if r.status_code == 422:
+                # Text no database can store (a NUL) is refused for the whole request at the
+                # edge, naming the item: record it as that item's refusal, send the rest.
+                error = r.json()["errors"][0]
+                index = int(error["field"].split(".")[1])
+                assert error["field"] == f"items.{index}.url", r.text
+                outcome.append((chunk.pop(index), {**error, "field": "url"}))
+                continue
+            assert r.status_code == 200, r.text
+            for url, result in zip(chunk, r.json()["results"], strict=True):
+                outcome.append((url, None if result["ok"] else result["errors"][0]))
+            chunk = []
     return outcome
 
 

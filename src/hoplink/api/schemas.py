@@ -46,7 +46,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON types as JSON says them. "yes", "1" or 1 are not booleans, "5" is not a
+    # number (pydantic's lax mode would take each and act on it).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LinkCreate(_In):

@@ -31,7 +31,7 @@ from hoplink.dashboard import (
 )
 from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
-from hoplink.dashboard.csrf import CSRFMiddleware
+from hoplink.dashboard.csrf import MAX_BODY, CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
 from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, gettext, locale_of, render
@@ -45,6 +45,7 @@ from hoplink.errors import (
     WorkspaceNotVerified,
     WorkspaceSuspended,
 )
+from hoplink.inputguard import InputGuard
 from hoplink.redirect.edge import ClickCapture
 from hoplink.runtime import Runtime
 
@@ -122,6 +123,8 @@ def routes() -> list[BaseRoute]:
         Route(
             f"{admin.ADMIN}/workspaces/{{id}}/reinstate", admin.reinstate_workspace, methods=post
         ),
+        Route(f"{admin.ADMIN}/users", admin.users_page, methods=get),
+        Route(f"{admin.ADMIN}/users/signout", admin.sign_out_everywhere, methods=post),
         Route(f"{admin.ADMIN}/reports", admin.reports_page, methods=get),
         Route(f"{admin.ADMIN}/reports/{{id}}/resolve", admin.resolve_report, methods=post),
         Route(f"{admin.ADMIN}/reports/{{id}}/dismiss", admin.dismiss_report, methods=post),
@@ -193,6 +196,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, message)
 
 
+def _refused_input(scope: Scope, exc: HoplinkError) -> Response:
+    request = Request(scope)
+    if isinstance(exc, InvalidInput):
+        message = "; ".join(f"{e.field}: {describe_error(request, e)}" for e in exc.errors)
+    else:
+        message = gettext(request, "This request is too large.")
+    return _error_page(request, exc.status, message)
+
+
 def _generic(request: Request, status: int) -> str:
     if status == 409:
         return gettext(request, "This conflicts with the current state. Reload and try again.")
@@ -260,7 +272,13 @@ class Dashboard:
             client_ip=client_ip,
             is_https=https,
         )
-        inner = CSRFMiddleware(self.router, forbidden=_forbidden)
+        csrf_checked = CSRFMiddleware(self.router, forbidden=_forbidden)
+        inner = InputGuard(
+            csrf_checked,
+            paths=lambda: [r.path for r in self.router.routes if isinstance(r, Route)],
+            max_body=MAX_BODY,
+            refuse=_refused_input,
+        )
         sessions = SessionMiddleware(
             inner, secret=runtime.settings.resolve_secret_key(), is_https=https
         )

@@ -50,9 +50,12 @@ def decode(data: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes), else GB 18030 (Chinese Excel's CSV)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:  # PostgreSQL cannot store it (hoplink.storable)
+            raise UploadError(N_("the file contains a NUL character; save it as CSV text"))
+        return text
     raise UploadError(N_("the file is neither UTF-8 nor GB 18030 text; save it as CSV UTF-8"))
 
 

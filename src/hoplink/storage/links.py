@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ids import new_id
 from hoplink.links.models import COUNT_SORTS, HistoryEntry, Link, LinkBan, LinkQuery
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
 from hoplink.storage.link_counts import link_counts
@@ -131,6 +132,8 @@ class LinkRepo:
         result = await self.conn.execute(
             update(t.links).where(self._mine, _L.id == link_id).values(**values)
         )
+        if result.rowcount > 0:
+            await changes.record(self.conn, changes.LINK, link_id)
         return result.rowcount > 0
 
     async def mark_deleted(self, link_id: str, at: datetime) -> bool:

@@ -468,3 +468,32 @@ retired_codes = Table(
     Column("code", String(64), primary_key=True),
     Column("retired_at", UTCDateTime, nullable=False),
 )
+
+# Dashboard sign-ins (hoplink.accounts.sessions). The id is the SHA-256 of the secret the
+# session cookie carries, so a copy of this table cannot be replayed as cookies; deleting
+# a row ends that sign-in on every node at once.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=True),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# What changed on the redirect path (an edit, archive, delete, ban, suspension, domain
+# change), written in the transaction that changed it, so a serving process can drop its
+# cached copies when another process made the change (hoplink.redirect.changefeed).
+# kind: link (ref = link id) | workspace (ref = workspace id) | all. Kept for an hour.
+redirect_changes = Table(
+    "redirect_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(32), nullable=True),
+    Index("ix_redirect_changes_at", "at"),
+)

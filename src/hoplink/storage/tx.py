@@ -12,11 +12,13 @@ from hoplink.events import Event
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -37,6 +39,8 @@ class Tx:
         self.audit = AuditRepo(conn)
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
+        self.sessions = SessionRepo(conn)
+        self.redirect_changes = RedirectChangeRepo(conn)
 
     @property
     def dialect(self) -> str:

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 
@@ -82,6 +83,8 @@ class WorkspaceRepo:
         await self.conn.execute(
             update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(**values)
         )
+        if "status" in values:  # suspended or reinstated: its links stop or start again
+            await changes.record(self.conn, changes.WORKSPACE, workspace_id)
 
     async def members(self, workspace_id: str) -> list[tuple[str, str, Role]]:
         """(user id, email, role) of everyone in the workspace."""
