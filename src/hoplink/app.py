@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hoplink import logs, metrics
 from hoplink.api.app import create_api
+from hoplink.api.shlink.app import create_shlink_api
 from hoplink.config import Settings, load_settings
 from hoplink.dashboard.app import Dashboard
 from hoplink.health import HealthEndpoints
@@ -33,6 +34,7 @@ class HoplinkApp:
         self.settings = settings
         self.services = tuple(services)
         self.api = create_api()
+        self.shlink = create_shlink_api()
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()
         self.health = HealthEndpoints()
@@ -60,6 +62,8 @@ class HoplinkApp:
         target: ASGIApp
         if path.startswith("/api/") or path == "/api":
             target, route = self.api, "api"
+        elif path.startswith("/rest/"):  # the code "rest" itself still redirects
+            target, route = self.shlink, "api"
         elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
             target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
         elif path in self.ops:
@@ -77,6 +81,7 @@ class HoplinkApp:
         _keep_client_addresses_out_of_logs()
         self.runtime = await Runtime.start(self.settings, serve=True, services=self.services)
         self.api.state.runtime = self.runtime
+        self.shlink.state.runtime = self.runtime
         self.redirect.bind(self.runtime)
         self.dashboard.bind(self.runtime)
         self.health.bind(self.runtime)

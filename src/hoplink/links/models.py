@@ -72,6 +72,8 @@ class Domain:
 
 
 LINK_SORTS = ("created", "-created", "code", "-code", "title", "-title", "updated", "-updated")
+# Also accepted by storage, for the Shlink-compatible API's orderBy (not offered in /api/v1).
+EXTRA_SORTS = ("url", "-url", "visits", "-visits", "human_visits", "-human_visits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ class LinkQuery:
     archived: bool | None = False
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Links with any (``tags_all``: every one) of these tags, beside ``tag``.
+    tags: tuple[str, ...] = ()
+    tags_all: bool = False
+    domain_id: str | None = None
+    destination: str | None = None  # exactly this canonical destination URL
     sort: str = "-created"
     page: int = 1
     per_page: int = 50

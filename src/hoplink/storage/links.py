@@ -33,6 +33,7 @@ _SORTS = {
     "updated": (_L.updated_at, _L.id),
     "code": (_L.code, _L.id),
     "title": (_L.title, _L.id),
+    "url": (_L.destination_url, _L.id),
 }
 
 
@@ -72,6 +73,15 @@ def link_ban(row: Row[Any]) -> LinkBan:
         lifted_at=row.lifted_at,
         lift_reason=row.lift_reason,
     )
+
+
+def _visits_of_link(*, human: bool) -> ColumnElement[Any]:
+    """A link's all-time clicks (or human clicks), for ordering by them: the day rollups
+    are written with the hour ones, so their sum is every click so far."""
+    d = t.rollup_link_days.c
+    counted = d.human_pv if human else d.pv
+    total = select(func.coalesce(func.sum(counted), 0)).where(d.link_id == _L.id)
+    return total.scalar_subquery()
 
 
 class LinkRepo:
@@ -278,10 +288,16 @@ class LinkRepo:
                 .where(t.link_tags.c.tag_id == t.tags.c.id)
                 .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name == query.tag)
             )
+        if query.tags:
+            conds.extend(self._tags_match(query.tags, every=query.tags_all))
+        if query.domain_id:
+            conds.append(_L.domain_id == query.domain_id)
+        if query.destination:
+            conds.append(_L.destination_url == query.destination)
         if query.text:
             conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")
-        cols = _SORTS[key]
+        cols = _SORTS.get(key) or (_visits_of_link(human=key == "human_visits"), _L.id)
         order = [c.desc() for c in cols] if query.sort.startswith("-") else [c.asc() for c in cols]
         q = self._select().where(*conds).order_by(*order)
         # A text search reads every live link of the workspace (no index answers a
@@ -302,6 +318,17 @@ class LinkRepo:
         tags = await self._tags_of([r.id for r in rows])
         bans = await self._bans_of([r.id for r in rows])
         return [_link(r, tags.get(r.id, []), bans.get(r.id)) for r in rows], total
+
+    def _tags_match(self, names: Sequence[str], *, every: bool) -> list[ColumnElement[bool]]:
+        def having(names: Sequence[str]) -> ColumnElement[bool]:
+            return (
+                exists()
+                .where(t.link_tags.c.link_id == _L.id)
+                .where(t.link_tags.c.tag_id == t.tags.c.id)
+                .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name.in_(names))
+            )
+
+        return [having([name]) for name in names] if every else [having(names)]
 
     def _text_matches(self, text: str) -> ColumnElement[bool]:
         """The text, case-insensitively, in the code, title, destination or notes.

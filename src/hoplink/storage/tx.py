@@ -15,6 +15,7 @@ from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.tags import TagRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -41,6 +42,9 @@ class Tx:
     def links(self, workspace_id: str) -> LinkRepo:
         """Links of one workspace; no method of the repo can reach another's."""
         return LinkRepo(self.conn, workspace_id)
+
+    def tags(self, workspace_id: str) -> TagRepo:
+        return TagRepo(self.conn, workspace_id)
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)
