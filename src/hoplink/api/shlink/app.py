@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from hoplink.api.shlink import domains, problems, short_urls, tags, visits
+from hoplink.api.shlink.schemas import problem_responses
 
 PREFIX = "/rest/v3"
 
@@ -27,6 +28,9 @@ def create_shlink_api() -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Every keyed call may be refused for its key (401), scope (403), data (400) or
+        # rate (429); routes add what else they answer.
+        responses=problem_responses(400, 401, 403, 405, 429),
     )
     # Visits before short URLs: "/short-urls/{code}/visits" is more specific.
     for module in (visits, short_urls, tags, domains):

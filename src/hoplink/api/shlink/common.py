@@ -15,6 +15,8 @@ from hoplink.runtime import Runtime
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 
+# startDate / endDate: an ISO 8601 date, optionally with a time and a zone.
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$"
 DEFAULT = "DEFAULT"  # Shlink's name for the default domain in query strings and paths
 
 
@@ -82,11 +84,11 @@ async def domain_named(tx: Tx, workspace: Workspace, name: str | None) -> Domain
     return domain
 
 
-async def find_link(tx: Tx, workspace: Workspace, code: str, domain: str | None) -> Link:
+async def find_link(tx: Tx, workspace: Workspace, code: str, domain: str) -> Link:
     found = await domain_named(tx, workspace, domain)
     link = await tx.links(workspace.id).by_code(found.id, code) if found else None
     if link is None:
-        raise short_url_not_found(code, domain)
+        raise short_url_not_found(code, domain or None)
     return link
 
 

@@ -15,6 +15,7 @@ from hoplink.api.shlink.schemas import (
     DomainRedirectsEdit,
     DomainsOut,
     Health,
+    problem_responses,
 )
 
 router = APIRouter(tags=["domains"])
@@ -55,12 +56,23 @@ def health_response() -> JSONResponse:
     return JSONResponse(body.model_dump(), media_type="application/health+json")
 
 
-@router.get("/health", response_model=Health, summary="Health, and the Shlink version answered as")
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Health, and the Shlink version answered as (no key needed)",
+    responses={200: {"content": {"application/health+json": {}}}},
+    response_class=JSONResponse,
+)
 async def health() -> JSONResponse:
     return health_response()
 
 
-@router.get("/mercure-info", summary="Real-time updates (not configured: no Mercure hub)")
+@router.get(
+    "/mercure-info",
+    summary="Real-time updates (not configured: no Mercure hub)",
+    status_code=501,
+    responses=problem_responses(501),
+)
 async def mercure_info(who: LinksRead) -> None:
     raise ShlinkProblem(
         501,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -194,3 +194,36 @@ class RedirectRules(BaseModel):
 class RedirectRulesSet(BaseModel):
     model_config = _LENIENT
     redirectRules: list[dict[str, object]] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    """Shlink's problem details (RFC 7807) with its extra members."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    detail: str
+    status: int
+
+
+_PROBLEMS = {
+    400: "Invalid data: `invalidElements` names each field (Shlink's invalid-data)",
+    401: "Missing or invalid `X-Api-Key`",
+    403: "The key lacks the scope, or the workspace is suspended",
+    404: "No such short URL, tag or domain in the key's workspace",
+    405: "The route does not take that method",
+    409: "Conflict, e.g. renaming a tag to an existing one",
+    429: "Too many requests; retry after `Retry-After` seconds",
+    501: "Not available in hoplink (e.g. Mercure)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        s: {
+            "model": Problem,
+            "description": _PROBLEMS[s],
+            "content": {"application/problem+json": {}},
+        }
+        for s in statuses
+    }

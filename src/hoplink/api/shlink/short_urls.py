@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from hoplink.api.deps import ClientIP
 from hoplink.api.shlink.common import (
+    DATE_PATTERN,
     Page,
     domain_named,
     find_link,
@@ -27,6 +27,7 @@ from hoplink.api.shlink.schemas import (
     ShortUrlEdit,
     ShortUrlList,
     ShortUrlsOut,
+    problem_responses,
 )
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
@@ -37,7 +38,7 @@ from hoplink.ratelimit import enforce, parse_limit
 from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 
-router = APIRouter(prefix="/short-urls", tags=["short URLs"])
+router = APIRouter(prefix="/short-urls", tags=["short URLs"], responses=problem_responses(404, 409))
 
 MAX_PAGE = 1000  # itemsPerPage -1 ("all") gives pages of this many
 _ORDER_FIELDS = {
@@ -48,7 +49,8 @@ _ORDER_FIELDS = {
     "visits": "visits",
     "nonBotVisits": "human_visits",
 }
-_ORDER = re.compile(rf"^({'|'.join(_ORDER_FIELDS)})(-(ASC|DESC))?$")
+# Shlink's orderBy values: <field>, <field>-ASC or <field>-DESC.
+OrderBy = Annotated[str, Query(pattern=rf"^({'|'.join(_ORDER_FIELDS)})(-ASC|-DESC)?$")]
 _SCHEDULE = ("validSince", "validUntil", "maxVisits")
 _NO_SCHEDULE = "hoplink links have no start, end or visit limit yet; send null or leave it out"
 _NO_CRAWLABLE = "hoplink short links are never listed for crawlers; send false or leave it out"
@@ -57,19 +59,9 @@ _NO_CRAWLABLE = "hoplink short links are never listed for crawlers; send false o
 def _order(value: str | None) -> str:
     if not value:
         return "-created"
-    match = _ORDER.match(value)
-    if match is None:
-        raise invalid_data(
-            [
-                FieldError(
-                    "orderBy",
-                    "invalid",
-                    f"use <field>-ASC or -DESC, field one of {', '.join(_ORDER_FIELDS)}",
-                )
-            ]
-        )
-    key = _ORDER_FIELDS[match.group(1)]
-    return f"-{key}" if match.group(3) == "DESC" else key
+    field, _, direction = value.partition("-")
+    key = _ORDER_FIELDS[field]
+    return f"-{key}" if direction == "DESC" else key
 
 
 @router.get("", response_model=ShortUrlsOut, summary="List short URLs")
@@ -78,15 +70,15 @@ async def list_short_urls(
     runtime: RuntimeDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     itemsPerPage: Annotated[int, Query(ge=-1, le=100_000)] = 10,
-    searchTerm: Annotated[str | None, Query(max_length=200)] = None,
+    searchTerm: Annotated[str, Query(max_length=200)] = "",
     tags: Annotated[list[str], Query(alias="tags[]", max_length=20)] = [],  # noqa: B006
     tagsMode: Literal["any", "all"] = "any",
-    orderBy: Annotated[str | None, Query(max_length=40)] = None,
-    startDate: Annotated[str | None, Query(max_length=40)] = None,
-    endDate: Annotated[str | None, Query(max_length=40)] = None,
+    orderBy: OrderBy = "",
+    startDate: Annotated[str, Query(max_length=40, pattern=DATE_PATTERN)] = "",
+    endDate: Annotated[str, Query(max_length=40, pattern=DATE_PATTERN)] = "",
     excludeMaxVisitsReached: bool = False,
     excludePastValidUntil: bool = False,
-    domain: Annotated[str | None, Query(max_length=253)] = None,
+    domain: Annotated[str, Query(max_length=253)] = "",
 ) -> ShortUrlsOut:
     # excludeMaxVisitsReached / excludePastValidUntil: no hoplink link has a visit limit or
     # an end date yet, so none is ever excluded.
@@ -95,7 +87,7 @@ async def list_short_urls(
     sort = _order(orderBy)
     async with runtime.db.transaction(write=False) as tx:
         domain_id: str | None = None
-        if domain is not None:
+        if domain:
             found = await domain_named(tx, who.workspace, domain)
             # A domain the workspace cannot use has none of its links.
             domain_id = found.id if found else "-"
@@ -197,12 +189,12 @@ async def create_short_url(
     return out
 
 
-_Domain = Annotated[str | None, Query(max_length=253)]
+_Domain = Annotated[str, Query(max_length=253)]
 
 
 @router.get("/{shortCode}", response_model=ShortUrl, summary="Get a short URL")
 async def get_short_url(
-    shortCode: str, who: LinksRead, runtime: RuntimeDep, domain: _Domain = None
+    shortCode: str, who: LinksRead, runtime: RuntimeDep, domain: _Domain = ""
 ) -> ShortUrl:
     async with runtime.db.transaction(write=False) as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
@@ -216,7 +208,7 @@ async def edit_short_url(
     body: ShortUrlEdit,
     who: LinksWrite,
     runtime: RuntimeDep,
-    domain: _Domain = None,
+    domain: _Domain = "",
 ) -> ShortUrl:
     sent = body.model_fields_set
     _refuse_unmapped(body.model_dump(include=set(_SCHEDULE) & sent), body.crawlable)
@@ -251,7 +243,7 @@ async def edit_short_url(
 
 @router.delete("/{shortCode}", status_code=204, summary="Delete a short URL")
 async def delete_short_url(
-    shortCode: str, who: LinksWrite, runtime: RuntimeDep, domain: _Domain = None
+    shortCode: str, who: LinksWrite, runtime: RuntimeDep, domain: _Domain = ""
 ) -> Response:
     async with runtime.db.transaction() as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
@@ -266,7 +258,7 @@ async def delete_short_url(
     summary="Redirect rules of a short URL (hoplink has none: always empty)",
 )
 async def get_redirect_rules(
-    shortCode: str, who: LinksRead, runtime: RuntimeDep, domain: _Domain = None
+    shortCode: str, who: LinksRead, runtime: RuntimeDep, domain: _Domain = ""
 ) -> RedirectRules:
     async with runtime.db.transaction(write=False) as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
@@ -283,7 +275,7 @@ async def set_redirect_rules(
     body: RedirectRulesSet,
     who: LinksWrite,
     runtime: RuntimeDep,
-    domain: _Domain = None,
+    domain: _Domain = "",
 ) -> RedirectRules:
     async with runtime.db.transaction(write=False) as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -11,7 +10,7 @@ from hoplink.analytics import visits as visit_service
 from hoplink.analytics.models import Totals
 from hoplink.api.shlink.common import Page, summary
 from hoplink.api.shlink.deps import LinksRead, LinksWrite, RuntimeDep
-from hoplink.api.shlink.problems import ShlinkProblem, invalid_data
+from hoplink.api.shlink.problems import ShlinkProblem
 from hoplink.api.shlink.schemas import (
     TagList,
     TagRename,
@@ -19,36 +18,26 @@ from hoplink.api.shlink.schemas import (
     TagStats,
     TagStatsList,
     TagStatsOut,
+    problem_responses,
 )
-from hoplink.errors import Conflict, FieldError, NotFound
+from hoplink.errors import Conflict, NotFound
 from hoplink.links import tags as tag_service
 
-router = APIRouter(prefix="/tags", tags=["tags"])
+router = APIRouter(prefix="/tags", tags=["tags"], responses=problem_responses(404, 409))
 
 MAX_PAGE = 1000
-_ORDER = re.compile(r"^(tag|shortUrlsCount|visits|nonBotVisits)(-(ASC|DESC))?$")
+_ORDER_FIELDS = ("tag", "shortUrlsCount", "visits", "nonBotVisits")
+OrderBy = Annotated[str, Query(pattern=rf"^({'|'.join(_ORDER_FIELDS)})(-ASC|-DESC)?$")]
 
 _Page = Annotated[int, Query(ge=1, le=100_000)]
 _Size = Annotated[int, Query(ge=-1, le=100_000)]
-_Search = Annotated[str | None, Query(max_length=64)]
-_OrderBy = Annotated[str | None, Query(max_length=40)]
+_Search = Annotated[str, Query(max_length=64)]
+_OrderBy = OrderBy
 
 
 def _order(value: str | None) -> tuple[str, bool]:
-    if not value:
-        return "tag", False
-    match = _ORDER.match(value)
-    if match is None:
-        raise invalid_data(
-            [
-                FieldError(
-                    "orderBy",
-                    "invalid",
-                    "use tag, shortUrlsCount, visits or nonBotVisits with -ASC or -DESC",
-                )
-            ]
-        )
-    return match.group(1), match.group(3) == "DESC"
+    field, _, direction = (value or "tag").partition("-")
+    return field, direction == "DESC"
 
 
 async def _stats(who: LinksRead, runtime: RuntimeDep) -> list[TagStats]:
@@ -80,8 +69,8 @@ async def list_tags(
     runtime: RuntimeDep,
     page: _Page = 1,
     itemsPerPage: _Size = -1,
-    searchTerm: _Search = None,
-    orderBy: _OrderBy = None,
+    searchTerm: _Search = "",
+    orderBy: _OrderBy = "",
 ) -> TagsOut:
     size = Page.of(page, itemsPerPage, MAX_PAGE)
     stats = _filtered(await _stats(who, runtime), searchTerm, _order(orderBy))
@@ -95,8 +84,8 @@ async def tags_stats(
     runtime: RuntimeDep,
     page: _Page = 1,
     itemsPerPage: _Size = -1,
-    searchTerm: _Search = None,
-    orderBy: _OrderBy = None,
+    searchTerm: _Search = "",
+    orderBy: _OrderBy = "",
 ) -> TagStatsOut:
     size = Page.of(page, itemsPerPage, MAX_PAGE)
     stats = _filtered(await _stats(who, runtime), searchTerm, _order(orderBy))

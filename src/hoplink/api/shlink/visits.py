@@ -16,14 +16,28 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from hoplink.analytics import visits as visit_service
 from hoplink.analytics.models import Visit, VisitQuery, VisitScope
-from hoplink.api.shlink.common import Page, atom, domain_named, find_link, parse_date, summary
+from hoplink.api.shlink.common import (
+    DATE_PATTERN,
+    Page,
+    atom,
+    domain_named,
+    find_link,
+    parse_date,
+    summary,
+)
 from hoplink.api.shlink.deps import RuntimeDep, StatsRead
 from hoplink.api.shlink.problems import ShlinkProblem
-from hoplink.api.shlink.schemas import VisitsOut, VisitsOverview, VisitsOverviewOut, VisitsSummary
+from hoplink.api.shlink.schemas import (
+    VisitsOut,
+    VisitsOverview,
+    VisitsOverviewOut,
+    VisitsSummary,
+    problem_responses,
+)
 from hoplink.errors import NotFound
 from hoplink.runtime import Runtime
 
-router = APIRouter(tags=["visits"])
+router = APIRouter(tags=["visits"], responses=problem_responses(404, 409))
 
 MAX_PAGE = 5000  # Shlink's web client asks for pages of 5,000
 _COUNTRIES = Locale("en").territories
@@ -40,8 +54,8 @@ class VisitParams:
 def _params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     itemsPerPage: Annotated[int, Query(ge=-1, le=100_000)] = MAX_PAGE,
-    startDate: Annotated[str | None, Query(max_length=40)] = None,
-    endDate: Annotated[str | None, Query(max_length=40)] = None,
+    startDate: Annotated[str, Query(max_length=40, pattern=DATE_PATTERN)] = "",
+    endDate: Annotated[str, Query(max_length=40, pattern=DATE_PATTERN)] = "",
     excludeBots: bool = False,
 ) -> VisitParams:
     return VisitParams(
@@ -53,7 +67,7 @@ def _params(
 
 
 Params = Annotated[VisitParams, Depends(_params)]
-_Domain = Annotated[str | None, Query(max_length=253)]
+_Domain = Annotated[str, Query(max_length=253)]
 
 
 def _visit(runtime: Runtime, visit: Visit) -> dict[str, object]:
@@ -114,7 +128,7 @@ _OUT = {"response_model": VisitsOut, "response_class": Response}
 
 @router.get("/short-urls/{shortCode}/visits", summary="Visits of a short URL", **_OUT)  # type: ignore[arg-type]
 async def short_url_visits(
-    shortCode: str, who: StatsRead, runtime: RuntimeDep, p: Params, domain: _Domain = None
+    shortCode: str, who: StatsRead, runtime: RuntimeDep, p: Params, domain: _Domain = ""
 ) -> Response:
     async with runtime.db.transaction(write=False) as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
