@@ -19,8 +19,15 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from security.test_schemathesis import EXCLUDED, MODES, _seed
-from browser_server import Server, run_async, running_server
+# (browser_server, on the path test_schemathesis adds: the server both tests run)
+from security.test_schemathesis import (
+    EXCLUDED,
+    MODES,
+    Server,
+    _seed,
+    run_async,
+    running_server,
+)
 
 MAX_EXAMPLES = 25
 # Per operation, checks left out on purpose (the reason beside each):
