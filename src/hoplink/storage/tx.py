@@ -12,6 +12,7 @@ from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.domains import DomainRepo
+from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
@@ -42,6 +43,9 @@ class Tx:
     def links(self, workspace_id: str) -> LinkRepo:
         """Links of one workspace; no method of the repo can reach another's."""
         return LinkRepo(self.conn, workspace_id)
+
+    def imports(self, workspace_id: str) -> ImportRepo:
+        return ImportRepo(self.conn, workspace_id)
 
     def tags(self, workspace_id: str) -> TagRepo:
         return TagRepo(self.conn, workspace_id)
