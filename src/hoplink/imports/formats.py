@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import idna
@@ -35,6 +36,7 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_\-]", "", header.strip().lstrip("\ufeff").lower())
 
 
+@lru_cache(maxsize=4096)  # an export names a handful of short domains, 100,000 times
 def ascii_host(host: str) -> str | None:
     host = host.strip().rstrip(".").lower()
     if not host:
