@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from hoplink.analytics.models import ScopeKind, StatsScope, Totals, Visit, VisitQuery
 from hoplink.errors import NotFound
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 from hoplink.storage.tx import Tx
 from hoplink.storage.visits import VisitReader
 

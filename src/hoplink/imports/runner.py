@@ -1,13 +1,13 @@
-"""Running an import for the API and the CLI: a transaction per run, rolled back for a dry
-run, and the redirect cache told about kept codes after a real one."""
+"""Running an import for the API, the dashboard and the CLI: a transaction per run, rolled
+back for a dry run (its change events go with it; a real run's reach the redirect cache
+after commit, as every link creation's do)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hoplink.imports.models import Action, ImportReport, Source, SourceLink
+from hoplink.imports.models import ImportReport, Source, SourceLink
 from hoplink.imports.service import import_links
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
@@ -49,12 +49,6 @@ async def run_import(
             return report
 
     try:
-        report = await attempt()
+        return await attempt()
     except _DryRun as done:
         return done.report
-    for row in report.rows:
-        # A kept (guessable) code may have a cached "not found" on this node.
-        if row.action is Action.KEEP_CODE and row.new_short_url and row.new_code:
-            host = row.new_short_url.split("://", 1)[-1].split("/", 1)[0]
-            invalidate_link(runtime, host, row.new_code)
-    return report

@@ -35,7 +35,6 @@ from hoplink.links import service
 from hoplink.links.models import Link, LinkQuery
 from hoplink.links.urls import canonicalize_destination
 from hoplink.ratelimit import enforce, parse_limit
-from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(prefix="/short-urls", tags=["short URLs"], responses=problem_responses(404, 409))
@@ -182,8 +181,6 @@ async def create_short_url(
                 require_verified=runtime.settings.require_verified_workspace,
                 policy=policy_from_settings(runtime.settings),
             )
-        # A cached "not found" for this code (custom codes can be guessed) must not linger.
-        invalidate_link(runtime, link.domain, link.code)
     async with runtime.db.transaction(write=False) as tx:
         [out] = await short_urls(tx, runtime, who.workspace, [link])
     return out
@@ -235,7 +232,6 @@ async def edit_short_url(
             actor=who.actor,
             policy=policy_from_settings(runtime.settings),
         )
-    invalidate_link(runtime, link.domain, link.code)  # at once on this node, TTL elsewhere
     async with runtime.db.transaction(write=False) as tx:
         [out] = await short_urls(tx, runtime, who.workspace, [link])
     return out
@@ -248,7 +244,6 @@ async def delete_short_url(
     async with runtime.db.transaction() as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
         link = await service.delete_link(tx, workspace=who.workspace, link_id=link.id)
-    invalidate_link(runtime, link.domain, link.code)
     return Response(status_code=204)
 
 
