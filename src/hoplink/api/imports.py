@@ -80,6 +80,7 @@ def _json(report: ImportReport) -> Response:
     response_model=ImportOut,
     response_class=Response,
     summary="Import links (Bitly, Shlink, YOURLS, Kutt, CSV); dry run by default",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_links(
     body: ImportRequest,

@@ -43,7 +43,7 @@ def ascii_host(host: str) -> str | None:
         return None
     try:
         return idna.encode(host, uts46=True).decode("ascii")
-    except idna.IDNAError:
+    except (idna.IDNAError, UnicodeError, ValueError):
         return None
 
 

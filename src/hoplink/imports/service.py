@@ -53,6 +53,10 @@ async def import_links(
     for link in links:
         if link.problem:
             outcomes[link.row] = _outcome(link, Action.REFUSED, reason=link.problem)
+        elif _has_control(link.code) or _has_control(link.domain):
+            outcomes[link.row] = _outcome(
+                link, Action.REFUSED, reason="code: must not contain control characters"
+            )
         elif link.key in seen:
             outcomes[link.row] = _outcome(
                 link, Action.DUPLICATE, reason="the same short URL appears in an earlier row"
@@ -121,6 +125,10 @@ async def import_links(
     return ImportReport(
         source=source, dry_run=dry_run, rows=[outcomes[k] for k in sorted(outcomes)]
     )
+
+
+def _has_control(value: str | None) -> bool:
+    return value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def _outcome(link: SourceLink, action: Action, **kw: object) -> RowOutcome:

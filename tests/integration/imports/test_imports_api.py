@@ -162,6 +162,12 @@ async def test_bad_requests_are_refused(api: Api) -> None:
     assert_problem(r, 422, "invalid_input", "kutt_url")
     generic = await _import(api, auth, source="csv", content=(FIXTURES / "generic.csv").read_text())
     assert [r["action"] for r in generic["rows"]] == ["create", "create", "refused", "refused"]
+    # A NUL in an old code (PostgreSQL stores no NUL in text) is refused, not a 500.
+    nul = await _import(
+        api, auth, source="csv", content="url,code\nhttps://shop.example.com/n,a\u0000b\n",
+        dry_run=False,
+    )  # fmt: skip
+    assert nul["rows"][0]["action"] == "refused" and "control" in nul["rows"][0]["reason"]
 
 
 # --- Kutt: a local fake of its documented API v2 ------------------------------------------
