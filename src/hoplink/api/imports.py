@@ -78,7 +78,6 @@ def _json(report: ImportReport) -> Response:
 @router.post(
     "",
     response_model=ImportOut,
-    response_class=Response,
     summary="Import links (Bitly, Shlink, YOURLS, Kutt, CSV); dry run by default",
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
