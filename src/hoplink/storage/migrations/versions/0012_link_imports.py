@@ -1,7 +1,7 @@
 """link imports: where each imported link came from, and its historical click total
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-03 16:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
