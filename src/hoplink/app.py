@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hoplink import logs, metrics
 from hoplink.api import problems
 from hoplink.api.app import create_api
+from hoplink.api.shlink import problems as shlink_problems
+from hoplink.api.shlink.app import create_shlink_api
 from hoplink.config import Settings, load_settings
 from hoplink.dashboard.app import Dashboard
 from hoplink.health import HealthEndpoints
@@ -40,6 +42,14 @@ class HoplinkApp:
             paths=lambda: self.api.openapi()["paths"],
             max_body=settings.api_max_body_bytes,
             refuse=lambda _scope, exc: problems.from_error(exc),
+        )
+        self.shlink = create_shlink_api()
+        # The same edge checks for the Shlink-compatible API, refused in Shlink's format.
+        self.shlink_edge = InputGuard(
+            self.shlink,
+            paths=lambda: self.shlink.openapi()["paths"],
+            max_body=settings.api_max_body_bytes,
+            refuse=lambda _scope, exc: shlink_problems.render(shlink_problems.from_hoplink(exc)),
         )
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()
@@ -71,6 +81,8 @@ class HoplinkApp:
         target: ASGIApp
         if path.startswith("/api/") or path == "/api":
             target, route = self.api_edge, "api"
+        elif path.startswith("/rest/"):  # the code "rest" itself still redirects
+            target, route = self.shlink_edge, "api"
         elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
             target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
         elif path in self.ops:
@@ -88,6 +100,7 @@ class HoplinkApp:
         _keep_client_addresses_out_of_logs()
         self.runtime = await Runtime.start(self.settings, serve=True, services=self.services)
         self.api.state.runtime = self.runtime
+        self.shlink.state.runtime = self.runtime
         self.redirect.bind(self.runtime)
         self.dashboard.bind(self.runtime)
         self.health.bind(self.runtime)

@@ -84,6 +84,7 @@ class CodeTaken(InvalidInput):
     title = "Code taken"
 
     def __init__(self, code: str, *, field: str = "code") -> None:
+        self.taken = code
         super().__init__(
             FieldError(field, "code_taken", f"'{code}' is already taken on this domain")
         )

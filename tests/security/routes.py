@@ -56,6 +56,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/links/{id}/disable": {"disabled": "1"},
     "/app/w/{ws}/links/{id}/delete": {},
     "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
+    "/app/w/{ws}/import": {"source": "csv", "text": "url\nhttps://shop.example.com/imp\n"},
     "/app/w/{ws}/campaigns": {"name": "New campaign"},
     "/app/w/{ws}/settings/workspace": {
         "name": "Renamed",

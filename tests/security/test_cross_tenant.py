@@ -114,6 +114,8 @@ API_PROBES: dict[str, list[Probe]] = {
 # Operations that cannot name anything of another workspace's (what they create is the
 # caller's own); each with the reason.
 API_EXEMPT: dict[str, str] = {
+    "POST /api/v1/imports": "imports into the key's workspace; takes no reference (an old"
+    " code on another workspace's domain is never kept: tests/integration/imports)",
     "POST /api/v1/campaigns": "creates a campaign in the key's workspace; takes no reference",
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"

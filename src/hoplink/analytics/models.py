@@ -119,3 +119,37 @@ class BreakdownItem:
     @property
     def bot_pv(self) -> int:
         return self.pv - self.human_pv
+
+
+class VisitScope(StrEnum):
+    LINK = "link"
+    TAG = "tag"
+    DOMAIN = "domain"
+    WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitQuery:
+    """Which visits: a scope (``ref`` a link id, tag name or hostname), a time range
+    [start, end), humans only or not, and one page of them, newest first."""
+
+    workspace_id: str
+    scope: VisitScope
+    ref: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    humans_only: bool = False
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    ts: datetime
+    link_code: str
+    link_domain: str
+    domain: str  # the host the visitor asked
+    referrer_host: str
+    user_agent: str
+    country: str | None  # ISO 3166 alpha-2, None when unknown
+    bot: str | None  # why the visit was flagged as a bot; None: a person

@@ -49,8 +49,13 @@ async def _principal(
 ) -> Principal:
     if credentials is None or not credentials.credentials.strip():
         raise AuthenticationFailed("send your API key as 'Authorization: Bearer <key>'")
+    return await principal_for_key(runtime, credentials.credentials.strip())
+
+
+async def principal_for_key(runtime: Runtime, raw_key: str) -> Principal:
+    """The key's principal after every check a keyed call passes (also the Shlink API's)."""
     async with runtime.db.transaction(write=False) as tx:
-        key = await apikeys.authenticate(tx, credentials.credentials.strip())
+        key = await apikeys.authenticate(tx, raw_key)
         workspace = await tx.workspaces.get(key.workspace_id)
     if workspace is None:
         raise AuthenticationFailed("invalid or revoked API key")

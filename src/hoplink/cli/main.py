@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from hoplink import __version__, storable
 from hoplink.cli import apikeys, db, links, users, workspaces
+from hoplink.cli.imports import import_links
 from hoplink.cli.serve import serve
 from hoplink.cli.worker import worker
 
@@ -71,3 +72,4 @@ app.add_typer(workspaces.app, name="workspace", rich_help_panel="Administer")
 app.add_typer(users.app, name="user", rich_help_panel="Administer")
 app.add_typer(apikeys.app, name="apikey", rich_help_panel="Administer")
 app.add_typer(links.app, name="link", rich_help_panel="Administer")
+app.command("import", rich_help_panel="Administer")(import_links)

@@ -93,6 +93,8 @@ LINK_SORTS = (
     "uv",
 )
 COUNT_SORTS = {"pv": "pv", "human": "human_pv", "uv": "uv"}
+# Also accepted by storage, for the Shlink-compatible API's orderBy (not offered in /api/v1).
+EXTRA_SORTS = ("url", "-url", "visits", "-visits", "human_visits", "-human_visits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,11 @@ class LinkQuery:
     archived: bool | None = False
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Links with any (``tags_all``: every one) of these tags, beside ``tag``.
+    tags: tuple[str, ...] = ()
+    tags_all: bool = False
+    domain_id: str | None = None
+    destination: str | None = None  # exactly this canonical destination URL
     sort: str = "-created"
     page: int = 1
     per_page: int = 50

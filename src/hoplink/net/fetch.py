@@ -20,7 +20,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -179,22 +179,25 @@ class SafeFetcher:
             resolver=address_lookup(servers) if servers else system_resolve,
         )
 
-    async def get(self, url: str) -> FetchResult:
-        """GET ``url`` following at most ``max_redirects`` redirects, each hop re-checked."""
+    async def get(self, url: str, *, headers: Sequence[tuple[str, str]] = ()) -> FetchResult:
+        """GET ``url`` following at most ``max_redirects`` redirects, each hop re-checked.
+        ``headers`` (e.g. an API key) go to ``url``'s host only, never to a redirect's."""
         try:
             async with asyncio.timeout(self.limits.total_timeout):
-                return await self._follow(url)
+                return await self._follow(url, headers)
         except TimeoutError:
             raise FetchFailed(
                 "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
             ) from None
 
-    async def _follow(self, url: str) -> FetchResult:
+    async def _follow(self, url: str, headers: Sequence[tuple[str, str]] = ()) -> FetchResult:
         hops: list[str] = []
+        origin = urlsplit(url).netloc
         while True:
             target, address = await self.check(url)
             hops.append(target)
-            status, location, body = await self._request(target, address)
+            extra = headers if urlsplit(target).netloc == origin else ()
+            status, location, body = await self._request(target, address, extra)
             if status not in _REDIRECTS or location is None:
                 return FetchResult(target, status, body, str(address), hops)
             if len(hops) > self.limits.max_redirects:
@@ -238,7 +241,9 @@ class SafeFetcher:
             raise FetchRefused("port", f"port {port} is not allowed; only 80 and 443")
         return target, addresses[0]
 
-    async def _request(self, url: str, address: IPAddress) -> tuple[int, str | None, bytes]:
+    async def _request(
+        self, url: str, address: IPAddress, extra: Sequence[tuple[str, str]] = ()
+    ) -> tuple[int, str | None, bytes]:
         parts = urlsplit(url)
         timeout = self.limits.connect_timeout
         headers = [
@@ -247,6 +252,7 @@ class SafeFetcher:
             (b"Accept", b"*/*"),
             (b"Accept-Encoding", b"identity"),
             (b"Connection", b"close"),
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra),
         ]
         extensions = {
             "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}

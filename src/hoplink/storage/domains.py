@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.models import Domain
@@ -36,6 +36,16 @@ class DomainRepo:
     async def hostnames(self) -> list[str]:
         """Every short-link domain (with its port, if any): destinations must not be one."""
         return list((await self.conn.execute(select(t.domains.c.hostname))).scalars())
+
+    async def usable_by(self, workspace_id: str) -> list[Domain]:
+        """The platform's domains and the workspace's own, the default first."""
+        d = t.domains.c
+        q = (
+            select(t.domains)
+            .where(or_(d.workspace_id.is_(None), d.workspace_id == workspace_id))
+            .order_by(d.is_default.desc(), d.hostname)
+        )
+        return [_domain(r) for r in await self.conn.execute(q)]
 
     async def default(self) -> Domain | None:
         row = (

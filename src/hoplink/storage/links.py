@@ -35,6 +35,7 @@ _SORTS = {
     "updated": (_L.updated_at, _L.id),
     "code": (_L.code, _L.id),
     "title": (_L.title, _L.id),
+    "url": (_L.destination_url, _L.id),
 }
 
 
@@ -76,6 +77,15 @@ def link_ban(row: Row[Any]) -> LinkBan:
         lifted_at=row.lifted_at,
         lift_reason=row.lift_reason,
     )
+
+
+def _visits_of_link(*, human: bool) -> ColumnElement[Any]:
+    """A link's all-time clicks (or human clicks), for ordering by them: the day rollups
+    are written with the hour ones, so their sum is every click so far."""
+    d = t.rollup_link_days.c
+    counted = d.human_pv if human else d.pv
+    total = select(func.coalesce(func.sum(counted), 0)).where(d.link_id == _L.id)
+    return total.scalar_subquery()
 
 
 class LinkRepo:
@@ -293,6 +303,12 @@ class LinkRepo:
                 .where(t.link_tags.c.tag_id == t.tags.c.id)
                 .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name == query.tag)
             )
+        if query.tags:
+            conds.extend(self._tags_match(query.tags, every=query.tags_all))
+        if query.domain_id:
+            conds.append(_L.domain_id == query.domain_id)
+        if query.destination:
+            conds.append(_L.destination_url == query.destination)
         if query.text:
             conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")
@@ -303,8 +319,11 @@ class LinkRepo:
             value = func.coalesce(getattr(counts.c, COUNT_SORTS[key]), 0)
             cols = (value, _L.id)
             q = self._select().outerjoin(counts, counts.c.link_id == _L.id)
-        else:
+        elif key in _SORTS:
             cols = _SORTS[key]
+            q = self._select()
+        else:  # the Shlink-compatible API's all-time visits
+            cols = (_visits_of_link(human=key == "human_visits"), _L.id)
             q = self._select()
         order = [c.desc() for c in cols] if desc else [c.asc() for c in cols]
         q = q.where(*conds).order_by(*order)
@@ -326,6 +345,17 @@ class LinkRepo:
         tags = await self._tags_of([r.id for r in rows])
         bans = await self._bans_of([r.id for r in rows])
         return [_link(r, tags.get(r.id, []), bans.get(r.id)) for r in rows], total
+
+    def _tags_match(self, names: Sequence[str], *, every: bool) -> list[ColumnElement[bool]]:
+        def having(names: Sequence[str]) -> ColumnElement[bool]:
+            return (
+                exists()
+                .where(t.link_tags.c.link_id == _L.id)
+                .where(t.link_tags.c.tag_id == t.tags.c.id)
+                .where(t.tags.c.workspace_id == self.workspace_id, t.tags.c.name.in_(names))
+            )
+
+        return [having([name]) for name in names] if every else [having(names)]
 
     def _text_matches(self, text: str) -> ColumnElement[bool]:
         """The text, case-insensitively, in the code, title, destination or notes.

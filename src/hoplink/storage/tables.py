@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -496,4 +497,24 @@ redirect_changes = Table(
     Column("kind", String(16), nullable=False),
     Column("ref", String(32), nullable=True),
     Index("ix_redirect_changes_at", "at"),
+)
+
+# Links brought in from another shortener (issue 16): the original short URL, so a second
+# run of the same import changes nothing, and the click total the old service had counted —
+# the "imported" series, kept apart from hoplink's own clicks and never added to them.
+link_imports = Table(
+    "link_imports",
+    metadata,
+    _id(),
+    _ws(),
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("source_key", String(500), nullable=False),
+    Column("old_short_url", Text, nullable=True),
+    Column("imported_clicks", BigInteger, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "workspace_id", "source", "source_key", name="uq_link_imports_workspace_source_key"
+    ),
+    Index("ix_link_imports_link", "link_id"),
 )

@@ -15,10 +15,12 @@ from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.domains import DomainRepo
+from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.sessions import SessionRepo
+from hoplink.storage.tags import TagRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -49,6 +51,12 @@ class Tx:
     def links(self, workspace_id: str) -> LinkRepo:
         """Links of one workspace; no method of the repo can reach another's."""
         return LinkRepo(self.conn, workspace_id)
+
+    def imports(self, workspace_id: str) -> ImportRepo:
+        return ImportRepo(self.conn, workspace_id)
+
+    def tags(self, workspace_id: str) -> TagRepo:
+        return TagRepo(self.conn, workspace_id)
 
     def clicks(self, workspace_id: str) -> WorkspaceClicks:
         """Raw clicks of one workspace (within the retention), by click id."""

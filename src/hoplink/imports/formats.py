@@ -1,0 +1,228 @@
+"""Readers of exported files: CSV (generic, Bitly's, Shlink's) and YOURLS SQL dumps.
+
+They read text the user gave; nothing here fetches, writes or validates links (the link
+service does, per row). A row that cannot be read is returned with its ``problem``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import idna
+
+from hoplink.imports.models import Source, SourceLink
+
+# Header names (lower case, spaces/underscores/dashes removed) of each field, across the
+# exports of Bitly ("Bitlink", "Long URL", "Clicks"), Shlink's web client ("shortCode",
+# "longUrl", "visits", tags joined with "|") and plain spreadsheets.
+_ALIASES = {
+    "url": ("url", "longurl", "destination", "destinationurl", "target", "originalurl"),
+    "code": ("code", "shortcode", "keyword", "slug", "backhalf", "custombackhalf"),
+    "short_url": ("shorturl", "bitlink", "link", "shortlink"),
+    "domain": ("domain", "shortdomain"),
+    "title": ("title", "name"),
+    "tags": ("tags", "tag"),
+    "clicks": ("clicks", "visits", "visitcount", "totalclicks", "engagements"),
+}
+MAX_ROWS = 200_000
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[\s_\-]", "", header.strip().lstrip("\ufeff").lower())
+
+
+@lru_cache(maxsize=4096)  # an export names a handful of short domains, 100,000 times
+def ascii_host(host: str) -> str | None:
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        return None
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+
+
+def _short_url(value: str) -> tuple[str | None, str | None]:
+    """(domain, code) of a short URL such as bit.ly/abc or https://go.例子.cn/x."""
+    value = value.strip()
+    if not value:
+        return None, None
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    code = parts.path.strip("/") or None
+    return ascii_host(parts.hostname or ""), code
+
+
+def _clicks(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return 0
+    text = value.strip().replace(",", "")
+    return int(text) if text.isdigit() else None
+
+
+def _tags(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    separator = "|" if "|" in value else ","
+    return tuple(t.strip() for t in value.split(separator) if t.strip())
+
+
+def read_csv(text: str, *, domain: str | None = None) -> list[SourceLink]:
+    """A CSV with a header row; ``domain``: the old short domain when the file has none."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return []
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        for fieldname, aliases in _ALIASES.items():
+            if _norm(name) in aliases and fieldname not in columns:
+                columns[fieldname] = i
+    out: list[SourceLink] = []
+    for n, record in enumerate(reader, start=1):
+        if n > MAX_ROWS:
+            break
+        if not any(cell.strip() for cell in record):
+            continue
+
+        def cell(name: str, record: list[str] = record) -> str | None:
+            i = columns.get(name)
+            return record[i] if i is not None and i < len(record) else None
+
+        url = (cell("url") or "").strip()
+        row_domain, code = _short_url(cell("short_url") or "")
+        if cell("code"):
+            code = (cell("code") or "").strip() or code
+        if cell("domain"):
+            row_domain = ascii_host(cell("domain") or "")
+        clicks = _clicks(cell("clicks"))
+        problem = None
+        if "url" not in columns:
+            problem = "the file has no URL column (url, long_url, destination ...)"
+        elif not url:
+            problem = "the URL is empty"
+        elif clicks is None:
+            problem = "the click count is not a whole number"
+        out.append(
+            SourceLink(
+                row=n,
+                url=url,
+                code=code,
+                domain=row_domain or (ascii_host(domain) if domain else None),
+                title=(cell("title") or "").strip() or None,
+                tags=_tags(cell("tags")),
+                clicks=clicks or 0,
+                problem=problem,
+            )
+        )
+    return out
+
+
+# --- YOURLS: INSERT statements of a mysqldump ------------------------------------------
+
+_INSERT = re.compile(
+    r"INSERT\s+(?:IGNORE\s+)?INTO\s+[`\"]?(\w*url)[`\"]?\s*(\(([^)]*)\))?\s*VALUES\s*",
+    re.IGNORECASE,
+)
+_YOURLS_COLUMNS = ("keyword", "url", "title", "timestamp", "ip", "clicks")
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+
+
+def _values(text: str, pos: int) -> Iterator[tuple[list[str | None], int]]:
+    """The tuples of one VALUES list from ``pos``: (values, position after the tuple)."""
+    n = len(text)
+    while pos < n:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n or text[pos] != "(":
+            return
+        pos += 1
+        row: list[str | None] = []
+        while True:
+            while text[pos] in " \t\r\n":
+                pos += 1
+            if text[pos] == "'":
+                pos += 1
+                chars: list[str] = []
+                while True:
+                    c = text[pos]
+                    if c == "\\":
+                        nxt = text[pos + 1]
+                        chars.append(_ESCAPES.get(nxt, nxt))
+                        pos += 2
+                    elif c == "'" and text[pos + 1 : pos + 2] == "'":
+                        chars.append("'")
+                        pos += 2
+                    elif c == "'":
+                        pos += 1
+                        break
+                    else:
+                        chars.append(c)
+                        pos += 1
+                row.append("".join(chars))
+            else:
+                end = pos
+                while text[end] not in ",)":
+                    end += 1
+                token = text[pos:end].strip()
+                row.append(None if token.upper() == "NULL" else token)
+                pos = end
+            while text[pos] in " \t\r\n":
+                pos += 1
+            if text[pos] == ",":
+                pos += 1
+                continue
+            if text[pos] == ")":
+                pos += 1
+                break
+            raise ValueError(f"unexpected {text[pos]!r} at offset {pos}")
+        yield row, pos
+
+
+def read_yourls_dump(text: str, *, domain: str | None = None) -> list[SourceLink]:
+    """The rows of every ``INSERT INTO `<prefix>url` ...`` of a MySQL/MariaDB dump.
+
+    ``domain``: the YOURLS site's short domain (the dump does not say it). The ``ip``
+    column is never read into anything."""
+    host = ascii_host(domain) if domain else None
+    out: list[SourceLink] = []
+    for match in _INSERT.finditer(text):
+        names = (
+            [c.strip(' `"').lower() for c in match.group(3).split(",")]
+            if match.group(3)
+            else list(_YOURLS_COLUMNS)
+        )
+        if "keyword" not in names or "url" not in names:
+            continue
+        try:
+            for values, _ in _values(text, match.end()):
+                record = dict(zip(names, values, strict=False))
+                clicks = _clicks(record.get("clicks"))
+                out.append(
+                    SourceLink(
+                        row=len(out) + 1,
+                        url=(record.get("url") or "").strip(),
+                        code=(record.get("keyword") or "").strip() or None,
+                        domain=host,
+                        title=(record.get("title") or "").strip() or None,
+                        clicks=clicks or 0,
+                        problem=None if clicks is not None else "clicks is not a whole number",
+                    )
+                )
+                if len(out) >= MAX_ROWS:
+                    return out
+        except (IndexError, ValueError) as exc:
+            out.append(SourceLink(row=len(out) + 1, url="", problem=f"unreadable SQL: {exc}"[:200]))
+    return out
+
+
+def read(source: Source, text: str, *, domain: str | None = None) -> list[SourceLink]:
+    if source is Source.YOURLS:
+        return read_yourls_dump(text, domain=domain)
+    return read_csv(text, domain=domain)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from api_client import Api, running_api
+
+
+@pytest_asyncio.fixture
+async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(db_url, tmp_path / "data") as client:
+        yield client
