@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.conversions import ConversionRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
@@ -44,6 +45,10 @@ class Tx:
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)
+
+    def conversions(self, workspace_id: str) -> ConversionRepo:
+        """Orders, conversion events and attribution settings of one workspace."""
+        return ConversionRepo(self.conn, workspace_id)
 
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""
