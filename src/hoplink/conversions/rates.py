@@ -17,6 +17,9 @@ from decimal import Decimal, InvalidOperation
 
 from hoplink.conversions.money import CURRENCIES
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.ids import utcnow
+from hoplink.storage.conversion_reports import RateRepo
+from hoplink.storage.tx import Tx
 
 MAX_ROWS = 100_000
 Rate = tuple[date, str, str, Decimal]
@@ -102,3 +105,13 @@ class Converter:
             if found is None:
                 self.missing.add(key)
         return self._cache[key]
+
+
+async def import_rates(tx: Tx, *, text: str) -> int:
+    """Store the rates of a CSV (a day's rate uploaded again replaces it)."""
+    rows = parse_rates_csv(text)
+    return await RateRepo(tx.conn).upsert(rows, utcnow())
+
+
+async def latest_rates(tx: Tx, *, limit: int = 200) -> list[Rate]:
+    return await RateRepo(tx.conn).latest(limit)
