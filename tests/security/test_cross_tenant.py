@@ -356,6 +356,16 @@ DASH_EXTRA: list[tuple[str, Probe]] = [
     ("GET", Probe("/app/w/{own_ws}/links.csv?campaign={campaign}", allowed=(200,))),
     ("GET", Probe("/app/w/{own_ws}/campaigns", allowed=(200,))),
     ("GET", Probe("/app/w/{own_ws}/settings", allowed=(200,))),
+    ("GET", Probe("/app/w/{own_ws}/orders?q={order_ext}", allowed=(200,))),
+    ("GET", Probe("/app/w/{own_ws}/conversions", allowed=(200,))),
+    (
+        "POST",
+        Probe(
+            "/app/w/{own_ws}/conversions/rules",
+            {"kind": "campaign", "ref": "{campaign}", "percent": "8"},
+            (422,),
+        ),
+    ),
     (
         "POST",
         Probe(

@@ -7,7 +7,7 @@ these models describe them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,7 +68,15 @@ class ConversionIn(BaseModel):
 
 
 class ConversionsIn(BaseModel):
-    events: list[ConversionIn] = Field(max_length=1000)
+    model_config = ConfigDict(extra="forbid")
+
+    # Items are free-form here on purpose: each is validated as a ConversionIn on its own
+    # and a bad one gets its errors in its own result, the others are stored.
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Up to 1,000 events, each a ConversionIn; answered per item",
+    )
 
 
 class OrderOut(BaseModel):
