@@ -172,3 +172,55 @@ async def test_visitor_match_on_link_within_window(api: Api) -> None:
     )
     order = r.json()["order"]
     assert order["click_id"] == c.click_id and order["matched_by"] == "visitor"
+
+
+async def test_models_credit_the_path_at_read_time(api: Api) -> None:
+    """A visitor clicks link A, then link B, then buys with B's click id: last-click
+    credits B, first-click A, linear half each; a bot click and another visitor's click
+    on the way are not part of the path."""
+    s = await shop(
+        api,
+        links=[{"url": "https://shop.example.com/a"}, {"url": "https://shop.example.com/b"}],
+    )
+    a, b = s.links
+    now = datetime.now(UTC)
+    first = click(a, s.ws_id, now - timedelta(hours=5), "buyer")
+    bot = click(a, s.ws_id, now - timedelta(hours=4), "buyer", user_agent="curl/8.0")
+    other = click(a, s.ws_id, now - timedelta(hours=3), "someone-else")
+    last = click(b, s.ws_id, now - timedelta(hours=1), "buyer")
+    await write_clicks(api, [first, bot, other, last])
+    r = await post(
+        api,
+        s.headers,
+        {
+            "type": "purchase",
+            "order_id": "M-1",
+            "amount": 1000,
+            "currency": "USD",
+            "click_id": last.click_id,
+        },
+    )
+    pk = r.json()["order"]["id"]
+    detail = (await api.http.get(f"/api/v1/conversions/orders/{pk}", headers=s.headers)).json()
+    assert [x["click_id"] for x in detail["touches"]] == [first.click_id, last.click_id]
+
+    async def by_link(model: str) -> dict[str, tuple[float, int]]:
+        report = await api.http.get(
+            "/api/v1/stats/conversions/workspace",
+            headers=s.headers,
+            params={"model": model, "group": "link"},
+        )
+        assert report.json()["model"] == model
+        return {
+            row["value"]: (row["orders"], row["gmv"])
+            for row in report.json()["groups"]["link"]
+            if row["orders"]
+        }
+
+    assert await by_link("last_click") == {b["id"]: (1, 1000)}
+    assert await by_link("first_click") == {a["id"]: (1, 1000)}
+    assert await by_link("linear") == {a["id"]: (0.5, 500), b["id"]: (0.5, 500)}
+    bad = await api.http.get(
+        "/api/v1/stats/conversions/workspace", headers=s.headers, params={"model": "u"}
+    )
+    assert_problem(bad, 422, "invalid_input", "model")
