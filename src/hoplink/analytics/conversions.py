@@ -164,7 +164,7 @@ async def run_report(
     fx = Converter(rates, settings.currency, max_age_days=fx_max_age_days)
 
     by_day = await reader.order_sums(scope, chosen, start, end, hourly=False)
-    hourly = await reader.order_sums(scope, chosen, start, end, hourly=True)
+    hourly = await reader.order_sums(scope, chosen, start, end, hourly=True, per_link=False)
     clicks = await reader.clicks_per_link(scope, start, end)
     links = await reader.links([s.link_id for s in by_day if s.link_id] + list(clicks))
 

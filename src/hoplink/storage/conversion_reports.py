@@ -58,15 +58,24 @@ class ConversionReader:
         self.stats = StatsReader(conn, workspace_id)
 
     async def order_sums(
-        self, scope: StatsScope, model: Model, start: int, end: int, *, hourly: bool
+        self,
+        scope: StatsScope,
+        model: Model,
+        start: int,
+        end: int,
+        *,
+        hourly: bool,
+        per_link: bool = True,
     ) -> list[OrderSums]:
-        """Attributed orders weighted per model, plus (workspace scope) unattributed ones."""
+        """Attributed orders weighted per model, plus (workspace scope) unattributed ones;
+        without ``per_link`` summed over links (a series)."""
         bucket = _O.placed_hour if hourly else _O.placed_hour // 24
         if model is Model.LAST_CLICK:
             # The order row carries its last touch's link: no join, one index range.
             lb = bucket.label("b")
+            link_col: Any = _O.link_id if per_link else literal(None, type_=_O.link_id.type)
             q = select(
-                _O.link_id,
+                link_col,
                 lb,
                 _O.currency,
                 func.count(),
@@ -79,8 +88,8 @@ class ConversionReader:
             )
             if scope.kind is not ScopeKind.WORKSPACE:
                 q = q.where(_O.link_id.in_(self.stats._links_of(scope)))
-            q = q.group_by(_O.link_id, lb, _O.currency)
-            return [_sums(r) for r in await self.conn.execute(q)]
+            keys = [_O.link_id, lb, _O.currency] if per_link else [lb, _O.currency]
+            return [_sums(r) for r in await self.conn.execute(q.group_by(*keys))]
         if model is Model.LINEAR:
             w: Any = 1.0 / cast(_T.touches, Float)
         else:
@@ -96,9 +105,10 @@ class ConversionReader:
         if scope.kind is not ScopeKind.WORKSPACE:
             cond.append(_T.link_id.in_(self.stats._links_of(scope)))
         b = bucket.label("b")
+        link: Any = _T.link_id if per_link else literal(None, type_=_T.link_id.type)
         q = (
             select(
-                _T.link_id,
+                link,
                 b,
                 _O.currency,
                 func.sum(w),
@@ -107,7 +117,7 @@ class ConversionReader:
             )
             .select_from(t.order_touches.join(t.orders, _O.id == _T.order_pk))
             .where(and_(*cond))
-            .group_by(_T.link_id, b, _O.currency)
+            .group_by(*([_T.link_id, b, _O.currency] if per_link else [b, _O.currency]))
         )
         rows = [_sums(r) for r in await self.conn.execute(q)]
         if scope.kind is ScopeKind.WORKSPACE:
