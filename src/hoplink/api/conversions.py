@@ -36,6 +36,7 @@ from hoplink.api.schemas import problem_responses
 from hoplink.clicks.salts import visitor_hash
 from hoplink.conversions import ingest_keys
 from hoplink.conversions import settings as conv_settings
+from hoplink.conversions.batch import record_batch
 from hoplink.conversions.models import ConversionEvent, EventResult, Source
 from hoplink.conversions.parse import VisitorHint, parse_event
 from hoplink.conversions.service import record_event
@@ -218,28 +219,54 @@ async def post_conversions(request: Request, who: WriterDep, runtime: RuntimeDep
     results: list[dict[str, Any]] = []
     async with runtime.db.transaction() as tx:
         conv = await tx.conversions(ws.id).settings()
-        for i, item in enumerate(parsed):
-            if isinstance(item, HoplinkError):
-                raw_id = raw_events[i].get("event_id") if isinstance(raw_events[i], dict) else None
-                results.append(_failed(i, item, raw_id if isinstance(raw_id, str) else None))
-                continue
-            if single:
-                r = await record_event(
-                    tx, workspace_id=ws.id, event=item, settings=conv, source=who.source, now=now
-                )
-                results.append(_result(i, r))
-                continue
-            nested = await tx.conn.begin_nested()
-            try:
-                r = await record_event(
-                    tx, workspace_id=ws.id, event=item, settings=conv, source=who.source, now=now
-                )
-            except HoplinkError as exc:
-                await nested.rollback()
-                results.append(_failed(i, exc, item.event_id))
-            else:
+        if single:
+            item = parsed[0]
+            assert isinstance(item, ConversionEvent)
+            r = await record_event(
+                tx, workspace_id=ws.id, event=item, settings=conv, source=who.source, now=now
+            )
+            results.append(_result(0, r))
+        else:
+            valid = [(i, e) for i, e in enumerate(parsed) if isinstance(e, ConversionEvent)]
+
+            async def one_by_one(_: int, event: ConversionEvent) -> EventResult | HoplinkError:
+                nested = await tx.conn.begin_nested()
+                try:
+                    done = await record_event(
+                        tx,
+                        workspace_id=ws.id,
+                        event=event,
+                        settings=conv,
+                        source=who.source,
+                        now=now,
+                    )
+                except HoplinkError as exc:
+                    await nested.rollback()
+                    return exc
                 await nested.commit()
-                results.append(_result(i, r))
+                return done
+
+            recorded = await record_batch(
+                tx,
+                workspace_id=ws.id,
+                events=[e for _, e in valid],
+                settings=conv,
+                source=who.source,
+                now=now,
+                one_by_one=one_by_one,
+            )
+            outcome = {i: recorded[n] for n, (i, _) in enumerate(valid)}
+            for i, item in enumerate(parsed):
+                got = outcome.get(i, item)
+                if isinstance(got, EventResult):
+                    results.append(_result(i, got))
+                    continue
+                assert isinstance(got, HoplinkError)
+                raw = raw_events[i]
+                raw_id = raw.get("event_id") if isinstance(raw, dict) else None
+                if isinstance(item, ConversionEvent):
+                    raw_id = item.event_id
+                results.append(_failed(i, got, raw_id if isinstance(raw_id, str) else None))
     if single:
         status = 201 if results[0]["status"] == "created" else 200
         return Response(orjson.dumps(results[0]), status_code=status, media_type="application/json")
