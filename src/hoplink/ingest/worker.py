@@ -37,13 +37,14 @@ from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
 
 from hoplink import metrics
+from hoplink.clicks.enriched import Event
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
-from hoplink.ingest.steps import DropReason, Event, IngestCounters, Pipeline, check_links
+from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate

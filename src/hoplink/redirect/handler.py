@@ -17,9 +17,9 @@ from starlette.types import Message, Receive, Scope, Send
 from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
+from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
-from hoplink.runtime import Runtime
 
 log = logging.getLogger("hoplink.redirect")
 
@@ -49,7 +49,7 @@ class RedirectApp:
         self.lookups_failed = 0
         self.misses_refused = 0  # unknown codes answered 429 (enumeration limit)
 
-    def bind(self, runtime: Runtime) -> None:
+    def bind(self, runtime: EdgeParts) -> None:
         s = runtime.settings
         self.resolver = Resolver.for_runtime(runtime)
         self.capture = ClickCapture(
