@@ -19,7 +19,7 @@ from hoplink.analytics.models import ScopeKind, StatsScope, Totals
 from hoplink.conversions.models import Model
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 
 _O = t.orders.c
 _T = t.order_touches.c
