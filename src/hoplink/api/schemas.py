@@ -65,6 +65,9 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
+    pass_ad_click_ids: bool = Field(
+        False, description="Pass fbclid, gclid, ttclid, ... on to the destination."
+    )
 
 
 class LinkUpdate(_In):
@@ -79,8 +82,14 @@ class LinkUpdate(_In):
     tags: list[str] | None = None
     title: str | None = None
     notes: str | None = None
-    archived: bool | None = None
+    archived: bool | None = Field(
+        None, description="Hide from the list and reports; the short URL keeps redirecting."
+    )
+    disabled: bool | None = Field(
+        None, description="Turn off: visitors get the visitor page (404) instead of the product."
+    )
     forward_query: bool | None = None
+    pass_ad_click_ids: bool | None = None
 
 
 class BulkCreate(_In):
@@ -107,7 +116,9 @@ class LinkOut(BaseModel):
     title: str | None
     notes: str | None
     archived: bool
+    disabled: bool
     forward_query: bool
+    pass_ad_click_ids: bool
     created_at: datetime
     updated_at: datetime
     banned: bool = Field(
@@ -135,7 +146,9 @@ class LinkOut(BaseModel):
             title=link.title,
             notes=link.notes,
             archived=link.archived,
+            disabled=link.disabled,
             forward_query=link.forward_query,
+            pass_ad_click_ids=link.pass_ad_click_ids,
             created_at=link.created_at,
             updated_at=link.updated_at,
             banned=link.ban is not None,
@@ -223,4 +236,7 @@ class WorkspaceOut(BaseModel):
     status: str
     channels: list[str]
     param_template: dict[str, str]
+    click_id_param: str | None = Field(
+        description="The parameter every redirect adds the click id under; null: turned off."
+    )
     api_key: dict[str, Any]

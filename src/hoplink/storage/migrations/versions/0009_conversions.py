@@ -2,7 +2,7 @@
 keys, attribution settings, commission rules, exchange rates, ad spend; clicks by visitor
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
