@@ -294,6 +294,21 @@ class Settings(BaseSettings):
         parse_limit("report", value)
         return value
 
+    # --- Conversions and attribution (issue 10) ---
+    # Most events one /api/v1/conversions call may carry (each gets its own result).
+    conversions_max_events: int = Field(default=1000, ge=1, le=10_000)
+    # Largest /api/v1/conversions request body in bytes; larger: 413 before it is parsed.
+    conversions_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024
+    )
+    # The commission rates a workspace or a tag/campaign override may be given, in percent
+    # (the marketplace's category rates, 5 to 12 % in the seed).
+    commission_min_percent: float = Field(default=5.0, ge=0, le=100)
+    commission_max_percent: float = Field(default=12.0, ge=0, le=100)
+    # A report converts an amount with the newest exchange rate at most this many days older
+    # than the order's day; with none, the amount is left out and the rate reported missing.
+    fx_max_age_days: int = Field(default=7, ge=0, le=366)
+
     @classmethod
     def settings_customise_sources(
         cls,

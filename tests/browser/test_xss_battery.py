@@ -196,7 +196,13 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.accounts.models import Scope
     from hoplink.accounts.users import create_user
     from hoplink.clicks.enriched import Counts, RollupDelta
+    from hoplink.conversions.ingest_keys import create_ingest_key
+    from hoplink.conversions.models import Source
+    from hoplink.conversions.parse import parse_event
+    from hoplink.conversions.service import record_event
+    from hoplink.conversions.settings import put_rule
     from hoplink.errors import InvalidInput
+    from hoplink.ids import utcnow
     from hoplink.links.campaigns import create_campaign
     from hoplink.links.service import LinkSpec, create_links
     from hoplink.links.urls import UTM_FIELDS
@@ -306,6 +312,43 @@ async def _seed(server: Server) -> dict[str, Any]:
                 outcome=verification.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
                 actor=None,
             )
+            # Conversions (issue 10): order ids, SKUs, key names, tags and campaign names
+            # of the spend import are the seller's (or their shop's) text.
+            orders = []
+            for i, p in enumerate(PAYLOADS[:60]):
+                try:
+                    event, _ = parse_event(
+                        {
+                            "type": "purchase",
+                            "order_id": p[:128].strip() or f"order-{i}",
+                            "amount": 1000 + i,
+                            "currency": "USD",
+                            "items": [{"sku": p[:100], "quantity": 1, "price": 1000}],
+                        },
+                        now=utcnow(),
+                    )
+                except InvalidInput:
+                    continue
+                got = await record_event(
+                    tx,
+                    workspace_id=ws.id,
+                    event=event,
+                    settings=await tx.conversions(ws.id).settings(),
+                    source=Source.API,
+                    now=utcnow(),
+                )
+                if got.order is not None:
+                    orders.append(got.order.id)
+            assert len(orders) >= 50, len(orders)  # those with a control character refused
+            await create_ingest_key(tx, workspace_id=ws.id, name=PAYLOADS[2][:100], created_by=None)
+            await put_rule(
+                tx,
+                workspace_id=ws.id,
+                kind="tag",
+                ref=PAYLOADS[4][:64],
+                percent=9,
+                commission_range=(5.0, 12.0),
+            )
             other = await create_workspace(
                 tx, name=PAYLOADS[5][:200], status=WorkspaceStatus.VERIFIED
             )
@@ -327,6 +370,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             "codes": [link.code for link in links],
             "campaigns": [c.id for c in campaigns],
             "domain": claimed.id,
+            "orders": orders,
             "accepted": accepted,
         }
     finally:
@@ -363,7 +407,13 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
     links = seeded["links"]
     sample = links[:: max(1, len(links) // 10)][:10]
     n_pages = -(-len(links) // 100)
-    values = {"ws": [SLUG], "id": sample, "job": [job], "domain": [seeded["domain"]]}
+    values = {
+        "ws": [SLUG],
+        "id": sample,
+        "job": [job],
+        "domain": [seeded["domain"]],
+        "order": seeded["orders"][:10],
+    }
     views: dict[str, list[str]] = {}
     for route in routes():
         methods = getattr(route, "methods", None) or set()
@@ -389,6 +439,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         f"{base}/analytics?scope=tag:xss&range=24h",
         f"{base}/analytics?range=custom&from={q}&to={q}",
     ]
+    views[f"{base}/orders"] = [f"{base}/orders", f"{base}/orders?q={q}&filter={q}&page={q}"]
     views["/app/signin"] = [f"/app/signin?next={q}"]
     views["/app/report"] = ["/app/report", f"/app/report?link={q}"]
     return views

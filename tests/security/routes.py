@@ -25,6 +25,9 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "user", "user"),
     ("/app/w/", "key", "key"),
     ("/app/w/", "domain", "domain"),
+    ("/app/w/", "order", "order"),
+    ("/app/w/", "rule", "rule"),
+    ("/app/w/", "ikey", "ikey"),
 ]
 
 
@@ -71,6 +74,20 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
     "/app/w/{ws}/settings/domains/{domain}/verify": {},
     "/app/w/{ws}/settings/domains/{domain}/delete": {},
+    "/app/w/{ws}/conversions/settings": {
+        "window_days": "10",
+        "model": "linear",
+        "currency": "EUR",
+        "commission_percent": "9",
+    },
+    "/app/w/{ws}/conversions/rules": {"kind": "tag", "ref": "any-tag", "percent": "7"},
+    "/app/w/{ws}/conversions/rules/{rule}/delete": {},
+    "/app/w/{ws}/conversions/keys": {"name": "store"},
+    "/app/w/{ws}/conversions/keys/{ikey}/revoke": {},
+    "/app/w/{ws}/conversions/spend": {
+        "format": "generic",
+        "text": "date,campaign,ad_group,spend,currency\n2026-11-01,spring,ad-a,1.50,USD",
+    },
     "/app/report": {
         "link": "http://hop.test/NoSuchCode1",
         "category": "phishing",
@@ -85,6 +102,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/admin/reports/{id}/dismiss": {"note": "not phishing"},
     "/app/admin/bans": {"link": "http://hop.test/NoSuchCode1", "reason": "phishing"},
     "/app/admin/bans/{id}/unban": {"reason": "appeal granted"},
+    "/app/admin/rates": {"text": "2026-11-01,USD,CNY,7.1"},
 }
 
 

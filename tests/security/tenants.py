@@ -28,7 +28,12 @@ from dashboard_harness import running_dashboard as running_dashboard  # noqa: E4
 from hoplink.accounts.apikeys import create_api_key  # noqa: E402
 from hoplink.accounts.models import Scope  # noqa: E402
 from hoplink.clicks.models import Click  # noqa: E402
-from hoplink.ids import random_base62  # noqa: E402
+from hoplink.conversions.ingest_keys import create_ingest_key  # noqa: E402
+from hoplink.conversions.models import Source  # noqa: E402
+from hoplink.conversions.parse import parse_event  # noqa: E402
+from hoplink.conversions.service import record_event  # noqa: E402
+from hoplink.conversions.settings import put_rule  # noqa: E402
+from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
 from hoplink.moderation import reports  # noqa: E402
@@ -78,6 +83,12 @@ class Tenant:
     ban_id: str
     bulk_job: str = ""
     browser: Browser | None = None
+    # Conversions (issue 10): an attributed order (its id and the store's order id), a
+    # commission rule and an ingest key.
+    order: str = ""
+    order_ext: str = ""
+    rule: str = ""
+    ikey: str = ""
 
     def ids(self) -> dict[str, str]:
         """Each kind of reference a route can take, with this tenant's value."""
@@ -95,6 +106,10 @@ class Tenant:
             "host": self.domain_host,
             "report": self.report_id,
             "ban": self.ban_id,
+            "order": self.order,
+            "order_ext": self.order_ext,
+            "rule": self.rule,
+            "ikey": self.ikey,
         }
 
 
@@ -195,9 +210,9 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             tx, link_id=second.id, reason=f"ban of {label}", actor=None
         )
     now = time.time()
-    await record_clicks(
-        dash.db, [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
-    )
+    clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
+    await record_clicks(dash.db, clicks)
+    conv = await _conversions(dash, ws, campaign.id, clicks[0].click_id, label)
     return Tenant(
         ws=ws,
         owner_email=owner_email,
@@ -213,7 +228,51 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         domain_host=domain.hostname,
         report_id=report.id,
         ban_id=ban.id,
+        **conv,
     )
+
+
+async def _conversions(
+    dash: Dash, ws: Workspace, campaign_id: str, click_id: str, label: str
+) -> dict[str, str]:
+    """An order attributed to the tenant's click, a commission rule, an ingest key."""
+    async with dash.db.transaction() as tx:
+        event, _ = parse_event(
+            {
+                "type": "purchase",
+                "order_id": f"ORDER-{label}-{random_base62(6)}",
+                "amount": 9900,
+                "currency": "USD",
+                "click_id": click_id,
+            },
+            now=utcnow(),
+        )
+        result = await record_event(
+            tx,
+            workspace_id=ws.id,
+            event=event,
+            settings=await tx.conversions(ws.id).settings(),
+            source=Source.API,
+            now=utcnow(),
+        )
+        assert result.order is not None and result.order.link_id is not None
+        rule = await put_rule(
+            tx,
+            workspace_id=ws.id,
+            kind="campaign",
+            ref=campaign_id,
+            percent=10,
+            commission_range=(5.0, 12.0),
+        )
+        ikey, _ = await create_ingest_key(
+            tx, workspace_id=ws.id, name=f"store {label}", created_by=None
+        )
+    return {
+        "order": result.order.id,
+        "order_ext": result.order.order_id,
+        "rule": rule.id,
+        "ikey": ikey.id,
+    }
 
 
 async def start_bulk_job(dash: Dash, tenant: Tenant) -> None:

@@ -110,6 +110,49 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/stats/channel/{{channel}}/breakdown/countries", allowed=(200, 404)),
         Probe(f"{API}/stats/tag/{{tag}}/breakdown/os", allowed=(200, 404)),
     ],
+    # Conversions (issue 10): another workspace's order, click, rule and ingest key.
+    "POST /api/v1/conversions": [
+        Probe(f"{API}/conversions", {"type": "refund", "order_id": "{order_ext}"}, (422,)),
+        Probe(
+            f"{API}/conversions",
+            {"events": [{"type": "cancel", "order_id": "{order_ext}", "event_id": "probe"}]},
+            (200,),
+        ),
+    ],
+    "GET /api/v1/conversions/orders": [
+        Probe(f"{API}/conversions/orders?link_id={{link}}", allowed=(200,)),
+        Probe(f"{API}/conversions/orders?q={{order_ext}}", allowed=(200,)),
+    ],
+    "GET /api/v1/conversions/orders/{order_pk}": [Probe(f"{API}/conversions/orders/{{order}}")],
+    "GET /api/v1/conversions/settings": [Probe(f"{API}/conversions/settings", allowed=(200,))],
+    "GET /api/v1/conversions/commission-rules": [
+        Probe(f"{API}/conversions/commission-rules", allowed=(200,))
+    ],
+    "PUT /api/v1/conversions/commission-rules": [
+        Probe(
+            f"{API}/conversions/commission-rules",
+            {"kind": "campaign", "ref": "{campaign}", "percent": 9},
+            (422,),
+        )
+    ],
+    "DELETE /api/v1/conversions/commission-rules/{rule_id}": [
+        Probe(f"{API}/conversions/commission-rules/{{rule}}")
+    ],
+    "GET /api/v1/conversions/ingest-keys": [
+        Probe(f"{API}/conversions/ingest-keys", allowed=(200,))
+    ],
+    "DELETE /api/v1/conversions/ingest-keys/{key_id}": [
+        Probe(f"{API}/conversions/ingest-keys/{{ikey}}")
+    ],
+    "GET /api/v1/stats/conversions/workspace": [
+        Probe(f"{API}/stats/conversions/workspace?group=link&group=campaign", allowed=(200,))
+    ],
+    "GET /api/v1/stats/conversions/{kind}/{ref}": [
+        Probe(f"{API}/stats/conversions/link/{{link}}"),
+        Probe(f"{API}/stats/conversions/campaign/{{campaign}}?group=ad_group"),
+        Probe(f"{API}/stats/conversions/channel/{{channel}}", allowed=(200, 404)),
+        Probe(f"{API}/stats/conversions/tag/{{tag}}", allowed=(200, 404)),
+    ],
 }
 # Operations that cannot name anything of another workspace's (what they create is the
 # caller's own); each with the reason.
@@ -120,6 +163,12 @@ API_EXEMPT: dict[str, str] = {
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"
     " and DELETE probes check that)",
+    "PUT /api/v1/conversions/settings": "changes the key's own workspace's window, model,"
+    " currency and commission; takes no reference",
+    "POST /api/v1/conversions/ingest-keys": "creates an ingest key in the key's workspace;"
+    " takes no reference",
+    "POST /api/v1/spend/import": "imports spend rows into the key's workspace, matched to"
+    " its own links by utm values at report time; takes no reference",
 }
 
 
@@ -254,6 +303,15 @@ def _foreign_changes(changes: dict[str, Any], a: Tenant) -> dict[str, Any]:
     own = own_audit and not own_audit["removed"]
     if own and all(a.ws.id in repr(row) for row in own_audit["added"]):
         changes = {k: v for k, v in changes.items() if k != "audit_log"}
+    # A's own keys stamped again (last_used_at is written at most once a minute; a run
+    # over many probes on a busy machine outlasts that minute).
+    keys = changes.get("api_keys")
+    if (
+        keys
+        and all(a.ws.id in repr(row) for part in ("added", "removed") for row in keys[part])
+        and len(keys["added"]) == len(keys["removed"])
+    ):
+        changes = {k: v for k, v in changes.items() if k != "api_keys"}
     return changes
 
 
@@ -309,6 +367,16 @@ DASH_EXTRA: list[tuple[str, Probe]] = [
     ("GET", Probe("/app/w/{own_ws}/links.csv?campaign={campaign}", allowed=(200,))),
     ("GET", Probe("/app/w/{own_ws}/campaigns", allowed=(200,))),
     ("GET", Probe("/app/w/{own_ws}/settings", allowed=(200,))),
+    ("GET", Probe("/app/w/{own_ws}/orders?q={order_ext}", allowed=(200,))),
+    ("GET", Probe("/app/w/{own_ws}/conversions", allowed=(200,))),
+    (
+        "POST",
+        Probe(
+            "/app/w/{own_ws}/conversions/rules",
+            {"kind": "campaign", "ref": "{campaign}", "percent": "8"},
+            (422,),
+        ),
+    ),
     (
         "POST",
         Probe(

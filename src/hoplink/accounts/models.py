@@ -11,6 +11,8 @@ class Scope(StrEnum):
     LINKS_READ = "links:read"
     LINKS_WRITE = "links:write"
     STATS_READ = "stats:read"
+    # Report conversions (orders, refunds), change attribution settings, import ad spend.
+    CONVERSIONS_WRITE = "conversions:write"
     # Export or erase the whole workspace, read its audit log (issue 6). Never given by
     # default: a dashboard user ticks it explicitly.
     WORKSPACE_ADMIN = "workspace:admin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
@@ -12,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 from hoplink import __version__
 from hoplink.api import (
     campaigns,
+    conversion_stats,
+    conversions,
     domains,
     imports,
     links,
@@ -56,9 +59,27 @@ def create_api() -> FastAPI:
         # key (401), the key's scope or workspace (403), or a malformed request (400, 422).
         responses=problem_responses(400, 401, 403, 422, 429),
     )
-    for module in (links, campaigns, workspace, workspace_admin, domains, stats, imports):
+    for module in (
+        links,
+        campaigns,
+        workspace,
+        workspace_admin,
+        domains,
+        conversion_stats,
+        stats,
+        conversions,
+        imports,
+    ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
+    _openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = conversions.add_schemas(_openapi())
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
     assets = Path(swagger_ui_bundle.swagger_ui_path)
     api.mount("/api/docs/assets", StaticFiles(directory=assets), name="docs-assets")

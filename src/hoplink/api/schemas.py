@@ -36,6 +36,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key lacks the scope, or the workspace is suspended",
         404: "No such object in this workspace",
         409: "Conflict, e.g. the custom code is taken",
+        413: "The request body is too large",
         422: "Invalid input; `errors` names each field",
         429: "Too many requests; retry after `Retry-After` seconds",
     }

@@ -34,11 +34,15 @@ WORKSPACE_REINSTATED = "workspace.reinstated"
 WORKSPACE_EXPORTED = "workspace.exported"
 WORKSPACE_ERASED = "workspace.erased"
 DOMAIN_VERIFIED = "domain.verified"
+INGEST_KEY_CREATED = "ingest_key.created"
+INGEST_KEY_REVOKED = "ingest_key.revoked"
 
 ACTIONS: tuple[str, ...] = (
     APIKEY_CREATED,
     APIKEY_REVOKED,
     DOMAIN_VERIFIED,
+    INGEST_KEY_CREATED,
+    INGEST_KEY_REVOKED,
     LINK_BANNED,
     LINK_DESTINATION_CHANGED,
     LINK_UNBANNED,

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from hoplink.analytics.conversions import run_report
 from hoplink.analytics.models import BREAKDOWNS, Granularity, ScopeKind, StatsScope
 from hoplink.analytics.query import StatsQuery, parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
 from hoplink.dashboard.charts import series_svg
 from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.conversions import MODEL_NAMES
 from hoplink.dashboard.csvcells import csv_text
 from hoplink.dashboard.i18n import N_, Formatter, translations
 from hoplink.dashboard.pages import describe_error, locale_of, render, render_fragment
@@ -172,26 +174,34 @@ def _body_context(
         "value_label": lambda section, item: _value_label(request, section, item.value, item.label),
         "tz": result.query.tz,
         "updated_at": datetime.now(UTC),
+        "model_names": MODEL_NAMES,
     }
 
 
 async def _run(
-    request: Request,
+    request: Request, *, conversions: bool = False
 ) -> tuple[Viewer, Selection, StatsResult | InvalidInput, dict[str, Any]]:
     selection = Selection.of(request.query_params)
-    async with services(request).runtime.db.transaction(write=False) as tx:
+    runtime = services(request).runtime
+    async with runtime.db.transaction(write=False) as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         choices = await _scope_choices(tx, v, selection)
         try:
             query = selection.query(v.workspace.id, v.workspace.timezone, datetime.now(UTC))
             result: StatsResult | InvalidInput = await run_stats(tx, query)
+            if conversions:
+                # The conversions panel: the same query object, orders beside the clicks.
+                choices["conv"] = await run_report(
+                    tx, query, fx_max_age_days=runtime.settings.fx_max_age_days
+                )
         except InvalidInput as exc:
             result = exc
     return v, selection, result, choices
 
 
 async def analytics_page(request: Request) -> Response:
-    v, selection, result, choices = await _run(request)
+    v, selection, result, choices = await _run(request, conversions=True)
+    conv = choices.pop("conv", None)
     if isinstance(result, InvalidInput):
         errors = [describe_error(request, e) for e in result.errors]
         return render(
@@ -206,7 +216,10 @@ async def analytics_page(request: Request) -> Response:
             **choices,
         )
     body = render_fragment(
-        request, "analytics/_body.html", **_body_context(request, v, selection, result)
+        request,
+        "analytics/_body.html",
+        conv=conv,
+        **_body_context(request, v, selection, result),
     )
     if request.query_params.get("partial") == "1":
         return HTMLResponse(body)

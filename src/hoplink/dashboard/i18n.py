@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
 LOCALES: tuple[str, ...] = ("en", "zh_CN")
@@ -88,6 +88,14 @@ class Formatter:
             # thousands of counts per page.
             return f"{value:,}".replace(",", grouping)
         return str(format_decimal(value, locale=self.locale))
+
+    def money(self, minor: int | None, currency: str) -> str:
+        """Minor units (cents) of ``currency`` as the locale writes money: $1,234.50."""
+        if minor is None:
+            return "—"
+        from hoplink.conversions.money import to_major
+
+        return str(format_currency(to_major(minor, currency), currency, locale=self.locale))
 
     def percent(self, share: float) -> str:
         return str(format_percent(share, format="#,##0.0%", locale=self.locale))

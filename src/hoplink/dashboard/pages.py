@@ -75,6 +75,7 @@ def _environment(locale: str) -> Environment:
     env.filters.update(
         number=fmt.number,
         percent=fmt.percent,
+        money=fmt.money,
         datetime=fmt.timestamp,
         date=fmt.date,
         country=fmt.country,

@@ -306,6 +306,8 @@ clicks = Table(
     Column("ad_click_ids", Text, nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
+    # Attribution (issue 10): the other clicks of the same visitor before an order.
+    Index("ix_clicks_visitor_ts", "visitor_hash", "ts"),
 )
 
 
@@ -517,4 +519,179 @@ link_imports = Table(
         "workspace_id", "source", "source_key", name="uq_link_imports_workspace_source_key"
     ),
     Index("ix_link_imports_link", "link_id"),
+)
+
+# --- Conversions, attribution, currency, commission, ad spend (issue 10) -------------------
+# Amounts are integers in the currency's minor units, as sent (never converted at rest);
+# reports convert them with ``fx_rates``. Customer identifiers are only ever SHA-256 hashes.
+
+# Per-workspace attribution settings; a workspace without a row has the defaults.
+conversion_settings = Table(
+    "conversion_settings",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("window_days", Integer, nullable=False, default=7),
+    # last_click | first_click | linear: the reports' default model.
+    Column("model", String(16), nullable=False, default="last_click"),
+    Column("currency", String(3), nullable=False, default="USD"),
+    # Commission in basis points (800 = 8 %).
+    Column("commission_bp", Integer, nullable=False, default=800),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Commission overrides for the links of one tag (ref = tag name) or campaign (ref = id).
+commission_rules = Table(
+    "commission_rules",
+    metadata,
+    _id(),
+    _ws(),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("rate_bp", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "kind", "ref", name="uq_commission_rules_workspace_kind_ref"),
+)
+
+# One row per order id and workspace (idempotency); refunds and cancels add to ``refunded``.
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    _ws(),
+    Column("order_id", String(128), nullable=False),
+    # open | partially_refunded | refunded | cancelled
+    Column("status", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False, default=0),
+    Column("placed_at", UTCDateTime, nullable=False),
+    # unix time // 3600 of placed_at: the reports group by it on both backends alike.
+    Column("placed_hour", Integer, nullable=False),
+    # The matched click (the last touch) and how: click_id | visitor; NULL: unattributed,
+    # with the reason in unattributed (no_click | unknown_click | outside_window).
+    Column("click_id", String(64), nullable=True),
+    Column("link_id", String(32), nullable=True),
+    Column("matched_by", String(16), nullable=True),
+    Column("unattributed", String(32), nullable=True),
+    Column("items", JSON, nullable=False, default=list),
+    Column("customer", JSON, nullable=False, default=dict),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "order_id", name="uq_orders_workspace_order_id"),
+    Index("ix_orders_workspace_hour", "workspace_id", "placed_hour"),
+    Index("ix_orders_workspace_placed", "workspace_id", "placed_at"),
+)
+
+# An order's earlier amounts (a purchase re-sent with another amount is an update).
+order_revisions = Table(
+    "order_revisions",
+    metadata,
+    _id(),
+    _ws(),
+    Column("order_pk", String(32), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("items", JSON, nullable=False, default=list),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_order_revisions_order", "order_pk", "revision"),
+)
+
+# The clicks of the buyer's path within the window; the reports weigh them per model
+# (last: is_last, first: is_first, linear: 1 / touches).
+order_touches = Table(
+    "order_touches",
+    metadata,
+    Column("order_pk", String(32), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("click_id", String(64), primary_key=True),
+    Column("workspace_id", String(32), nullable=False),
+    Column("link_id", String(32), nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("is_first", Boolean, nullable=False),
+    Column("is_last", Boolean, nullable=False),
+    Column("touches", Integer, nullable=False),
+    Index("ix_order_touches_workspace_link", "workspace_id", "link_id"),
+)
+
+# Every accepted event, as the platforms' server-side APIs want it (event id, time, hashed
+# customer, value, currency, items): what forwarding to GA4/Meta/TikTok reads.
+conversion_events = Table(
+    "conversion_events",
+    metadata,
+    _id(),
+    _ws(),
+    Column("event_id", String(64), nullable=False),
+    # lead | add_to_cart | purchase | refund | cancel
+    Column("type", String(16), nullable=False),
+    Column("order_id", String(128), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("amount", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("items", JSON, nullable=False, default=list),
+    Column("customer", JSON, nullable=False, default=dict),
+    Column("click_id", String(64), nullable=True),
+    Column("link_id", String(32), nullable=True),
+    # api | ingest_key | dashboard
+    Column("source", String(16), nullable=False),
+    UniqueConstraint("workspace_id", "event_id", name="uq_conversion_events_workspace_event_id"),
+    Index("ix_conversion_events_workspace_at", "workspace_id", "occurred_at"),
+)
+
+# Server-to-server ingest keys (conversions only): shown once, SHA-256 at rest.
+ingest_keys = Table(
+    "ingest_keys",
+    metadata,
+    _id(),
+    _ws(),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# Daily exchange rates kept by the operator (1 base = rate quote), never downloaded.
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("base", String(3), primary_key=True),
+    Column("quote", String(3), primary_key=True),
+    # A decimal as text: exact on both backends.
+    Column("rate", String(32), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Imported ad spend per day, campaign (utm_campaign) and ad group (utm_content, '' = none).
+ad_spend = Table(
+    "ad_spend",
+    metadata,
+    _id(),
+    _ws(),
+    Column("day", Date, nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("campaign", String(200), nullable=False),
+    Column("ad_group", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("spend", BigInteger, nullable=False),
+    Column("impressions", BigInteger, nullable=False, default=0),
+    Column("clicks", BigInteger, nullable=False, default=0),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "workspace_id",
+        "day",
+        "platform",
+        "campaign",
+        "ad_group",
+        name="uq_ad_spend_workspace_day",
+    ),
 )

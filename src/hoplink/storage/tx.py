@@ -14,6 +14,7 @@ from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
+from hoplink.storage.conversions import ConversionRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
@@ -64,6 +65,10 @@ class Tx:
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)
+
+    def conversions(self, workspace_id: str) -> ConversionRepo:
+        """Orders, conversion events and attribution settings of one workspace."""
+        return ConversionRepo(self.conn, workspace_id)
 
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""

@@ -60,6 +60,7 @@ async def test_workspace_endpoint_describes_the_key(api: Api) -> None:
     body = (await api.http.get("/api/v1/workspace", headers=auth)).json()
     assert body["id"] == ws.id
     assert body["api_key"]["scopes"] == [
+        "conversions:write",
         "links:read",
         "links:write",
         "stats:read",

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
+from hoplink.conversions.ingest_keys import create_ingest_key
+from hoplink.conversions.settings import put_rule
 from hoplink.links.campaigns import create_campaign
 from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
@@ -44,6 +46,8 @@ class World:
     user_id: str
     key_id: str
     domain_id: str = "wdm_" + "0" * 16
+    rule_id: str = "com_" + "0" * 16
+    ikey_id: str = "ikey_" + "0" * 16
 
     def path(self, template: str) -> str:
         return template.format(
@@ -52,6 +56,8 @@ class World:
             user=self.user_id,
             key=self.key_id,
             domain=self.domain_id,
+            rule=self.rule_id,
+            ikey=self.ikey_id,
         )
 
 
@@ -70,7 +76,24 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             hostname=f"shop-{ws.slug}.example.com",
             policy=policy_from_settings(dash.app.settings),
         )
-    return World(ws=ws, link_id=link.id, user_id=member.id, key_id=key.id, domain_id=domain.id)
+        rule = await put_rule(
+            tx,
+            workspace_id=ws.id,
+            kind="tag",
+            ref="existing-tag",
+            percent=9,
+            commission_range=(5.0, 12.0),
+        )
+        ikey, _ = await create_ingest_key(tx, workspace_id=ws.id, name="shop", created_by=None)
+    return World(
+        ws=ws,
+        link_id=link.id,
+        user_id=member.id,
+        key_id=key.id,
+        domain_id=domain.id,
+        rule_id=rule.id,
+        ikey_id=ikey.id,
+    )
 
 
 async def snapshot(dash: Dash) -> dict[str, list[tuple[Any, ...]]]:
@@ -185,7 +208,15 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
     b = await _signed_in_owner(dash, mine)
     before = await snapshot(dash)
     missing = World(mine.ws, "lnk_" + "0" * 16, "usr_" + "0" * 16, "key_" + "0" * 16)
-    crossed = World(mine.ws, theirs.link_id, theirs.user_id, theirs.key_id, theirs.domain_id)
+    crossed = World(
+        mine.ws,
+        theirs.link_id,
+        theirs.user_id,
+        theirs.key_id,
+        theirs.domain_id,
+        theirs.rule_id,
+        theirs.ikey_id,
+    )
     gets = [
         "/app/w/{ws}/links/{id}",
         "/app/w/{ws}/links/{id}/edit",
@@ -198,7 +229,7 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         m = await b.get(missing.path(template))
         assert a.status_code == m.status_code == 404, template
         assert _body(a.text, theirs.link_id) == _body(m.text, missing.link_id)
-    for template in [t for t in EDITS if re.search(r"\{(id|user|key|domain)\}", t)]:
+    for template in [t for t in EDITS if re.search(r"\{(id|user|key|domain|rule|ikey)\}", t)]:
         a = await b.post(crossed.path(template), FORMS[template])
         m = await b.post(missing.path(template), FORMS[template])
         assert a.status_code == m.status_code == 404, template

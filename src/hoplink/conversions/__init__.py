@@ -1,0 +1,1 @@
+"""Conversions: events from a store, orders, attribution to clicks, money and reports."""

@@ -1,0 +1,117 @@
+"""Exchange rates: the operator's daily CSV, and conversion into a workspace's currency.
+
+Rates are never downloaded: the operator uploads them (CLI, API or dashboard) as
+``date,base,quote,rate`` rows meaning 1 base = rate quote on that UTC day. A report uses the
+newest rate on or before the order's day (at most HOPLINK_FX_MAX_AGE_DAYS older), direct,
+inverse, or across a common base (USD→CNY and USD→EUR give CNY→EUR); without one the amount
+is left out of converted totals and the report names the missing (currency, day).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from hoplink.conversions.money import CURRENCIES
+from hoplink.errors import FieldError, InvalidInput
+from hoplink.ids import utcnow
+from hoplink.storage.conversion_reports import RateRepo
+from hoplink.storage.tx import Tx
+
+MAX_ROWS = 100_000
+Rate = tuple[date, str, str, Decimal]
+
+
+def parse_rates_csv(text: str) -> list[Rate]:
+    """``date,base,quote,rate`` rows (a header line is optional); every bad row named."""
+    rows: list[Rate] = []
+    errors: list[FieldError] = []
+    for n, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if n == 1 and cells[0].strip().lower() in ("date", "day"):
+            continue
+        field = f"rows.{n}"
+        if len(cells) != 4:
+            errors.append(FieldError(field, "invalid", "give date,base,quote,rate"))
+            continue
+        day_s, base, quote, rate_s = (c.strip() for c in cells)
+        try:
+            day = date.fromisoformat(day_s)
+        except ValueError:
+            errors.append(FieldError(f"{field}.date", "invalid", "use YYYY-MM-DD"))
+            continue
+        base, quote = base.upper(), quote.upper()
+        if base not in CURRENCIES or quote not in CURRENCIES or base == quote:
+            errors.append(FieldError(f"{field}.currency", "invalid_currency", "two ISO 4217 codes"))
+            continue
+        try:
+            rate = Decimal(rate_s)
+        except InvalidOperation:
+            rate = Decimal(0)
+        if not rate.is_finite() or rate <= 0 or rate > Decimal(10) ** 9:
+            errors.append(FieldError(f"{field}.rate", "invalid", "a positive decimal number"))
+            continue
+        rows.append((day, base, quote, rate))
+        if len(rows) > MAX_ROWS:
+            raise InvalidInput(FieldError("rows", "too_many", f"at most {MAX_ROWS} rows"))
+    if errors:
+        raise InvalidInput(errors[:50])
+    if not rows:
+        raise InvalidInput(FieldError("rows", "empty", "no rates in the file"))
+    return rows
+
+
+class Converter:
+    """Rates into one target currency, looked up per (currency, day)."""
+
+    def __init__(self, rates: Iterable[Rate], target: str, *, max_age_days: int) -> None:
+        self.target = target
+        self.max_age = max_age_days
+        self._by_day: dict[date, dict[tuple[str, str], Decimal]] = {}
+        for day, base, quote, rate in rates:
+            self._by_day.setdefault(day, {})[(base, quote)] = rate
+        self._cache: dict[tuple[str, date], Decimal | None] = {}
+        self.missing: set[tuple[str, date]] = set()
+
+    def _on(self, day: date, currency: str) -> Decimal | None:
+        table = self._by_day.get(day)
+        if not table:
+            return None
+        w = self.target
+        if (currency, w) in table:
+            return table[(currency, w)]
+        if (w, currency) in table:
+            return 1 / table[(w, currency)]
+        for (base, quote), r in table.items():  # across a common base
+            if quote == currency and (base, w) in table:
+                return table[(base, w)] / r
+        return None
+
+    def rate(self, currency: str, day: date) -> Decimal | None:
+        if currency == self.target:
+            return Decimal(1)
+        key = (currency, day)
+        if key not in self._cache:
+            found = None
+            for back in range(self.max_age + 1):
+                found = self._on(day - timedelta(days=back), currency)
+                if found is not None:
+                    break
+            self._cache[key] = found
+            if found is None:
+                self.missing.add(key)
+        return self._cache[key]
+
+
+async def import_rates(tx: Tx, *, text: str) -> int:
+    """Store the rates of a CSV (a day's rate uploaded again replaces it)."""
+    rows = parse_rates_csv(text)
+    return await RateRepo(tx.conn).upsert(rows, utcnow())
+
+
+async def latest_rates(tx: Tx, *, limit: int = 200) -> list[Rate]:
+    return await RateRepo(tx.conn).latest(limit)

@@ -1,0 +1,467 @@
+"""Orders, conversion events and attribution paths of one workspace.
+
+Every query carries the workspace: a click id or order id of another workspace is simply
+not found (the API then treats it as unknown, never as someone else's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.conversions.models import (
+    Click,
+    CommissionRule,
+    ConversionEvent,
+    Model,
+    Order,
+    OrderStatus,
+    Settings,
+    Source,
+    Touch,
+    Unattributed,
+)
+from hoplink.storage import tables as t
+from hoplink.storage._rows import in_list
+from hoplink.storage.rollups import dialect_insert
+
+_O = t.orders.c
+_C = t.clicks.c
+_E = t.conversion_events.c
+
+
+def _order(row: Row[Any]) -> Order:
+    return Order(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        order_id=row.order_id,
+        status=OrderStatus(row.status),
+        currency=row.currency,
+        amount=row.amount,
+        refunded=row.refunded,
+        placed_at=row.placed_at,
+        click_id=row.click_id,
+        link_id=row.link_id,
+        matched_by=row.matched_by,
+        unattributed=Unattributed(row.unattributed) if row.unattributed else None,
+        items=list(row.items or []),
+        customer=dict(row.customer or {}),
+        revision=row.revision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _click(row: Row[Any]) -> Click:
+    return Click(
+        click_id=row.click_id,
+        link_id=row.link_id,
+        ts=row.ts,
+        visitor_hash=row.visitor_hash,
+        bot=row.bot is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    attributed: bool | None = None
+    refunded: bool | None = None
+    link_id: str | None = None
+    search: str | None = None  # order id prefix
+
+
+class ConversionRepo:
+    def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+
+    # --- settings and commission rules ----------------------------------------------------
+    async def settings(self) -> Settings:
+        c = t.conversion_settings.c
+        row = (
+            await self.conn.execute(
+                select(t.conversion_settings).where(c.workspace_id == self.workspace_id)
+            )
+        ).first()
+        if row is None:
+            return Settings()
+        return Settings(
+            window_days=row.window_days,
+            model=Model(row.model),
+            currency=row.currency,
+            commission_bp=row.commission_bp,
+        )
+
+    async def save_settings(self, s: Settings, now: datetime) -> None:
+        values = {
+            "window_days": s.window_days,
+            "model": s.model.value,
+            "currency": s.currency,
+            "commission_bp": s.commission_bp,
+            "updated_at": now,
+        }
+        ins = dialect_insert(self.conn, t.conversion_settings).values(
+            workspace_id=self.workspace_id, **values
+        )
+        await self.conn.execute(
+            ins.on_conflict_do_update(index_elements=["workspace_id"], set_=values)
+        )
+
+    async def rules(self) -> list[CommissionRule]:
+        c = t.commission_rules.c
+        rows = await self.conn.execute(
+            select(t.commission_rules)
+            .where(c.workspace_id == self.workspace_id)
+            .order_by(c.kind, c.ref)
+        )
+        return [CommissionRule(r.id, r.kind, r.ref, r.rate_bp) for r in rows]
+
+    async def put_rule(self, rule: CommissionRule, now: datetime) -> None:
+        ins = dialect_insert(self.conn, t.commission_rules).values(
+            id=rule.id,
+            workspace_id=self.workspace_id,
+            kind=rule.kind,
+            ref=rule.ref,
+            rate_bp=rule.rate_bp,
+            created_at=now,
+        )
+        await self.conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["workspace_id", "kind", "ref"], set_={"rate_bp": rule.rate_bp}
+            )
+        )
+
+    async def delete_rule(self, rule_id: str) -> bool:
+        c = t.commission_rules.c
+        result = await self.conn.execute(
+            delete(t.commission_rules).where(c.workspace_id == self.workspace_id, c.id == rule_id)
+        )
+        return result.rowcount > 0
+
+    # --- clicks ------------------------------------------------------------------------------
+    async def click(self, click_id: str) -> Click | None:
+        row = (
+            await self.conn.execute(
+                select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
+                    _C.click_id == click_id, _C.workspace_id == self.workspace_id
+                )
+            )
+        ).first()
+        return _click(row) if row else None
+
+    async def visitor_clicks(
+        self,
+        hashes: Sequence[str],
+        since: datetime,
+        until: datetime,
+        *,
+        link_id: str | None = None,
+        limit: int = 500,
+    ) -> list[Click]:
+        """This workspace's clicks by these visitors in [since, until], newest first."""
+        if not hashes:
+            return []
+        q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
+            in_list(self.conn, _C.visitor_hash, list(hashes)),
+            _C.ts >= since,
+            _C.ts <= until,
+            _C.workspace_id == self.workspace_id,
+        )
+        if link_id is not None:
+            q = q.where(_C.link_id == link_id)
+        rows = await self.conn.execute(q.order_by(_C.ts.desc(), _C.click_id).limit(limit))
+        return [_click(r) for r in rows]
+
+    # --- events ------------------------------------------------------------------------------
+    async def event_exists(self, event_id: str) -> bool:
+        q = select(_E.id).where(_E.workspace_id == self.workspace_id, _E.event_id == event_id)
+        return (await self.conn.execute(q)).first() is not None
+
+    async def insert_event(
+        self,
+        *,
+        id: str,
+        event: ConversionEvent,
+        source: Source,
+        received_at: datetime,
+        amount: int | None,
+        click_id: str | None,
+        link_id: str | None,
+    ) -> bool:
+        """Record the event; False when its event id was recorded before."""
+        stmt = (
+            dialect_insert(self.conn, t.conversion_events)
+            .values(
+                id=id,
+                workspace_id=self.workspace_id,
+                event_id=event.event_id,
+                type=event.type.value,
+                order_id=event.order_id,
+                occurred_at=event.occurred_at,
+                received_at=received_at,
+                amount=amount,
+                currency=event.currency,
+                items=[i.as_dict() for i in event.items],
+                customer=event.customer,
+                click_id=click_id,
+                link_id=link_id,
+                source=source.value,
+            )
+            .on_conflict_do_nothing()
+            .returning(_E.id)
+        )
+        return (await self.conn.execute(stmt)).first() is not None
+
+    async def events_of_order(self, order_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.execute(
+            select(_E.event_id, _E.type, _E.occurred_at, _E.amount, _E.currency, _E.source)
+            .where(_E.workspace_id == self.workspace_id, _E.order_id == order_id)
+            .order_by(_E.occurred_at, _E.received_at)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    # --- orders ------------------------------------------------------------------------------
+    async def order_for_update(self, order_id: str) -> Order | None:
+        q = (
+            select(t.orders)
+            .where(_O.workspace_id == self.workspace_id, _O.order_id == order_id)
+            .with_for_update()
+        )
+        row = (await self.conn.execute(q)).first()
+        return _order(row) if row else None
+
+    async def get(self, pk: str) -> Order | None:
+        q = select(t.orders).where(_O.workspace_id == self.workspace_id, _O.id == pk)
+        row = (await self.conn.execute(q)).first()
+        return _order(row) if row else None
+
+    async def insert_order(self, order: Order) -> bool:
+        """Insert unless the order id exists (a concurrent writer won); whether it did."""
+        stmt = (
+            dialect_insert(self.conn, t.orders)
+            .values(
+                id=order.id,
+                workspace_id=self.workspace_id,
+                order_id=order.order_id,
+                status=order.status.value,
+                currency=order.currency,
+                amount=order.amount,
+                refunded=order.refunded,
+                placed_at=order.placed_at,
+                placed_hour=int(order.placed_at.timestamp() // 3600),
+                click_id=order.click_id,
+                link_id=order.link_id,
+                matched_by=order.matched_by,
+                unattributed=order.unattributed.value if order.unattributed else None,
+                items=order.items,
+                customer=order.customer,
+                revision=order.revision,
+                created_at=order.created_at,
+                updated_at=order.updated_at,
+            )
+            .on_conflict_do_nothing()
+            .returning(_O.id)
+        )
+        return (await self.conn.execute(stmt)).first() is not None
+
+    async def update_order(self, pk: str, **values: Any) -> None:
+        await self.conn.execute(
+            update(t.orders)
+            .where(_O.workspace_id == self.workspace_id, _O.id == pk)
+            .values(**values)
+        )
+
+    async def insert_revision(
+        self, *, id: str, order: Order, event_id: str, changed_at: datetime
+    ) -> None:
+        await self.conn.execute(
+            t.order_revisions.insert().values(
+                id=id,
+                workspace_id=self.workspace_id,
+                order_pk=order.id,
+                revision=order.revision,
+                event_id=event_id,
+                amount=order.amount,
+                currency=order.currency,
+                items=order.items,
+                changed_at=changed_at,
+            )
+        )
+
+    async def revisions(self, pk: str) -> list[dict[str, Any]]:
+        c = t.order_revisions.c
+        rows = await self.conn.execute(
+            select(c.revision, c.amount, c.currency, c.changed_at, c.event_id)
+            .where(c.workspace_id == self.workspace_id, c.order_pk == pk)
+            .order_by(c.revision)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def insert_touches(self, order_pk: str, touches: Sequence[Touch]) -> None:
+        if not touches:
+            return
+        await self.conn.execute(
+            t.order_touches.insert(),
+            [
+                {
+                    "order_pk": order_pk,
+                    "click_id": x.click_id,
+                    "workspace_id": self.workspace_id,
+                    "link_id": x.link_id,
+                    "ts": x.ts,
+                    "is_first": x.is_first,
+                    "is_last": x.is_last,
+                    "touches": x.touches,
+                }
+                for x in touches
+            ],
+        )
+
+    async def touches(self, pk: str) -> list[Touch]:
+        c = t.order_touches.c
+        rows = await self.conn.execute(
+            select(t.order_touches)
+            .where(c.workspace_id == self.workspace_id, c.order_pk == pk)
+            .order_by(c.ts, c.is_last)
+        )
+        return [Touch(r.click_id, r.link_id, r.ts, r.is_first, r.is_last, r.touches) for r in rows]
+
+    async def list_orders(
+        self, f: OrderFilter, *, limit: int, before: tuple[datetime, str] | None = None
+    ) -> list[Order]:
+        """Newest first; ``before`` = (placed_at, id) of the last row of the previous page."""
+        q = select(t.orders).where(_O.workspace_id == self.workspace_id)
+        if f.attributed is not None:
+            q = q.where(_O.link_id.is_not(None) if f.attributed else _O.link_id.is_(None))
+        if f.refunded is not None:
+            q = q.where(_O.refunded > 0 if f.refunded else _O.refunded == 0)
+        if f.link_id is not None:
+            q = q.where(_O.link_id == f.link_id)
+        if f.search:
+            q = q.where(_O.order_id.startswith(f.search, autoescape=True))
+        if before is not None:
+            q = q.where(
+                (_O.placed_at < before[0]) | ((_O.placed_at == before[0]) & (_O.id < before[1]))
+            )
+        q = q.order_by(_O.placed_at.desc(), _O.id.desc()).limit(limit)
+        return [_order(r) for r in await self.conn.execute(q)]
+
+
+class BatchRepo(ConversionRepo):
+    """Set-at-a-time reads and writes for a bulk call (the per-event path makes ~7 round
+    trips per event)."""
+
+    async def existing_events(self, event_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            q = select(_E.event_id).where(
+                _E.workspace_id == self.workspace_id,
+                in_list(self.conn, _E.event_id, list(event_ids[i : i + 500])),
+            )
+            found.update((await self.conn.execute(q)).scalars())
+        return found
+
+    async def existing_orders(self, order_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(order_ids), 500):
+            q = select(_O.order_id).where(
+                _O.workspace_id == self.workspace_id,
+                in_list(self.conn, _O.order_id, list(order_ids[i : i + 500])),
+            )
+            found.update((await self.conn.execute(q)).scalars())
+        return found
+
+    async def clicks(self, click_ids: Sequence[str]) -> dict[str, Click]:
+        found: dict[str, Click] = {}
+        for i in range(0, len(click_ids), 500):
+            q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
+                _C.workspace_id == self.workspace_id,
+                in_list(self.conn, _C.click_id, list(click_ids[i : i + 500])),
+            )
+            found.update((r.click_id, _click(r)) for r in await self.conn.execute(q))
+        return found
+
+    async def clicks_of_visitors(
+        self, hashes: Sequence[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        out: list[Click] = []
+        for i in range(0, len(hashes), 500):
+            q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
+                in_list(self.conn, _C.visitor_hash, list(hashes[i : i + 500])),
+                _C.ts >= since,
+                _C.ts <= until,
+                _C.workspace_id == self.workspace_id,
+            )
+            out += [_click(r) for r in await self.conn.execute(q)]
+        return out
+
+    async def insert_orders(self, orders: Sequence[Order]) -> set[str]:
+        """Insert the orders whose order id is new; the order ids inserted."""
+        if not orders:
+            return set()
+        rows = [
+            {
+                "id": o.id,
+                "workspace_id": self.workspace_id,
+                "order_id": o.order_id,
+                "status": o.status.value,
+                "currency": o.currency,
+                "amount": o.amount,
+                "refunded": o.refunded,
+                "placed_at": o.placed_at,
+                "placed_hour": int(o.placed_at.timestamp() // 3600),
+                "click_id": o.click_id,
+                "link_id": o.link_id,
+                "matched_by": o.matched_by,
+                "unattributed": o.unattributed.value if o.unattributed else None,
+                "items": o.items,
+                "customer": o.customer,
+                "revision": o.revision,
+                "created_at": o.created_at,
+                "updated_at": o.updated_at,
+            }
+            for o in orders
+        ]
+        stmt = dialect_insert(self.conn, t.orders).on_conflict_do_nothing().returning(_O.order_id)
+        return set((await self.conn.execute(stmt, rows)).scalars())
+
+    async def insert_touches_many(self, touches: Sequence[tuple[str, Touch]]) -> None:
+        if touches:
+            await self.conn.execute(
+                t.order_touches.insert(),
+                [
+                    {
+                        "order_pk": pk,
+                        "click_id": x.click_id,
+                        "workspace_id": self.workspace_id,
+                        "link_id": x.link_id,
+                        "ts": x.ts,
+                        "is_first": x.is_first,
+                        "is_last": x.is_last,
+                        "touches": x.touches,
+                    }
+                    for pk, x in touches
+                ],
+            )
+
+    async def insert_events_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert events (dicts of conversion_events columns); the event ids inserted."""
+        if not rows:
+            return set()
+        stmt = (
+            dialect_insert(self.conn, t.conversion_events)
+            .on_conflict_do_nothing()
+            .returning(_E.event_id)
+        )
+        return set(
+            (
+                await self.conn.execute(
+                    stmt, [{**r, "workspace_id": self.workspace_id} for r in rows]
+                )
+            ).scalars()
+        )

@@ -1,0 +1,122 @@
+"""What a store can get wrong: each is a 4xx problem naming the field, and nothing is
+stored. A click id of another workspace is no error: it is answered exactly as an unknown
+one (the order is kept, unattributed), so nothing tells a caller it exists elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from conv_support import click, post, shop, write_clicks
+from sqlalchemy import func, select
+
+from api_client import Api, assert_problem, running_api
+from hoplink.storage import tables as t
+
+GOOD = {"type": "purchase", "order_id": "SO-1", "amount": 1000, "currency": "USD"}
+BAD: list[tuple[dict[str, Any], str]] = [
+    (GOOD | {"currency": "XYZ"}, "currency"),
+    (GOOD | {"currency": "US"}, "currency"),
+    (GOOD | {"currency": "usd1"}, "currency"),
+    (GOOD | {"currency": 840}, "currency"),
+    (GOOD | {"currency": "XXX"}, "currency"),
+    (GOOD | {"amount": -1}, "amount"),
+    (GOOD | {"amount": 10**12 + 1}, "amount"),
+    (GOOD | {"amount": 10.5}, "amount"),
+    (GOOD | {"amount": "1000"}, "amount"),
+    (GOOD | {"type": "pageview"}, "type"),
+    ({k: v for k, v in GOOD.items() if k != "order_id"}, "order_id"),
+    ({k: v for k, v in GOOD.items() if k != "currency"}, "currency"),
+    (GOOD | {"items": [{"sku": "A", "quantity": 0, "price": 1}]}, "items.0.quantity"),
+    (GOOD | {"items": [{"sku": "A", "quantity": 1, "price": -5}]}, "items.0.price"),
+    (GOOD | {"customer": {"email": "not-an-email"}}, "customer.email"),
+    (GOOD | {"customer": {"phone": "12"}}, "customer.phone"),
+    (GOOD | {"click_id": "a b<script>"}, "click_id"),
+    (GOOD | {"occurred_at": "yesterday"}, "occurred_at"),
+    (GOOD | {"occurred_at": "2099-01-01T00:00:00Z"}, "occurred_at"),
+    (GOOD | {"client_ip": "999.1.1.1", "user_agent": "x"}, "client_ip"),
+    (GOOD | {"unknown": 1}, "unknown"),
+    ({"type": "cancel", "order_id": "SO-1", "amount": 5}, "amount"),
+]
+
+
+@pytest_asyncio.fixture
+async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(db_url, tmp_path / "data") as client:
+        yield client
+
+
+async def _stored(api: Api) -> int:
+    total = 0
+    async with api.db.transaction(write=False) as tx:
+        for table in (t.orders, t.conversion_events, t.order_touches, t.order_revisions):
+            q = select(func.count()).select_from(table)
+            total += int((await tx.conn.execute(q)).scalar_one())
+    return total
+
+
+@pytest.mark.parametrize(("body", "field"), BAD, ids=[f for _, f in BAD])
+async def test_bad_event_is_a_problem_naming_the_field(
+    api: Api, body: dict[str, Any], field: str
+) -> None:
+    s = await shop(api)
+    r = await post(api, s.headers, body)
+    assert_problem(r, 422, "invalid_input", field)
+    assert await _stored(api) == 0
+
+
+async def test_bad_bodies(api: Api) -> None:
+    s = await shop(api)
+    big = b'{"events": [' + b'{"type": "lead"},' * 650_000 + b'{"type": "lead"}]}'
+    assert len(big) > 10 * 1024 * 1024
+    r = await api.http.post(
+        "/api/v1/conversions", content=big, headers=s.headers | {"Content-Type": "application/json"}
+    )
+    assert_problem(r, 413, "body_too_large")
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: cut while reading
+        for i in range(0, len(big), 1 << 20):
+            yield big[i : i + (1 << 20)]
+
+    r = await api.http.post(
+        "/api/v1/conversions",
+        content=chunks(),
+        headers=s.headers | {"Content-Type": "application/json"},
+    )
+    assert_problem(r, 413, "body_too_large")
+    r = await api.http.post(
+        "/api/v1/conversions",
+        content=b'{"type": "purchase",',
+        headers=s.headers | {"Content-Type": "application/json"},
+    )
+    assert_problem(r, 400, "bad_json")
+    assert_problem(await post(api, s.headers, []), 422, "invalid_input")
+    assert_problem(await post(api, s.headers, {"events": []}), 422, "invalid_input", "events")
+    many = {"events": [{"type": "lead"}] * 1001}
+    assert_problem(await post(api, s.headers, many), 422, "invalid_input", "events")
+    # a refund of an order never recorded
+    refund = {"type": "refund", "order_id": "NOPE", "amount": 1}
+    assert_problem(await post(api, s.headers, refund), 422, "invalid_input", "order_id")
+    assert await _stored(api) == 0
+
+
+async def test_another_workspaces_click_id_is_answered_as_unknown(api: Api) -> None:
+    mine = await shop(api, "Mine")
+    theirs = await shop(api, "Theirs")
+    c = click(theirs.links[0], theirs.ws_id, datetime.now(UTC) - timedelta(hours=1), "v")
+    await write_clicks(api, [c])
+    foreign = await post(api, mine.headers, GOOD | {"order_id": "A", "click_id": c.click_id})
+    missing = await post(api, mine.headers, GOOD | {"order_id": "B", "click_id": "clkNoSuch"})
+    assert foreign.status_code == missing.status_code == 201
+    a, b = foreign.json()["order"], missing.json()["order"]
+    for key in ("attributed", "link_id", "click_id", "matched_by", "unattributed_reason"):
+        assert a[key] == b[key], key
+    assert a["unattributed_reason"] == "unknown_click" and a["link_id"] is None
+    assert theirs.links[0]["id"] not in foreign.text
+    async with api.db.transaction(write=False) as tx:
+        rows = (await tx.conn.execute(select(t.order_touches))).all()
+    assert rows == []
