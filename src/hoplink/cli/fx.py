@@ -49,7 +49,11 @@ async def _list(settings: Settings, limit: int) -> list[Rate]:
 
 @app.command("list")
 def list_(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
-    """The newest rates."""
+    """The newest rates.
+
+    Example:
+    $ hoplink fx list --limit 20
+    """
     table = _common.table("day", "base", "quote", "rate")
     for day, base, quote, rate in _common.run(_list(_common.settings(), limit)):
         table.add_row(day.isoformat(), base, quote, str(rate))

@@ -70,7 +70,12 @@ def import_links(
     ] = None,
 ) -> None:
     """Import links from another shortener. Dry run unless --apply; running it twice
-    changes nothing the second time."""
+    changes nothing the second time.
+
+    Examples:
+    $ hoplink import bitly bitly-links.csv --workspace my-store
+    $ hoplink import yourls yourls.sql -w my-store --apply --mapping old-to-new.csv
+    """
     if not workspace:
         _common.fail("give --workspace")
     settings = _common.settings()
