@@ -131,8 +131,9 @@ def default_services(settings: Settings) -> list[ServiceFactory]:
     if not settings.embedded_worker or settings.redis_url:
         return []
     from hoplink.ingest.worker import embedded_worker
+    from hoplink.webhooks.delivery import embedded_delivery
 
-    return [embedded_worker]
+    return [embedded_worker, embedded_delivery]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

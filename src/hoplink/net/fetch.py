@@ -189,6 +189,24 @@ class SafeFetcher:
                 "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
             ) from None
 
+    async def post(
+        self, url: str, *, body: bytes, headers: dict[str, str] | None = None
+    ) -> FetchResult:
+        """POST ``body`` to ``url`` (checked like every hop); redirects are not followed
+        (a 3xx is the answer), nor is the body of a too large answer read past the cap."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                target, address = await self.check(url)
+                extra = {**(headers or {}), "Content-Length": str(len(body))}
+                status, _location, answer = await self._request(
+                    target, address, method="POST", body=body, extra=extra
+                )
+                return FetchResult(target, status, answer, str(address), [target])
+        except TimeoutError:
+            raise FetchFailed(
+                "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
+            ) from None
+
     async def _follow(self, url: str) -> FetchResult:
         hops: list[str] = []
         while True:
@@ -238,7 +256,15 @@ class SafeFetcher:
             raise FetchRefused("port", f"port {port} is not allowed; only 80 and 443")
         return target, addresses[0]
 
-    async def _request(self, url: str, address: IPAddress) -> tuple[int, str | None, bytes]:
+    async def _request(
+        self,
+        url: str,
+        address: IPAddress,
+        *,
+        method: str = "GET",
+        body: bytes | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, str | None, bytes]:
         parts = urlsplit(url)
         timeout = self.limits.connect_timeout
         headers = [
@@ -248,6 +274,8 @@ class SafeFetcher:
             (b"Accept-Encoding", b"identity"),
             (b"Connection", b"close"),
         ]
+        for name, value in (extra or {}).items():
+            headers.append((name.encode("ascii"), value.encode("ascii")))
         extensions = {
             "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         }
@@ -259,7 +287,7 @@ class SafeFetcher:
         ) as pool:
             try:
                 async with pool.stream(
-                    "GET", url, headers=headers, extensions=extensions
+                    method, url, headers=headers, content=body, extensions=extensions
                 ) as response:
                     location = _header(response.headers, b"location")
                     body = await self._read(response)

@@ -16,6 +16,7 @@ from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -36,6 +37,7 @@ class Tx:
         self.audit = AuditRepo(conn)
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
+        self.webhook_queue = WebhookQueue(conn)
 
     @property
     def dialect(self) -> str:
@@ -51,6 +53,10 @@ class Tx:
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""
         return WorkspaceDomainRepo(self.conn, workspace_id)
+
+    def webhooks(self, workspace_id: str) -> WebhookRepo:
+        """One workspace's webhook endpoints and outbox messages."""
+        return WebhookRepo(self.conn, workspace_id)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""
