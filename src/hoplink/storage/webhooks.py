@@ -140,6 +140,16 @@ class WebhookRepo:
         rows = await self.conn.execute(query.order_by(_M.created_at.desc(), _M.id).limit(limit))
         return [_message(r) for r in rows]
 
+    async def message(self, message_id: str) -> Message | None:
+        row = (
+            await self.conn.execute(
+                select(t.webhook_messages).where(
+                    _M.id == message_id, _M.workspace_id == self.workspace_id
+                )
+            )
+        ).first()
+        return None if row is None else _message(row)
+
     async def attempts(self, message_id: str) -> list[Attempt]:
         rows = await self.conn.execute(
             select(t.webhook_attempts)
