@@ -23,6 +23,7 @@ class Receiver:
     port: int = 0
     secrets: list[str] = field(default_factory=list)
     fail_first: int = 0
+    delay: float = 0.0  # seconds before answering (a slow receiver)
     requests: int = 0
     rejected: int = 0  # requests whose signature did not verify
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by webhook-id
@@ -46,11 +47,15 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender died mid-request (kill -9): nothing arrived
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.requests += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.signatures.append(headers.get("webhook-signature", ""))
         status = 200
         if self.requests <= self.fail_first:
