@@ -25,6 +25,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "user", "user"),
     ("/app/w/", "key", "key"),
     ("/app/w/", "domain", "domain"),
+    ("/app/w/", "hook", "webhook"),
 ]
 
 
@@ -65,6 +66,9 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
     "/app/w/{ws}/settings/domains/{domain}/verify": {},
     "/app/w/{ws}/settings/domains/{domain}/delete": {},
+    "/app/w/{ws}/settings/webhooks": {"url": "https://hooks.example.com/in", "events": "click"},
+    "/app/w/{ws}/settings/webhooks/replay": {},
+    "/app/w/{ws}/settings/webhooks/{hook}/delete": {},
     "/app/report": {
         "link": "http://hop.test/NoSuchCode1",
         "category": "phishing",
