@@ -66,7 +66,7 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
     "/app/w/{ws}/settings/domains/{domain}/verify": {},
     "/app/w/{ws}/settings/domains/{domain}/delete": {},
-    "/app/w/{ws}/settings/webhooks": {"url": "https://hooks.example.com/in", "events": "click"},
+    "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
     "/app/w/{ws}/settings/webhooks/replay": {},
     "/app/w/{ws}/settings/webhooks/{hook}/delete": {},
     "/app/report": {
