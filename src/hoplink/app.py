@@ -17,10 +17,12 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hoplink import logs, metrics
+from hoplink.api import problems
 from hoplink.api.app import create_api
 from hoplink.config import Settings, load_settings
 from hoplink.dashboard.app import Dashboard
 from hoplink.health import HealthEndpoints
+from hoplink.inputguard import InputGuard
 from hoplink.observe import Observer
 from hoplink.redirect.handler import RedirectApp
 from hoplink.runtime import Runtime, ServiceFactory
@@ -33,6 +35,12 @@ class HoplinkApp:
         self.settings = settings
         self.services = tuple(services)
         self.api = create_api()
+        self.api_edge = InputGuard(
+            self.api,
+            paths=lambda: self.api.openapi()["paths"],
+            max_body=settings.api_max_body_bytes,
+            refuse=lambda _scope, exc: problems.from_error(exc),
+        )
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()
         self.health = HealthEndpoints()
@@ -42,7 +50,10 @@ class HoplinkApp:
             "/readyz": (self.health, "health"),
         }
         if settings.metrics_enabled:
-            self.ops["/metrics"] = (metrics.MetricsEndpoint(settings.metrics_token), "health")
+            endpoint = metrics.MetricsEndpoint(
+                settings.metrics_token, public=settings.metrics_public
+            )
+            self.ops["/metrics"] = (endpoint, "health")
         self.observer = Observer(
             metrics.RequestRecorder() if settings.metrics_enabled else None,
             log_requests=settings.log_requests,
@@ -59,7 +70,7 @@ class HoplinkApp:
         path: str = scope["path"]
         target: ASGIApp
         if path.startswith("/api/") or path == "/api":
-            target, route = self.api, "api"
+            target, route = self.api_edge, "api"
         elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
             target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
         elif path in self.ops:
@@ -124,12 +135,18 @@ def _keep_client_addresses_out_of_logs() -> None:
         server_log.addFilter(_BelowDebug())
 
 
-def default_services(settings: Settings) -> list[ServiceFactory]:
+def default_services(settings: Settings, *, child_process: bool = False) -> list[ServiceFactory]:
     """What runs beside the web app in a serving process, per the settings: the embedded
     click worker, unless ``hoplink worker`` consumes the journal in a process of its own,
-    and never in production mode (``hoplink worker`` processes consume the Redis stream)."""
+    and never in production mode (``hoplink worker`` processes consume the Redis stream).
+    ``child_process``: the worker runs as a child process (``hoplink serve``'s default,
+    see ``hoplink.ingest.process``) instead of as a task of this event loop."""
     if not settings.embedded_worker or settings.redis_url:
         return []
+    if child_process:
+        from hoplink.ingest.process import worker_process
+
+        return [worker_process]
     from hoplink.ingest.worker import embedded_worker
     from hoplink.webhooks.delivery import embedded_delivery
 

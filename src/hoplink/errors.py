@@ -15,6 +15,7 @@ HTTP ``status``; the API renders them as RFC 7807 problem details in one place
     │   └── LinkBanned                 403 link_banned
     ├── NotFound                       404 not_found
     ├── Conflict                       409 conflict
+    ├── PayloadTooLarge                413 payload_too_large
     ├── RateLimited                    429 rate_limited
     └── ServiceUnavailable             503 unavailable
 """
@@ -135,6 +136,12 @@ class Conflict(HoplinkError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class PayloadTooLarge(HoplinkError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
 
 
 class RateLimited(HoplinkError):

@@ -43,6 +43,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
+from hoplink.clicks.adids import AdIdDrop
 from hoplink.clicks.backlog import journal_backlog
 from hoplink.clicks.enriched import BotReason
 from hoplink.clicks.journal import ClickJournal
@@ -259,6 +260,15 @@ class LiveCollector(Collector):
             "Unknown codes answered 429: the client asked for too many (enumeration limit).",
             sum(e.misses_refused for e in edges),
         )
+        ad_ids = CounterMetricFamily(
+            "hoplink_redirect_ad_click_ids_dropped",
+            "Ad platforms' click ids (fbclid, gclid, ...) refused at the edge, by reason.",
+            labels=["reason"],
+        )
+        for reason in AdIdDrop:
+            value = sum(e.capture.ad_ids.counts[reason.value] for e in edges)
+            ad_ids.add_metric([reason.value], value)
+        yield ad_ids
         shared = [rt.shared_links for _, rt in apps if rt.shared_links is not None]
         if shared:
             for name, help_text in _SHARED_CACHE_COUNTS.items():
@@ -480,15 +490,22 @@ def exposition(accept: str | None) -> tuple[bytes, str]:
 
 
 class MetricsEndpoint:
-    """``GET /metrics`` on the web port; with a token, only for ``Bearer <token>``."""
+    """``GET /metrics`` on the web port: only for ``Bearer <token>``; without a token only
+    when the operator made it public, else to nobody (private by default)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, public: bool = False) -> None:
         self._expected = f"Bearer {token}".encode() if token else None
+        self._closed = not token and not public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(_lower(scope["headers"]))
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"use GET\n", [(b"allow", b"GET, HEAD")])
+            return
+        if self._closed:
+            await _plain(send, 401, b"metrics: set HOPLINK_METRICS_TOKEN to scrape them\n", [
+                (b"www-authenticate", b'Bearer realm="metrics"'),
+            ])  # fmt: skip
             return
         if self._expected is not None and not hmac.compare_digest(
             headers.get(b"authorization", b""), self._expected

@@ -145,6 +145,11 @@ class Runtime:
             )
             if serve:
                 runtime._tasks.append(asyncio.create_task(salts.run()))
+            if serve and redis is None:  # production mode publishes through Redis instead
+                from hoplink.redirect.changefeed import ChangeFeed
+
+                feed = ChangeFeed(db, runtime.redirect_cache)
+                runtime._tasks.append(asyncio.create_task(feed.run(), name="redirect-changes"))
             if serve and redis is not None:
                 from hoplink.clicks.redis_stream import RedisClickSink
 

@@ -140,6 +140,10 @@ async def test_a_domain_resolving_to_a_private_address_is_never_fetched(world: W
         ("printer.local", "internal_host"),
         ("intranet", "internal_host"),
         ("shop.acme.test/path", "invalid"),
+        # Issue 15, finding 6: a URL is refused, not cut down to its host.
+        ("https://shop.acme.test/", "invalid"),
+        ("http://shop.acme.test", "invalid"),
+        ("127.0.0.1.nip.io", "wildcard_dns"),
         ("shop.acme.test:8443", "invalid"),
         ("user@shop.acme.test", "credentials_not_allowed"),
     ],

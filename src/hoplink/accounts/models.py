@@ -46,3 +46,16 @@ class ApiKey:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One dashboard sign-in. ``id`` is the SHA-256 of the cookie's secret: shown (to list
+    and end sessions), never usable as a cookie."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    user_agent: str | None

@@ -7,6 +7,7 @@ import re
 from hoplink import audit
 from hoplink.accounts.models import Membership, User
 from hoplink.accounts.passwords import check_strength, hash_password
+from hoplink.accounts.sessions import end_sessions
 from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.storage.tx import Tx
@@ -101,6 +102,9 @@ async def remove_member(
     if current is Role.OWNER and await tx.users.count_owners(workspace_id) <= 1:
         raise Conflict("a workspace needs at least one owner", code="last_owner")
     await tx.users.remove_membership(workspace_id, user_id)
+    # A removed member's open dashboards end now, not when their cookie expires (they sign
+    # in again for any other workspace they belong to).
+    await end_sessions(tx, user_id=user_id, actor=actor)
     await audit.record(
         tx,
         action=audit.MEMBER_REMOVED,

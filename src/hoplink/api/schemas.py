@@ -46,7 +46,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON types as JSON says them. "yes", "1" or 1 are not booleans, "5" is not a
+    # number (pydantic's lax mode would take each and act on it).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LinkCreate(_In):
@@ -64,6 +66,9 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
+    pass_ad_click_ids: bool = Field(
+        False, description="Pass fbclid, gclid, ttclid, ... on to the destination."
+    )
 
 
 class LinkUpdate(_In):
@@ -78,8 +83,14 @@ class LinkUpdate(_In):
     tags: list[str] | None = None
     title: str | None = None
     notes: str | None = None
-    archived: bool | None = None
+    archived: bool | None = Field(
+        None, description="Hide from the list and reports; the short URL keeps redirecting."
+    )
+    disabled: bool | None = Field(
+        None, description="Turn off: visitors get the visitor page (404) instead of the product."
+    )
     forward_query: bool | None = None
+    pass_ad_click_ids: bool | None = None
 
 
 class BulkCreate(_In):
@@ -106,7 +117,9 @@ class LinkOut(BaseModel):
     title: str | None
     notes: str | None
     archived: bool
+    disabled: bool
     forward_query: bool
+    pass_ad_click_ids: bool
     created_at: datetime
     updated_at: datetime
     banned: bool = Field(
@@ -134,7 +147,9 @@ class LinkOut(BaseModel):
             title=link.title,
             notes=link.notes,
             archived=link.archived,
+            disabled=link.disabled,
             forward_query=link.forward_query,
+            pass_ad_click_ids=link.pass_ad_click_ids,
             created_at=link.created_at,
             updated_at=link.updated_at,
             banned=link.ban is not None,
@@ -222,4 +237,7 @@ class WorkspaceOut(BaseModel):
     status: str
     channels: list[str]
     param_template: dict[str, str]
+    click_id_param: str | None = Field(
+        description="The parameter every redirect adds the click id under; null: turned off."
+    )
     api_key: dict[str, Any]

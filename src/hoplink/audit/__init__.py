@@ -27,6 +27,7 @@ MEMBER_REMOVED = "member.removed"
 MEMBER_ROLE_CHANGED = "member.role_changed"
 REPORT_RESOLVED = "report.resolved"
 REPORT_DISMISSED = "report.dismissed"
+SESSIONS_ENDED = "sessions.ended"
 WORKSPACE_VERIFIED = "workspace.verified"
 WORKSPACE_SUSPENDED = "workspace.suspended"
 WORKSPACE_REINSTATED = "workspace.reinstated"
@@ -46,6 +47,7 @@ ACTIONS: tuple[str, ...] = (
     MEMBER_ROLE_CHANGED,
     REPORT_DISMISSED,
     REPORT_RESOLVED,
+    SESSIONS_ENDED,
     WORKSPACE_ERASED,
     WORKSPACE_EXPORTED,
     WORKSPACE_REINSTATED,

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from hoplink import __version__
+from hoplink import __version__, storable
 from hoplink.cli import apikeys, db, links, users, webhooks, workspaces
 from hoplink.cli.serve import serve
 from hoplink.cli.worker import worker
 
+
+class _CheckedGroup(TyperGroup):
+    """Every argument must be storable text (``hoplink.storable``) before any command
+    runs: a NUL or an undecodable byte (a lone surrogate, as Python sees argv) is a usage
+    error (exit status 2) naming the option, never a database error half-way through a
+    command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        for i, arg in enumerate(args):
+            found = storable.problem(arg, limit=storable.MAX_TEXT)
+            if found is not None:
+                before = args[i - 1] if i else ""
+                name = before if before.startswith("--") else f"argument {i + 1}"
+                if arg.startswith("--") and "=" in arg:
+                    name = arg.split("=", 1)[0]
+                typer.echo(f"Error: {name}: {found.message}", err=True)
+                raise typer.Exit(2)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_CheckedGroup,
     name="hoplink",
     help="hoplink: short links and click attribution for cross-border e-commerce.\n\n"
     "Settings come from HOPLINK_* environment variables (or the TOML file named by"

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from hoplink.accounts.models import User
-from hoplink.accounts.users import add_member, create_user
+from hoplink.accounts.sessions import end_sessions
+from hoplink.accounts.users import add_member, create_user, normalize_email
 from hoplink.cli import _common
 from hoplink.cli._common import out
 from hoplink.config import Settings
@@ -120,3 +121,26 @@ def create(
     if ws is not None:
         line += f", {(role or Role.MEMBER).value} of {ws.slug}"
     out.print(line, markup=False, soft_wrap=True)
+
+
+async def _signout_all(settings: Settings, email: str) -> int:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        found = await tx.users.by_email(normalize_email(email))
+        if found is None:
+            _common.fail(f"no user with the e-mail address {email!r}")
+        return await end_sessions(tx, user_id=found[0].id, actor="cli")
+
+
+@app.command("signout-all")
+def signout_all(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The user's e-mail address.")],
+) -> None:
+    """End every dashboard session of a user at once (a lost laptop, a stolen cookie).
+
+    Their open dashboards ask them to sign in again at the next click, on every node.
+
+    Example:
+    $ hoplink user signout-all alice@example.com
+    """
+    ended = _common.run(_signout_all(_common.settings(), email))
+    out.print(f"Ended {ended} session(s) of {email}", markup=False, soft_wrap=True)

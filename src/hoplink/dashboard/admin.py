@@ -1,4 +1,4 @@
-"""Platform admin pages: workspaces, visitor reports, link bans, the audit log.
+"""Platform admin pages: workspaces, users, visitor reports, link bans, the audit log.
 
 Only platform admins see them; to anyone else signed in they answer exactly like a page
 that does not exist (404), so their existence is not advertised. Every action is a POST
@@ -17,10 +17,13 @@ from starlette.responses import RedirectResponse, Response
 
 from hoplink import audit
 from hoplink.accounts.models import User
+from hoplink.accounts.sessions import end_sessions
+from hoplink.accounts.users import normalize_email
 from hoplink.dashboard.context import PREFIX, SignInRequired, current_user, services
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.errors import HoplinkError, InvalidInput, NotFound
+from hoplink.ids import utcnow
 from hoplink.moderation import reports, service
 from hoplink.moderation.models import ReportStatus
 from hoplink.runtime import Runtime
@@ -73,6 +76,38 @@ async def _act(
 async def home(request: Request) -> Response:
     await _admin(request)
     return RedirectResponse(f"{ADMIN}/workspaces", status_code=303)
+
+
+# --- users: sign out everywhere -------------------------------------------------------
+
+
+async def users_page(request: Request) -> Response:
+    user = await _admin(request)
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        users = await tx.users.all()
+        live = await tx.sessions.live_counts(utcnow())
+    return render(request, "admin/users.html", admin=user, users=users, live=live)
+
+
+async def sign_out_everywhere(request: Request) -> Response:
+    """End every dashboard session of the user with the form's e-mail address."""
+    form = await request.form()
+    email = _text(form, "email")
+    ended: list[int] = []
+
+    async def act(runtime: Runtime, actor: str) -> None:
+        async with runtime.db.transaction() as tx:
+            found = await tx.users.by_email(normalize_email(email))
+            if found is None:
+                raise NotFound(gettext(request, "There is no user with this e-mail address."))
+            ended.append(await end_sessions(tx, user_id=found[0].id, actor=actor))
+
+    def done() -> str:
+        return gettext(
+            request, "Ended %(count)s session(s) of %(email)s.", count=ended[0], email=email
+        )
+
+    return await _act(request, f"{ADMIN}/users", done, act)
 
 
 # --- workspaces ----------------------------------------------------------------------

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import posixpath
+import re
 import time
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hoplink.accounts import sessions
 from hoplink.accounts.passwords import hash_password, needs_rehash, verify_password
 from hoplink.accounts.users import normalize_email
 from hoplink.dashboard import csrf
@@ -29,16 +32,25 @@ _MAX_PASSWORD = 1024
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path of this dashboard: never another host (open redirect) or scheme."""
+    """A path of this dashboard, normalised: never another host (open redirect) or scheme,
+    and never a path that leaves /app once dot segments are resolved (``/app/../..//x``)."""
+    home = f"{PREFIX}/"
     if (
-        value
-        and value.startswith(f"{PREFIX}/")
-        and not value.startswith("//")
-        and "\\" not in value
-        and all(32 < ord(c) < 127 for c in value)
+        not value
+        or not value.startswith(home)
+        or "\\" in value
+        or not all(32 < ord(c) < 127 for c in value)
     ):
-        return value
-    return f"{PREFIX}/"
+        return home
+    path, sep, query = value.partition("#")[0].partition("?")
+    # Browsers treat %2e as a dot in a path: resolve those segments too.
+    dotted = re.sub("%2e", ".", path, flags=re.IGNORECASE)
+    normal = posixpath.normpath(dotted)
+    if dotted.endswith("/") and not normal.endswith("/"):
+        normal += "/"
+    if not normal.startswith(home) or normal.startswith("//"):
+        return home
+    return normal + sep + query
 
 
 async def home(request: Request) -> Response:
@@ -113,13 +125,26 @@ async def sign_in(request: Request) -> Response:
         new_hash = await asyncio.to_thread(hash_password, password)
         async with svc.runtime.db.transaction() as tx:
             await tx.users.set_password_hash(found[0].id, new_hash)
+    async with svc.runtime.db.transaction() as tx:
+        old = request.session.get("sid")
+        if isinstance(old, str):  # signing in again over a live session replaces it
+            await sessions.end_session(tx, secret=old)
+        await sessions.purge_expired(tx)
+        secret, _ = await sessions.start_session(
+            tx, user_id=found[0].id, user_agent=request.headers.get("user-agent")
+        )
     request.session.clear()
-    request.session.update(uid=found[0].id, iat=int(time.time()))
+    request.session.update(uid=found[0].id, iat=int(time.time()), sid=secret)
     csrf.rotate(request.session)
     return RedirectResponse(next_path, status_code=303)
 
 
 async def sign_out(request: Request) -> Response:
+    """Ends the session on the server: the cookie, replayed, no longer signs anyone in."""
+    secret = request.session.get("sid")
+    if isinstance(secret, str):
+        async with services(request).runtime.db.transaction() as tx:
+            await sessions.end_session(tx, secret=secret)
     request.session.clear()
     return RedirectResponse(SIGN_IN, status_code=303)
 

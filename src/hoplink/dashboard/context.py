@@ -7,6 +7,8 @@ exactly like one that does not exist.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.types import Scope
 
+from hoplink.accounts import sessions
 from hoplink.accounts.models import User
 from hoplink.dashboard.sessions import MAX_AGE
 from hoplink.dashboard.throttle import SharedLoginThrottle
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from hoplink.dashboard.bulkjobs import BulkJobs
 
 PREFIX = "/app"
+log = logging.getLogger("hoplink.dashboard")
 
 
 class SignInRequired(Exception):
@@ -92,13 +96,38 @@ class Viewer:
 
 
 async def current_user(tx: Tx, request: Request) -> User | None:
+    """The signed-in user: the cookie must name a live server-side session of theirs
+    (hoplink.accounts.sessions), so a session ended anywhere ends here at once."""
     session = request.session
-    user_id, signed_in_at = session.get("uid"), session.get("iat")
+    user_id, signed_in_at, secret = session.get("uid"), session.get("iat"), session.get("sid")
     if not isinstance(user_id, str) or not isinstance(signed_in_at, int | float):
         return None
-    if time.time() - signed_in_at > MAX_AGE:  # absolute lifetime, however active
+    if not isinstance(secret, str) or time.time() - signed_in_at > MAX_AGE:
+        return None  # a cookie from before server-side sessions, or past its lifetime
+    live = await sessions.live_session(tx, secret=secret)
+    if live is None or live.user_id != user_id:
         return None
+    if sessions.touch_due(live):
+        _touch_later(services(request).runtime, live.id)
     return await tx.users.get(user_id)
+
+
+_touching: set[asyncio.Task[None]] = set()
+
+
+def _touch_later(runtime: Runtime, session_id: str) -> None:
+    """last_seen_at in a write transaction of its own, after this request's read one."""
+
+    async def touch() -> None:
+        try:
+            async with runtime.db.transaction() as tx:
+                await sessions.touch(tx, session_id=session_id)
+        except Exception:  # a missed "last seen" note is not worth failing anything for
+            log.warning("could not note a session's last visit", exc_info=True)
+
+    task = asyncio.create_task(touch())
+    _touching.add(task)
+    task.add_done_callback(_touching.discard)
 
 
 async def workspaces_for(tx: Tx, user: User) -> list[tuple[Workspace, Role]]:

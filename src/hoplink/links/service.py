@@ -25,6 +25,7 @@ from hoplink.safety.policy import DestinationPolicy, PolicyMode
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links
 
 MAX_TAGS = 20
@@ -44,6 +45,7 @@ class LinkSpec:
     notes: str | None = None
     code: str | None = None
     forward_query: bool = False
+    pass_ad_click_ids: bool = False
 
 
 def _text(
@@ -210,6 +212,7 @@ def _prepare(
         "title": title,
         "notes": notes,
         "forward_query": spec.forward_query,
+        "pass_ad_click_ids": spec.pass_ad_click_ids,
     }
     return _Draft(values, tags, spec.code)
 
@@ -228,7 +231,9 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         title=row["title"],
         notes=row["notes"],
         archived=row["archived"],
+        disabled=row["disabled"],
         forward_query=row["forward_query"],
+        pass_ad_click_ids=row["pass_ad_click_ids"],
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -248,6 +253,7 @@ async def create_links(
     all_or_nothing: bool = False,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> list[Link | InvalidInput]:
     """Create many links; each result is the link or why that item was refused.
 
@@ -257,7 +263,9 @@ async def create_links(
     the domain (even a deleted link's) is never reused. ``require_verified``: the
     operator's seller-eligibility setting (suspended workspaces are always refused).
     ``policy``: the operator's destination policy (``policy_from_settings``); None applies
-    the built-in rules only (open mode).
+    the built-in rules only (open mode). ``quota``: the operator's default creation quotas
+    (``quota_from_settings``); the links to be created must fit the workspace's quota or
+    QuotaExceeded is raised and nothing is written. None: no quota (the operator's CLI).
     """
     check_can_create_links(workspace, require_verified=require_verified)
     repo = tx.links(workspace.id)
@@ -284,6 +292,8 @@ async def create_links(
 
     now = utcnow()
     drafts = [(i, r) for i, r in enumerate(results) if isinstance(r, _Draft)]
+    if quota is not None:
+        await check_quota(tx, workspace=workspace, defaults=quota, wanted=len(drafts), now=now)
     tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
     rows: dict[int, dict[str, Any]] = {}
     for i, d in drafts:
@@ -294,6 +304,7 @@ async def create_links(
             "domain_id": domain.id,
             "code": d.custom_code,
             "archived": False,
+            "disabled": False,
             "created_by": actor,
             "created_at": now,
             "updated_at": now,
@@ -408,6 +419,7 @@ async def create_link(
     codes: CodeGenerator = default_generator,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> Link:
     [result] = await create_links(
         tx,
@@ -419,6 +431,7 @@ async def create_link(
         codes=codes,
         require_verified=require_verified,
         policy=policy,
+        quota=quota,
     )
     if isinstance(result, InvalidInput):
         raise result
@@ -454,7 +467,19 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
 
 
 EDITABLE = frozenset(
-    {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
+    {
+        "url",
+        "utm",
+        "channel",
+        "campaign_id",
+        "tags",
+        "title",
+        "notes",
+        "archived",
+        "forward_query",
+        "pass_ad_click_ids",
+        "disabled",
+    }
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
 # follows from them and is not repeated.
@@ -467,7 +492,9 @@ _TRACKED = (
     "title",
     "notes",
     "archived",
+    "disabled",
     "forward_query",
+    "pass_ad_click_ids",
 )
 
 
@@ -503,6 +530,7 @@ async def update_link(
         title=changes.get("title", link.title),
         notes=changes.get("notes", link.notes),
         forward_query=bool(changes.get("forward_query", link.forward_query)),
+        pass_ad_click_ids=bool(changes.get("pass_ad_click_ids", link.pass_ad_click_ids)),
     )
     # The policy judges a new destination only: a link whose host a later, stricter policy
     # refuses can still be renamed, archived or deleted by its owner.
@@ -514,8 +542,9 @@ async def update_link(
         raise draft
     now = utcnow()
     values: dict[str, Any] = dict(draft.values)
-    if "archived" in changes:
-        values["archived"] = bool(changes["archived"])
+    for flag in ("archived", "disabled"):
+        if flag in changes:
+            values[flag] = bool(changes[flag])
     before = {
         "destination_url": link.destination_url,
         "final_url": link.final_url,
@@ -525,7 +554,9 @@ async def update_link(
         "title": link.title,
         "notes": link.notes,
         "archived": link.archived,
+        "disabled": link.disabled,
         "forward_query": link.forward_query,
+        "pass_ad_click_ids": link.pass_ad_click_ids,
     }
     changed = {name: v for name, v in values.items() if before.get(name) != v}
     tags_changed = "tags" in changes and sorted(draft.tags) != sorted(link.tags)

@@ -11,8 +11,11 @@ refusal is a ``FieldError`` whose code names the rule and whose message says why
     own_domain        one of hoplink's own short-link domains (chains and loops)
     url_shortener     a known URL shortener (hides the real destination)
     blocked_domain    the operator's blocklist
-    confusable_host   a label mixing Latin with look-alike scripts, or a look-alike of a
-                      blocked domain
+    confusable_host   a label mixing scripts, a whole-script homograph of a Latin name
+                      (Unicode TS #39, as browsers decide to show punycode), or a look-alike
+                      of a blocked domain
+    wildcard_dns      a service whose names resolve to any address written in them
+                      (127.0.0.1.nip.io, localtest.me): a private address in disguise
     not_allowed       allowlist mode: neither the platform allowlist nor a verified domain
 
 Blocks always win over the allowlist and over verified domains.
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import idna
+from confusable_homoglyphs import categories, confusables
 
 from hoplink.errors import FieldError
 from hoplink.net.addresses import host_address, non_global_reason
@@ -69,9 +73,7 @@ _BAD_PORTS = frozenset(
     | {601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061}
     | {6000, 6566, 6665, 6666, 6667, 6668, 6669, 6697, 10080}
 )
-# Letters of Cyrillic, Greek and Armenian that look like Latin ones: a label made of them
-# (or mixing them with Latin) can pass for a blocked Latin domain.
-_CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
+# Look-alikes of Latin letters, for comparing a Unicode host with the blocked ones.
 # Escaped: the look-alikes themselves would be invisible in review (and trip ruff RUF001).
 _LOOKALIKES = {
     "\u0430\u0251\u03b1": "a",
@@ -106,6 +108,11 @@ def _shipped_shorteners() -> frozenset[str]:
     return frozenset(_entries(text.splitlines()))
 
 
+def _shipped_wildcard_dns() -> frozenset[str]:
+    text = resources.files("hoplink.safety").joinpath("wildcard_dns.txt").read_text("utf-8")
+    return frozenset(_entries(text.splitlines()))
+
+
 def _entries(lines: Iterable[str]) -> list[str]:
     return [s for line in lines if (s := line.split("#", 1)[0].strip().lower())]
 
@@ -133,13 +140,46 @@ def _unicode_host(host: str) -> str:
         return host
 
 
-def _scripts(label: str) -> set[str]:
-    found = set()
-    for char in label:
-        if char.isalpha():
-            name = unicodedata.name(char, "")
-            found.add(name.split(" ", 1)[0] if name else "UNKNOWN")
-    return found
+# Unicode TS #39 "Highly Restrictive": one script, or Latin with the scripts written
+# together in Chinese, Japanese or Korean (what browsers show in Unicode, not punycode).
+_ALLOWED_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_NEUTRAL = frozenset({"COMMON", "INHERITED"})  # digits, hyphen, combining marks
+
+
+def _label_scripts(label: str) -> set[str]:
+    return {categories.alias(c) for c in label} - _NEUTRAL
+
+
+@functools.lru_cache(maxsize=4096)
+def _looks_ascii(char: str) -> bool:
+    """Whether ``char`` is confusable with an ASCII letter or digit (Unicode's
+    confusables data, through confusable_homoglyphs)."""
+    found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
+    return any(
+        h["c"].isascii() and h["c"].isalnum() for entry in found for h in entry["homoglyphs"]
+    )
+
+
+def confusable_label(label: str, *, tld: str = "") -> str | None:
+    """Why a (Unicode) host label is a homograph risk per Unicode TS #39, or None.
+
+    Mixed script: letters of scripts that are not written together (Latin with Cyrillic,
+    Greek with Latin ...). Whole-script confusable: every letter of a single non-Latin
+    script looks like an ASCII letter (``xn--80ak6aa92e``: "apple" in Cyrillic), except under a
+    top-level domain of that same script (``.xn--p1ai``), where users expect such names.
+    """
+    scripts = _label_scripts(label)
+    if len(scripts) > 1 and not any(scripts <= allowed for allowed in _ALLOWED_MIXES):
+        return f"mixes letters of different scripts ({', '.join(sorted(scripts)).lower()})"
+    if len(scripts) == 1 and scripts != {"LATIN"} and _label_scripts(tld) != scripts:
+        letters = [c for c in label if categories.alias(c) not in _NEUTRAL]
+        if letters and all(_looks_ascii(c) for c in letters):
+            return "is made only of letters that look like Latin ones (a homograph)"
+    return None
 
 
 def _skeleton(unicode_host: str) -> str:
@@ -164,6 +204,7 @@ class DestinationPolicy:
     allowlist: tuple[str, ...] = ()  # normalised patterns
     blocklist: tuple[str, ...] = ()  # normalised; a domain also blocks its subdomains
     shorteners: frozenset[str] = field(default_factory=_shipped_shorteners)
+    wildcard_dns: frozenset[str] = field(default_factory=_shipped_wildcard_dns)
 
     @classmethod
     def build(
@@ -246,6 +287,11 @@ class DestinationPolicy:
                 f"blocked: {domain} is this service's own short-link domain; "
                 "a short link to a short link makes chains and loops"
             )
+        if domain := _in_domain(host, self.wildcard_dns):
+            return "wildcard_dns", (
+                f"blocked: {domain} names resolve to whatever address they spell (often a"
+                " private or loopback one); link the site's own domain instead"
+            )
         if domain := _in_domain(host, self.shorteners):
             return "url_shortener", (
                 f"blocked: known URL shortener ({domain}); link the final page instead"
@@ -255,15 +301,13 @@ class DestinationPolicy:
         unicode_host = _unicode_host(host)
         if unicode_host.isascii():
             return None
-        for label in unicode_host.split("."):
-            scripts = _scripts(label)
-            if "LATIN" in scripts and scripts & set(_CONFUSABLE_SCRIPTS):
-                return "confusable_host", (
-                    f"blocked: the label '{label}' mixes Latin letters with look-alike letters "
-                    "of another script"
-                )
+        labels = unicode_host.split(".")
+        for label in labels:
+            problem = confusable_label(label, tld=labels[-1])
+            if problem is not None:
+                return "confusable_host", f"blocked: the label '{label}' {problem}"
         skeleton = _skeleton(unicode_host)
-        for domains in (own, self.shorteners, self.blocklist):
+        for domains in (own, self.shorteners, self.blocklist, self.wildcard_dns):
             if domain := _in_domain(skeleton, domains):
                 return "confusable_host", (
                     f"blocked: '{unicode_host}' looks like {domain}, which is blocked"

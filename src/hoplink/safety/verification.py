@@ -82,7 +82,15 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     """The domain as stored (lower-case ASCII); refused when no link could ever use it."""
     from hoplink.links.urls import canonicalize_destination
 
-    text = raw.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+    text = raw.strip()
+    if any(c in text for c in "/\\?#"):
+        # A URL, not a domain: refused rather than cut down to its host, so what is claimed
+        # is exactly what was typed (docs/security.md).
+        raise InvalidInput.one(
+            "hostname",
+            "invalid",
+            "give a domain name only, without scheme or path, e.g. shop.example.com",
+        )
     try:
         url = canonicalize_destination(f"https://{text}/", field="hostname")
     except InvalidInput as exc:
@@ -97,7 +105,10 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     # Blocks win over verification: a shortener, hoplink's own or an internal name can never
     # be verified into an allowed destination.
     open_policy = DestinationPolicy(
-        mode=PolicyMode.OPEN, blocklist=policy.blocklist, shorteners=policy.shorteners
+        mode=PolicyMode.OPEN,
+        blocklist=policy.blocklist,
+        shorteners=policy.shorteners,
+        wildcard_dns=policy.wildcard_dns,
     )
     refused = open_policy.check(url, own_hosts=own_hosts, field="hostname")
     if refused is not None:

@@ -61,6 +61,10 @@ class UserRepo:
         row = (await self.conn.execute(select(t.users).where(t.users.c.id == user_id))).first()
         return _user(row) if row else None
 
+    async def all(self, *, limit: int = 1000) -> list[User]:
+        rows = await self.conn.execute(select(t.users).order_by(t.users.c.email).limit(limit))
+        return [_user(r) for r in rows]
+
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self.conn.execute(
             update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)

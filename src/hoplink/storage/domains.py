@@ -7,6 +7,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.models import Domain
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 
 
@@ -52,9 +53,11 @@ class DomainRepo:
                 created_at=at,
             )
         )
+        await changes.record(self.conn, changes.EVERYTHING)
 
     async def clear_default(self) -> None:
         await self.conn.execute(update(t.domains).values(is_default=False))
+        await changes.record(self.conn, changes.EVERYTHING)
 
     async def set_default(self, domain_id: str) -> None:
         await self.conn.execute(

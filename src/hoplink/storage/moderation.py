@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.models import LinkBan
 from hoplink.moderation.models import BanView, LinkRef, Report, ReportStatus, ReportView
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.storage.links import link_ban
 
@@ -105,6 +106,7 @@ class ModerationRepo:
                 banned_at=ban.banned_at,
             )
         )
+        await changes.record(self.conn, changes.LINK, ban.link_id)
 
     async def active_ban(self, link_id: str) -> LinkBan | None:
         q = select(t.link_bans).where(_B.link_id == link_id, _B.lifted_at.is_(None))
@@ -121,6 +123,9 @@ class ModerationRepo:
             .where(_B.id == ban_id, _B.lifted_at.is_(None))
             .values(lifted_by=by, lifted_at=at, lift_reason=reason)
         )
+        if result.rowcount:
+            link_id = (await self.conn.execute(select(_B.link_id).where(_B.id == ban_id))).scalar()
+            await changes.record(self.conn, changes.LINK, link_id)
         return bool(result.rowcount)
 
     async def bans(self, *, active: bool = True, limit: int = 200) -> list[BanView]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, exists, func, insert, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 
 # Never exported: secrets, and data about people other than the workspace's own members
@@ -96,6 +97,13 @@ class PrivacyRepo:
         """
         L, D = t.links.c, t.domains.c
         mine = select(L.id).where(L.workspace_id == workspace_id)
+        # Its links stop redirecting (and custom domains stop resolving) on every server:
+        # one "everything" entry, and no entry left naming the workspace or its links.
+        C = t.redirect_changes.c
+        await self.conn.execute(
+            delete(t.redirect_changes).where((C.ref == workspace_id) | C.ref.in_(mine))
+        )
+        await changes.record(self.conn, changes.EVERYTHING)
         # Lock the links before anything else: a click worker holds share locks on the links
         # of the batch it is writing (ClickRepo.link_refs), so this waits for its commit and
         # the rollups it wrote are deleted below; a worker coming later finds no link and

@@ -24,7 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +87,15 @@ workspaces = Table(
     # a suspension replaced, so reinstating restores it (issue 6).
     Column("status_reason", Text, nullable=True),
     Column("status_before_suspension", String(16), nullable=True),
+    # Append the click id to every redirect's Location (issue 10), under this parameter
+    # name (NULL: the operator's HOPLINK_CLICK_ID_PARAM).
+    Column("click_id_enabled", Boolean, nullable=False, default=True, server_default=true()),
+    Column("click_id_param", String(64), nullable=True),
+    # Where the visitor page of a disabled or unknown link points the shopper (issue 14).
+    Column("fallback_url", Text, nullable=True),
+    # Links the workspace may create per UTC day / month; NULL: the operator's defaults.
+    Column("links_per_day", Integer, nullable=True),
+    Column("links_per_month", Integer, nullable=True),
 )
 
 users = Table(
@@ -173,9 +184,14 @@ links = Table(
     ),
     Column("title", String(300), nullable=True),
     Column("notes", Text, nullable=True),
+    # Archived links are hidden from the list and reports but keep redirecting.
     Column("archived", Boolean, nullable=False, default=False),
+    # Disabled links answer the visitor page instead of redirecting (issue 14).
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on, even without forward_query.
+    Column("pass_ad_click_ids", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_by", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -284,6 +300,9 @@ clicks = Table(
     # Why the click was flagged as a bot (NULL: a person) and which bot it was.
     Column("bot", String(32), nullable=True),
     Column("bot_name", String(100), nullable=True),
+    # The ad platforms' click ids the visit arrived with, as compact JSON text
+    # ({"fbclid": "..."}; NULL: none, as for most clicks). See clicks/adids.py.
+    Column("ad_click_ids", Text, nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
 )
@@ -513,4 +532,33 @@ webhook_attempts = Table(
     Column("error", String(300), nullable=True),
     Column("response_snippet", String(500), nullable=True),
     Index("ix_webhook_attempts_message", "message_id", "attempted_at"),
+)
+
+# Dashboard sign-ins (hoplink.accounts.sessions). The id is the SHA-256 of the secret the
+# session cookie carries, so a copy of this table cannot be replayed as cookies; deleting
+# a row ends that sign-in on every node at once.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=True),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# What changed on the redirect path (an edit, archive, delete, ban, suspension, domain
+# change), written in the transaction that changed it, so a serving process can drop its
+# cached copies when another process made the change (hoplink.redirect.changefeed).
+# kind: link (ref = link id) | workspace (ref = workspace id) | all. Kept for an hour.
+redirect_changes = Table(
+    "redirect_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(32), nullable=True),
+    Index("ix_redirect_changes_at", "at"),
 )

@@ -12,10 +12,13 @@ from hoplink.events import Event
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.changes import RedirectChangeRepo
+from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
@@ -38,6 +41,8 @@ class Tx:
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
         self.webhook_queue = WebhookQueue(conn)
+        self.sessions = SessionRepo(conn)
+        self.redirect_changes = RedirectChangeRepo(conn)
 
     @property
     def dialect(self) -> str:
@@ -46,6 +51,10 @@ class Tx:
     def links(self, workspace_id: str) -> LinkRepo:
         """Links of one workspace; no method of the repo can reach another's."""
         return LinkRepo(self.conn, workspace_id)
+
+    def clicks(self, workspace_id: str) -> WorkspaceClicks:
+        """Raw clicks of one workspace (within the retention), by click id."""
+        return WorkspaceClicks(self.conn, workspace_id)
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 
@@ -24,6 +25,11 @@ def _workspace(row: Row[Any]) -> Workspace:
         status_before_suspension=(
             WorkspaceStatus(row.status_before_suspension) if row.status_before_suspension else None
         ),
+        click_id_enabled=bool(row.click_id_enabled),
+        click_id_param=row.click_id_param,
+        fallback_url=row.fallback_url,
+        links_per_day=row.links_per_day,
+        links_per_month=row.links_per_month,
     )
 
 
@@ -43,6 +49,8 @@ class WorkspaceRepo:
                 param_template=ws.param_template,
                 custom_channels=ws.custom_channels,
                 created_at=ws.created_at,
+                click_id_enabled=ws.click_id_enabled,
+                click_id_param=ws.click_id_param,
             )
         )
 
@@ -75,6 +83,8 @@ class WorkspaceRepo:
         await self.conn.execute(
             update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(**values)
         )
+        if "status" in values:  # suspended or reinstated: its links stop or start again
+            await changes.record(self.conn, changes.WORKSPACE, workspace_id)
 
     async def members(self, workspace_id: str) -> list[tuple[str, str, Role]]:
         """(user id, email, role) of everyone in the workspace."""

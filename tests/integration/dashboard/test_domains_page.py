@@ -84,7 +84,11 @@ async def test_adding_a_domain_shows_it_pending_with_the_exact_instructions(worl
     assert empty.status_code == 200 and "No domains yet." in empty.text
     assert f'action="{_base(ws)}"' in empty.text and 'id="f-hostname"' in empty.text
 
-    domain_id = await _add(b, ws, " https://Shop.Acme.Test/ ")
+    # A URL is refused (issue 15), not cut down to its host; a domain name is taken as typed.
+    url = await b.post(_base(ws), {"hostname": " https://Shop.Acme.Test/ "})
+    assert url.status_code == 422 and "without scheme or path" in url.text
+    assert await _stored(world.dash, ws) == []
+    domain_id = await _add(b, ws, " Shop.Acme.Test ")
     domain = await _domain(world.dash, ws, domain_id)
     assert (domain.hostname, domain.status) == (HOSTNAME, DomainStatus.PENDING)
     page = await b.get(f"{_base(ws)}/{domain.id}")

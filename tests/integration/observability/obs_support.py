@@ -87,7 +87,7 @@ async def running(
         data_dir=data_dir,
         default_domain=factories.DEFAULT_HOST,
         secret_key=SECRET,
-        **settings,
+        **{"metrics_public": True, **settings},
     )
     app = create_app(config, services=None if worker else ())
     await app.start()

@@ -23,6 +23,7 @@ FAMILIES = {
     "hoplink_redirect_clicks_lost",
     "hoplink_redirect_lookups_failed",
     "hoplink_redirect_misses_refused",
+    "hoplink_redirect_ad_click_ids_dropped",
     "hoplink_circuit_breaker_failures",
     "hoplink_click_queue_backlog_bytes",
     "hoplink_click_consumer_lag_seconds",
@@ -170,3 +171,14 @@ async def test_redis_click_stream_depth_and_lag(pg_database: str, tmp_path: Path
             breakers = {dict(k)["breaker"] for k in after["hoplink_circuit_breaker_open"]}
             assert breakers == {"database", "redis link cache"}
             assert total(after, "hoplink_circuit_breaker_open") == 0
+
+
+async def test_metrics_are_private_by_default(db_url: str, tmp_path: Path) -> None:
+    """Issue 15, finding 9: no token configured and not made public: nobody may scrape."""
+    async with running(db_url, tmp_path / "data", metrics_public=False) as app:
+        await app.http.get("/healthz")
+        denied = await app.http.get("/metrics")
+        assert denied.status_code == 401 and "HOPLINK_METRICS_TOKEN" in denied.text
+        assert "hoplink_" not in denied.text
+        guessed = await app.http.get("/metrics", headers={"Authorization": "Bearer "})
+        assert guessed.status_code == 401 and "hoplink_" not in guessed.text

@@ -81,3 +81,42 @@ def test_settings_build_the_policy_once_with_the_blocklist_file(tmp_path: Path) 
     assert policy is policy_from_settings(settings)
     assert policy.blocklist == ("scam.example", "phish.example")
     assert code(policy, "https://m.phish.example/") == "blocked_domain"
+
+
+# Issue 15, finding 7: wildcard-DNS names of private addresses and IDN homographs.
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://localtest.me/", "wildcard_dns"),
+        ("https://127.0.0.1.nip.io/", "wildcard_dns"),
+        ("https://127-0-0-1.sslip.io/admin", "wildcard_dns"),
+        ("https://shop.lvh.me/", "wildcard_dns"),
+        ("https://10.0.0.1.xip.io:8080/", "wildcard_dns"),
+        ("https://\u0430\u0440\u0440\u04cf\u0435.com/", "confusable_host"),  # whole-script
+        ("https://xn--80ak6aa92e.com/", "confusable_host"),  # the same, as punycode
+        ("https://\u0455\u0441\u043e\u0440\u0435.com/", "confusable_host"),
+        ("https://p\u0430ypal.com/", "confusable_host"),  # mixed Latin and Cyrillic
+        ("https://\u03b1\u0440ple.com/", "confusable_host"),  # Greek, Cyrillic and Latin
+        # Legitimate: short hosts, single-script names, CJK mixes, same-script TLDs.
+        ("https://wa.me/15551234567", None),
+        ("https://youtu.be/dQw4w9WgXcQ", None),
+        ("https://m.me/shop", None),
+        ("https://\u044f\u043d\u0434\u0435\u043a\u0441.\u0440\u0444/", None),
+        ("https://\u044f\u043d\u0434\u0435\u043a\u0441.com/", None),
+        ("https://\u0430\u0440\u0440\u04cf\u0435.\u0440\u0444/", None),
+        ("https://m\u00fcnchen.de/", None),
+        ("https://\u4f8b\u3048.jp/", None),
+        ("https://\u03c0\u03b1\u03c1\u03ac\u03b4\u03b5\u03b9\u03b3\u03bc\u03b1.gr/", None),
+        ("https://\ud55c\uad6d.kr/", None),
+    ],
+)
+def test_wildcard_dns_and_homographs(url: str, expected: str | None) -> None:
+    assert code(OPEN, url) == expected
+    assert code(DestinationPolicy.build(), url) == expected
+
+
+def test_the_wildcard_dns_list_is_extended_through_the_blocklist_file(tmp_path: Path) -> None:
+    extra = tmp_path / "more.txt"
+    extra.write_text("# more wildcard DNS\nnip.example\n")
+    policy = DestinationPolicy.build(blocklist_file=extra)
+    assert code(policy, "https://127.0.0.1.nip.example/") == "blocked_domain"

@@ -1,7 +1,7 @@
 """webhooks: endpoints, the transactional outbox of messages, the delivery log
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 17:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
