@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hoplink.storage.tables import metadata
@@ -23,6 +24,19 @@ def pg_url(database: str) -> str:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
+    # A running app's background services (the webhook outbox poller) may hold a table
+    # lock TRUNCATE needs in another order: PostgreSQL then picks one side of the deadlock;
+    # if it picks us, try again.
+    for attempt in range(5):
+        try:
+            await _truncate(engine)
+            return
+        except DBAPIError as exc:
+            if "deadlock" not in str(exc) or attempt == 4:
+                raise
+
+
+async def _truncate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         names = [t.name for t in reversed(metadata.sorted_tables)]
         if conn.dialect.name == "postgresql":

@@ -161,8 +161,9 @@ def default_services(settings: Settings, *, child_process: bool = False) -> list
 
         return [worker_process]
     from hoplink.ingest.worker import embedded_worker
+    from hoplink.webhooks.delivery import embedded_delivery
 
-    return [embedded_worker]
+    return [embedded_worker, embedded_delivery]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

@@ -123,6 +123,22 @@ class Settings(BaseSettings):
     # Distinct user-agent strings whose parse (device, OS, browser, bot) is kept in memory.
     user_agent_cache_size: int = Field(default=20_000, ge=0, le=1_000_000)
 
+    # --- Webhooks (issue 10): delivered by the click worker's process ---
+    # Seconds between looks at the webhook outbox while it has nothing due.
+    webhook_poll_interval: float = Field(default=1.0, ge=0.01, le=60)
+    # Seconds a worker holds a message it is delivering; if it dies, another worker sends
+    # it again after this (at-least-once). Above the outbound total timeout.
+    webhook_lease: float = Field(default=60.0, ge=1, le=3600)
+    # Seconds before the first retry of a failed delivery; doubled each attempt (jittered,
+    # at most one hour apart).
+    webhook_retry_base: float = Field(default=5.0, ge=0.01, le=3600)
+    # Hours a message is retried before it is marked failed (then replayable).
+    webhook_retry_hours: float = Field(default=24.0, gt=0, le=720)
+    # Most clicks in one `click` webhook message.
+    webhook_click_batch: int = Field(default=100, ge=1, le=1000)
+    # Seconds the worker gathers clicks before sending a `click` message (at most this often).
+    webhook_click_interval: float = Field(default=5.0, ge=0.01, le=3600)
+
     # --- Production mode: Redis click stream and workers (issue 5) ---
     # redis://[:password@]host:6379/0. Set (with a PostgreSQL database_url): clicks go through
     # a Redis Stream to `hoplink worker` processes, link lookups and rate limits are shared.

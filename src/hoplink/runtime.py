@@ -28,6 +28,7 @@ from hoplink.redirect.proxies import TrustedProxies
 from hoplink.redirect.shared_cache import SharedLinkCache
 from hoplink.storage import migrate
 from hoplink.storage.database import Database
+from hoplink.webhooks.outbox import OutboxOnCommit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -164,6 +165,8 @@ class Runtime:
                 runtime.invalidation = _link_invalidation(runtime, subscribe=serve)
                 await runtime.invalidation.start()
                 runtime.services.append(runtime.invalidation)
+            # Registered once: link changes become webhook outbox rows in their transaction.
+            db.listeners.before_commit(OutboxOnCommit())
             # Registered once: every committed change drops its links here (and on every node).
             db.listeners.after_commit(
                 InvalidateOnCommit(runtime.redirect_cache, runtime.invalidation)

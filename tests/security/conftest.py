@@ -12,7 +12,11 @@ from security.tenants import World, make_tenant, running_dashboard, start_bulk_j
 
 @pytest_asyncio.fixture
 async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    async with running_dashboard(db_url, tmp_path / "data") as dash:
+    # The fetcher may reach 127.0.0.1 (only): the webhook form's valid URL (routes.FORMS)
+    # is a loopback receiver, as no public name resolves here.
+    async with running_dashboard(
+        db_url, tmp_path / "data", outbound_allow_private="127.0.0.1"
+    ) as dash:
         a = await make_tenant(dash, "a")
         b = await make_tenant(dash, "b")
         await start_bulk_job(dash, a)

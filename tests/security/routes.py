@@ -28,6 +28,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "order", "order"),
     ("/app/w/", "rule", "rule"),
     ("/app/w/", "ikey", "ikey"),
+    ("/app/w/", "hook", "webhook"),
 ]
 
 
@@ -88,6 +89,9 @@ FORMS: dict[str, dict[str, Any]] = {
         "format": "generic",
         "text": "date,campaign,ad_group,spend,currency\n2026-11-01,spring,ad-a,1.50,USD",
     },
+    "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
+    "/app/w/{ws}/settings/webhooks/replay": {},
+    "/app/w/{ws}/settings/webhooks/{hook}/delete": {},
     "/app/report": {
         "link": "http://hop.test/NoSuchCode1",
         "category": "phishing",

@@ -42,6 +42,10 @@ from hoplink.safety import verification  # noqa: E402
 from hoplink.safety.policy import policy_from_settings  # noqa: E402
 from hoplink.storage.database import Database  # noqa: E402
 from hoplink.storage.tables import metadata  # noqa: E402
+from hoplink.webhooks import service as webhooks  # noqa: E402
+from hoplink.webhooks.models import Attempt  # noqa: E402
+from hoplink.webhooks.outbox import emit  # noqa: E402
+from hoplink.webhooks.secrets import SecretBox  # noqa: E402
 from hoplink.workspaces.models import Role, Workspace  # noqa: E402
 
 PHONE = (
@@ -81,6 +85,8 @@ class Tenant:
     domain_host: str
     report_id: str
     ban_id: str
+    webhook_id: str = ""
+    message_id: str = ""  # a failed webhook message (replayable)
     bulk_job: str = ""
     browser: Browser | None = None
     # Conversions (issue 10): an attributed order (its id and the store's order id), a
@@ -110,6 +116,8 @@ class Tenant:
             "order_ext": self.order_ext,
             "rule": self.rule,
             "ikey": self.ikey,
+            "webhook": self.webhook_id,
+            "message": self.message_id,
         }
 
 
@@ -209,6 +217,29 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         ban, _ = await moderation.ban_link(
             tx, link_id=second.id, reason=f"ban of {label}", actor=None
         )
+        endpoint, _secret = await webhooks.create_endpoint(
+            tx,
+            workspace_id=ws.id,
+            url=f"https://hooks-{label}.example.com/in",
+            events=("link.health",),
+            box=SecretBox(settings.resolve_secret_key()),
+        )
+        await emit(tx, workspace_id=ws.id, event_type="link.health", data={"of": label})
+        [message] = await tx.webhooks(ws.id).messages()
+        await tx.webhook_queue.finish(
+            message.id,
+            attempt=Attempt(
+                id=f"wha_{label}",
+                message_id=message.id,
+                attempted_at=message.created_at,
+                status_code=500,
+                latency_ms=1,
+                error=None,
+                response_snippet=f"down {label}",
+            ),
+            status="failed",
+            next_attempt_at=None,
+        )
     now = time.time()
     clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
     await record_clicks(dash.db, clicks)
@@ -229,6 +260,8 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         report_id=report.id,
         ban_id=ban.id,
         **conv,
+        webhook_id=endpoint.id,
+        message_id=message.id,
     )
 
 

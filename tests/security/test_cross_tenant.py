@@ -90,6 +90,23 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/workspace/domains/{{domain}}"),
         Probe(f"{API}/workspace/domains/{{host}}"),
     ],
+    "GET /api/v1/webhooks": [Probe(f"{API}/webhooks", allowed=(200,))],
+    "GET /api/v1/webhooks/{endpoint_id}": [Probe(f"{API}/webhooks/{{webhook}}")],
+    "PATCH /api/v1/webhooks/{endpoint_id}": [
+        Probe(f"{API}/webhooks/{{webhook}}", {"enabled": False, "description": "x"})
+    ],
+    "DELETE /api/v1/webhooks/{endpoint_id}": [Probe(f"{API}/webhooks/{{webhook}}")],
+    "POST /api/v1/webhooks/{endpoint_id}/rotate-secret": [
+        Probe(f"{API}/webhooks/{{webhook}}/rotate-secret", {"overlap_seconds": 60})
+    ],
+    "GET /api/v1/webhooks/{endpoint_id}/messages": [
+        Probe(f"{API}/webhooks/{{webhook}}/messages?status=failed")
+    ],
+    "GET /api/v1/webhooks/messages/{message_id}": [Probe(f"{API}/webhooks/messages/{{message}}")],
+    "POST /api/v1/webhooks/messages/{message_id}/replay": [
+        Probe(f"{API}/webhooks/messages/{{message}}/replay")
+    ],
+    "POST /api/v1/webhooks/replay": [Probe(f"{API}/webhooks/replay", {"endpoint_id": "{webhook}"})],
     "GET /api/v1/stats/workspace": [Probe(f"{API}/stats/workspace", allowed=(200,))],
     "GET /api/v1/stats/link/{link_id}": [
         Probe(f"{API}/stats/link/{{link}}"),
@@ -160,6 +177,7 @@ API_EXEMPT: dict[str, str] = {
     "POST /api/v1/imports": "imports into the key's workspace; takes no reference (an old"
     " code on another workspace's domain is never kept: tests/integration/imports)",
     "POST /api/v1/campaigns": "creates a campaign in the key's workspace; takes no reference",
+    "POST /api/v1/webhooks": "creates an endpoint in the key's workspace; takes no reference",
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"
     " and DELETE probes check that)",

@@ -20,6 +20,7 @@ from hoplink.api import (
     links,
     problems,
     stats,
+    webhooks,
     workspace,
     workspace_admin,
 )
@@ -69,6 +70,7 @@ def create_api() -> FastAPI:
         stats,
         conversions,
         imports,
+        webhooks,
     ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)

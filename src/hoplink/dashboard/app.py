@@ -30,6 +30,7 @@ from hoplink.dashboard import (
     links,
     report,
     settings,
+    webhooks,
 )
 from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
@@ -119,6 +120,10 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/keys", settings.create_key, methods=post),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_form, methods=get),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
+        Route(f"{W}/settings/webhooks", webhooks.webhooks_page, methods=get),
+        Route(f"{W}/settings/webhooks", webhooks.add, methods=post),
+        Route(f"{W}/settings/webhooks/replay", webhooks.replay, methods=post),
+        Route(f"{W}/settings/webhooks/{{hook}}/delete", webhooks.delete, methods=post),
         Route(f"{W}/settings/domains", domains.domains_page, methods=get),
         Route(f"{W}/settings/domains", domains.add, methods=post),
         Route(f"{W}/settings/domains/{{domain}}", domains.domain_page, methods=get),

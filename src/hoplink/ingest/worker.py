@@ -31,7 +31,7 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -54,6 +54,7 @@ from hoplink.storage import migrate
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.rollups import RollupRepo
+from hoplink.webhooks.delivery import delivery_from_settings
 
 log = logging.getLogger("hoplink.worker")
 
@@ -105,6 +106,9 @@ class Worker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_purge = 0.0
+        # Called with each batch's new clicks after its commit (click webhooks); an error
+        # it raises is logged, never retried: the batch is written.
+        self.after_write: Callable[[Sequence[Event]], Awaitable[None]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, db: Database, source: ClickSource) -> Worker:
@@ -276,6 +280,11 @@ class Worker:
             self.counters.dropped(reason, n)
         self.counters.add("written", len(new))
         self.counters.add("replayed", len(kept) - len(new))
+        if new and self.after_write is not None:
+            try:
+                await self.after_write(new)
+            except Exception:
+                log.exception("the after-write hook failed (%d clicks)", len(new))
 
     # --- retention -------------------------------------------------------------------------
 
@@ -383,6 +392,10 @@ async def run_worker(
             journal = ClickJournal(settings.data_dir / "journal", write=False)
             source = journal
         worker = Worker.from_settings(settings, db=db, source=source)
+        delivery = delivery_from_settings(settings, db=db)  # the webhook outbox
+        if delivery.clicks is not None:
+            worker.after_write = delivery.clicks.after_write
+        await delivery.start()
         # Like the serving process (app.py): keep what start-up built out of the cyclic GC's
         # full collections, which otherwise rescan it every few batches.
         gc.collect()
@@ -408,6 +421,7 @@ async def run_worker(
                 orphaned.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            await delivery.stop()
     finally:
         if journal is not None:
             await journal.close()

@@ -190,6 +190,24 @@ class SafeFetcher:
                 "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
             ) from None
 
+    async def post(
+        self, url: str, *, body: bytes, headers: dict[str, str] | None = None
+    ) -> FetchResult:
+        """POST ``body`` to ``url`` (checked like every hop); redirects are not followed
+        (a 3xx is the answer), nor is the body of a too large answer read past the cap."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                target, address = await self.check(url)
+                extra = [*(headers or {}).items(), ("Content-Length", str(len(body)))]
+                status, _location, answer = await self._request(
+                    target, address, method="POST", body=body, extra=extra
+                )
+                return FetchResult(target, status, answer, str(address), [target])
+        except TimeoutError:
+            raise FetchFailed(
+                "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
+            ) from None
+
     async def _follow(self, url: str, headers: Sequence[tuple[str, str]] = ()) -> FetchResult:
         hops: list[str] = []
         origin = urlsplit(url).netloc
@@ -197,7 +215,7 @@ class SafeFetcher:
             target, address = await self.check(url)
             hops.append(target)
             extra = headers if urlsplit(target).netloc == origin else ()
-            status, location, body = await self._request(target, address, extra)
+            status, location, body = await self._request(target, address, extra=extra)
             if status not in _REDIRECTS or location is None:
                 return FetchResult(target, status, body, str(address), hops)
             if len(hops) > self.limits.max_redirects:
@@ -242,7 +260,13 @@ class SafeFetcher:
         return target, addresses[0]
 
     async def _request(
-        self, url: str, address: IPAddress, extra: Sequence[tuple[str, str]] = ()
+        self,
+        url: str,
+        address: IPAddress,
+        *,
+        method: str = "GET",
+        body: bytes | None = None,
+        extra: Sequence[tuple[str, str]] = (),
     ) -> tuple[int, str | None, bytes]:
         parts = urlsplit(url)
         timeout = self.limits.connect_timeout
@@ -265,7 +289,7 @@ class SafeFetcher:
         ) as pool:
             try:
                 async with pool.stream(
-                    "GET", url, headers=headers, extensions=extensions
+                    method, url, headers=headers, content=body, extensions=extensions
                 ) as response:
                     location = _header(response.headers, b"location")
                     body = await self._read(response)

@@ -472,6 +472,71 @@ retired_codes = Table(
     Column("retired_at", UTCDateTime, nullable=False),
 )
 
+# --- Webhooks (issue 10): endpoints, the transactional outbox, the delivery log ---
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    _ws(),
+    Column("url", Text, nullable=False),
+    # Event types it receives, space-separated ("link.created click").
+    Column("events", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    # Fernet tokens of the signing secrets (signing needs the raw secret); the previous
+    # secret keeps signing too until previous_secret_until (rotation overlap).
+    Column("secret_enc", Text, nullable=False),
+    Column("previous_secret_enc", Text, nullable=True),
+    Column("previous_secret_until", UTCDateTime, nullable=True),
+    Column("description", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_webhook_endpoints_workspace", "workspace_id"),
+)
+
+# One row per (event, endpoint): written in the transaction of the change, delivered later.
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    _id(),  # the webhook-id receivers dedupe by
+    _ws(),
+    Column(
+        "endpoint_id",
+        String(32),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # the exact JSON body that is signed
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A worker holds the row until then; past it (the worker died) another takes it.
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_webhook_messages_due", "status", "next_attempt_at"),
+    Index("ix_webhook_messages_endpoint", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    _id(),
+    Column(
+        "message_id",
+        String(32),
+        ForeignKey("webhook_messages.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no HTTP answer (see error)
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", String(300), nullable=True),
+    Column("response_snippet", String(500), nullable=True),
+    Index("ix_webhook_attempts_message", "message_id", "attempted_at"),
+)
+
 # Dashboard sign-ins (hoplink.accounts.sessions). The id is the SHA-256 of the secret the
 # session cookie carries, so a copy of this table cannot be replayed as cookies; deleting
 # a row ends that sign-in on every node at once.

@@ -22,6 +22,7 @@ from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.tags import TagRepo
+from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
 from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
@@ -42,6 +43,7 @@ class Tx:
         self.audit = AuditRepo(conn)
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
+        self.webhook_queue = WebhookQueue(conn)
         self.sessions = SessionRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
 
@@ -73,6 +75,10 @@ class Tx:
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""
         return WorkspaceDomainRepo(self.conn, workspace_id)
+
+    def webhooks(self, workspace_id: str) -> WebhookRepo:
+        """One workspace's webhook endpoints and outbox messages."""
+        return WebhookRepo(self.conn, workspace_id)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""
