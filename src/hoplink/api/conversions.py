@@ -38,6 +38,7 @@ from hoplink.conversions import ingest_keys
 from hoplink.conversions import settings as conv_settings
 from hoplink.conversions.batch import record_batch
 from hoplink.conversions.models import ConversionEvent, EventResult, Source
+from hoplink.conversions.notify import emit_conversions
 from hoplink.conversions.parse import VisitorHint, parse_event
 from hoplink.conversions.service import record_event
 from hoplink.conversions.spend import FORMATS, import_spend
@@ -47,6 +48,7 @@ from hoplink.errors import (
     HoplinkError,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     WorkspaceSuspended,
 )
 from hoplink.ids import utcnow
@@ -58,12 +60,6 @@ from hoplink.workspaces.models import Workspace, WorkspaceStatus
 router = APIRouter(tags=["conversions"], responses=problem_responses(404, 413))
 ConversionsWrite = Annotated[Principal, Depends(require(Scope.CONVERSIONS_WRITE))]
 StatsRead = Annotated[Principal, Depends(require(Scope.STATS_READ))]
-
-
-class PayloadTooLarge(HoplinkError):
-    status = 413
-    code = "body_too_large"
-    title = "Request body too large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +222,7 @@ async def post_conversions(request: Request, who: WriterDep, runtime: RuntimeDep
                 tx, workspace_id=ws.id, event=item, settings=conv, source=who.source, now=now
             )
             results.append(_result(0, r))
+            await emit_conversions(tx, workspace_id=ws.id, results=[r])
         else:
             valid = [(i, e) for i, e in enumerate(parsed) if isinstance(e, ConversionEvent)]
 
@@ -256,6 +253,11 @@ async def post_conversions(request: Request, who: WriterDep, runtime: RuntimeDep
                 one_by_one=one_by_one,
             )
             outcome = {i: recorded[n] for n, (i, _) in enumerate(valid)}
+            await emit_conversions(
+                tx,
+                workspace_id=ws.id,
+                results=[r for _, r in sorted(recorded.items()) if isinstance(r, EventResult)],
+            )
             for i, item in enumerate(parsed):
                 got = outcome.get(i, item)
                 if isinstance(got, EventResult):

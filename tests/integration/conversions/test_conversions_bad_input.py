@@ -76,7 +76,7 @@ async def test_bad_bodies(api: Api) -> None:
     r = await api.http.post(
         "/api/v1/conversions", content=big, headers=s.headers | {"Content-Type": "application/json"}
     )
-    assert_problem(r, 413, "body_too_large")
+    assert_problem(r, 413, "payload_too_large")
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: cut while reading
         for i in range(0, len(big), 1 << 20):
@@ -87,7 +87,7 @@ async def test_bad_bodies(api: Api) -> None:
         content=chunks(),
         headers=s.headers | {"Content-Type": "application/json"},
     )
-    assert_problem(r, 413, "body_too_large")
+    assert_problem(r, 413, "payload_too_large")
     r = await api.http.post(
         "/api/v1/conversions",
         content=b'{"type": "purchase",',
