@@ -10,6 +10,13 @@ received must be in it.
     .venv/bin/python bench/redirect.py [--links 10000] [--duration 10] [--rounds 3]
     .venv/bin/python bench/redirect.py --worker   # the embedded worker consumes meanwhile
     .venv/bin/python bench/redirect.py --memory [--stored 1000000] [--hot 100000]
+    .venv/bin/python bench/redirect.py --rules   # links with 10 routing rules vs plain ones
+
+``--rules`` serves two sets of links from the same hoplink process: plain ones, and ones with
+ten routing rules each (conditions on in-app browser, OS, device, country, language, query
+parameters and time; the visitor — Facebook's in-app browser on an iPhone — is answered by
+the tenth, an app hand-off, so every rule is evaluated). The two are driven alternately and
+the cost per redirect is compared (target: rules cost at most 10 % more).
 
 ``--memory`` stores 1 M links, requests 100 k distinct ones (filling the cache) and
 reports the web process's RSS. Needs ``wrk`` (apt-get install -y wrk).
@@ -210,8 +217,44 @@ def lua_script(path: Path, codes: list[str], *, sequential: bool = False) -> Pat
 # --- data --------------------------------------------------------------------------------------
 
 
-async def store_links(work: Path, count: int) -> dict[str, str]:
-    """Migrate a SQLite file and insert ``count`` links on HOST (fast path: core inserts)."""
+def bench_routing() -> str:
+    """Ten rules; the benchmark's visitor (Facebook in-app, iPhone, en-US, JP) matches only
+    the last, so each redirect evaluates all ten."""
+    from hoplink.links.routing import app_presets, validate_rule
+
+    web = "https://shop.example.com/item/{n}"
+    raw: list[dict[str, Any]] = [
+        {"conditions": [{"type": "in_app", "values": ["tiktok", "instagram"]}]},
+        {"conditions": [{"type": "country", "values": ["DE", "AT", "CH"]}]},
+        {"conditions": [{"type": "language", "values": ["zh", "ja", "ko"]}]},
+        {"conditions": [{"type": "query", "name": "src", "equals": "tiktok"}]},
+        {"conditions": [{"type": "device", "values": ["desktop"]}]},
+        {"match": "all", "conditions": [{"type": "os", "values": ["android"]},
+                                        {"type": "in_app", "values": ["facebook"]}]},
+        {"conditions": [{"type": "time", "start": "2020-01-01T00:00:00Z",
+                         "end": "2020-02-01T00:00:00Z"}]},
+        {"match": "any", "conditions": [{"type": "query", "name": "promo"},
+                                        {"type": "country", "values": ["US", "GB"]}]},
+        {"conditions": [{"type": "in_app", "values": ["wechat", "line"]}]},
+        {"match": "all", "conditions": [{"type": "in_app", "values": ["facebook"]},
+                                        {"type": "os", "values": ["ios"]}],
+         "action": {"type": "app", "preset": "amazon", "url": "https://www.amazon.com/dp/B1"}},
+    ]  # fmt: skip
+    rules = [
+        validate_rule(
+            {"action": {"type": "url", "url": web.format(n=i)}, **r},
+            default_url=web.format(n=0),
+            check=lambda _url, _field: None,
+            presets=app_presets(),
+        )
+        for i, r in enumerate(raw)
+    ]
+    return orjson.dumps({"rules": [r.to_json() for r in rules]}).decode()
+
+
+async def store_links(work: Path, count: int, *, routed: int = 0) -> dict[str, str]:
+    """Migrate a SQLite file and insert ``count`` links on HOST (fast path: core inserts);
+    the last ``routed`` of them with ``bench_routing()``'s ten rules."""
     from hoplink.ids import new_id, random_base62, utcnow
     from hoplink.storage import migrate
     from hoplink.storage import tables as t
@@ -234,14 +277,16 @@ async def store_links(work: Path, count: int) -> dict[str, str]:
     while len(links) < count:
         links[random_base62(7)] = FINAL_URL.format(n=len(links))
     items = list(links.items())
+    routing = bench_routing() if routed else None
     for start in range(0, count, 20_000):
         rows = [
             {
                 "id": new_id("lnk"), "workspace_id": ws.id, "domain_id": domain_id, "code": code,
                 "destination_url": url, "final_url": url, "archived": False,
                 "forward_query": False, "created_at": now, "updated_at": now,
+                "routing": routing if start + i >= count - routed else None,
             }
-            for code, url in items[start : start + 20_000]
+            for i, (code, url) in enumerate(items[start : start + 20_000])
         ]  # fmt: skip
         async with db.transaction() as tx:
             await tx.conn.execute(t.links.insert(), rows)
@@ -382,6 +427,46 @@ def memory(args: argparse.Namespace, work: Path) -> int:
     return 0 if loaded <= 250 else 1
 
 
+def rules(args: argparse.Namespace, work: Path) -> int:
+    """Plain links vs links with ten rules, on the same server, alternating."""
+    links = list(asyncio.run(store_links(work, 2 * args.links, routed=args.links)))
+    plain, routed = links[: args.links], links[args.links :]
+    scripts = {
+        "plain": lua_script(work / "plain.lua", plain),
+        "rules": lua_script(work / "rules.lua", routed),
+    }
+    warm = [lua_script(work / f"warm-{n}.lua", c, sequential=True) for n, c in
+            (("plain", plain), ("rules", routed))]  # fmt: skip
+    print(
+        f"{args.links:,} plain + {args.links:,} links with 10 rules, {args.connections}"
+        f" connections, {args.rounds} alternating rounds of {args.duration:g} s; medians"
+    )
+    runs: dict[str, list[Run]] = {"plain": [], "rules": []}
+    with server("hoplink.app:create_app_from_env", hoplink_env(work), factory=True) as (url, _):
+        for script in warm:
+            wrk(url, script, duration=max(2.0, args.duration / 5), connections=args.connections)
+        for _ in range(args.rounds):
+            for name, script in scripts.items():
+                runs[name].append(
+                    wrk(url, script, duration=args.duration, connections=args.connections)
+                )
+    plain_run, rules_run = median_run(runs["plain"]), median_run(runs["rules"])
+    print(f"(a) plain links          {plain_run}")
+    print(f"(b) links with 10 rules  {rules_run}")
+    print(
+        "    rounds (req/s a/b): "
+        + ", ".join(
+            f"{a.rps:,.0f}/{b.rps:,.0f}" for a, b in zip(runs["plain"], runs["rules"], strict=True)
+        )
+    )
+    cost = plain_run.rps / rules_run.rps  # time per redirect, b relative to a
+    ok = cost <= 1.10 and all(r.non_3xx == 0 for r in (*runs["plain"], *runs["rules"]))
+    print(
+        f"cost per redirect b/a {cost:.3f} (target <= 1.10: {'met' if cost <= 1.10 else 'MISSED'})"
+    )
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--links", type=int, default=10_000)
@@ -390,6 +475,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--worker", action="store_true", help="run the embedded worker too")
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--rules", action="store_true", help="10 routing rules vs plain links")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--hot", type=int, default=100_000)
     args = parser.parse_args()
@@ -397,6 +483,8 @@ def main() -> int:
         print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+        if args.rules:
+            return rules(args, Path(tmp))
         return memory(args, Path(tmp)) if args.memory else throughput(args, Path(tmp))
 
 

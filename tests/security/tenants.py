@@ -30,7 +30,9 @@ from hoplink.accounts.models import Scope  # noqa: E402
 from hoplink.clicks.models import Click  # noqa: E402
 from hoplink.ids import random_base62  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
+from hoplink.links.routing import app_presets  # noqa: E402
 from hoplink.moderation import reports  # noqa: E402
 from hoplink.moderation import service as moderation  # noqa: E402
 from hoplink.safety import verification  # noqa: E402
@@ -76,6 +78,7 @@ class Tenant:
     domain_host: str
     report_id: str
     ban_id: str
+    rule_id: str = ""
     bulk_job: str = ""
     browser: Browser | None = None
 
@@ -95,6 +98,7 @@ class Tenant:
             "host": self.domain_host,
             "report": self.report_id,
             "ban": self.ban_id,
+            "rule": self.rule_id,
         }
 
 
@@ -194,6 +198,19 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         ban, _ = await moderation.ban_link(
             tx, link_id=second.id, reason=f"ban of {label}", actor=None
         )
+        _, rule = await link_rules.add_rule(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            rule={
+                "conditions": [{"type": "os", "values": ["ios"]}],
+                "action": {"type": "url", "url": f"https://shop.example.com/rule-{label}"},
+            },
+            position=None,
+            actor=None,
+            policy=None,
+            presets=app_presets(),
+        )
     now = time.time()
     await record_clicks(
         dash.db, [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
@@ -213,6 +230,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         domain_host=domain.hostname,
         report_id=report.id,
         ban_id=ban.id,
+        rule_id=rule.id,
     )
 
 

@@ -10,7 +10,16 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hoplink import __version__
-from hoplink.api import campaigns, domains, links, problems, stats, workspace, workspace_admin
+from hoplink.api import (
+    campaigns,
+    domains,
+    links,
+    problems,
+    rules,
+    stats,
+    workspace,
+    workspace_admin,
+)
 from hoplink.api.schemas import problem_responses
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 
@@ -47,7 +56,7 @@ def create_api() -> FastAPI:
         # key (401), the key's scope or workspace (403), or a malformed request (400, 422).
         responses=problem_responses(400, 401, 403, 422, 429),
     )
-    for module in (links, campaigns, workspace, workspace_admin, domains, stats):
+    for module in (links, rules, campaigns, workspace, workspace_admin, domains, stats):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
 

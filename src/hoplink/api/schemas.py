@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hoplink.links.models import Campaign, HistoryEntry, Link
+from hoplink.links.routing import Rule
 
 
 class ProblemError(BaseModel):
@@ -223,3 +224,74 @@ class WorkspaceOut(BaseModel):
     channels: list[str]
     param_template: dict[str, str]
     api_key: dict[str, Any]
+
+
+class ConditionIn(_In):
+    type: Literal["device", "os", "country", "language", "in_app", "query", "time"]
+    values: list[str] | None = Field(
+        None,
+        description="device: mobile/tablet/desktop/other; os: ios/android/other; country: "
+        "ISO 3166-1 alpha-2; language: BCP 47 tags (en, zh-CN); in_app: facebook, instagram, "
+        "messenger, tiktok, wechat, line, snapchat, pinterest, x (empty: any in-app browser)",
+    )
+    name: str | None = Field(None, description="query: the parameter name")
+    equals: str | None = Field(None, description="query: the value; null = present")
+    start: str | None = Field(None, description="time: ISO 8601 with a zone (inclusive)")
+    end: str | None = Field(None, description="time: ISO 8601 with a zone (exclusive)")
+
+
+class ActionIn(_In):
+    type: Literal["url", "app"]
+    url: str | None = Field(
+        None, description="url: the alternate destination; app: the web URL (default: the link's)"
+    )
+    preset: str | None = Field(None, description="app: an app preset (GET /api/v1/app-presets)")
+
+
+class RuleIn(_In):
+    name: str | None = None
+    match: Literal["all", "any"] = "all"
+    conditions: list[ConditionIn]
+    action: ActionIn
+
+    def raw(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "match": self.match,
+            "conditions": [c.model_dump(exclude_none=True) for c in self.conditions],
+            "action": self.action.model_dump(exclude_none=True),
+        }
+
+
+class RuleCreate(RuleIn):
+    position: int | None = Field(None, description="0 = checked first; omitted = last")
+
+
+class RuleItem(RuleIn):
+    id: str | None = Field(None, description="An existing rule's id, to keep it")
+
+
+class RuleList(_In):
+    rules: list[RuleItem] = Field(description="The whole ordered list; first match wins")
+
+
+class RuleOut(BaseModel):
+    id: str
+    name: str | None
+    match: str
+    conditions: list[dict[str, Any]]
+    action: dict[str, Any] = Field(
+        description="type, url; for app: preset and the Location per OS (ios/android/other)"
+    )
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleOut:
+        data = rule.to_json()
+        return cls(**data)
+
+
+class AppPresetOut(BaseModel):
+    name: str
+    label: str
+    android_package: str | None
+    ios_template: str | None

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from hoplink import __version__
-from hoplink.cli import apikeys, db, links, users, workspaces
+from hoplink.cli import apikeys, db, links, rules, users, workspaces
 from hoplink.cli.serve import serve
 from hoplink.cli.worker import worker
 
@@ -49,3 +49,4 @@ app.add_typer(workspaces.app, name="workspace", rich_help_panel="Administer")
 app.add_typer(users.app, name="user", rich_help_panel="Administer")
 app.add_typer(apikeys.app, name="apikey", rich_help_panel="Administer")
 app.add_typer(links.app, name="link", rich_help_panel="Administer")
+app.add_typer(rules.app, name="rule", rich_help_panel="Administer")

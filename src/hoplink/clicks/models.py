@@ -26,6 +26,8 @@ class Click:
     accept_language: str
     country: str | None  # ISO 3166-1 alpha-2, from a trusted CDN header or a geo lookup
     visitor_hash: str  # keyed hash of (daily salt, workspace, IP, user agent)
+    # The routing rule that answered (links with rules only; "default": none matched).
+    rule: str | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)  # orjson serialises dataclasses natively (asdict is slow)

@@ -42,6 +42,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("campaigns", N_("Campaigns")),
     ("languages", N_("Languages")),
     ("bots", N_("Bots and link previews")),
+    ("rules", N_("Routing rules")),
 )
 SPECIAL_VALUES = {
     "(direct)": N_("Direct / none"),
@@ -51,6 +52,7 @@ SPECIAL_VALUES = {
     "tablet": N_("Tablet"),
     "desktop": N_("Desktop"),
     "bot": N_("Bot"),
+    "default": N_("Default destination"),
     "other": N_("Other"),
     "": N_("Unknown"),
 }

@@ -50,6 +50,8 @@ class Link:
     tags: list[str] = field(default_factory=list)
     # The active ban, if a platform admin banned the link (issue 6).
     ban: LinkBan | None = None
+    # Routing rules as stored JSON (hoplink.links.routing); None: the link has none.
+    routing: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,8 +145,15 @@ class _Destinations:
     own_hosts: list[str]
     verified: list[str]
 
-    def check(self, url: str) -> FieldError | None:
-        return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified)
+    def check(self, url: str, field: str = "url") -> FieldError | None:
+        return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified, field=field)
+
+
+async def destination_check(
+    tx: Tx, *, workspace: Workspace, policy: DestinationPolicy | None
+) -> _Destinations:
+    """The destination policy as it applies to ``workspace`` now (rule and variant URLs)."""
+    return await _destinations(tx, workspace, policy)
 
 
 async def _destinations(
@@ -228,6 +235,7 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         notes=row["notes"],
         archived=row["archived"],
         forward_query=row["forward_query"],
+        routing=row.get("routing"),
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 
 from starlette.types import Message, Receive, Scope, Send
 
+from hoplink.clicks.models import Click
 from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
+from hoplink.redirect.rules import route
 from hoplink.runtime import Runtime
 
 log = logging.getLogger("hoplink.redirect")
@@ -99,25 +102,36 @@ class RedirectApp:
         if target.workspace_status == "suspended" or target.banned:
             await _page(send, 410, _GONE, method)
             return
-        location = target.final_url
-        if target.forward_query and scope["query_string"]:
+        ts = time.time()
+        click: Click | None = None
+        try:
+            click = await self.capture.click(scope, host=host, target=target, ts=ts)
+        except Exception:
+            self._lost()
+        location, forwardable = target.final_url, True
+        if target.plan is not None:  # routing rules (redirect/rules.py); plain links skip this
+            location, forwardable, rule = route(target.plan, target, scope, click, ts)
+            click = None if click is None else replace(click, rule=rule)
+        if target.forward_query and forwardable and scope["query_string"]:
             location = forward_query(location, scope["query_string"])
         try:
-            click = await self.capture.click(scope, host=host, target=target, ts=time.time())
-            if self.journal is not None:
+            if click is not None and self.journal is not None:
                 self.journal.put(click)
                 if self.wait_for_disk:
                     await self.journal.synced()
-            elif self.sink is not None:
+            elif click is not None and self.sink is not None:
                 await self.sink.put(click)  # in Redis, or spooled to disk, before the 302
         except Exception:
-            # The visitor still gets their redirect; the loss is counted and logged.
-            self.clicks_lost += 1
-            if self.clicks_lost % 1000 == 1:
-                log.exception("click not recorded (%d lost so far)", self.clicks_lost)
+            self._lost()  # the visitor still gets their redirect
         headers = [(b"location", location.encode("ascii")), *self.headers]
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+    def _lost(self) -> None:
+        """A click not recorded: counted, and logged once per 1,000."""
+        self.clicks_lost += 1
+        if self.clicks_lost % 1000 == 1:
+            log.exception("click not recorded (%d lost so far)", self.clicks_lost)
 
     async def _not_found(self, scope: Scope, send: Send, method: str) -> None:
         """Only misses touch the limiter: an address that asked for too many unknown codes

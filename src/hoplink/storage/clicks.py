@@ -35,6 +35,7 @@ _COLUMNS = (
     _C.browser,
     _C.bot,
     _C.bot_name,
+    _C.rule,
 )
 
 
@@ -57,6 +58,7 @@ def _row(e: Event) -> tuple[Any, ...]:
         e.browser,
         e.bot.value if e.bot is not None else None,
         e.bot_name,
+        c.rule[:32] if c.rule is not None else None,
     )
 
 

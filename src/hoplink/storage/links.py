@@ -56,6 +56,7 @@ def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
         updated_at=row.updated_at,
         tags=tags,
         ban=ban,
+        routing=row.routing,
     )
 
 

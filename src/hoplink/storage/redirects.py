@@ -7,13 +7,14 @@ and the code pick the link, and nothing else from the request is ever used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.links.plan import Plan
 from hoplink.storage import tables as t
 from hoplink.storage._rows import insert_ignore
 
@@ -28,6 +29,10 @@ class Target:
     workspace_status: str
     # A platform admin banned the link: the redirect answers 410 (issue 6).
     banned: bool = False
+    # The link's routing (rules) as stored JSON, and its compiled form: the resolver compiles
+    # it once per load (hoplink.links.plan); the Redis tier stores only the JSON.
+    routing: str | None = None
+    plan: Plan | None = field(default=None, compare=False)
 
 
 def _select_targets(hostname: str) -> Select[Any]:
@@ -42,6 +47,7 @@ def _select_targets(hostname: str) -> Select[Any]:
             L.forward_query,
             W.status,
             B.id.is_not(None),
+            L.routing,
         )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
@@ -57,7 +63,8 @@ async def resolve_many(
     """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
     rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
     return {
-        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7])) for row in rows
+        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8])
+        for row in rows
     }
 
 

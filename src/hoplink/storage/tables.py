@@ -176,6 +176,8 @@ links = Table(
     Column("archived", Boolean, nullable=False, default=False),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
+    # Routing rules (issue 12) as JSON, read by the redirect with the link (NULL: none).
+    Column("routing", Text, nullable=True),
     Column("created_by", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -284,6 +286,8 @@ clicks = Table(
     # Why the click was flagged as a bot (NULL: a person) and which bot it was.
     Column("bot", String(32), nullable=True),
     Column("bot_name", String(100), nullable=True),
+    # The routing rule that answered ("default": none matched; NULL: the link had no rules).
+    Column("rule", String(32), nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
 )
