@@ -13,10 +13,11 @@ received must be in it.
     .venv/bin/python bench/redirect.py --rules   # links with 10 routing rules vs plain ones
 
 ``--rules`` serves two sets of links from the same hoplink process: plain ones, and ones with
-ten routing rules each (conditions on in-app browser, OS, device, country, language, query
-parameters and time; the visitor — Facebook's in-app browser on an iPhone — is answered by
-the tenth, an app hand-off, so every rule is evaluated). The two are driven alternately and
-the cost per redirect is compared (target: rules cost at most 10 % more).
+ten routing rules (conditions on in-app browser, OS, device, country, language, query
+parameters and time) and a two-variant A/B test each; no rule matches the visitor
+(Facebook's in-app browser on an iPhone), so every rule is evaluated and the A/B test
+answers. The two are driven alternately and the cost per redirect is compared (target: at
+most 10 % more).
 
 ``--memory`` stores 1 M links, requests 100 k distinct ones (filling the cache) and
 reports the web process's RSS. Needs ``wrk`` (apt-get install -y wrk).
@@ -218,8 +219,8 @@ def lua_script(path: Path, codes: list[str], *, sequential: bool = False) -> Pat
 
 
 def bench_routing() -> str:
-    """Ten rules; the benchmark's visitor (Facebook in-app, iPhone, en-US, JP) matches only
-    the last, so each redirect evaluates all ten."""
+    """Ten rules no rule of which matches the benchmark's visitor (Facebook in-app on an
+    iPhone, en-US), so each redirect evaluates all ten, then the A/B test splits."""
     from hoplink.links.routing import app_presets, validate_rule
 
     web = "https://shop.example.com/item/{n}"
@@ -237,7 +238,8 @@ def bench_routing() -> str:
                                         {"type": "country", "values": ["US", "GB"]}]},
         {"conditions": [{"type": "in_app", "values": ["wechat", "line"]}]},
         {"match": "all", "conditions": [{"type": "in_app", "values": ["facebook"]},
-                                        {"type": "os", "values": ["ios"]}],
+                                        {"type": "os", "values": ["ios"]},
+                                        {"type": "device", "values": ["tablet"]}],
          "action": {"type": "app", "preset": "amazon", "url": "https://www.amazon.com/dp/B1"}},
     ]  # fmt: skip
     rules = [
@@ -249,7 +251,16 @@ def bench_routing() -> str:
         )
         for i, r in enumerate(raw)
     ]
-    return orjson.dumps({"rules": [r.to_json() for r in rules]}).decode()
+    # And an A/B test, which answers the visitors no rule claimed: the benchmark's visitor.
+    ab = {
+        "id": "abt_bench",
+        "started_at": "2026-12-01T00:00:00+00:00",
+        "variants": [
+            {"id": "var_a", "url": None, "weight": 50},
+            {"id": "var_b", "url": web.format(n=99), "weight": 50},
+        ],
+    }
+    return orjson.dumps({"rules": [r.to_json() for r in rules], "ab": ab}).decode()
 
 
 async def store_links(work: Path, count: int, *, routed: int = 0) -> dict[str, str]:
@@ -438,8 +449,9 @@ def rules(args: argparse.Namespace, work: Path) -> int:
     warm = [lua_script(work / f"warm-{n}.lua", c, sequential=True) for n, c in
             (("plain", plain), ("rules", routed))]  # fmt: skip
     print(
-        f"{args.links:,} plain + {args.links:,} links with 10 rules, {args.connections}"
-        f" connections, {args.rounds} alternating rounds of {args.duration:g} s; medians"
+        f"{args.links:,} plain + {args.links:,} links with 10 rules and an A/B test,"
+        f" {args.connections} connections, {args.rounds} alternating rounds of"
+        f" {args.duration:g} s; medians"
     )
     runs: dict[str, list[Run]] = {"plain": [], "rules": []}
     with server("hoplink.app:create_app_from_env", hoplink_env(work), factory=True) as (url, _):
@@ -452,7 +464,7 @@ def rules(args: argparse.Namespace, work: Path) -> int:
                 )
     plain_run, rules_run = median_run(runs["plain"]), median_run(runs["rules"])
     print(f"(a) plain links          {plain_run}")
-    print(f"(b) links with 10 rules  {rules_run}")
+    print(f"(b) 10 rules + A/B test  {rules_run}")
     print(
         "    rounds (req/s a/b): "
         + ", ".join(

@@ -30,6 +30,7 @@ from hoplink.accounts.models import Scope  # noqa: E402
 from hoplink.clicks.models import Click  # noqa: E402
 from hoplink.ids import random_base62  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.links import experiments  # noqa: E402
 from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
 from hoplink.links.routing import app_presets  # noqa: E402
@@ -79,6 +80,7 @@ class Tenant:
     report_id: str
     ban_id: str
     rule_id: str = ""
+    variant_id: str = ""
     bulk_job: str = ""
     browser: Browser | None = None
 
@@ -99,6 +101,7 @@ class Tenant:
             "report": self.report_id,
             "ban": self.ban_id,
             "rule": self.rule_id,
+            "variant": self.variant_id,
         }
 
 
@@ -211,6 +214,14 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             policy=None,
             presets=app_presets(),
         )
+        _, test = await experiments.start_test(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            variants=[{"weight": 1}, {"url": f"https://shop.example.com/b-{label}"}],
+            actor=None,
+            policy=None,
+        )
     now = time.time()
     await record_clicks(
         dash.db, [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
@@ -231,6 +242,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         report_id=report.id,
         ban_id=ban.id,
         rule_id=rule.id,
+        variant_id=test.variants[1].id,
     )
 
 

@@ -89,6 +89,15 @@ API_PROBES: dict[str, list[Probe]] = {
     "DELETE /api/v1/links/{link_id}/rules/{rule_id}": [
         Probe(f"{API}/links/{{link}}/rules/{{rule}}"),
     ],
+    # In this order: the positive control reads B's running test, stops it, starts another.
+    "GET /api/v1/links/{link_id}/ab": [Probe(f"{API}/links/{{link}}/ab")],
+    "POST /api/v1/links/{link_id}/ab/stop": [
+        Probe(f"{API}/links/{{link}}/ab/stop", {"winner": "{variant}"}),
+        Probe(f"{API}/links/{{own_link}}/ab/stop", {"winner": "{variant}"}, (422,)),
+    ],
+    "PUT /api/v1/links/{link_id}/ab": [
+        Probe(f"{API}/links/{{link}}/ab", {"variants": [{}, {"url": "https://e.example/b"}]})
+    ],
     "DELETE /api/v1/links/{link_id}": [Probe(f"{API}/links/{{link}}")],
     "GET /api/v1/links/{link_id}/history": [Probe(f"{API}/links/{{link}}/history")],
     "GET /api/v1/campaigns": [Probe(f"{API}/campaigns", allowed=(200,))],

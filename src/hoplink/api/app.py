@@ -13,6 +13,7 @@ from hoplink import __version__
 from hoplink.api import (
     campaigns,
     domains,
+    experiments,
     links,
     problems,
     rules,
@@ -56,7 +57,16 @@ def create_api() -> FastAPI:
         # key (401), the key's scope or workspace (403), or a malformed request (400, 422).
         responses=problem_responses(400, 401, 403, 422, 429),
     )
-    for module in (links, rules, campaigns, workspace, workspace_admin, domains, stats):
+    for module in (
+        links,
+        rules,
+        experiments,
+        campaigns,
+        workspace,
+        workspace_admin,
+        domains,
+        stats,
+    ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hoplink.ids import utcnow
 from hoplink.links.models import Campaign, HistoryEntry, Link
 from hoplink.links.routing import Rule
 
@@ -65,6 +66,12 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
+    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
+    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    max_clicks: int | None = Field(None, description="Expires after this many human clicks")
+    expiry_url: str | None = Field(
+        None, description="Where an expired (or not yet started) link sends; else a 410 page"
+    )
 
 
 class LinkUpdate(_In):
@@ -81,6 +88,12 @@ class LinkUpdate(_In):
     notes: str | None = None
     archived: bool | None = None
     forward_query: bool | None = None
+    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
+    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    max_clicks: int | None = Field(None, description="Expires after this many human clicks")
+    expiry_url: str | None = Field(
+        None, description="Where an expired (or not yet started) link sends; else a 410 page"
+    )
 
 
 class BulkCreate(_In):
@@ -114,6 +127,14 @@ class LinkOut(BaseModel):
         False, description="Banned by the platform: answers 410 and cannot be changed"
     )
     ban_reason: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_clicks: int | None = None
+    expiry_url: str | None = None
+    exhausted_at: datetime | None = Field(
+        None, description="When the worker counted the max_clicks-th human click"
+    )
+    state: str = Field("live", description="scheduled, live or expired")
 
     @classmethod
     def of(cls, link: Link, short_url: str) -> LinkOut:
@@ -140,6 +161,12 @@ class LinkOut(BaseModel):
             updated_at=link.updated_at,
             banned=link.ban is not None,
             ban_reason=link.ban.reason if link.ban else None,
+            starts_at=link.starts_at,
+            ends_at=link.ends_at,
+            max_clicks=link.max_clicks,
+            expiry_url=link.expiry_url,
+            exhausted_at=link.exhausted_at,
+            state=link.state(utcnow()),
         )
 
 
@@ -295,3 +322,31 @@ class AppPresetOut(BaseModel):
     label: str
     android_package: str | None
     ios_template: str | None
+
+
+class VariantIn(_In):
+    url: str | None = Field(None, description="The destination; null: the link's own (control)")
+    weight: int = Field(1, description="Relative share of visitors, 1 to 1000")
+
+
+class AbStart(_In):
+    variants: list[VariantIn] = Field(description="2 to 5; the first is the control")
+
+
+class AbStop(_In):
+    winner: str = Field(description="The id of the variant the link keeps redirecting to")
+
+
+class VariantOut(BaseModel):
+    id: str
+    url: str | None
+    weight: int
+    clicks: int
+    human_clicks: int
+    human_visitors: int = Field(description="Sum of daily unique visitors since the start")
+
+
+class AbTestOut(BaseModel):
+    id: str
+    started_at: datetime
+    variants: list[VariantOut]

@@ -162,7 +162,11 @@ def delete(
 
 @app.command()
 def presets() -> None:
-    """List the app hand-off presets (HOPLINK_APP_PRESETS_FILE adds to them)."""
+    """List the app hand-off presets (HOPLINK_APP_PRESETS_FILE adds to them).
+
+    Example:
+    $ hoplink rule presets
+    """
     settings = _common.settings()
     table = _common.table("name", "label", "android package", "ios template")
     for p in sorted(app_presets(settings.app_presets_file).values(), key=lambda p: p.name):

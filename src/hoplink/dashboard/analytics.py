@@ -43,6 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("languages", N_("Languages")),
     ("bots", N_("Bots and link previews")),
     ("rules", N_("Routing rules")),
+    ("variants", N_("A/B test variants")),
 )
 SPECIAL_VALUES = {
     "(direct)": N_("Direct / none"),

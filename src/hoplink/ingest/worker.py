@@ -45,10 +45,12 @@ from hoplink.config import Settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, Event, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
+from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
+from hoplink.storage.limits import mark_exhausted
 from hoplink.storage.rollups import RollupRepo
 
 log = logging.getLogger("hoplink.worker")
@@ -98,6 +100,10 @@ class Worker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_purge = 0.0
+        # Called after a commit with the (hostname, code) of links that reached their click
+        # limit: the serving runtime drops them from the redirect cache (every node's, with
+        # Redis), so they expire within the invalidation bound.
+        self.on_exhausted: Callable[[list[tuple[str, str]]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, db: Database, source: ClickSource) -> Worker:
@@ -249,6 +255,7 @@ class Worker:
         drops: Counter[DropReason] = Counter()
         new: list[Event] = []
         kept: list[Event] = []
+        exhausted: list[tuple[str, str]] = []
         if events:
             async with self.db.transaction() as tx:
                 clicks = ClickRepo(tx.conn)
@@ -264,6 +271,11 @@ class Worker:
                     builder.add(ordered[i : i + DELTA_SLICE])
                     await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
                 await rollups.apply(builder.delta())
+                # Click limits: links whose human clicks just reached max_clicks expire.
+                humans = {e.click.link_id for e in new if e.human}
+                exhausted = await mark_exhausted(tx.conn, humans, now=datetime.now(UTC))
+            if exhausted and self.on_exhausted is not None:
+                self.on_exhausted(exhausted)  # after the commit: the edge reloads the link
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -326,7 +338,17 @@ def embedded_worker(runtime: Runtime) -> Worker:
     and stops (drains) it before the journal and the database close."""
     if runtime.journal is None:
         raise RuntimeError("the embedded worker needs a serving runtime (with a journal)")
-    return Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
+    worker = Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
+    worker.on_exhausted = invalidating(runtime)
+    return worker
+
+
+def invalidating(runtime: Runtime) -> Callable[[list[tuple[str, str]]], None]:
+    def invalidate(links: list[tuple[str, str]]) -> None:
+        for host, code in links:
+            invalidate_link(runtime, host, code)
+
+    return invalidate
 
 
 async def run_worker(
@@ -345,6 +367,7 @@ async def run_worker(
     db = Database.from_url(settings.database_url_async)
     journal: ClickJournal | None = None
     redis: Redis | None = None
+    publisher: Runtime | None = None
     try:
         if not await migrate.is_current(db.engine):
             raise RuntimeError("the database schema is not current: run `hoplink db upgrade`")
@@ -364,6 +387,11 @@ async def run_worker(
             journal = ClickJournal(settings.data_dir / "journal", write=False)
             source = journal
         worker = Worker.from_settings(settings, db=db, source=source)
+        if settings.redis_url:
+            # Publishes link invalidations (links that reached their click limit) to every
+            # web node; without Redis the web nodes see them within their cache TTL.
+            publisher = await Runtime.start(settings)
+            worker.on_exhausted = invalidating(publisher)
         # Like the serving process (app.py): keep what start-up built out of the cyclic GC's
         # full collections, which otherwise rescan it every few batches.
         gc.collect()
@@ -385,6 +413,8 @@ async def run_worker(
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
     finally:
+        if publisher is not None:
+            await publisher.close()  # flushes pending invalidations
         if journal is not None:
             await journal.close()
         if redis is not None:

@@ -52,6 +52,21 @@ class Link:
     ban: LinkBan | None = None
     # Routing rules as stored JSON (hoplink.links.routing); None: the link has none.
     routing: str | None = None
+    # Schedule and limit: served in [starts_at, ends_at) and up to max_clicks human clicks
+    # (exhausted_at: when the worker counted the last one); then expiry_url or a 410 page.
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_clicks: int | None = None
+    expiry_url: str | None = None
+    exhausted_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        """scheduled (before its start), live, or expired (after its end or click limit)."""
+        if self.starts_at is not None and now < self.starts_at:
+            return "scheduled"
+        if self.exhausted_at is not None or (self.ends_at is not None and now >= self.ends_at):
+            return "expired"
+        return "live"
 
 
 @dataclass(frozen=True, slots=True)

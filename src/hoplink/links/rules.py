@@ -29,10 +29,15 @@ def rules_of(link: Link) -> list[Rule]:
     return rules_from_json(data.get("rules") or [])
 
 
-def _encode(rules: Sequence[Rule]) -> str | None:
-    if not rules:
-        return None
-    return orjson.dumps({"rules": [r.to_json() for r in rules]}).decode()
+def with_part(routing: str | None, key: str, value: Any) -> str | None:
+    """The routing JSON with its ``key`` part ("rules", "ab") replaced (None/empty: removed);
+    None when nothing is left."""
+    data: dict[str, Any] = orjson.loads(routing) if routing else {}
+    if value:
+        data[key] = value
+    else:
+        data.pop(key, None)
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode() if data else None
 
 
 async def _load(tx: Tx, workspace: Workspace, link_id: str) -> Link:
@@ -52,25 +57,38 @@ async def _save(
 ) -> Link:
     if len(rules) > MAX_RULES:
         raise InvalidInput(FieldError("rules", "too_many", f"at most {MAX_RULES} rules per link"))
-    routing = _encode(rules)
-    if routing == link.routing:
+    routing = with_part(link.routing, "rules", [r.to_json() for r in rules])
+    return await save_routing(
+        tx, link, routing, workspace=workspace, actor=actor, field="rules",
+        old=_part(link.routing, "rules"), new=_part(routing, "rules"),
+    )  # fmt: skip
+
+
+def _part(routing: str | None, key: str) -> str | None:
+    value = orjson.loads(routing).get(key) if routing else None
+    return orjson.dumps(value).decode() if value else None
+
+
+async def save_routing(
+    tx: Tx,
+    link: Link,
+    routing: str | None,
+    *,
+    workspace: Workspace,
+    actor: str | None,
+    field: str,
+    old: str | None,
+    new: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> Link:
+    """Write the link's routing (and ``extra`` columns), with a history entry for ``field``."""
+    if routing == link.routing and not extra:
         return link
     now = utcnow()
     repo = tx.links(workspace.id)
-    await repo.update(link.id, {"routing": routing, "updated_at": now})
-    await repo.add_history(
-        [
-            HistoryEntry(
-                id=new_id("his"),
-                link_id=link.id,
-                changed_at=now,
-                changed_by=actor,
-                field="rules",
-                old_value=link.routing,
-                new_value=routing,
-            )
-        ]
-    )
+    await repo.update(link.id, {"routing": routing, **(extra or {}), "updated_at": now})
+    entry = HistoryEntry(new_id("his"), link.id, now, actor, field, old, new)
+    await repo.add_history([entry])
     updated = await repo.get(link.id)
     assert updated is not None
     return updated

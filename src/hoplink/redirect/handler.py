@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import replace
 
 from starlette.types import Message, Receive, Scope, Send
 
 from hoplink.clicks.models import Click
 from hoplink.ratelimit import parse_limit, retry_after_seconds
+from hoplink.redirect import pages
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
 from hoplink.redirect.proxies import HSTS, HttpsDetector
@@ -109,9 +109,15 @@ class RedirectApp:
         except Exception:
             self._lost()
         location, forwardable = target.final_url, True
-        if target.plan is not None:  # routing rules (redirect/rules.py); plain links skip this
-            location, forwardable, rule = route(target.plan, target, scope, click, ts)
-            click = None if click is None else replace(click, rule=rule)
+        if target.plan is not None:  # rules, schedule, limit (redirect/rules.py); plain links skip
+            routed = route(target.plan, target, scope, click, ts)
+            if routed.location is None:  # expired or not started, without an expiry URL
+                await _page(send, pages.STATUS[routed.page or "expired"],
+                            pages.render(routed.page or "expired", routed.language), method,
+                            [(b"content-language", routed.language.encode())])  # fmt: skip
+                return
+            location, forwardable = routed.location, routed.forwardable
+            click = None if click is None else click.answered_by(routed.rule, routed.variant)
         if target.forward_query and forwardable and scope["query_string"]:
             location = forward_query(location, scope["query_string"])
         try:

@@ -53,7 +53,14 @@ def _with_plan(target: Target) -> Target:
     """The target with its routing compiled (once per load, kept in the cache entry); a
     routing that cannot be compiled is logged and the link's own destination served."""
     try:
-        plan = compile_plan(target.routing)
+        plan = compile_plan(
+            target.routing,
+            final_url=target.final_url,
+            starts=target.starts,
+            ends=target.ends,
+            expiry_url=target.expiry_url,
+            exhausted=target.exhausted,
+        )
     except Exception:
         log.exception("link %s has routing that cannot be compiled; ignored", target.link_id)
         return target
@@ -182,7 +189,7 @@ class Resolver:
             await self.shared.put_many(token, written)
 
     def _settle(self, host: str, code: str, generation: int, target: Target | None) -> None:
-        if target is not None and target.routing and target.plan is None:
+        if target is not None and target.routed and target.plan is None:
             target = _with_plan(target)
         self.cache.put(host, code, target, generation=generation)
         self._loading.pop(f"{host}/{code}").set_result(target)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import parse_qs
 
 from starlette.types import Scope
 
 from hoplink.clicks.models import Click
 from hoplink.ingest.useragents import DeviceClass, device_class
-from hoplink.links.plan import DEFAULT_RULE, Facts, Plan
+from hoplink.links.plan import DEFAULT_RULE, EXPIRED_RULE, Facts, Plan
+from hoplink.redirect import pages
 from hoplink.storage.redirects import Target
 
 MAX_HEADER = 512  # longer user agents / language lists are cut before matching
@@ -85,11 +87,11 @@ def facts(plan: Plan, scope: Scope, click: Click | None, now: float) -> Facts:
         user_agent, language = click.user_agent, click.accept_language
     elif plan.needs_agent or plan.needs_language:
         for name, value in scope["headers"]:
-            if name == b"user-agent":
+            if name == b"user-agent":  # (a click's is cut to this length already)
                 user_agent = value[:MAX_HEADER].decode("utf-8", "replace")
             elif name == b"accept-language":
                 language = value[:MAX_HEADER].decode("latin-1")
-    device, os, app = agent_facts(user_agent[:MAX_HEADER]) if plan.needs_agent else ("", "", None)
+    device, os, app = agent_facts(user_agent) if plan.needs_agent else ("", "", None)
     query: dict[str, list[str]] = {}
     if plan.needs_query and scope["query_string"]:
         query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -104,12 +106,38 @@ def facts(plan: Plan, scope: Scope, click: Click | None, now: float) -> Facts:
     )
 
 
-def route(
-    plan: Plan, target: Target, scope: Scope, click: Click | None, now: float
-) -> tuple[str, bool, str]:
-    """(Location, whether the visitor's query may be forwarded, rule id for the click)."""
-    f = facts(plan, scope, click, now)
-    rule = plan.decide(f)
-    if rule is None:
-        return target.final_url, True, DEFAULT_RULE
-    return rule.location(f.os), rule.forwardable, rule.id
+class Routed(NamedTuple):
+    location: str | None  # None: answer ``page`` (redirect/pages.py) instead
+    forwardable: bool  # the visitor's query may be appended (http(s) Locations only)
+    rule: str  # what the click records
+    variant: str | None = None  # the A/B variant the visitor was given
+    page: str | None = None  # "expired" or "scheduled"
+    language: str = "en"  # the page's language
+
+
+def route(plan: Plan, target: Target, scope: Scope, click: Click | None, now: float) -> Routed:
+    closed = plan.closed(now)
+    if closed is not None:
+        if plan.expiry_url is not None:
+            return Routed(plan.expiry_url, True, EXPIRED_RULE)
+        accept = click.accept_language if click is not None else _header(scope, b"accept-language")
+        language = pages.language_for(closed, preferred_language(accept))
+        return Routed(None, False, EXPIRED_RULE, None, closed, language)
+    rule = None
+    os = ""
+    if plan.rules:
+        f = facts(plan, scope, click, now)
+        rule, os = plan.decide(f), f.os
+    if rule is not None:
+        return Routed(rule.location(os), rule.forwardable, rule.id)
+    if plan.variants:
+        variant, location = plan.pick(click.visitor_hash if click is not None else None)
+        return Routed(location, True, DEFAULT_RULE, variant)
+    return Routed(target.final_url, True, DEFAULT_RULE)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value[:MAX_HEADER].decode("latin-1"))
+    return ""

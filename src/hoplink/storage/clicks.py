@@ -36,6 +36,7 @@ _COLUMNS = (
     _C.bot,
     _C.bot_name,
     _C.rule,
+    _C.variant,
 )
 
 
@@ -59,6 +60,7 @@ def _row(e: Event) -> tuple[Any, ...]:
         e.bot.value if e.bot is not None else None,
         e.bot_name,
         c.rule[:32] if c.rule is not None else None,
+        c.variant[:32] if c.variant is not None else None,
     )
 
 

@@ -32,7 +32,23 @@ class Target:
     # The link's routing (rules) as stored JSON, and its compiled form: the resolver compiles
     # it once per load (hoplink.links.plan); the Redis tier stores only the JSON.
     routing: str | None = None
+    # Schedule and limit (unix times; None: open): outside [starts, ends) or once exhausted
+    # the link answers expiry_url, or a page.
+    starts: float | None = None
+    ends: float | None = None
+    expiry_url: str | None = None
+    exhausted: bool = False
     plan: Plan | None = field(default=None, compare=False)
+
+    @property
+    def routed(self) -> bool:
+        """Whether a plan must be compiled: rules, a schedule or a limit."""
+        return (
+            bool(self.routing)
+            or self.starts is not None
+            or self.ends is not None
+            or (self.exhausted or self.expiry_url is not None)
+        )
 
 
 def _select_targets(hostname: str) -> Select[Any]:
@@ -48,6 +64,10 @@ def _select_targets(hostname: str) -> Select[Any]:
             W.status,
             B.id.is_not(None),
             L.routing,
+            L.starts_at,
+            L.ends_at,
+            L.expiry_url,
+            L.exhausted_at.is_not(None),
         )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
@@ -63,9 +83,16 @@ async def resolve_many(
     """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
     rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
     return {
-        row[0]: Target(row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8])
+        row[0]: Target(
+            row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8],
+            _unix(row[9]), _unix(row[10]), row[11], bool(row[12]),
+        )
         for row in rows
-    }
+    }  # fmt: skip
+
+
+def _unix(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
 
 
 async def resolve(conn: AsyncConnection, hostname: str, code: str) -> Target | None:

@@ -178,6 +178,14 @@ links = Table(
     Column("forward_query", Boolean, nullable=False, default=False),
     # Routing rules (issue 12) as JSON, read by the redirect with the link (NULL: none).
     Column("routing", Text, nullable=True),
+    # Schedule and limits (issue 12): served from starts_at until ends_at (NULL: open), up to
+    # max_clicks human clicks (the worker sets exhausted_at when they are reached); after
+    # that, expiry_url (policy-checked) or a 410 page.
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("max_clicks", Integer, nullable=True),
+    Column("expiry_url", Text, nullable=True),
+    Column("exhausted_at", UTCDateTime, nullable=True),
     Column("created_by", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -288,6 +296,8 @@ clicks = Table(
     Column("bot_name", String(100), nullable=True),
     # The routing rule that answered ("default": none matched; NULL: the link had no rules).
     Column("rule", String(32), nullable=True),
+    # The A/B test variant the visitor was sent to (NULL: no test running).
+    Column("variant", String(32), nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
 )

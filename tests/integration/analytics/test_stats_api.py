@@ -167,6 +167,7 @@ async def test_link_stats_series_and_breakdowns(api: Api) -> None:
         "languages",
         "bots",
         "rules",
+        "variants",
         "channels",
         "campaigns",
     }
