@@ -11,6 +11,7 @@ received must be in it.
     .venv/bin/python bench/redirect.py --worker   # the embedded worker consumes meanwhile
     .venv/bin/python bench/redirect.py --memory [--stored 1000000] [--hot 100000]
     .venv/bin/python bench/redirect.py --rules   # links with 10 routing rules vs plain ones
+    .venv/bin/python bench/redirect.py --rules --cpu [--requests 20000]   # in process
 
 ``--rules`` serves two sets of links from the same hoplink process: plain ones, and ones with
 ten routing rules (conditions on in-app browser, OS, device, country, language, query
@@ -196,6 +197,8 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
     ]  # fmt: skip
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    if "99" not in percentile:
+        raise RuntimeError(f"wrk printed no latency distribution (overloaded machine?):\n{out}")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Run(
@@ -479,6 +482,84 @@ def rules(args: argparse.Namespace, work: Path) -> int:
     return 0 if ok else 1
 
 
+async def _cpu_per_redirect(app: Any, codes: list[str], n: int) -> float:
+    """CPU seconds per redirect of ``n`` requests for ``codes`` through the ASGI app (no
+    HTTP server: CPU time only counts this process, so a busy machine does not skew it)."""
+    headers = [
+        (b"host", HOST.encode()),
+        (b"user-agent", USER_AGENT.encode()),
+        (b"accept-language", b"en-US,en;q=0.9"),
+        (b"referer", b"https://m.facebook.com/"),
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    started = time.process_time()
+    for i in range(n):
+        code = codes[i % len(codes)]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": f"/{code}", "raw_path": f"/{code}".encode(),
+            "query_string": b"", "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080),
+        }  # fmt: skip
+        await app(scope, receive, send)
+    spent = time.process_time() - started
+    if set(statuses) != {302}:
+        raise RuntimeError(f"not all 302: {set(statuses)}")
+    return spent / n
+
+
+def rules_cpu(args: argparse.Namespace, work: Path) -> int:
+    """``--rules --cpu``: the same comparison in process, by CPU time per redirect."""
+    links = list(asyncio.run(store_links(work, 2 * args.links, routed=args.links)))
+    plain, routed = links[: args.links], links[args.links :]
+    for name, value in hoplink_env(work).items():
+        os.environ[name] = value
+
+    async def measure() -> tuple[list[float], list[float]]:
+        from hoplink.app import create_app_from_env
+
+        app = create_app_from_env()
+        await app.start()
+        try:
+            for codes in (plain, routed):  # warm: every link cached, every agent parsed
+                await _cpu_per_redirect(app, codes, 2 * len(codes))
+            a: list[float] = []
+            b: list[float] = []
+            for _ in range(args.rounds):
+                a.append(await _cpu_per_redirect(app, plain, args.requests))
+                b.append(await _cpu_per_redirect(app, routed, args.requests))
+            return a, b
+        finally:
+            await app.stop()
+
+    a, b = asyncio.run(measure())
+    pa, pb = statistics.median(a), statistics.median(b)
+    print(
+        f"in process, {args.links:,} plain + {args.links:,} links with 10 rules and an A/B"
+        f" test, {args.rounds} alternating rounds of {args.requests:,} redirects; medians"
+    )
+    print(f"(a) plain links          {pa * 1e6:6.1f} us CPU per redirect")
+    print(f"(b) 10 rules + A/B test  {pb * 1e6:6.1f} us CPU per redirect")
+    print(
+        "    rounds (us a/b): "
+        + ", ".join(f"{x * 1e6:.1f}/{y * 1e6:.1f}" for x, y in zip(a, b, strict=True))
+    )
+    cost = pb / pa
+    print(
+        f"cost per redirect b/a {cost:.3f} (target <= 1.10: {'met' if cost <= 1.10 else 'MISSED'})"
+    )
+    return 0 if cost <= 1.10 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--links", type=int, default=10_000)
@@ -488,9 +569,14 @@ def main() -> int:
     parser.add_argument("--worker", action="store_true", help="run the embedded worker too")
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--rules", action="store_true", help="10 routing rules vs plain links")
+    parser.add_argument("--cpu", action="store_true", help="with --rules: in process, CPU time")
+    parser.add_argument("--requests", type=int, default=20_000, help="per round, with --cpu")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--hot", type=int, default=100_000)
     args = parser.parse_args()
+    if args.rules and args.cpu:
+        with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+            return rules_cpu(args, Path(tmp))
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
         return 2

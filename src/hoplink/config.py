@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from hoplink.ratelimit import parse_limit
+from hoplink.safety.patterns import normalize_pattern
 
 _HOST_RE = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$")
 
@@ -234,8 +235,6 @@ class Settings(BaseSettings):
     @field_validator("destination_allowlist", "destination_blocklist")
     @classmethod
     def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from hoplink.safety.policy import normalize_pattern
-
         return tuple(normalize_pattern(pattern) for pattern in value)
 
     @field_validator("app_presets_file")

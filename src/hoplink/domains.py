@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.storage.tx import Tx
@@ -16,6 +17,7 @@ async def ensure_default_domain(tx: Tx, hostname: str) -> Domain:
     if existing is not None and existing.is_default:
         return existing
     await tx.domains.clear_default()
+    tx.record(ShortDomainChanged(hostname))
     if existing is None:
         domain = Domain(id=new_id("dom"), hostname=hostname, workspace_id=None, is_default=True)
         await tx.domains.insert(domain, utcnow())

@@ -44,9 +44,9 @@ from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
 from hoplink.clicks.backlog import journal_backlog
+from hoplink.clicks.enriched import BotReason
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.redis_stream import ClickStream, RedisClickSink, RedisClickSource
-from hoplink.ingest.bots import BotReason
 from hoplink.ingest.steps import DropReason, IngestCounters
 from hoplink.redirect.breaker import CircuitBreaker
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from hoplink import audit
+from hoplink.events import ShortDomainChanged, WorkspaceChanged
 from hoplink.ids import utcnow
 from hoplink.storage.privacy import export_tables
 from hoplink.storage.tx import Tx
@@ -72,10 +73,8 @@ class Erased:
 
 
 async def erase_workspace(tx: Tx, *, ref: str, actor: str | None) -> Erased:
-    """Delete the workspace and everything it owns. Cannot be undone.
-
-    The caller invalidates the redirect cache (``invalidate_workspace``) after commit.
-    """
+    """Delete the workspace and everything it owns (its short-link hosts too). Cannot be
+    undone."""
     ws = await find_workspace(tx, ref)
     rows = await tx.privacy.erase(ws.id, utcnow())
     await audit.record(
@@ -86,4 +85,5 @@ async def erase_workspace(tx: Tx, *, ref: str, actor: str | None) -> Erased:
         target=None,
         detail={"slug": ws.slug, **{f"rows.{name}": str(n) for name, n in sorted(rows.items())}},
     )
+    tx.record(WorkspaceChanged(ws.id, "erased"), ShortDomainChanged(None))
     return Erased(workspace_id=ws.id, slug=ws.slug, rows=rows)

@@ -23,7 +23,9 @@ from hoplink.geo import GeoLookup, open_geo_lookup
 from hoplink.links.models import Domain
 from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
+from hoplink.redirect.invalidation import InvalidateOnCommit, LinkInvalidation
 from hoplink.redirect.proxies import TrustedProxies
+from hoplink.redirect.shared_cache import SharedLinkCache
 from hoplink.storage import migrate
 from hoplink.storage.database import Database
 
@@ -31,8 +33,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from hoplink.clicks.redis_stream import RedisClickSink
-    from hoplink.redirect.invalidation import LinkInvalidation
-    from hoplink.redirect.shared_cache import SharedLinkCache
 
 log = logging.getLogger("hoplink")
 
@@ -57,7 +57,7 @@ class Runtime:
     settings: Settings
     db: Database
     default_domain: Domain
-    # Redirect edge: see hoplink.redirect.cache.invalidate_link for the API's hook.
+    # Redirect edge; emptied of changed links after commit (hoplink.events, InvalidateOnCommit).
     redirect_cache: RedirectCache
     salts: VisitorSalts
     geo: GeoLookup
@@ -159,6 +159,10 @@ class Runtime:
                 runtime.invalidation = _link_invalidation(runtime, subscribe=serve)
                 await runtime.invalidation.start()
                 runtime.services.append(runtime.invalidation)
+            # Registered once: every committed change drops its links here (and on every node).
+            db.listeners.after_commit(
+                InvalidateOnCommit(runtime.redirect_cache, runtime.invalidation)
+            )
             for factory in services:
                 service = factory(runtime)
                 await service.start()
@@ -207,9 +211,6 @@ def _open_redis(settings: Settings) -> Redis | None:
 
 def _link_invalidation(runtime: Runtime, *, subscribe: bool) -> LinkInvalidation:
     """The Redis link tier (runtime.shared_links) and its invalidation service."""
-    from hoplink.redirect.invalidation import LinkInvalidation
-    from hoplink.redirect.shared_cache import SharedLinkCache
-
     s, redis = runtime.settings, runtime.redis
     assert redis is not None
     runtime.shared_links = SharedLinkCache(

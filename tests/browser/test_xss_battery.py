@@ -195,8 +195,8 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.accounts.apikeys import create_api_key
     from hoplink.accounts.models import Scope
     from hoplink.accounts.users import create_user
+    from hoplink.clicks.enriched import Counts, RollupDelta
     from hoplink.errors import InvalidInput
-    from hoplink.ingest.rollups import Counts, RollupDelta
     from hoplink.links.campaigns import create_campaign
     from hoplink.links.service import LinkSpec, create_links
     from hoplink.links.urls import UTM_FIELDS

@@ -21,7 +21,7 @@ ASCII = [p for p in PAYLOADS if p.isascii()]
 async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.accounts.apikeys import create_api_key
     from hoplink.accounts.models import Scope
-    from hoplink.ingest.rollups import Counts, RollupDelta
+    from hoplink.clicks.enriched import Counts, RollupDelta
     from hoplink.links.campaigns import create_campaign
     from hoplink.links.service import LinkSpec, create_links
     from hoplink.storage.database import Database

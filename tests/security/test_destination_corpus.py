@@ -28,7 +28,7 @@ from hoplink.errors import InvalidInput
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.links.urls import canonicalize_destination
-from hoplink.safety.addresses import host_address
+from hoplink.net.addresses import host_address
 from hoplink.safety.policy import DestinationPolicy, split_host_port
 from hoplink.storage import tables as t
 

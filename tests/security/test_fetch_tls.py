@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from hoplink.net.addresses import IPAddress
 from hoplink.net.fetch import FetchFailed, FetchLimits, SafeFetcher
-from hoplink.safety.addresses import IPAddress
 
 OPENSSL = "/usr/bin/openssl"
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 import pytest_asyncio
 
+from hoplink.net.addresses import IPAddress
 from hoplink.net.fetch import (
     FetchFailed,
     FetchLimits,
@@ -26,7 +27,6 @@ from hoplink.net.fetch import (
     SafeFetcher,
     system_resolve,
 )
-from hoplink.safety.addresses import IPAddress
 
 CANARY_HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "::1")
 CANARY_PORTS = (80, 443)

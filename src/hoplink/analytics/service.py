@@ -21,7 +21,7 @@ from hoplink.analytics.models import (
 )
 from hoplink.analytics.query import StatsQuery
 from hoplink.errors import FieldError, InvalidInput, NotFound
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 from hoplink.storage.tx import Tx
 
 MAX_BREAKDOWN_ROWS = 1000

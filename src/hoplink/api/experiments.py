@@ -14,7 +14,6 @@ from hoplink.api.schemas import AbStart, AbStop, AbTestOut, VariantOut, problem_
 from hoplink.errors import NotFound
 from hoplink.links import experiments
 from hoplink.links.abtest import AbTest
-from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.experiments import variant_counts
 from hoplink.storage.tx import Tx
@@ -68,7 +67,6 @@ async def start_test(
             policy=policy_from_settings(runtime.settings),
         )
         out = await _out(tx, who.workspace.id, link.id, test)
-    invalidate_link(runtime, link.domain, link.code)
     return out
 
 
@@ -88,5 +86,4 @@ async def stop_test(link_id: str, body: AbStop, who: LinksWrite, runtime: Runtim
             policy=policy_from_settings(runtime.settings),
         )
         out = await _out(tx, who.workspace.id, link.id, test)
-    invalidate_link(runtime, link.domain, link.code)
     return out

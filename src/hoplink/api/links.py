@@ -27,7 +27,6 @@ from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import enforce, parse_limit
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 
@@ -75,8 +74,6 @@ async def create_link(
             require_verified=runtime.settings.require_verified_workspace,
             policy=policy_from_settings(runtime.settings),
         )
-    # A cached "not found" for this code (custom codes can be guessed) must not linger.
-    invalidate_link(runtime, link.domain, link.code)
     return _out(runtime, link)
 
 
@@ -136,9 +133,6 @@ async def bulk_create(
                 # Renumber "items.<position in group>" to the caller's indexes.
                 raise InvalidInput([_renumber(e, indexes) for e in exc.errors]) from None
             results.update(zip(indexes, created, strict=True))
-    for r in results.values():
-        if not isinstance(r, InvalidInput):
-            invalidate_link(runtime, r.domain, r.code)
     # Serialised directly: re-validating 1,000 response models would cost more than the inserts.
     items: list[dict[str, object]] = []
     for i in range(len(body.items)):
@@ -253,15 +247,13 @@ async def update_link(
             actor=who.actor,
             policy=policy_from_settings(runtime.settings),
         )
-    invalidate_link(runtime, link.domain, link.code)  # at once on this node, TTL elsewhere
     return _out(runtime, link)
 
 
 @router.delete("/{link_id}", status_code=204, summary="Delete a link (its code is never reused)")
 async def delete_link(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        link = await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
-    invalidate_link(runtime, link.domain, link.code)
+        await service.delete_link(tx, workspace=who.workspace, link_id=link_id)
     return Response(status_code=204)
 
 

@@ -1,7 +1,7 @@
 """/api/v1/links/{id}/rules — a link's routing rules (first match wins), and the app presets.
 
-Thin adapters over ``hoplink.links.rules``. After each commit the link's cache entry is
-invalidated, so every node serves the new rules within the invalidation bound.
+Thin adapters over ``hoplink.links.rules`` (whose changes record ``LinkChanged``: every node
+serves the new rules within the invalidation bound after the commit).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from hoplink.api.schemas import (
 from hoplink.errors import NotFound
 from hoplink.links import rules as service
 from hoplink.links.routing import AppPreset, app_presets
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 
@@ -61,7 +60,7 @@ async def set_rules(
 ) -> list[RuleOut]:
     raws = [{**item.raw(), **({"id": item.id} if item.id else {})} for item in body.rules]
     async with runtime.db.transaction() as tx:
-        link, rules = await service.set_rules(
+        _link, rules = await service.set_rules(
             tx,
             workspace=who.workspace,
             link_id=link_id,
@@ -70,7 +69,6 @@ async def set_rules(
             policy=policy_from_settings(runtime.settings),
             presets=_presets(runtime),
         )
-    invalidate_link(runtime, link.domain, link.code)
     return [RuleOut.of(r) for r in rules]
 
 
@@ -79,7 +77,7 @@ async def set_rules(
 )
 async def add_rule(link_id: str, body: RuleCreate, who: LinksWrite, runtime: RuntimeDep) -> RuleOut:
     async with runtime.db.transaction() as tx:
-        link, rule = await service.add_rule(
+        _link, rule = await service.add_rule(
             tx,
             workspace=who.workspace,
             link_id=link_id,
@@ -89,7 +87,6 @@ async def add_rule(link_id: str, body: RuleCreate, who: LinksWrite, runtime: Run
             policy=policy_from_settings(runtime.settings),
             presets=_presets(runtime),
         )
-    invalidate_link(runtime, link.domain, link.code)
     return RuleOut.of(rule)
 
 
@@ -108,7 +105,7 @@ async def replace_rule(
     link_id: str, rule_id: str, body: RuleIn, who: LinksWrite, runtime: RuntimeDep
 ) -> RuleOut:
     async with runtime.db.transaction() as tx:
-        link, rule = await service.replace_rule(
+        _link, rule = await service.replace_rule(
             tx,
             workspace=who.workspace,
             link_id=link_id,
@@ -118,15 +115,13 @@ async def replace_rule(
             policy=policy_from_settings(runtime.settings),
             presets=_presets(runtime),
         )
-    invalidate_link(runtime, link.domain, link.code)
     return RuleOut.of(rule)
 
 
 @router.delete("/links/{link_id}/rules/{rule_id}", status_code=204, summary="Delete a rule")
 async def delete_rule(link_id: str, rule_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        link = await service.delete_rule(
+        await service.delete_rule(
             tx, workspace=who.workspace, link_id=link_id, rule_id=rule_id, actor=who.actor
         )
-    invalidate_link(runtime, link.domain, link.code)
     return Response(status_code=204)

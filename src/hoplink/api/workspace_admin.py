@@ -19,7 +19,6 @@ from hoplink.accounts.models import Scope
 from hoplink.api.deps import Principal, RuntimeDep, require
 from hoplink.api.schemas import _In, problem_responses
 from hoplink.errors import FieldError, InvalidInput
-from hoplink.redirect.cache import invalidate_domains, invalidate_workspace
 
 router = APIRouter(tags=["workspace"], responses=problem_responses(401, 403, 422))
 
@@ -124,6 +123,4 @@ async def erase_workspace(
         )
     async with runtime.db.transaction() as tx:
         erased = await privacy.erase_workspace(tx, ref=who.workspace.id, actor=who.actor)
-    invalidate_workspace(runtime, erased.workspace_id)
-    invalidate_domains(runtime)  # its custom domains, if any, are gone
     return EraseResult(erased=erased.slug, rows=erased.rows)

@@ -16,7 +16,6 @@ from hoplink.domains import domain_for
 from hoplink.errors import InvalidInput, NotFound
 from hoplink.links import rules as service
 from hoplink.links.routing import Rule, app_presets
-from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
@@ -92,32 +91,29 @@ def list_(link: LinkArg, workspace: WorkspaceOpt) -> None:
 
 
 async def _change(settings: Settings, ref: str, link_ref: str, how: str, data: Any) -> list[Rule]:
-    async with _common.runtime(settings) as rt:
-        async with rt.db.transaction() as tx:
-            ws = await find_workspace(tx, ref)
-            common: dict[str, Any] = {
-                "workspace": ws,
-                "link_id": await _link_id(tx, ws, link_ref),
-                "actor": "cli",
-            }
-            policy = policy_from_settings(settings)
-            presets = app_presets(settings.app_presets_file)
-            if how == "add":
-                position = data.pop("position", None) if isinstance(data, dict) else None
-                link, _ = await service.add_rule(
-                    tx, **common, rule=data, position=position, policy=policy, presets=presets
-                )
-            elif how == "set":
-                if not isinstance(data, list):
-                    raise InvalidInput.one("rules", "invalid", "give a JSON list of rules")
-                link, _ = await service.set_rules(
-                    tx, **common, rules=data, policy=policy, presets=presets
-                )
-            else:
-                link = await service.delete_rule(tx, **common, rule_id=str(data))
-            rules = service.rules_of(link)
-        invalidate_link(rt, link.domain, link.code)
-        return rules
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        ws = await find_workspace(tx, ref)
+        common: dict[str, Any] = {
+            "workspace": ws,
+            "link_id": await _link_id(tx, ws, link_ref),
+            "actor": "cli",
+        }
+        policy = policy_from_settings(settings)
+        presets = app_presets(settings.app_presets_file)
+        if how == "add":
+            position = data.pop("position", None) if isinstance(data, dict) else None
+            link, _ = await service.add_rule(
+                tx, **common, rule=data, position=position, policy=policy, presets=presets
+            )
+        elif how == "set":
+            if not isinstance(data, list):
+                raise InvalidInput.one("rules", "invalid", "give a JSON list of rules")
+            link, _ = await service.set_rules(
+                tx, **common, rules=data, policy=policy, presets=presets
+            )
+        else:
+            link = await service.delete_rule(tx, **common, rule_id=str(data))
+        return service.rules_of(link)
 
 
 @app.command()

@@ -14,7 +14,6 @@ from hoplink.cli import _common, domains
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
 from hoplink.moderation import service as moderation
-from hoplink.redirect.cache import invalidate_domains, invalidate_workspace
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 from hoplink.workspaces.service import create_workspace, find_workspace
 
@@ -114,13 +113,10 @@ async def _set_status(settings: Settings, ref: str, action: str, reason: str) ->
         "suspend": moderation.suspend_workspace,
         "reinstate": moderation.reinstate_workspace,
     }
-    async with _common.runtime(settings) as rt:
-        async with rt.db.transaction() as tx:
-            ws = await changes[action](tx, ref=ref, reason=reason, actor="cli")
-        # Reaches other nodes when the cache invalidation is shared (production mode);
-        # otherwise running web processes see the change within HOPLINK_REDIRECT_CACHE_TTL.
-        invalidate_workspace(rt, ws.id)
-        return ws
+    # The change reaches other nodes after commit when the cache invalidation is shared
+    # (production mode); otherwise web processes see it within HOPLINK_REDIRECT_CACHE_TTL.
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        return await changes[action](tx, ref=ref, reason=reason, actor="cli")
 
 
 @app.command()
@@ -208,12 +204,8 @@ def export(
 
 
 async def _erase(settings: Settings, ref: str) -> privacy.Erased:
-    async with _common.runtime(settings) as rt:
-        async with rt.db.transaction() as tx:
-            erased = await privacy.erase_workspace(tx, ref=ref, actor="cli")
-        invalidate_workspace(rt, erased.workspace_id)
-        invalidate_domains(rt)
-        return erased
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        return await privacy.erase_workspace(tx, ref=ref, actor="cli")
 
 
 @app.command()

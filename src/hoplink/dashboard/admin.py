@@ -23,7 +23,6 @@ from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.errors import HoplinkError, InvalidInput, NotFound
 from hoplink.moderation import reports, service
 from hoplink.moderation.models import ReportStatus
-from hoplink.redirect.cache import invalidate_link, invalidate_workspace
 from hoplink.runtime import Runtime
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
@@ -112,7 +111,6 @@ def _workspace_action(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def act(runtime: Runtime, actor: str) -> None:
             async with runtime.db.transaction() as tx:
                 changed.append(await change(tx, ref=ref, reason=reason, actor=actor))
-            invalidate_workspace(runtime, changed[0].id)
 
         def done() -> str:
             return gettext(request, message, slug=changed[0].slug)
@@ -154,11 +152,9 @@ def _report_action(status: ReportStatus) -> Callable[[Request], Awaitable[Respon
 
         async def act(runtime: Runtime, actor: str) -> None:
             async with runtime.db.transaction() as tx:
-                _, banned = await reports.close_report(
+                await reports.close_report(
                     tx, report_id=report_id, status=status, note=note, actor=actor, ban=ban
                 )
-            if banned is not None:
-                invalidate_link(runtime, banned[1].domain, banned[1].code)
 
         if ban:
             message = N_("Report resolved and link banned.")
@@ -196,8 +192,7 @@ async def ban(request: Request) -> Response:
             target = await tx.moderation.link_by_short(host, code)
             if target is None:
                 raise NotFound(f"there is no short link at {host}/{code}")
-            _, ref = await service.ban_link(tx, link_id=target.id, reason=reason, actor=actor)
-        invalidate_link(runtime, ref.domain, ref.code)
+            await service.ban_link(tx, link_id=target.id, reason=reason, actor=actor)
 
     return await _act(request, f"{ADMIN}/bans", lambda: gettext(request, "Link banned."), act)
 
@@ -209,8 +204,7 @@ async def unban(request: Request) -> Response:
 
     async def act(runtime: Runtime, actor: str) -> None:
         async with runtime.db.transaction() as tx:
-            _, ref = await service.unban_link(tx, ban_id=ban_id, reason=reason, actor=actor)
-        invalidate_link(runtime, ref.domain, ref.code)
+            await service.unban_link(tx, ban_id=ban_id, reason=reason, actor=actor)
 
     return await _act(request, f"{ADMIN}/bans", lambda: gettext(request, "Ban lifted."), act)
 

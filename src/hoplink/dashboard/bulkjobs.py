@@ -23,7 +23,6 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links.models import Campaign, Link
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
-from hoplink.redirect.cache import invalidate_link
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
@@ -163,9 +162,6 @@ class BulkJobs:
                         require_verified=runtime.settings.require_verified_workspace,
                         policy=policy_from_settings(runtime.settings),
                     )
-                for r in made:
-                    if not isinstance(r, InvalidInput):
-                        invalidate_link(runtime, r.domain, r.code)
                 outcome: dict[int, Link | InvalidInput] = {
                     i: r for (i, _), r in zip(valid, made, strict=True)
                 }

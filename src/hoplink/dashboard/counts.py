@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from hoplink.analytics.models import Totals
 from hoplink.links.models import Link
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 from hoplink.storage.tx import Tx
 
 

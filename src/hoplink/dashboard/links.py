@@ -25,7 +25,6 @@ from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import enforce, parse_limit
-from hoplink.redirect.cache import invalidate_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 
@@ -211,8 +210,7 @@ async def create_link(request: Request) -> Response:
         except InvalidInput as exc:
             pickers = await _pickers(tx, v)
             errors = errors_by_field(exc)
-    if errors is None:  # committed: a cached "not found" for the code must not linger
-        invalidate_link(runtime, link.domain, link.code)
+    if errors is None:
         return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
     return render(
         request,
@@ -353,7 +351,6 @@ async def update(request: Request) -> Response:
             pickers = await _pickers(tx, v)
             history = await tx.links(v.workspace.id).history(link_id)
     if saved is not None:
-        invalidate_link(services(request).runtime, saved.domain, saved.code)
         flash(request, gettext(request, "Link saved."))
         return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
     values["code"] = link.code
@@ -377,7 +374,7 @@ async def archive(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         link_id = request.path_params["id"]
-        link = await service.update_link(
+        await service.update_link(
             tx,
             workspace=v.workspace,
             link_id=link_id,
@@ -385,7 +382,6 @@ async def archive(request: Request) -> Response:
             actor=v.actor,
             policy=policy_from_settings(services(request).runtime.settings),
         )
-    invalidate_link(services(request).runtime, link.domain, link.code)
     flash(
         request,
         gettext(request, "Link archived.") if archived else gettext(request, "Link restored."),
@@ -408,10 +404,7 @@ async def delete(request: Request) -> Response:
     async with services(request).runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
-        link = await service.delete_link(
-            tx, workspace=v.workspace, link_id=request.path_params["id"]
-        )
-    invalidate_link(services(request).runtime, link.domain, link.code)
+        await service.delete_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
     flash(request, gettext(request, "Link deleted. Its short URL no longer redirects."))
     return RedirectResponse(f"{v.base}/links", status_code=303)
 

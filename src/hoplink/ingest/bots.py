@@ -22,22 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import re2
 from crawlerdetect.providers.crawlers import data as _crawler_patterns
 from crawlerdetect.providers.exclusions import data as _exclusion_patterns
 
-
-class BotReason(StrEnum):
-    """Why a click was flagged as a bot (the flag reasons of the ingest pipeline)."""
-
-    HEAD_REQUEST = "head_request"
-    EMPTY_USER_AGENT = "empty_user_agent"
-    LINK_PREVIEW = "link_preview"
-    SPIDER = "spider"
-    CRAWLER_LIST = "crawler_list"
+from hoplink.clicks.enriched import BotReason
 
 
 @dataclass(frozen=True, slots=True)

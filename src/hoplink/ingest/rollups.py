@@ -15,37 +15,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
-from hoplink.ingest.steps import Event
+from hoplink.clicks.enriched import Counts, Event, RollupDelta, SeenKey
 
-# (grain "h" | "d", bucket, link or workspace id, visitor hash)
-SeenKey = tuple[str, int, str, str]
 K = TypeVar("K", bound=Hashable)
-
-
-class Counts(NamedTuple):
-    # A tuple, made once per row from counts taken in C (``_Tally``): a batch has ~20 rows
-    # per click, and tuples of numbers are no work for the cyclic garbage collector.
-    pv: int = 0
-    human_pv: int = 0
-    uv_day: int = 0
-    uv_hour: int = 0
-
-
-@dataclass(slots=True)
-class RollupDelta:
-    # link tables are keyed with the workspace too: every row stores its workspace_id
-    link_hours: dict[tuple[str, str, int], Counts] = field(default_factory=dict)
-    link_days: dict[tuple[str, str, int], Counts] = field(default_factory=dict)
-    workspace_hours: dict[tuple[str, int], Counts] = field(default_factory=dict)
-    workspace_days: dict[tuple[str, int], Counts] = field(default_factory=dict)
-    link_dim_hours: dict[tuple[str, str, int, str, str], Counts] = field(default_factory=dict)
-    link_dim_days: dict[tuple[str, str, int, str, str], Counts] = field(default_factory=dict)
-    workspace_dim_hours: dict[tuple[str, int, str, str], Counts] = field(default_factory=dict)
-    workspace_dim_days: dict[tuple[str, int, str, str], Counts] = field(default_factory=dict)
 
 
 def seen_keys(events: Iterable[Event]) -> list[SeenKey]:

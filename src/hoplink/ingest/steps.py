@@ -14,20 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from hoplink.analytics.models import NONE_VALUE
+from hoplink.clicks.enriched import DIRECT, UNKNOWN, BotReason, DeviceClass, Event, LinkRef
 from hoplink.clicks.models import Click
-from hoplink.ingest.bots import BotReason
-from hoplink.ingest.useragents import AgentClassifier, DeviceClass
+from hoplink.ingest.useragents import AgentClassifier
 
 log = logging.getLogger("hoplink.ingest")
 
-DIRECT = "(direct)"  # no referrer
-UNKNOWN = "(unknown)"  # no country / language, or a referrer that is not a URL
 MAX_FUTURE_SECONDS = 86_400  # clock skew between web nodes and the worker that we accept
-MAX_USER_AGENT_STORED = 1000
 
 
 class DropReason(StrEnum):
@@ -39,60 +34,6 @@ class DropReason(StrEnum):
     WORKSPACE_MISMATCH = "workspace_mismatch"  # the click names another workspace
     UNWRITABLE = "unwritable"  # the database rejected this one click again and again
     STEP_FAILED = "step_failed"  # a step raised (a bug): logged, the batch goes on
-
-
-@dataclass(slots=True)
-class Event:
-    """A click plus what enrichment derived from it."""
-
-    click: Click
-    hour: int  # UTC hour bucket: unix time // 3600
-    device: str = DeviceClass.OTHER.value
-    os: str = ""
-    browser: str = ""
-    bot: BotReason | None = None
-    bot_name: str | None = None
-    referrer: str = DIRECT
-    language: str = UNKNOWN
-    country: str = UNKNOWN
-    # The link's channel and campaign id when the click is written (None: it has none).
-    channel: str | None = None
-    campaign: str | None = None
-
-    @property
-    def day(self) -> int:
-        return self.hour // 24
-
-    @property
-    def human(self) -> bool:
-        return self.bot is None
-
-    def dims(self) -> list[tuple[str, str]]:
-        """The (dimension, value) pairs this event adds to the breakdown rollups."""
-        pairs = [
-            ("country", self.country),
-            ("device", self.device),
-            ("os", self.os),
-            ("browser", self.browser),
-            ("referrer", self.referrer),
-            ("language", self.language),
-        ]
-        if self.bot_name is not None:
-            pairs.append(("bot", self.bot_name))
-        if self.click.rule is not None:  # links with routing rules only
-            pairs.append(("rule", self.click.rule[:32]))
-        if self.click.variant is not None:  # links with an A/B test running
-            pairs.append(("variant", self.click.variant[:32]))
-        return pairs
-
-    def workspace_dims(self) -> list[tuple[str, str]]:
-        """``dims`` plus the link's channel and campaign at click time, for the workspace
-        breakdown rollups (a link-level scope joins its links' properties instead)."""
-        return [
-            *self.dims(),
-            ("channel", self.channel or NONE_VALUE),
-            ("campaign", self.campaign or NONE_VALUE),
-        ]
 
 
 @dataclass(slots=True)
@@ -300,14 +241,6 @@ class Pipeline:
                 self.counters.flagged(result.bot)
             events.append(result)
         return events
-
-
-class LinkRef(NamedTuple):
-    """What the worker needs of a clicked link: its owner and its attribution."""
-
-    workspace_id: str
-    channel: str | None = None
-    campaign_id: str | None = None
 
 
 def check_links(

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 
 from ua_parser import Parser, load_builtins
 from ua_parser.regex import Resolver
 
+from hoplink.clicks.enriched import DeviceClass
 from hoplink.ingest.bots import BotMatch, classify_agent
 
 # Longer user agents are cut before parsing: nothing real needs more, and the cost of
 # the regular expressions grows with the length.
 MAX_USER_AGENT = 1000
 UNKNOWN = "Other"  # ua-parser's own word for an OS or browser it does not know
-
-
-class DeviceClass(StrEnum):
-    MOBILE = "mobile"
-    TABLET = "tablet"
-    DESKTOP = "desktop"
-    BOT = "bot"
-    OTHER = "other"  # TVs, consoles, unknown agents
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,15 +37,16 @@ from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
 
 from hoplink import metrics
+from hoplink.clicks.enriched import Event
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
-from hoplink.ingest.steps import DropReason, Event, IngestCounters, Pipeline, check_links
+from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
-from hoplink.redirect.cache import invalidate_link
+from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
 from hoplink.storage.clicks import ClickRepo
@@ -100,10 +101,6 @@ class Worker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_purge = 0.0
-        # Called after a commit with the (hostname, code) of links that reached their click
-        # limit: the serving runtime drops them from the redirect cache (every node's, with
-        # Redis), so they expire within the invalidation bound.
-        self.on_exhausted: Callable[[list[tuple[str, str]]], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, db: Database, source: ClickSource) -> Worker:
@@ -255,7 +252,6 @@ class Worker:
         drops: Counter[DropReason] = Counter()
         new: list[Event] = []
         kept: list[Event] = []
-        exhausted: list[tuple[str, str]] = []
         if events:
             async with self.db.transaction() as tx:
                 clicks = ClickRepo(tx.conn)
@@ -272,10 +268,9 @@ class Worker:
                     await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
                 await rollups.apply(builder.delta())
                 # Click limits: links whose human clicks just reached max_clicks expire.
+                # After the commit, the redirect edge reloads them (hoplink.events).
                 humans = {e.click.link_id for e in new if e.human}
-                exhausted = await mark_exhausted(tx.conn, humans, now=datetime.now(UTC))
-            if exhausted and self.on_exhausted is not None:
-                self.on_exhausted(exhausted)  # after the commit: the edge reloads the link
+                tx.record(*await mark_exhausted(tx.conn, humans, now=datetime.now(UTC)))
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -338,17 +333,7 @@ def embedded_worker(runtime: Runtime) -> Worker:
     and stops (drains) it before the journal and the database close."""
     if runtime.journal is None:
         raise RuntimeError("the embedded worker needs a serving runtime (with a journal)")
-    worker = Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
-    worker.on_exhausted = invalidating(runtime)
-    return worker
-
-
-def invalidating(runtime: Runtime) -> Callable[[list[tuple[str, str]]], None]:
-    def invalidate(links: list[tuple[str, str]]) -> None:
-        for host, code in links:
-            invalidate_link(runtime, host, code)
-
-    return invalidate
+    return Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
 
 
 async def run_worker(
@@ -391,7 +376,9 @@ async def run_worker(
             # Publishes link invalidations (links that reached their click limit) to every
             # web node; without Redis the web nodes see them within their cache TTL.
             publisher = await Runtime.start(settings)
-            worker.on_exhausted = invalidating(publisher)
+            db.listeners.after_commit(
+                InvalidateOnCommit(publisher.redirect_cache, publisher.invalidation)
+            )
         # Like the serving process (app.py): keep what start-up built out of the cyclic GC's
         # full collections, which otherwise rescan it every few batches.
         gc.collect()

@@ -1,5 +1,5 @@
-"""Starting and stopping a link's A/B test. The caller owns the transaction (and, after the
-commit, invalidates the link's cache entry).
+"""Starting and stopping a link's A/B test. The caller owns the transaction; the changes
+record ``LinkChanged`` (links/rules.py ``save_routing``), so every node follows after commit.
 
 Stopping picks a winner: the link's destination becomes the winner's URL (an ordinary,
 policy-checked, history-kept edit), and the test's record stays in the link's history

@@ -1,5 +1,6 @@
-"""Editing a link's routing rules. The caller owns the transaction (and, after commit,
-invalidates the link's cache entry so every node serves the new rules within the bound).
+"""Editing a link's routing rules. The caller owns the transaction; each change records a
+``LinkChanged`` event, so after the commit every node serves the new rules within the
+invalidation bound.
 
 Rules are an ordered list stored with the link (``links.routing``): first match wins.
 Every change is written to the link's history (field ``rules``, old and new JSON).
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 
 from hoplink.errors import FieldError, InvalidInput, NotFound
+from hoplink.events import LinkChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import HistoryEntry, Link
 from hoplink.links.routing import MAX_RULES, AppPreset, Rule, rules_from_json, validate_rule
@@ -89,6 +91,8 @@ async def save_routing(
     await repo.update(link.id, {"routing": routing, **(extra or {}), "updated_at": now})
     entry = HistoryEntry(new_id("his"), link.id, now, actor, field, old, new)
     await repo.add_history([entry])
+    # After the commit the redirect cache drops the link, on every node (hoplink.events).
+    tx.record(LinkChanged(workspace.id, link.id, link.domain, link.code, "updated"))
     updated = await repo.get(link.id)
     assert updated is not None
     return updated

@@ -10,6 +10,7 @@ from typing import Any
 
 from hoplink import audit
 from hoplink.errors import CodeTaken, FieldError, InvalidInput, LinkBanned, NotFound
+from hoplink.events import LinkChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.codes import CodeGenerator, check_custom_code, default_generator
 from hoplink.links.models import Campaign, Domain, HistoryEntry, Link
@@ -378,6 +379,12 @@ async def create_links(
         {row["id"]: [tag_ids[t] for t in _draft_tags(results[i])] for i, row in rows.items()},
         new=True,
     )
+    tx.record(
+        *(
+            LinkChanged(workspace.id, row["id"], domain.hostname, row["code"], "created")
+            for row in rows.values()
+        )
+    )
     out: list[Link | InvalidInput] = []
     for i, r in enumerate(results):
         out.append(r if isinstance(r, InvalidInput) else _to_link(rows[i], domain, sorted(r.tags)))
@@ -624,6 +631,7 @@ async def update_link(
     if tags_changed:
         tag_ids = await repo.ensure_tags(draft.tags, now)
         await repo.set_tags({link.id: [tag_ids[t] for t in draft.tags]})
+    tx.record(LinkChanged(workspace.id, link.id, link.domain, link.code, "updated"))
     updated = await repo.get(link.id)
     assert updated is not None
     return updated
@@ -640,13 +648,14 @@ def _str(value: object) -> str | None:
 async def delete_link(
     tx: Tx, *, workspace: Workspace, link_id: str, at: datetime | None = None
 ) -> Link:
-    """Delete (tombstone) a link; returns it as it was, for cache invalidation."""
+    """Delete (tombstone) a link; returns it as it was."""
     repo = tx.links(workspace.id)
     link = await repo.get(link_id)
     if link is not None:
         check_not_banned(link)
     if link is None or not await repo.mark_deleted(link_id, at or utcnow()):
         raise NotFound("no link with this id")
+    tx.record(LinkChanged(workspace.id, link.id, link.domain, link.code, "deleted"))
     return link
 
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote_plus
 import idna
 
 from hoplink.errors import FieldError, InvalidInput
-from hoplink.safety.addresses import whatwg_ipv4
+from hoplink.net.addresses import whatwg_ipv4
 
 UTM_FIELDS: tuple[str, ...] = (
     "utm_source",

@@ -1,8 +1,7 @@
 """What platform admins do: verify, suspend and reinstate workspaces; ban and unban links.
 
-Every action takes a reason and writes an audit entry in the caller's transaction. The
-caller invalidates the redirect cache afterwards (``invalidate_link`` /
-``invalidate_workspace``): only it knows the runtime.
+Every action takes a reason and writes an audit entry in the caller's transaction, and
+records a change event (hoplink.events) that drops the redirect cache after commit.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import unicodedata
 
 from hoplink import audit
 from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
+from hoplink.events import LinkChanged, WorkspaceChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import LinkBan
 from hoplink.moderation.models import LinkRef
@@ -56,6 +56,7 @@ async def verify_workspace(tx: Tx, *, ref: str, reason: str, actor: str | None) 
         target=ws.id,
         detail={"reason": text, "previous_status": ws.status.value},
     )
+    tx.record(WorkspaceChanged(ws.id, "status"))
     return await _reloaded(tx, ws.id)
 
 
@@ -78,6 +79,7 @@ async def suspend_workspace(tx: Tx, *, ref: str, reason: str, actor: str | None)
         target=ws.id,
         detail={"reason": text, "previous_status": ws.status.value},
     )
+    tx.record(WorkspaceChanged(ws.id, "status"))
     return await _reloaded(tx, ws.id)
 
 
@@ -99,6 +101,7 @@ async def reinstate_workspace(tx: Tx, *, ref: str, reason: str, actor: str | Non
         target=ws.id,
         detail={"reason": text, "status": restored.value},
     )
+    tx.record(WorkspaceChanged(ws.id, "status"))
     return await _reloaded(tx, ws.id)
 
 
@@ -146,6 +149,7 @@ async def ban_link(
             **({"report_id": report_id} if report_id else {}),
         },
     )
+    tx.record(LinkChanged(link.workspace_id, link.id, link.domain, link.code, "banned"))
     return ban, link
 
 
@@ -169,4 +173,5 @@ async def unban_link(
     )
     if link is None:  # pragma: no cover - bans cascade with their link
         raise NotFound("no link with this id")
+    tx.record(LinkChanged(link.workspace_id, link.id, link.domain, link.code, "unbanned"))
     return ban, link

@@ -13,7 +13,7 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
-from hoplink.safety.addresses import IPAddress
+from hoplink.net.addresses import IPAddress
 
 LIFETIME = 5.0  # seconds for one lookup, all servers and retries included
 

@@ -30,7 +30,7 @@ import httpcore
 from hoplink import __version__
 from hoplink.errors import InvalidInput
 from hoplink.links.urls import canonicalize_destination
-from hoplink.safety.addresses import IPAddress, host_address, in_any, non_global_reason
+from hoplink.net.addresses import IPAddress, host_address, in_any, non_global_reason
 
 if TYPE_CHECKING:
     from hoplink.config import Settings

@@ -4,8 +4,8 @@ Misses are cached too (a shorter TTL), so a code that does not exist costs one q
 negative TTL, and the set of known hosts is cached so an unknown Host never reaches the
 database. Entries expire after the TTL counted from when they were loaded (never extended
 by use), which bounds how long an edit made on another node can go unseen; on the node
-that made the edit, ``invalidate_link`` drops the entry at once (and in production mode
-publishes the change so every node does: hoplink.redirect.invalidation). A link still in use late
+that made the edit, the change's event drops the entry once it commits (and in production
+mode is published so every node does: hoplink.redirect.invalidation). A link still in use late
 in its TTL is reloaded in the background before it expires (refresh-ahead), and an expired
 one may be served for a while longer only when the database cannot be reached.
 """
@@ -17,12 +17,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from hoplink.storage.redirects import Target
-
-if TYPE_CHECKING:
-    from hoplink.runtime import Runtime
 
 
 class _Missing(Enum):
@@ -135,27 +132,3 @@ class RedirectCache:
         self.generation += 1
         self._entries.clear()
         self._hosts = None
-
-
-def invalidate_link(runtime: Runtime, domain: str, code: str) -> None:
-    """Call after creating, editing, archiving, banning or deleting a link (domain = its
-    hostname). Drops this node's copy at once; with Redis, also every node's (within 1 s,
-    see hoplink.redirect.invalidation)."""
-    host = domain.lower()
-    runtime.redirect_cache.invalidate(host, code)
-    if runtime.invalidation is not None:
-        runtime.invalidation.link(host, code)
-
-
-def invalidate_workspace(runtime: Runtime, workspace_id: str) -> None:
-    """Call after a workspace is suspended or reinstated (on every node, as above)."""
-    runtime.redirect_cache.invalidate_workspace(workspace_id)
-    if runtime.invalidation is not None:
-        runtime.invalidation.workspace(workspace_id)
-
-
-def invalidate_domains(runtime: Runtime) -> None:
-    """Call after a domain is added, verified, moved or removed (on every node, as above)."""
-    runtime.redirect_cache.clear()
-    if runtime.invalidation is not None:
-        runtime.invalidation.everything()

@@ -19,10 +19,10 @@ from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect import pages
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query
+from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
 from hoplink.redirect.rules import route
-from hoplink.runtime import Runtime
 
 log = logging.getLogger("hoplink.redirect")
 
@@ -52,7 +52,7 @@ class RedirectApp:
         self.lookups_failed = 0
         self.misses_refused = 0  # unknown codes answered 429 (enumeration limit)
 
-    def bind(self, runtime: Runtime) -> None:
+    def bind(self, runtime: EdgeParts) -> None:
         s = runtime.settings
         self.resolver = Resolver.for_runtime(runtime)
         self.capture = ClickCapture(

@@ -1,11 +1,12 @@
-"""Cross-node link invalidation (production mode): every node drops an edited link at once.
+"""Redirect-cache invalidation after commit, and across nodes in production mode.
 
-An edit, archive, delete, ban, workspace suspension/reinstatement or domain change calls
-``invalidate_link`` / ``invalidate_workspace`` / ``invalidate_domains`` (redirect/cache.py).
-Those drop the local copy at once and hand the change to this node's ``LinkInvalidation``,
-whose publisher task deletes the Redis tier's entries and then PUBLISHes on
-``<redis_key_prefix>links:invalidate``; every serving node's subscriber drops its own
-copies as the message arrives (milliseconds; the guarantee is 1 s).
+An edit, archive, delete, ban, workspace suspension/reinstatement or domain change records
+an event on its transaction (hoplink.events); once it commits, ``InvalidateOnCommit`` (an
+after-commit listener runtime.py registers) drops the local copy at once and, in production
+mode, hands the change to this node's ``LinkInvalidation``, whose publisher task deletes
+the Redis tier's entries and then PUBLISHes on ``<redis_key_prefix>links:invalidate``;
+every serving node's subscriber drops its own copies as the message arrives (milliseconds;
+the guarantee is 1 s).
 
 Nothing is lost silently:
 - until its delete has reached Redis, a pending change keeps the affected entries out of
@@ -27,10 +28,12 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
 from hoplink.redirect.cache import RedirectCache
 from hoplink.redirect.shared_cache import MAX_PENDING, SharedLinkCache
 
@@ -46,6 +49,31 @@ _DEAD_AFTER = 15.0
 _MAX_BACKOFF = 5.0
 # How long ``stop`` keeps trying to deliver pending changes.
 _STOP_FLUSH_SECONDS = 5.0
+
+
+class InvalidateOnCommit:
+    """The after-commit listener: drops what committed events changed from this node's
+    cache at once and, with ``shared`` (production mode), from Redis and every node."""
+
+    def __init__(self, cache: RedirectCache, shared: LinkInvalidation | None) -> None:
+        self.cache = cache
+        self.shared = shared
+
+    def __call__(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, LinkChanged):
+                host = event.host.lower()
+                self.cache.invalidate(host, event.code)
+                if self.shared is not None:
+                    self.shared.link(host, event.code)
+            elif isinstance(event, WorkspaceChanged):
+                self.cache.invalidate_workspace(event.workspace_id)
+                if self.shared is not None:
+                    self.shared.workspace(event.workspace_id)
+            elif isinstance(event, ShortDomainChanged):
+                self.cache.clear()
+                if self.shared is not None:
+                    self.shared.everything()
 
 
 class LinkInvalidation:
@@ -85,7 +113,7 @@ class LinkInvalidation:
         self.resubscribes = 0
         self.subscriber_errors = 0
 
-    # --- publishing (called by the sync invalidate_* functions) ---
+    # --- publishing (called by InvalidateOnCommit) ---
 
     def link(self, host: str, code: str) -> None:
         key = f"{host}/{code}"

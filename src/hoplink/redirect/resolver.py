@@ -34,7 +34,7 @@ from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, hostnames, resolve_many
 
 if TYPE_CHECKING:
-    from hoplink.runtime import Runtime
+    from hoplink.redirect.parts import EdgeParts
 
 log = logging.getLogger("hoplink.redirect")
 
@@ -89,7 +89,7 @@ class Resolver:
         self._hosts_lock = asyncio.Lock()
 
     @classmethod
-    def for_runtime(cls, runtime: Runtime) -> Resolver:
+    def for_runtime(cls, runtime: EdgeParts) -> Resolver:
         s = runtime.settings
         breaker = CircuitBreaker(
             "database", delay=s.redirect_db_retry_delay, max_delay=s.redirect_db_retry_max_delay

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs
 
 from starlette.types import Scope
 
+from hoplink.clicks.enriched import DeviceClass
 from hoplink.clicks.models import Click
-from hoplink.ingest.useragents import DeviceClass, device_class
+from hoplink.ingest.useragents import device_class
 from hoplink.links.plan import DEFAULT_RULE, EXPIRED_RULE, Facts, Plan
 from hoplink.redirect import pages
 from hoplink.storage.redirects import Target

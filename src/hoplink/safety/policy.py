@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 import idna
 
 from hoplink.errors import FieldError
-from hoplink.safety.addresses import host_address, non_global_reason
+from hoplink.net.addresses import host_address, non_global_reason
+from hoplink.safety.patterns import normalize_pattern
 
 if TYPE_CHECKING:
     from hoplink.config import Settings
@@ -107,25 +108,6 @@ def _shipped_shorteners() -> frozenset[str]:
 
 def _entries(lines: Iterable[str]) -> list[str]:
     return [s for line in lines if (s := line.split("#", 1)[0].strip().lower())]
-
-
-def normalize_pattern(pattern: str) -> str:
-    """A host pattern in the form hosts are compared in: lower-case ASCII (punycode).
-
-    ``*.shopee.sg`` keeps its wildcard; ``shopee.sg`` is a plain host. Raises ValueError.
-    """
-    text = pattern.strip().lower().rstrip(".")
-    wildcard = text.startswith("*.")
-    host = text[2:] if wildcard else text
-    if not host or "*" in host or "/" in host or ":" in host:
-        raise ValueError(f"{pattern!r} is not a host pattern like shop.example.com or *.shop.sg")
-    if host_address(host) is not None:  # IP-literal destinations are never allowlisted
-        raise ValueError(f"{pattern!r} is an IP address; patterns are host names")
-    try:
-        ascii_host = idna.encode(idna.uts46_remap(host, std3_rules=True)).decode("ascii")
-    except UnicodeError:
-        raise ValueError(f"{pattern!r} is not a valid host name") from None
-    return f"*.{ascii_host}" if wildcard else ascii_host
 
 
 def matches(host: str, pattern: str) -> bool:

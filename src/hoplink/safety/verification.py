@@ -22,9 +22,9 @@ import dns.exception
 from hoplink import audit
 from hoplink.errors import InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
+from hoplink.net.addresses import host_address
 from hoplink.net.dns import txt_lookup
 from hoplink.net.fetch import FetchError, SafeFetcher
-from hoplink.safety.addresses import host_address
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
 from hoplink.safety.policy import DestinationPolicy, PolicyMode, split_host_port
 from hoplink.storage.tx import Tx

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.audit import AuditEntry
+from hoplink.audit.models import AuditEntry
 from hoplink.storage import tables as t
 
 _A = t.audit_log.c

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.ingest.steps import MAX_USER_AGENT_STORED, Event, LinkRef
+from hoplink.clicks.enriched import MAX_USER_AGENT_STORED, Event, LinkRef
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
 from hoplink.storage.rollups import dialect_insert

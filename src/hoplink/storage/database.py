@@ -5,11 +5,15 @@ On SQLite we take over transaction handling from the driver (its implicit
 BEGIN breaks SAVEPOINT), run in WAL mode, and start write transactions with
 ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
 failing when a read lock cannot be upgraded.
+
+Each transaction hands the events its services recorded to ``Database.listeners``: before
+commit on the same connection, after a successful commit only (see hoplink.events).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,48 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from hoplink.events import Event
 from hoplink.storage.tx import Tx
 
 _BEGIN_OPTION = "hoplink_begin"
+
+log = logging.getLogger("hoplink.storage")
+
+BeforeCommit = Callable[[Tx, Sequence[Event]], Awaitable[None]]
+AfterCommit = Callable[[Sequence[Event]], None]
+
+
+class Listeners:
+    """Who hears of a transaction's events; registered once at start-up (runtime.py)."""
+
+    def __init__(self) -> None:
+        self._before: list[BeforeCommit] = []
+        self._after: list[AfterCommit] = []
+
+    def before_commit(self, listener: BeforeCommit) -> None:
+        """Run ``listener(tx, events)`` inside the transaction, just before it commits."""
+        self._before.append(listener)
+
+    def after_commit(self, listener: AfterCommit) -> None:
+        """Call ``listener(events)`` once the transaction has committed."""
+        self._after.append(listener)
+
+    async def committing(self, tx: Tx) -> None:
+        if tx.events:
+            events = tuple(tx.events)
+            for listener in self._before:
+                await listener(tx, events)
+
+    def committed(self, tx: Tx) -> None:
+        if not tx.events:
+            return
+        events = tuple(tx.events)
+        for listener in self._after:
+            try:
+                listener(events)
+            except Exception:
+                # Committed already: the change stands, only this side effect is missed.
+                log.exception("an after-commit listener failed (%d events)", len(events))
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -62,6 +105,7 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.listeners = Listeners()
 
     @classmethod
     def from_url(cls, url: str, *, connect_timeout: float | None = None) -> Database:
@@ -69,12 +113,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:
-        """One connection, one transaction: committed on success, rolled back on error."""
+        """One connection, one transaction: committed on success, rolled back on error.
+        The events recorded on it reach ``listeners`` (before and after commit) only on
+        success; an error drops them with the transaction."""
         async with self.engine.connect() as conn:
             if self.is_sqlite and write:
                 conn = await conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            tx = Tx(conn)
             async with conn.begin():
-                yield Tx(conn)
+                yield tx
+                await self.listeners.committing(tx)
+            self.listeners.committed(tx)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.events import LinkChanged
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list
 
@@ -21,9 +22,9 @@ _L, _D, _R = t.links.c, t.domains.c, t.rollup_link_days.c
 
 async def mark_exhausted(
     conn: AsyncConnection, link_ids: Iterable[str], *, now: datetime
-) -> list[tuple[str, str]]:
+) -> list[LinkChanged]:
     """Set ``exhausted_at`` on those of ``link_ids`` whose human clicks reached their limit;
-    their (hostname, code), for cache invalidation after the commit."""
+    the change events to record on the transaction (the redirect then reloads them)."""
     wanted = sorted(set(link_ids))
     if not wanted:
         return []
@@ -55,8 +56,8 @@ async def mark_exhausted(
         .values(exhausted_at=now)
     )
     keys = await conn.execute(
-        select(_D.hostname, _L.code)
+        select(_L.workspace_id, _L.id, _D.hostname, _L.code)
         .join(t.domains, _D.id == _L.domain_id)
         .where(in_list(conn, _L.id, done))
     )
-    return [(str(h), str(c)) for h, c in keys]
+    return [LinkChanged(str(w), str(i), str(h), str(c), "updated") for w, i, h, c in keys]

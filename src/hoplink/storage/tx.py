@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.events import Event
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
@@ -26,6 +27,8 @@ class UniqueViolation(Exception):
 class Tx:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        # What the services changed, handed on by Database.transaction (hoplink.events).
+        self.events: list[Event] = []
         self.workspaces = WorkspaceRepo(conn)
         self.users = UserRepo(conn)
         self.api_keys = ApiKeyRepo(conn)
@@ -49,17 +52,25 @@ class Tx:
         """Destination domains one workspace claims (and has verified)."""
         return WorkspaceDomainRepo(self.conn, workspace_id)
 
+    def record(self, *events: Event) -> None:
+        """Note changes for the listeners: delivered after commit, dropped on rollback."""
+        self.events.extend(events)
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """Run a block that may fail on a unique constraint without losing the transaction."""
+        """Run a block that may fail on a unique constraint without losing the transaction.
+        Events recorded inside a block that rolls back are dropped with it."""
         nested = await self.conn.begin_nested()
+        recorded = len(self.events)
         try:
             yield
         except IntegrityError as exc:
             await nested.rollback()
+            del self.events[recorded:]
             raise UniqueViolation(str(exc.orig)) from exc
         except BaseException:
             await nested.rollback()
+            del self.events[recorded:]
             raise
         else:
             await nested.commit()

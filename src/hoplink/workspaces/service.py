@@ -15,6 +15,7 @@ from hoplink.errors import (
     WorkspaceNotVerified,
     WorkspaceSuspended,
 )
+from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
 from hoplink.links.urls import validate_param_template
 from hoplink.storage.tx import Tx
@@ -175,6 +176,7 @@ async def find_workspace(tx: Tx, ref: str) -> Workspace:
 async def set_status(tx: Tx, *, ref: str, status: WorkspaceStatus) -> Workspace:
     ws = await find_workspace(tx, ref)
     await tx.workspaces.update(ws.id, status=status.value)
+    tx.record(WorkspaceChanged(ws.id, "status"))
     updated = await tx.workspaces.get(ws.id)
     assert updated is not None
     return updated

@@ -10,8 +10,8 @@ from dashboard_harness import Dash
 from markupsafe import escape
 from xss_payloads import PAYLOADS, short
 
+from hoplink.clicks.enriched import Counts, RollupDelta
 from hoplink.clicks.models import Click
-from hoplink.ingest.rollups import Counts, RollupDelta
 from hoplink.ingest.worker import Worker
 from hoplink.links.campaigns import create_campaign
 from hoplink.storage.rollups import RollupRepo

@@ -14,7 +14,7 @@ from hoplink.analytics.models import ScopeKind, StatsScope
 from hoplink.clicks.journal import ClickJournal
 from hoplink.ingest.worker import Worker
 from hoplink.storage.database import Database
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 
 
 async def _link(db: Database) -> Any:

@@ -14,12 +14,12 @@ from sqlalchemy.exc import DataError, OperationalError
 
 import factories
 from hoplink.analytics.models import ScopeKind, StatsScope
-from hoplink.ingest.steps import Event
+from hoplink.clicks.enriched import Event
 from hoplink.ingest.worker import Worker
 from hoplink.storage import tables
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
-from hoplink.storage.rollups import StatsReader
+from hoplink.storage.stats import StatsReader
 
 DAY0 = 20_400  # a UTC day number; its midnight is DAY0 * 86400
 T0 = DAY0 * 86400.0

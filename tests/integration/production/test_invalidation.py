@@ -13,9 +13,10 @@ import pytest
 from linkcache_nodes import Node, create_link, node, tenant
 
 import factories
+from changes import committed
 from dbs import REDIS_URL as SHARED_REDIS
+from hoplink.events import LinkChanged
 from hoplink.links import service
-from hoplink.redirect.cache import invalidate_link
 from hoplink.storage.database import Database
 from private_redis import private_redis
 from processes import HOPLINK, free_port, hoplink, production_env, wait_http
@@ -101,7 +102,7 @@ async def test_a_subscriber_back_from_a_redis_outage_clears_its_cache(
             assert (await b.get(link.code)).headers["location"] == link.final_url
             server.stop()
             # An edit while Redis is down: A cannot publish it (it keeps retrying) ...
-            async with pg.transaction() as tx:
+            async with a.db.transaction() as tx:
                 edited = await service.update_link(
                     tx,
                     workspace=ws,
@@ -109,7 +110,6 @@ async def test_a_subscriber_back_from_a_redis_outage_clears_its_cache(
                     changes={"url": "https://shop.example.com/new"},
                     actor="t",
                 )
-            invalidate_link(a.runtime, factories.DEFAULT_HOST, link.code)
             await asyncio.sleep(0.3)
             assert a.invalidation.pending and a.invalidation.publish_failures >= 1
             # ... and B, cut off, still serves its copy (bounded by redirect_cache_ttl).
@@ -122,6 +122,9 @@ async def test_a_subscriber_back_from_a_redis_outage_clears_its_cache(
             assert await a.invalidation.flushed(10)
 
 
+_AGAIN = LinkChanged("ws_x", "lnk_x", factories.DEFAULT_HOST, "Again12", "updated")
+
+
 async def test_a_change_repeated_while_its_publish_is_in_flight_is_sent_again(
     nodes: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,12 +135,12 @@ async def test_a_change_repeated_while_its_publish_is_in_flight_is_sent_again(
     async def slow_drop(links: set[str], workspaces: set[str], *, everything: bool) -> None:
         sent.append(set(links))
         if len(sent) == 1:  # a second edit of the same link commits while this is in flight
-            invalidate_link(a.runtime, factories.DEFAULT_HOST, "Again12")
+            await committed(a.db, _AGAIN)
         await drop(links, workspaces, everything=everything)
 
     monkeypatch.setattr(a.shared, "drop", slow_drop)
     received = b.invalidation.received
-    invalidate_link(a.runtime, factories.DEFAULT_HOST, "Again12")
+    await committed(a.db, _AGAIN)
     assert await a.invalidation.flushed(5)
     assert sent == [{"hop.test/Again12"}, {"hop.test/Again12"}]
     assert not a.invalidation.pending

@@ -11,8 +11,9 @@ import redis
 from linkcache_nodes import Node, create_link, node, tenant
 
 import factories
+from changes import committed
 from dbs import REDIS_URL as SHARED_REDIS
-from hoplink.redirect.cache import invalidate_domains, invalidate_link, invalidate_workspace
+from hoplink.events import LinkChanged, ShortDomainChanged
 from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, resolve
 from hoplink.workspaces.models import WorkspaceStatus
@@ -76,7 +77,8 @@ async def test_a_load_that_raced_an_edit_is_not_written_back(
     key = (factories.DEFAULT_HOST, link.code)
     token, found = await a.shared.get_many([key])  # a loader read the generation ...
     assert token is not None and found == {}
-    invalidate_link(a.runtime, factories.DEFAULT_HOST, link.code)  # ... an edit came in ...
+    edit = LinkChanged(ws.id, link.id, factories.DEFAULT_HOST, link.code, "updated")
+    await committed(a.db, edit)  # ... an edit came in ...
     await a.invalidation.flushed(2)
     target = await _target(a, link.code)
     await a.shared.put_many(token, [(key, target)])  # ... so its result is dropped
@@ -102,9 +104,8 @@ async def test_suspension_and_domain_changes_delete_the_redis_entries(
     for link in [*mine, theirs]:
         assert (await a.get(link.code)).status_code == 302
     assert len([k for k in redis_keys(prefix) if ":l:" in k]) == 4
-    async with pg.transaction() as tx:
+    async with a.db.transaction() as tx:
         await set_status(tx, ref=ws.id, status=WorkspaceStatus.SUSPENDED)
-    invalidate_workspace(a.runtime, ws.id)
     await a.invalidation.flushed(2)
     links = {k.rsplit("/", 1)[1] for k in redis_keys(prefix) if ":l:" in k}
     assert links == {theirs.code}
@@ -112,7 +113,7 @@ async def test_suspension_and_domain_changes_delete_the_redis_entries(
     assert (await b.get(mine[0].code)).status_code == 410  # from the database
     assert len(b.selects()) >= 1
     assert (await b.get(theirs.code)).status_code == 302
-    invalidate_domains(a.runtime)
+    await committed(a.db, ShortDomainChanged(None))
     await a.invalidation.flushed(2)
     assert [k for k in redis_keys(prefix) if ":l:" in k or k.endswith(":hosts")] == []
 
@@ -137,7 +138,8 @@ async def test_redirects_keep_working_from_the_database_when_redis_is_down(
             assert a.shared.errors >= 1
             assert a.shared.breaker.rejected >= 1  # the breaker skipped Redis afterwards
             # Edits while Redis is down still drop the local copy at once.
-            invalidate_link(a.runtime, factories.DEFAULT_HOST, links[0].code)
+            edit = LinkChanged(ws.id, links[0].id, factories.DEFAULT_HOST, links[0].code, "updated")
+            await committed(a.db, edit)
             assert (await a.get(links[0].code)).status_code == 302
             assert a.invalidation.pending
             server.start()  # same port: the publisher gets through, the subscriber is back

@@ -18,7 +18,6 @@ from edge_client import Edge, running_edge
 from hoplink.links import rules as rule_service
 from hoplink.links.models import Link
 from hoplink.links.routing import app_presets
-from hoplink.redirect.cache import invalidate_link
 from hoplink.workspaces.models import Workspace
 from inapp_agents import AGENTS
 
@@ -49,7 +48,6 @@ async def add_rules(edge: Edge, ws: Workspace, link: Link, rules: list[dict[str,
             policy=None,
             presets=app_presets(),
         )
-    invalidate_link(edge.runtime, link.domain, link.code)
     return link
 
 
@@ -294,7 +292,6 @@ async def test_a_plain_link_records_no_rule_and_an_edited_rule_applies_at_once(e
         await rule_service.delete_rule(
             tx, workspace=ws, link_id=link.id, rule_id=rule.id, actor="test"
         )
-    invalidate_link(edge.runtime, link.domain, link.code)
     r = await edge.http.get(f"/{link.code}", headers={"user-agent": ANDROID})
     assert r.headers["location"] == link.final_url
     assert [c.rule for c in await edge.clicks()] == [None, rule.id, None]

@@ -6,15 +6,11 @@ import dataclasses
 
 import pytest
 
+from hoplink.clicks.enriched import DIRECT, UNKNOWN, BotReason, Event, LinkRef
 from hoplink.clicks.models import Click
-from hoplink.ingest.bots import BotReason
 from hoplink.ingest.steps import (
-    DIRECT,
-    UNKNOWN,
     DropReason,
-    Event,
     IngestCounters,
-    LinkRef,
     Pipeline,
     check_links,
     primary_language,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from hoplink.clicks.enriched import Event
 from hoplink.clicks.models import Click
 from hoplink.ingest.rollups import build_delta, seen_keys
-from hoplink.ingest.steps import Event, Pipeline
+from hoplink.ingest.steps import Pipeline
 from hoplink.ingest.useragents import AgentClassifier
 
 H = 490_000  # an hour bucket, day 20416

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hoplink.ingest.bots import BotReason
-from hoplink.ingest.useragents import AgentClassifier, DeviceClass
+from hoplink.clicks.enriched import BotReason, DeviceClass
+from hoplink.ingest.useragents import AgentClassifier
 
 M, T, D, B, X = (
     DeviceClass.MOBILE,

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from hoplink.safety.addresses import host_address, in_any, non_global_reason, whatwg_ipv4
+from hoplink.net.addresses import host_address, in_any, non_global_reason, whatwg_ipv4
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,14 @@
 ``record`` writes inside the caller's transaction, so an action and its entry commit or
 roll back together. Details are short strings only (never secrets, never client addresses).
 Workspace owners read their own workspace's entries; platform admins read all.
+The entry itself is a value of ``hoplink.audit.models`` (storage reads and writes it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from hoplink.audit.models import AuditEntry
 from hoplink.ids import new_id, utcnow
 
 if TYPE_CHECKING:
@@ -55,17 +55,6 @@ ACTIONS: tuple[str, ...] = (
 
 # A detail value longer than this is cut (an edited destination can be a very long URL).
 MAX_DETAIL = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: str
-    at: datetime
-    action: str
-    actor: str | None
-    workspace_id: str | None
-    target: str | None
-    detail: dict[str, str] = field(default_factory=dict)
 
 
 async def record(

@@ -1,0 +1,256 @@
+"""Every service that changes how a short link answers records its event, and the redirect
+cache drops the entry once the change commits (real SQLite and PostgreSQL, real cache).
+
+``test_every_service_is_classified`` fails when a service function is added to the modules
+below without being listed either as changing redirects (and then exercised here) or as
+not changing them: a new write path cannot forget its event unnoticed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+
+import pytest
+
+from factories import domain, workspace
+from hoplink import domains, privacy
+from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
+from hoplink.links import service as links
+from hoplink.links.models import Domain, Link
+from hoplink.links.service import LinkSpec
+from hoplink.moderation import reports
+from hoplink.moderation import service as moderation
+from hoplink.moderation.models import ReportStatus
+from hoplink.redirect.cache import MISSING, RedirectCache
+from hoplink.redirect.invalidation import InvalidateOnCommit
+from hoplink.storage.database import Database
+from hoplink.storage.redirects import Target
+from hoplink.storage.tx import Tx
+from hoplink.workspaces import service as workspaces
+from hoplink.workspaces.models import Workspace, WorkspaceStatus
+
+MODULES: tuple[ModuleType, ...] = (links, moderation, reports, workspaces, privacy, domains)
+# Service functions that change what a short link answers: each is exercised below.
+CHANGING = {
+    "links.service.create_links",
+    "links.service.create_link",
+    "links.service.update_link",
+    "links.service.delete_link",
+    "moderation.service.verify_workspace",
+    "moderation.service.suspend_workspace",
+    "moderation.service.reinstate_workspace",
+    "moderation.service.ban_link",
+    "moderation.service.unban_link",
+    "moderation.reports.close_report",
+    "workspaces.service.set_status",
+    "privacy.erase_workspace",
+    "domains.ensure_default_domain",
+}
+# Reads, and writes no redirect depends on (settings, reports, exports).
+NOT_CHANGING = {
+    "links.service.get_link",
+    "links.service.preview_link",
+    "moderation.reports.submit_report",
+    "workspaces.service.create_workspace",
+    "workspaces.service.update_workspace",
+    "workspaces.service.find_workspace",
+    "privacy.record_export",
+    "privacy.export_chunks",
+    "domains.domain_for",
+}
+PRODUCT = "https://shop.example.com/item/1"
+
+
+def _name(module: ModuleType, function: str) -> str:
+    return f"{module.__name__.removeprefix('hoplink.')}.{function}"
+
+
+def test_every_service_is_classified() -> None:
+    found = {
+        _name(module, name)
+        for module in MODULES
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.iscoroutinefunction(value) or inspect.isasyncgenfunction(value))
+        and value.__module__ == module.__name__
+    }
+    assert found - CHANGING - NOT_CHANGING == set(), "new service: does it record an event?"
+    assert (CHANGING | NOT_CHANGING) - found == set(), "gone: update the lists"
+
+
+class Watched:
+    """A database with the redirect cache listening after commit, as runtime.py sets it up."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.cache = RedirectCache(ttl=60, negative_ttl=60, max_entries=100)
+        self.heard: list[Event] = []
+        db.listeners.after_commit(InvalidateOnCommit(self.cache, None))
+        db.listeners.after_commit(self.heard.extend)
+
+    def cache_link(self, link: Link, ws: Workspace) -> None:
+        target = Target(link.id, ws.id, link.final_url, False, False, ws.status.value)
+        self.cache.put(link.domain, link.code, target, generation=self.cache.generation)
+        assert self.cache.get(link.domain, link.code) == target
+
+    def cached(self, link: Link) -> bool:
+        return self.cache.get(link.domain, link.code) is not MISSING
+
+    async def change(self, run: Callable[[Tx], Awaitable[object]]) -> list[Event]:
+        self.heard.clear()
+        async with self.db.transaction() as tx:
+            await run(tx)
+        return list(self.heard)
+
+
+@pytest.fixture
+async def watched(db: Database) -> Watched:
+    return Watched(db)
+
+
+async def _start(watched: Watched) -> tuple[Domain, Workspace, Link]:
+    async with watched.db.transaction() as tx:
+        dom, ws = await domain(tx), await workspace(tx)
+    async with watched.db.transaction() as tx:
+        link = await links.create_link(
+            tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
+        )
+    return dom, ws, link
+
+
+async def test_link_services_record_their_changes_and_drop_the_cache(watched: Watched) -> None:
+    dom, ws, link = await _start(watched)
+
+    def changed(change: str, which: Link = link) -> list[Event]:
+        return [LinkChanged(ws.id, which.id, "hop.test", which.code, change)]  # type: ignore[arg-type]
+
+    # Creation drops a cached "not found" for the code.
+    watched.cache.put("hop.test", "custom-1", None, generation=watched.cache.generation)
+    made: list[Link] = []
+
+    async def create_one(tx: Tx) -> None:
+        spec = LinkSpec(url=PRODUCT, code="custom-1")
+        made.append(
+            await links.create_link(
+                tx, workspace=ws, domain=dom, spec=spec, actor="t", code_length=7
+            )
+        )
+
+    heard = await watched.change(create_one)
+    assert heard == changed("created", which=made[0])
+    assert watched.cache.get("hop.test", "custom-1") is MISSING
+
+    async def create_many(tx: Tx) -> None:
+        results = await links.create_links(
+            tx,
+            workspace=ws,
+            domain=dom,
+            specs=[LinkSpec(url=PRODUCT), LinkSpec(url="ftp://refused"), LinkSpec(url=PRODUCT)],
+            actor="t",
+            code_length=7,
+        )
+        made[:] = [r for r in results if isinstance(r, Link)]
+
+    heard = await watched.change(create_many)
+    assert len(made) == 2  # the refused item records nothing
+    assert heard == [LinkChanged(ws.id, m.id, "hop.test", m.code, "created") for m in made]
+
+    for changes in ({"url": "https://shop.example.com/new"}, {"archived": True}):
+        watched.cache_link(link, ws)
+        assert await watched.change(
+            lambda tx, c=changes: links.update_link(  # type: ignore[misc]
+                tx, workspace=ws, link_id=link.id, changes=c, actor="t"
+            )
+        ) == changed("updated")
+        assert not watched.cached(link)
+
+    watched.cache_link(link, ws)
+    nothing = await watched.change(
+        lambda tx: links.update_link(
+            tx, workspace=ws, link_id=link.id, changes={"archived": True}, actor="t"
+        )
+    )
+    assert nothing == [] and watched.cached(link)  # no change, no event
+
+    watched.cache_link(link, ws)
+    assert await watched.change(
+        lambda tx: links.delete_link(tx, workspace=ws, link_id=link.id)
+    ) == changed("deleted")
+    assert not watched.cached(link)
+
+
+async def test_moderation_records_its_changes_and_drops_the_cache(watched: Watched) -> None:
+    _, ws, link = await _start(watched)
+    bans: list[str] = []
+
+    async def ban(tx: Tx) -> None:
+        found, _ = await moderation.ban_link(tx, link_id=link.id, reason="fake", actor="admin")
+        bans.append(found.id)
+
+    watched.cache_link(link, ws)
+    banned = [LinkChanged(ws.id, link.id, "hop.test", link.code, "banned")]
+    assert await watched.change(ban) == banned
+    assert not watched.cached(link)
+
+    watched.cache_link(link, ws)
+    assert await watched.change(
+        lambda tx: moderation.unban_link(tx, ban_id=bans[0], reason="appeal", actor="admin")
+    ) == [LinkChanged(ws.id, link.id, "hop.test", link.code, "unbanned")]
+    assert not watched.cached(link)
+
+    async def report_and_ban(tx: Tx) -> None:
+        report = await reports.submit_report(
+            tx,
+            link=f"https://hop.test/{link.code}",
+            category="phishing",
+            message="fake shop",
+            contact_email="",
+            reporter_hash="h",
+            default_host="hop.test",
+        )
+        await reports.close_report(
+            tx,
+            report_id=report.id,
+            status=ReportStatus.RESOLVED,
+            note="confirmed",
+            actor="admin",
+            ban=True,
+        )
+
+    watched.cache_link(link, ws)
+    assert await watched.change(report_and_ban) == [
+        LinkChanged(ws.id, link.id, "hop.test", link.code, "banned")
+    ]
+    assert not watched.cached(link)
+
+    status_changes: list[Callable[[Tx], Awaitable[object]]] = [
+        lambda tx: moderation.suspend_workspace(tx, ref=ws.id, reason="r", actor="a"),
+        lambda tx: moderation.reinstate_workspace(tx, ref=ws.id, reason="r", actor="a"),
+        lambda tx: moderation.verify_workspace(tx, ref=ws.id, reason="r", actor="a"),
+        lambda tx: workspaces.set_status(tx, ref=ws.id, status=WorkspaceStatus.SUSPENDED),
+    ]
+    for run in status_changes:
+        watched.cache_link(link, ws)
+        assert await watched.change(run) == [WorkspaceChanged(ws.id, "status")]
+        assert not watched.cached(link)
+
+
+async def test_erasure_and_domain_changes_drop_everything(watched: Watched) -> None:
+    _, ws, link = await _start(watched)
+    watched.cache.put_hosts(frozenset({"hop.test"}), generation=watched.cache.generation)
+    watched.cache_link(link, ws)
+    assert await watched.change(lambda tx: privacy.erase_workspace(tx, ref=ws.id, actor="t")) == [
+        WorkspaceChanged(ws.id, "erased"),
+        ShortDomainChanged(None),
+    ]
+    assert not watched.cached(link) and watched.cache.hosts() is None
+
+    watched.cache.put_hosts(frozenset({"hop.test"}), generation=watched.cache.generation)
+    assert await watched.change(lambda tx: domains.ensure_default_domain(tx, "hop.test")) == []
+    assert watched.cache.hosts() is not None  # already the default: nothing changed
+    assert await watched.change(lambda tx: domains.ensure_default_domain(tx, "go.example")) == [
+        ShortDomainChanged("go.example")
+    ]
+    assert watched.cache.hosts() is None
