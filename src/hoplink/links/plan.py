@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hoplink.links.abtest import AbTest, bucket
+from hoplink.links.abtest import AbTest, seed
 from hoplink.links.routing import Condition, Rule, rules_from_json
 
 log = logging.getLogger("hoplink.redirect")
@@ -70,6 +71,7 @@ class Plan:
     expiry_url: str | None = None
     # A running A/B test: visitors no rule claimed are split (hoplink.links.abtest).
     test_id: str = ""
+    test_seed: int = 0  # abtest.seed(test_id)
     variants: tuple[tuple[int, str, str], ...] = ()  # (cumulative weight, id, Location)
 
     def pick(self, visitor: str | None) -> tuple[str, str]:
@@ -79,7 +81,7 @@ class Plan:
         point = (
             random.randrange(total)  # noqa: S311 - a split, not a secret
             if visitor is None
-            else bucket(self.test_id, visitor, total)
+            else zlib.crc32(visitor.encode(), self.test_seed) % total  # = abtest.bucket
         )
         for upto, variant_id, location in self.variants:
             if point < upto:
@@ -216,5 +218,6 @@ def compile_plan(
         exhausted=exhausted,
         expiry_url=expiry_url,
         test_id=test.id if test is not None else "",
+        test_seed=seed(test.id) if test is not None else 0,
         variants=tuple(variants),
     )
