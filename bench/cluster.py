@@ -3,7 +3,8 @@
 (a) production: PostgreSQL (a fresh database this script creates and drops) + Redis (a key
     prefix of its own on HOPLINK_TEST_REDIS_URL), ``hoplink serve --workers 2`` and one
     ``hoplink worker`` process, all as separate processes, exactly as deployed;
-(b) embedded: ``hoplink serve`` on a SQLite file with the in-process click worker.
+(b) embedded: ``hoplink serve`` on a SQLite file with its click worker (a child process
+    since issue 17).
 
 Each gets the same links and a sequential warm-up over every code; once its clicks are
 counted, a steady open-loop load (``--steady-rate`` requests/s, below what the worker
@@ -554,7 +555,7 @@ def embedded(args: argparse.Namespace, tmp: Path) -> Result:
         "HOPLINK_LOG_LEVEL": "warning",
     }
     return measure(
-        "(b) embedded: SQLite, 1 web process with the in-process worker",
+        "(b) embedded: SQLite, `hoplink serve` (web process + its child worker process)",
         ["serve"],
         env,
         db_url,

@@ -19,6 +19,15 @@ parameters and time) and a two-variant A/B test each; no rule matches the visito
 (Facebook's in-app browser on an iPhone), so every rule is evaluated and the A/B test
 answers. The two are driven alternately and the cost per redirect is compared (target: at
 most 10 % more).
+    .venv/bin/python bench/redirect.py --query 'fbclid=IwAR...'  # what visitors append
+
+``--query`` appends a query string to every request (both servers), e.g. an ad platform's
+click id, which hoplink parses at the edge and journals with the click.
+
+``--in-process`` drives both apps as ASGI callables in this process, without sockets or
+wrk (alternating rounds of ``--requests`` each; the journal is written as in ``serve``):
+the CPU cost of the redirect path alone, a figure that survives a machine too loaded for
+wrk's runs to mean much.
 
 ``--memory`` stores 1 M links, requests 100 k distinct ones (filling the cache) and
 reports the web process's RSS. Needs ``wrk`` (apt-get install -y wrk).
@@ -77,7 +86,7 @@ request = function()
   else
     code = codes[math.random(#codes)]
   end
-  return wrk.format("GET", "/" .. code)
+  return wrk.format("GET", "/" .. code .. "%(query)s")
 end
 """
 
@@ -204,16 +213,18 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
     return Run(
         requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(percentile["50"]),
-        p99_ms=_ms(percentile["99"]),
+        # No distribution when no request completed (a server still starting up).
+        p50_ms=_ms(percentile["50"]) if "50" in percentile else float("nan"),
+        p99_ms=_ms(percentile["99"]) if "99" in percentile else float("nan"),
         non_3xx=int(non_3xx.group(1)) if non_3xx else 0,
         socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
     )
 
 
-def lua_script(path: Path, codes: list[str], *, sequential: bool = False) -> Path:
+def lua_script(path: Path, codes: list[str], *, sequential: bool = False, query: str = "") -> Path:
     quoted = ",".join(f'"{c}"' for c in codes)
-    values = {"codes": quoted, "host": HOST, "user_agent": USER_AGENT}
+    suffix = f"?{query}" if query else ""
+    values = {"codes": quoted, "host": HOST, "user_agent": USER_AGENT, "query": suffix}
     path.write_text(LUA % {**values, "sequential": str(sequential).lower()})
     return path
 
@@ -355,7 +366,7 @@ def rss_mb(pid: int) -> float:
 def throughput(args: argparse.Namespace, work: Path) -> int:
     links = asyncio.run(store_links(work, args.links))
     (work / "links.json").write_bytes(orjson.dumps(links))
-    script = lua_script(work / "random.lua", list(links))
+    script = lua_script(work / "random.lua", list(links), query=args.query)
     # Warm-up requests every code once (sequentially), so the measured run is steady state.
     warm_script = lua_script(work / "warm.lua", list(links), sequential=True)
     warm = max(2.0, args.duration / 5)
@@ -482,6 +493,89 @@ def rules(args: argparse.Namespace, work: Path) -> int:
     return 0 if ok else 1
 
 
+def in_process(args: argparse.Namespace, work: Path) -> int:
+    links = asyncio.run(store_links(work, args.links))
+    return asyncio.run(_in_process(args, work, links))
+
+
+async def _in_process(args: argparse.Namespace, work: Path, links: dict[str, str]) -> int:
+    from hoplink.app import HoplinkApp
+    from hoplink.config import load_settings
+
+    env = hoplink_env(work)
+    settings = load_settings(
+        database_url=env["HOPLINK_DATABASE_URL"],
+        data_dir=Path(env["HOPLINK_DATA_DIR"]),
+        default_domain=HOST,
+        secret_key=env["HOPLINK_SECRET_KEY"],
+        embedded_worker=False,
+    )
+    app = HoplinkApp(settings, services=())
+    await app.start()
+    _BASELINE.update({code: url.encode() for code, url in links.items()})
+    codes = list(links)
+    query = args.query.encode()
+    headers = [
+        (b"host", HOST.encode()),
+        (b"user-agent", USER_AGENT.encode()),
+        (b"accept-language", b"en-US,en;q=0.9"),
+        (b"referer", b"https://m.facebook.com/"),
+    ]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def drive(target: Any, picks: list[str]) -> float:
+        # CPU time of this process, not wall time: on a shared machine the other tenants'
+        # load changes wall time far more than anything the redirect path does.
+        started = time.process_time()
+        for code in picks:
+            scope = {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": "GET", "scheme": "http", "path": f"/{code}",
+                "raw_path": f"/{code}".encode(), "query_string": query, "root_path": "",
+                "headers": headers, "client": ("198.51.100.7", 50000),
+                "server": ("127.0.0.1", 8080),
+            }  # fmt: skip
+            await target(scope, receive, send)
+        return len(picks) / (time.process_time() - started)
+
+    rng = __import__("random").Random(3)
+    try:
+        await drive(app, codes)  # every code once: the cache is warm
+        a_rps: list[float] = []
+        b_rps: list[float] = []
+        for _ in range(args.rounds):
+            picks = [rng.choice(codes) for _ in range(args.requests)]
+            a_rps.append(await drive(baseline_app, picks))
+            b_rps.append(await drive(app, picks))
+    finally:
+        cache = app.runtime.redirect_cache if app.runtime is not None else None
+        await app.stop()
+    if cache is not None:
+        print(f"redirect cache: {cache.hits:,} hits, {cache.misses:,} misses")
+    base, run = statistics.median(a_rps), statistics.median(b_rps)
+    print(
+        f"in-process, {args.links:,} links, {args.rounds} alternating rounds of"
+        f" {args.requests:,} requests, query {args.query or '(none)'!r}; medians"
+    )
+    print(f"(a) raw ASGI dict lookup  {base:,.0f} req per CPU second")
+    print(f"(b) hoplink + click capture  {run:,.0f} req per CPU second")
+    print(
+        "    rounds (a/b): "
+        + ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(a_rps, b_rps, strict=True))
+    )
+    print(f"ratio b/a {run / base:.3f}")
+    ok = set(statuses) == {302}
+    print("all 302" if ok else f"CHECK FAILED: statuses {sorted(set(statuses))}")
+    return 0 if ok else 1
+
+
 async def _cpu_per_redirect(app: Any, codes: list[str], n: int) -> float:
     """CPU seconds per redirect of ``n`` requests for ``codes`` through the ASGI app (no
     HTTP server: CPU time only counts this process, so a busy machine does not skew it)."""
@@ -602,13 +696,18 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--rules", action="store_true", help="10 routing rules vs plain links")
     parser.add_argument("--cpu", action="store_true", help="with --rules: in process, CPU time")
-    parser.add_argument("--requests", type=int, default=20_000, help="per round, with --cpu")
+    parser.add_argument("--query", default="", help="query string appended to every request")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--hot", type=int, default=100_000)
+    parser.add_argument("--in-process", action="store_true", help="no sockets, no wrk")
+    parser.add_argument("--requests", type=int, default=20_000, help="per in-process round")
     args = parser.parse_args()
     if args.rules and args.cpu:
         with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
             return rules_cpu(args, Path(tmp))
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+            return in_process(args, Path(tmp))
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
         return 2

@@ -5,7 +5,11 @@
     database on HOPLINK_TEST_PG_URL, dropped afterwards) from a Redis stream under a key
     prefix of its own (production mode). The clicks are written to the journal / stream
     first, then the worker runs (``Worker.run``: read, enrich, one transaction, ack) until
-    all are consumed; clicks over 1,000 links and 20,000 visitors, a mix of user agents.
+    all are consumed. ``--mix simple`` (the first version of this script): clicks over
+    1,000 links and 20,000 visitors, five user agents. ``--mix realistic`` (default): 10,000
+    links (Zipf-like: a few hot links take most clicks, as in a flash sale), 2,000 distinct
+    user agents, 30 % of clicks from repeat visitors, 8 % bots (crawler agents and HEAD
+    requests), a handful of referrers, languages and countries.
     Prints clicks/s, the worker process's CPU per click (SQLite's own work included: it
     runs in aiosqlite's thread; PostgreSQL's is not), the number of batches and the batch
     time p50/p99. clicks/s is the drain rate of one worker: the web tier's redirects/s is
@@ -15,7 +19,14 @@
     pipelined 64 per round trip, from one client process.
 
     .venv/bin/python bench/worker.py [--clicks 100000] [--batch 500]
-        [--only sqlite|postgresql|redis] [--repeat 3]
+        [--only sqlite|postgresql|redis] [--repeat 3] [--mix realistic|simple] [--dump FILE]
+
+``--dump FILE`` writes, per table the worker fills (raw clicks, the eight rollups, the
+seen-visitor sets), a SHA-256 of its rows in key order, ids replaced by stable names (link
+→ its destination's number): the byte-identity check. The clicks are deterministic (seeded,
+timestamps from the current UTC day), so a dump made by this script on another commit
+(run it with that commit's interpreter: ``/work/main/.venv/bin/python bench/worker.py``)
+on the same day must be equal, table by table, for the write design to be unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
+import json
 import os
 import random
 import secrets
@@ -34,6 +47,7 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from hoplink import metrics
 from hoplink.clicks.journal import ClickJournal
@@ -44,6 +58,7 @@ from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
 from hoplink.storage import migrate
+from hoplink.storage import tables as t
 from hoplink.storage.database import Database
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import create_workspace
@@ -68,9 +83,16 @@ async def _links(db: Database, n: int) -> tuple[str, list[str]]:
         dom = await ensure_default_domain(tx, "hop.bench")
         ws = await create_workspace(tx, name="Bench", status=WorkspaceStatus.VERIFIED)
         specs = [LinkSpec(url=f"https://shop.example.com/item/{i}") for i in range(n)]
-        made = await service.create_links(
-            tx, workspace=ws, domain=dom, specs=specs, actor="bench", code_length=7
-        )
+        made = []
+        for i in range(0, n, 1000):  # the service's bulk limit
+            made += await service.create_links(
+                tx,
+                workspace=ws,
+                domain=dom,
+                specs=specs[i : i + 1000],
+                actor="bench",
+                code_length=7,
+            )
     return ws.id, [link.id for link in made if not isinstance(link, Exception)]
 
 
@@ -95,6 +117,149 @@ def _clicks(ws_id: str, link_ids: list[str], n: int) -> list[Click]:
     ]
 
 
+BOT_AGENTS = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Twitterbot/1.0",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "WhatsApp/2.23.20.0",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "python-requests/2.31.0",
+    "curl/8.4.0",
+]
+REFERRERS = [
+    "",
+    "",
+    "https://m.facebook.com/",
+    "https://www.tiktok.com/",
+    "https://t.co/x",
+    "https://www.instagram.com/",
+    "https://l.messenger.com/",
+    "android-app://x",
+]
+LANGUAGES = [
+    "en-US,en;q=0.9",
+    "de-DE,de;q=0.9,en;q=0.8",
+    "zh-CN,zh;q=0.9",
+    "pt-BR,pt;q=0.9",
+    "es-ES,es;q=0.9",
+    "fr-FR,fr;q=0.9",
+    "ja-JP",
+    "",
+]
+COUNTRIES = ["US", "US", "DE", "CN", "BR", "GB", "FR", "ES", "JP", "MX", None]
+
+
+def _realistic_agents(rnd: random.Random, n: int) -> list[str]:
+    """``n`` distinct human agents: the common templates with varied versions/models."""
+    out: set[str] = set()
+    while len(out) < n:
+        kind = rnd.randrange(4)
+        if kind == 0:
+            v = f"{rnd.randint(14, 17)}_{rnd.randint(0, 7)}"
+            out.add(
+                f"Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X) AppleWebKit/605.1.15"
+                f" (KHTML, like Gecko) Version/{v.split('_')[0]}.0 Mobile/15E148 Safari/604.1"
+            )
+        elif kind == 1:
+            out.add(
+                f"Mozilla/5.0 (Linux; Android {rnd.randint(10, 14)}; SM-A{rnd.randint(100, 999)}"
+                f"B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{rnd.randint(100, 125)}.0."
+                f"{rnd.randint(1000, 6000)}.{rnd.randint(10, 200)} Mobile Safari/537.36"
+            )
+        elif kind == 2:
+            out.add(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+                f" Gecko) Chrome/{rnd.randint(100, 125)}.0.{rnd.randint(1000, 6000)}.0"
+                " Safari/537.36"
+            )
+        else:
+            out.add(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+                f" (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/{rnd.randint(400, 470)}.0.0."
+                f"{rnd.randint(10, 60)}.{rnd.randint(10, 200)};]"
+            )
+    return sorted(out)
+
+
+def _realistic_clicks(ws_id: str, link_ids: list[str], n: int) -> list[Click]:
+    """Deterministic: ids from the seed, timestamps in an hour of yesterday (UTC), so two
+    runs on one day write the same rows."""
+    rnd = random.Random(17)
+    start = (int(time.time()) // 86_400 - 1) * 86_400 + 10 * 3600  # yesterday 10:00 UTC
+    agents = _realistic_agents(rnd, 2000 - len(BOT_AGENTS)) + BOT_AGENTS
+    humans = agents[: -len(BOT_AGENTS)]
+    # Zipf-like popularity: link i has weight 1/(i+1).
+    weights = [1 / (i + 1) for i in range(len(link_ids))]
+    links = rnd.choices(link_ids, weights=weights, k=n)
+    returning: list[tuple[str, str, str | None]] = []
+    out = []
+    for i in range(n):
+        bot = rnd.random() < 0.08
+        if bot:
+            vh, ua, country = f"{rnd.getrandbits(256):064x}", rnd.choice(BOT_AGENTS), "US"
+        elif returning and rnd.random() < 0.30:
+            vh, ua, country = rnd.choice(returning)
+        else:
+            vh, ua, country = (
+                f"{rnd.getrandbits(256):064x}",
+                rnd.choice(humans),
+                rnd.choice(COUNTRIES),
+            )
+            if len(returning) < 50_000:
+                returning.append((vh, ua, country))
+        out.append(
+            Click(
+                click_id=f"{rnd.getrandbits(128):032x}",
+                ts=start + i * 3600 / n,
+                link_id=links[i],
+                workspace_id=ws_id,
+                domain="hop.bench",
+                method="HEAD" if bot and rnd.random() < 0.25 else "GET",
+                user_agent=ua,
+                referrer=rnd.choice(REFERRERS),
+                accept_language=rnd.choice(LANGUAGES),
+                country=country,
+                visitor_hash=vh,
+            )
+        )
+    return out
+
+
+DUMPED = [
+    t.clicks,
+    t.rollup_link_hours,
+    t.rollup_link_days,
+    t.rollup_workspace_hours,
+    t.rollup_workspace_days,
+    t.rollup_link_dim_hours,
+    t.rollup_link_dim_days,
+    t.rollup_workspace_dim_hours,
+    t.rollup_workspace_dim_days,
+    t.visitor_seen,
+]
+
+
+async def _dump(db: Database, ws_id: str) -> dict[str, str]:
+    """SHA-256 per table of its rows in key order, link ids named by their destination's
+    number and the workspace id by a constant (both are random per run)."""
+    names: dict[Any, str] = {ws_id: "WS"}
+    async with db.transaction(write=False) as tx:
+        for link_id, url in await tx.conn.execute(select(t.links.c.id, t.links.c.destination_url)):
+            names[link_id] = "L" + url.rsplit("/", 1)[1]
+        digests = {}
+        for table in DUMPED:
+            cols = list(table.c)
+            rows = []
+            for row in await tx.conn.execute(select(*cols)):
+                rows.append(tuple(names.get(v, v) if isinstance(v, str) else str(v) for v in row))
+            rows.sort(key=repr)
+            digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()[:16] + (
+                f" ({len(rows)} rows)"
+            )
+    return digests
+
+
 async def _fill_journal(directory: Path, clicks: list[Click]) -> ClickJournal:
     journal = ClickJournal(directory)
     for click in clicks:
@@ -112,15 +277,27 @@ async def _fill_stream(redis: Redis, key: str, clicks: list[Click]) -> RedisClic
     return RedisClickSource(ClickStream(redis=redis, key=key, group="bench"))
 
 
-async def worker_rate(url: str, *, clicks: int, batch: int, tmp: Path) -> dict[str, float]:
+async def worker_rate(
+    url: str,
+    *,
+    clicks: int,
+    batch: int,
+    tmp: Path,
+    mix: str = "realistic",
+    dump: Path | None = None,
+) -> dict[str, float]:
     db = Database.from_url(url)
     redis: Redis | None = None
     journal: ClickJournal | None = None
     key = f"hlbench:{secrets.token_hex(4)}:clicks"
     try:
         await migrate.upgrade(db.engine)
-        ws_id, link_ids = await _links(db, 1000)
-        todo = _clicks(ws_id, link_ids, clicks)
+        if mix == "simple":
+            ws_id, link_ids = await _links(db, 1000)
+            todo = _clicks(ws_id, link_ids, clicks)
+        else:
+            ws_id, link_ids = await _links(db, 10_000)
+            todo = _realistic_clicks(ws_id, link_ids, clicks)
         source: ClickSource
         if db.is_sqlite:
             source = journal = await _fill_journal(tmp / "journal", todo)
@@ -147,6 +324,12 @@ async def worker_rate(url: str, *, clicks: int, batch: int, tmp: Path) -> dict[s
             metrics.WORKER_BATCH_SECONDS.observe = observe  # type: ignore[method-assign]
             gc.unfreeze()
         times.sort()
+        if dump is not None:
+            digests = await _dump(db, ws_id)
+            text = json.dumps(digests, indent=1, sort_keys=True) + "\n"
+            dump.write_text(text)  # noqa: ASYNC240 - once, after the measurement
+            for name, digest in digests.items():
+                print(f"  {name:<28} {digest}")
         return {
             "clicks/s": clicks / elapsed,
             "worker CPU µs/click": cpu / clicks * 1e6,  # this process (with aiosqlite's thread)
@@ -201,7 +384,20 @@ def _print(name: str, figures: dict[str, Any]) -> None:
 def _sqlite_rate(args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        return asyncio.run(worker_rate(url, clicks=args.clicks, batch=args.batch, tmp=Path(tmp)))
+        return asyncio.run(
+            worker_rate(
+                url,
+                clicks=args.clicks,
+                batch=args.batch,
+                tmp=Path(tmp),
+                mix=args.mix,
+                dump=_dump_path(args, "sqlite"),
+            )
+        )
+
+
+def _dump_path(args: argparse.Namespace, backend: str) -> Path | None:
+    return None if args.dump is None else Path(f"{args.dump}.{backend}.json")
 
 
 def _pg_rate(args: argparse.Namespace) -> dict[str, float]:
@@ -211,7 +407,14 @@ def _pg_rate(args: argparse.Namespace) -> dict[str, float]:
         base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
         with tempfile.TemporaryDirectory() as tmp:
             return asyncio.run(
-                worker_rate(f"{base}/{name}", clicks=args.clicks, batch=args.batch, tmp=Path(tmp))
+                worker_rate(
+                    f"{base}/{name}",
+                    clicks=args.clicks,
+                    batch=args.batch,
+                    tmp=Path(tmp),
+                    mix=args.mix,
+                    dump=_dump_path(args, "postgresql"),
+                )
             )
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -234,6 +437,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--only", choices=["sqlite", "postgresql", "redis"])
     parser.add_argument("--repeat", type=int, default=1, help="runs per database; the median")
+    parser.add_argument("--mix", choices=["realistic", "simple"], default="realistic")
+    parser.add_argument("--dump", help="write per-table digests to DUMP.<backend>.json")
     args = parser.parse_args()
 
     if args.only in (None, "sqlite"):

@@ -124,12 +124,18 @@ def _keep_client_addresses_out_of_logs() -> None:
         server_log.addFilter(_BelowDebug())
 
 
-def default_services(settings: Settings) -> list[ServiceFactory]:
+def default_services(settings: Settings, *, child_process: bool = False) -> list[ServiceFactory]:
     """What runs beside the web app in a serving process, per the settings: the embedded
     click worker, unless ``hoplink worker`` consumes the journal in a process of its own,
-    and never in production mode (``hoplink worker`` processes consume the Redis stream)."""
+    and never in production mode (``hoplink worker`` processes consume the Redis stream).
+    ``child_process``: the worker runs as a child process (``hoplink serve``'s default,
+    see ``hoplink.ingest.process``) instead of as a task of this event loop."""
     if not settings.embedded_worker or settings.redis_url:
         return []
+    if child_process:
+        from hoplink.ingest.process import worker_process
+
+        return [worker_process]
     from hoplink.ingest.worker import embedded_worker
 
     return [embedded_worker]

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         "no-referrer-when-downgrade",
         "unsafe-url",
     ] = "strict-origin-when-cross-origin"
+    # Query parameter every redirect's Location carries the click id in, so a store can
+    # report an order against the exact click (a workspace may rename it or turn it off).
+    click_id_param: str = Field(default="hl_click", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     # Proxies/CDNs (CIDRs, comma-separated) whose forwarding headers are believed; from any
     # other peer X-Forwarded-For, CF-Connecting-IP and country headers are ignored.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
@@ -101,9 +104,13 @@ class Settings(BaseSettings):
     # Run the click worker inside the web process (the embedded default). Turn off when
     # `hoplink worker` runs as a separate process.
     embedded_worker: bool = True
-    # Clicks the worker writes in one transaction (up to 4x this while a backlog lasts).
+    # `hoplink serve` runs that worker as a child process (its own core and GIL; restarted
+    # if it dies) rather than as a task of the web process's event loop.
+    worker_process: bool = True
+    # Clicks the worker writes in one transaction (up to 32x this while a backlog lasts).
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)
-    # Seconds the worker waits to fill a batch after its first click (freshness bound).
+    # Seconds the worker waits to fill a batch after its first click (freshness bound;
+    # under load the window grows to 1 s).
     worker_flush_interval: float = Field(default=0.2, ge=0.01, le=10)
     # Days raw clicks are kept (rollups are kept for ever); older ones are purged.
     click_retention_days: int = Field(default=90, ge=1, le=3650)
@@ -153,6 +160,9 @@ class Settings(BaseSettings):
     redirect_db_retry_delay: float = Field(default=1.0, ge=0.05, le=60)
     # Upper bound of that doubling delay.
     redirect_db_retry_max_delay: float = Field(default=5.0, ge=0.05, le=300)
+    # A Jinja template replacing the visitor page of unknown, disabled, expired and banned
+    # links (its variables: docs/configuration.md). Empty: the built-in page.
+    visitor_page_template: Path | None = None
     # Seconds a new PostgreSQL connection may take (asyncpg's connect timeout; default 60).
     database_connect_timeout: float = Field(default=2.0, ge=0.1, le=120)
 
@@ -160,9 +170,15 @@ class Settings(BaseSettings):
     # Requests per API key to /api, as "count/period" (s, m, h, d) or "off"; e.g. 1200/1m
     # allows a burst of 1,200, then 20 a second.
     rate_limit_api_key: str = "1200/1m"
-    # Links created per client address (API create and bulk, where each item counts, and
-    # the dashboard form), whatever account or key is used.
+    # Link creations refused (invalid or policy-blocked destinations) per client address,
+    # whatever account or key is used: probing for what passes the policy is the abusive
+    # pattern; links that are created count against the workspace's quota instead.
     rate_limit_create_ip: str = "2000/1h"
+    # Links a workspace may create per UTC day unless the operator set its own quota
+    # (`hoplink workspace quota`); bulk uploads count each link.
+    quota_links_per_day: int = Field(default=50_000, ge=1, le=100_000_000)
+    # Links a workspace may create per UTC calendar month, likewise.
+    quota_links_per_month: int = Field(default=500_000, ge=1, le=1_000_000_000)
     # Unknown short codes a client address may ask the redirect host for before it gets
     # 429 for further unknown codes (enumeration); existing links always redirect.
     rate_limit_redirect_404: str = "60/10m"
@@ -350,6 +366,23 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise ValueError(f"{cidr!r} is not an IP network, e.g. 10.0.0.0/8") from None
+        return value
+
+    @field_validator("visitor_page_template")
+    @classmethod
+    def _check_visitor_template(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) in ("", "."):
+            return None
+        if value is None:
+            return None
+        if not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a file (a Jinja template)")
+        from hoplink.redirect.pages import VisitorPages
+
+        try:
+            VisitorPages(value)
+        except Exception as exc:  # the template's own error names line and reason
+            raise ValueError(f"{str(value)!r} does not render: {exc}") from None
         return value
 
     @field_validator("geoip_database")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 LinkChange = Literal["created", "updated", "deleted", "banned", "unbanned"]
-WorkspaceChange = Literal["status", "erased"]
+WorkspaceChange = Literal["status", "erased", "click_id", "fallback_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +47,9 @@ class LinkChanged:
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceChanged:
-    """A workspace's status changed (verified, suspended, reinstated) or it was erased:
-    every link of it may now answer differently."""
+    """A workspace's status changed (verified, suspended, reinstated), its click-id settings
+    or its fallback URL (shown by the visitor page of its disabled links) changed, or it was
+    erased: every link of it may now answer differently."""
 
     workspace_id: str
     change: WorkspaceChange

@@ -8,6 +8,8 @@ it was written for (``REQUEST_ID``, a context variable the dispatcher sets).
 The last step before rendering replaces anything that parses as an IPv4 or IPv6 address
 with ``[ip]``: hoplink never stores client addresses, and this holds even for a library
 that logs its peer or an exception that names one (defence in depth, not the first line).
+The ad platforms' click ids (``fbclid=…``, ``{"gclid": "…"}``; clicks/adids.py) identify
+a person's ad click: their values become ``[ad-click-id]`` the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from hoplink.clicks.adids import AD_CLICK_ID_PARAMS, AD_CLICK_IDS
 from hoplink.config import Settings
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("hoplink_request_id", default=None)
@@ -36,6 +39,13 @@ _ID_PREFIX = secrets.token_hex(6)  # per process: ids stay unique across nodes a
 _id_counter = itertools.count(1)
 
 REDACTED = "[ip]"
+AD_REDACTED = "[ad-click-id]"
+# name=value (a URL or query), or name": "value / name': 'value / name: value (JSON, reprs).
+_AD_ID = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])("
+    + "|".join(re.escape(a.param) for a in AD_CLICK_IDS)
+    + r")(=|[\"']?\s*:\s*[\"']?)([^&\s#\"',;}\]]+)"
+)
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?"
@@ -70,7 +80,10 @@ def _is_ip(text: str) -> bool:
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with every IP address in it replaced by ``[ip]``."""
+    """``text`` with every IP address in it replaced by ``[ip]``, and the value of every ad
+    click id by ``[ad-click-id]``."""
+    if "=" in text or ":" in text:
+        text = _AD_ID.sub(lambda m: f"{m.group(1)}{m.group(2)}{AD_REDACTED}", text)
     if ":" in text:  # first: an IPv6 address may end in an IPv4 one (::ffff:192.0.2.1)
         text = _IPV6.sub(lambda m: REDACTED if _is_ip(m.group()) else m.group(), text)
     if "." in text:
@@ -86,7 +99,7 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
         return REDACTED
     if isinstance(value, Mapping):
-        return {_scrub(k): _scrub(v) for k, v in value.items()}
+        return {_scrub(k): _scrub_under(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_scrub(v) for v in value]
     text = str(value)
@@ -94,11 +107,17 @@ def _scrub(value: Any) -> Any:
     return value if scrubbed == text else scrubbed
 
 
+def _scrub_under(key: object, value: Any) -> Any:
+    if isinstance(key, str) and key.lower() in AD_CLICK_ID_PARAMS and value:
+        return AD_REDACTED
+    return _scrub(value)
+
+
 def scrub_ip_addresses(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     """Replace IP addresses in every key and value of the event (run after exceptions are
     rendered to text, right before the renderer)."""
     return {
-        scrub_text(key) if isinstance(key, str) else key: _scrub(value)
+        scrub_text(key) if isinstance(key, str) else key: _scrub_under(key, value)
         for key, value in event.items()
     }
 

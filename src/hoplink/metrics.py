@@ -43,6 +43,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
+from hoplink.clicks.adids import AdIdDrop
 from hoplink.clicks.backlog import journal_backlog
 from hoplink.clicks.enriched import BotReason
 from hoplink.clicks.journal import ClickJournal
@@ -259,6 +260,15 @@ class LiveCollector(Collector):
             "Unknown codes answered 429: the client asked for too many (enumeration limit).",
             sum(e.misses_refused for e in edges),
         )
+        ad_ids = CounterMetricFamily(
+            "hoplink_redirect_ad_click_ids_dropped",
+            "Ad platforms' click ids (fbclid, gclid, ...) refused at the edge, by reason.",
+            labels=["reason"],
+        )
+        for reason in AdIdDrop:
+            value = sum(e.capture.ad_ids.counts[reason.value] for e in edges)
+            ad_ids.add_metric([reason.value], value)
+        yield ad_ids
         shared = [rt.shared_links for _, rt in apps if rt.shared_links is not None]
         if shared:
             for name, help_text in _SHARED_CACHE_COUNTS.items():

@@ -226,3 +226,35 @@ async def enforce(
             quota=limit.limit,
             window=limit.window,
         )
+
+
+async def refuse_if_spent(
+    limiter: RateLimiter, limit: Limit | None, key: str | None, *, message: str
+) -> None:
+    """Raise ``RateLimited`` when ``key`` has no event left, counting nothing (the events
+    are counted afterwards with ``charge``, e.g. only the creations that were refused)."""
+    if limit is None or key is None:
+        return
+    # A zero-cost hit counts nothing and is refused once the stored arrival time is more
+    # than the window ahead; half an interval less means "not even one more would fit".
+    interval = limit.window / limit.limit
+    probe = Limit(limit.name, limit.limit, limit.window - interval / 2)
+    wait = await limiter.hit(probe, key, 0)
+    if wait > 0:
+        seconds = retry_after_seconds(wait)
+        raise RateLimited(
+            f"{message}; try again in {seconds} seconds",
+            retry_after=seconds,
+            quota=limit.limit,
+            window=limit.window,
+        )
+
+
+async def charge(limiter: RateLimiter, limit: Limit | None, key: str | None, cost: int) -> None:
+    """Count ``cost`` events of ``key`` after the fact (never raises): as much of it as still
+    fits, so the next ``enforce(..., cost=0)`` of an address over its limit refuses."""
+    if limit is None or key is None:
+        return
+    cost = min(cost, limit.limit)
+    while cost > 0 and await limiter.hit(limit, key, cost) > 0:
+        cost //= 2

@@ -2,9 +2,12 @@
 
 The app is driven at the ASGI level, so requests can carry what an HTTP client would refuse
 to send (CR/LF, raw bytes, duplicate Host headers). For any query string, path suffix and
-headers: a 302 carries exactly one Location, of printable ASCII, whose scheme, host and
-path are those of the stored final URL (and, for a link without forward_query, the whole
-URL is); and a link is only ever served on its own domain, for its exact code.
+headers: a 302 carries exactly one Location, of printable ASCII, ending (before any
+fragment) in exactly one click id under the workspace's parameter name, a fresh one every
+time; without it, the scheme, host and path are those of the stored final URL, and for a
+link without forward_query the whole URL is (plus, for a link that passes ad click ids on,
+only validated ids of the platforms' table); and a link is only ever served on its own
+domain, for its exact code.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import factories
+from clickids import split_click_id
 from hoplink.app import HoplinkApp
+from hoplink.clicks.adids import BY_PARAM
 from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
 from hoplink.links import rules as link_rules
@@ -54,6 +59,8 @@ class World:
     app: HoplinkApp
     links: list[Link]  # on HOST
     foreign: Link  # on OTHER_HOST
+    params: dict[str, str]  # link id → the click-id parameter of its workspace
+    seen: set[str]  # every click id handed out so far
     # Links with routing rules (on HOST) and every Location their rules may answer.
     routed: list[tuple[Link, list[str]]]
 
@@ -95,7 +102,17 @@ async def world(
             await make(default, "https://shop.example.com/p/%E5%8F%8C", forward_query=True),
             await make(default, "http://[2606:4700:4700::1111]:8080/a/b?x=1#f", forward_query=True),
             await make(default, "https://shop.example.com/c", code="Summer-Sale_1"),
+            await make(default, "https://shop.example.com/d?gclid=BOUND#x", pass_ad_click_ids=True),
         ]
+        params = {link.id: "hl_click" for link in links}
+        renamed = await factories.workspace(tx, "Renamed", click_id_param="cid")
+        spec = LinkSpec(url="https://shop.example.com/e?k=v", forward_query=True)
+        links.append(
+            await service.create_link(
+                tx, workspace=renamed, domain=default, spec=spec, actor=None, code_length=7
+            )
+        )
+        params[links[-1].id] = "cid"
         foreign = await make(other, "https://brand.example/x")
         routed: list[tuple[Link, list[str]]] = []
         for forward in (False, True):
@@ -109,7 +126,7 @@ async def world(
                 candidates += (rule.action.locations or {"url": rule.action.url}).values()
             routed.append((link, candidates))
     try:
-        yield World(app, links, foreign, routed)
+        yield World(app, links, foreign, params, set(), routed)
     finally:
         await app.stop()
 
@@ -152,6 +169,12 @@ _TOKENS = [
     "%2F",
     "utm_source=",
     "hl_click=",
+    "HL_CLICK=",
+    "cid=",
+    "fbclid=",
+    "gclid=",
+    "ScCid=",
+    "0123456789abcdef0123456789abcdef",
     "aff=",
     "https://evil.example",
     "%00",
@@ -185,7 +208,7 @@ header_lists = st.lists(st.tuples(header_names, nasty_bytes), max_size=6)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    index=st.integers(min_value=0, max_value=3),
+    index=st.integers(min_value=0, max_value=5),
     suffix=st.one_of(st.just(""), nasty_text),
     query=nasty_bytes,
     host=host_variants,
@@ -215,12 +238,21 @@ async def test_location_is_always_the_stored_url(
     assert len(locations) == 1
     location = locations[0]
     assert all(0x21 <= b <= 0x7E for b in location), location
-    got, stored = urlsplit(location.decode()), urlsplit(link.final_url)
+    rest, click_id = split_click_id(location.decode(), world.params[link.id])
+    assert click_id not in world.seen  # ours, fresh: never one the request carried
+    world.seen.add(click_id)
+    got, stored = urlsplit(rest), urlsplit(link.final_url)
     assert (got.scheme, got.netloc, got.path) == (stored.scheme, stored.netloc, stored.path)
     assert got.fragment == stored.fragment
     assert got.query.startswith(stored.query)
-    if not link.forward_query:
-        assert location.decode() == link.final_url
+    if link.pass_ad_click_ids:
+        for piece in filter(None, got.query[len(stored.query) :].split("&")):
+            name, _, value = piece.partition("=")
+            spec = BY_PARAM[name]  # only the table's names, canonically spelled
+            assert spec.charset.fullmatch(value) and len(value) <= spec.max_length, piece
+            assert name.lower() not in stored.query.lower()  # never over a bound one
+    elif not link.forward_query:
+        assert rest == link.final_url
     # Served only for the exact code on its own domain (Host matched case-insensitively).
     assert suffix == "" and host.lower() == HOST
 
@@ -248,13 +280,20 @@ async def test_a_routed_link_answers_only_its_stored_locations(
     world: World, index: int, query: bytes, extra: list[tuple[bytes, bytes]], method: str
 ) -> None:
     """Whatever the user agent, language, country header and query: the Location is the
-    link's final URL or one its rules stored, and only http(s) ones get the visitor's query."""
+    link's final URL or one its rules stored, and only http(s) ones get the visitor's query
+    and the click id (never an app hand-off)."""
     link, candidates = world.routed[index]
     headers = [(b"host", HOST.encode()), *[(n, v) for n, v in extra if n != b"host"]]
     status, response_headers, _ = await call(world.app, method, f"/{link.code}", query, headers)
     assert status == 302
     [location] = [v.decode() for n, v in response_headers if n.lower() == b"location"]
     assert all(0x21 <= ord(c) <= 0x7E for c in location), location
+    if location.startswith(("http://", "https://")):
+        location, click_id = split_click_id(location, "hl_click")
+        assert click_id not in world.seen
+        world.seen.add(click_id)
+    else:
+        assert "hl_click" not in location, location
     if location in candidates:
         return
     assert link.forward_query, (location, candidates)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from api_client import Api, running_api
+from clickids import split_click_id
 from hoplink.errors import InvalidInput
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
@@ -157,6 +158,42 @@ async def test_every_legit_url_is_accepted(
             ip_outcome = await _create_all(api, headers, LEGIT_IP, bulk=bulk)
             assert {error["code"] for _, error in ip_outcome if error} == {"not_allowed"}
             assert all(error for _, error in ip_outcome)
+
+
+# What a visitor may append to any short link, trying to steer it or to forge a click id.
+HOSTILE_QUERY = (
+    "hl_click=FORGED&HL_CLICK=0123456789abcdef0123456789abcdef&utm_source=evil"
+    "&redirect=https%3A%2F%2Fevil.example%2F&url=//evil.example&%0d%0aLocation:%20x"
+    "&fbclid=IwAR.1&gclid=bad%0d%0a&aff=THIEF"
+)
+
+
+async def test_every_legit_url_redirects_to_itself_plus_only_the_click_id(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The Location is the stored final URL, then (for links that ask, every other one
+    here) the validated ad click ids, then our click id — before any fragment; nothing else
+    from the request."""
+    async with api_in("open", db_url, tmp_path / "data") as (api, headers):
+        links: list[dict[str, Any]] = []
+        for start in range(0, len(LEGIT), 200):
+            items = [
+                {"url": url, "pass_ad_click_ids": (start + i) % 2 == 1}
+                for i, url in enumerate(LEGIT[start : start + 200])
+            ]
+            r = await api.http.post("/api/v1/links/bulk", json={"items": items}, headers=headers)
+            assert r.status_code == 200 and r.json()["failed"] == 0, r.text
+            links += [result["link"] for result in r.json()["results"]]
+        for link in links:
+            r = await api.http.get(f"/{link['code']}?{HOSTILE_QUERY}")
+            assert r.status_code == 302, (link["url"], r.status_code)
+            (location,) = r.headers.get_list("location")
+            rest, _ = split_click_id(location)
+            expected = link["final_url"]
+            base, hash_sign, fragment = expected.partition("#")
+            if link["pass_ad_click_ids"] and "fbclid=" not in base.lower():
+                expected = f"{base}{'&' if '?' in base else '?'}fbclid=IwAR.1{hash_sign}{fragment}"
+            assert rest == expected, link["url"]
 
 
 # --- Generated cases ------------------------------------------------------------------

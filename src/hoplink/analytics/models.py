@@ -54,7 +54,13 @@ DIMENSIONS: dict[str, str] = {
 }
 # Breakdowns by a property of the link: workspace-wide, dimensions the worker wrote (as of
 # each click); in link-level scopes, the links' current values joined at query time.
-LINK_GROUPS: dict[str, str] = {"channels": "channel", "campaigns": "campaign"}
+# utm_content (the ad group) and utm_term (the ad) list only clicks on links that have one.
+LINK_GROUPS: dict[str, str] = {
+    "channels": "channel",
+    "campaigns": "campaign",
+    "utm_content": "utm_content",
+    "utm_term": "utm_term",
+}
 BREAKDOWNS: tuple[str, ...] = (*DIMENSIONS, *LINK_GROUPS)
 NONE_VALUE = "(none)"  # links without a channel or campaign
 

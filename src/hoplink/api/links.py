@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from hoplink.api.deps import ClientIP, LinksRead, LinksWrite, RuntimeDep
+from hoplink.api.deps import ClientIP, LinksRead, LinksWrite, Principal, RuntimeDep
 from hoplink.api.problems import field_errors
 from hoplink.api.schemas import (
     BulkCreate,
@@ -26,9 +26,10 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.urls import UTM_FIELDS
-from hoplink.ratelimit import enforce, parse_limit
+from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
+from hoplink.workspaces.quotas import quota_from_settings
 
 router = APIRouter(
     prefix="/links", tags=["links"], responses=problem_responses(400, 401, 403, 404, 409, 422)
@@ -54,6 +55,7 @@ def _spec(body: LinkCreate) -> service.LinkSpec:
         ends_at=body.ends_at,
         max_clicks=body.max_clicks,
         expiry_url=body.expiry_url,
+        pass_ad_click_ids=body.pass_ad_click_ids,
     )
 
 
@@ -61,19 +63,24 @@ def _spec(body: LinkCreate) -> service.LinkSpec:
 async def create_link(
     body: LinkCreate, who: LinksWrite, runtime: RuntimeDep, ip: ClientIP
 ) -> LinkOut:
-    await _count_creations(runtime, ip, 1)
-    async with runtime.db.transaction() as tx:
-        domain = await domain_for(tx, who.workspace, body.domain)
-        link = await service.create_link(
-            tx,
-            workspace=who.workspace,
-            domain=domain,
-            spec=_spec(body),
-            actor=who.actor,
-            code_length=runtime.settings.code_length,
-            require_verified=runtime.settings.require_verified_workspace,
-            policy=policy_from_settings(runtime.settings),
-        )
+    await _refuse_if_abusive(runtime, ip)
+    try:
+        async with runtime.db.transaction() as tx:
+            domain = await domain_for(tx, who.workspace, body.domain)
+            link = await service.create_link(
+                tx,
+                workspace=who.workspace,
+                domain=domain,
+                spec=_spec(body),
+                actor=who.actor,
+                code_length=runtime.settings.code_length,
+                require_verified=runtime.settings.require_verified_workspace,
+                policy=policy_from_settings(runtime.settings),
+                quota=quota_from_settings(runtime.settings),
+            )
+    except InvalidInput:
+        await _count_refused(runtime, ip, 1)
+        raise
     return _out(runtime, link)
 
 
@@ -90,7 +97,31 @@ async def bulk_create(
                 "items", "too_many", f"at most {limit} items per call, got {len(body.items)}"
             )
         )
-    await _count_creations(runtime, ip, len(body.items))
+    await _refuse_if_abusive(runtime, ip)
+    try:
+        results = await _bulk_results(body, who, runtime)
+    except InvalidInput as exc:
+        await _count_refused(runtime, ip, len(exc.errors))
+        raise
+    await _count_refused(runtime, ip, sum(isinstance(r, InvalidInput) for r in results.values()))
+    # Serialised directly: re-validating 1,000 response models would cost more than the inserts.
+    items: list[dict[str, object]] = []
+    for i in range(len(body.items)):
+        r = results[i]
+        if isinstance(r, InvalidInput):
+            errors = [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors]
+            items.append({"index": i, "ok": False, "link": None, "errors": errors})
+        else:
+            link = _out(runtime, r).model_dump(mode="json")
+            items.append({"index": i, "ok": True, "link": link, "errors": None})
+    created_count = sum(1 for item in items if item["ok"])
+    payload = {"created": created_count, "failed": len(items) - created_count, "results": items}
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+async def _bulk_results(
+    body: BulkCreate, who: Principal, runtime: Runtime
+) -> dict[int, Link | InvalidInput]:
     # Parse each item on its own; a malformed item is reported, the rest proceed.
     parsed: dict[int, LinkCreate] = {}
     early: dict[int, list[FieldError]] = {}
@@ -127,36 +158,31 @@ async def bulk_create(
                     code_length=runtime.settings.code_length,
                     require_verified=runtime.settings.require_verified_workspace,
                     policy=policy_from_settings(runtime.settings),
+                    quota=quota_from_settings(runtime.settings),
                     all_or_nothing=body.all_or_nothing,
                 )
             except InvalidInput as exc:
                 # Renumber "items.<position in group>" to the caller's indexes.
                 raise InvalidInput([_renumber(e, indexes) for e in exc.errors]) from None
             results.update(zip(indexes, created, strict=True))
-    # Serialised directly: re-validating 1,000 response models would cost more than the inserts.
-    items: list[dict[str, object]] = []
-    for i in range(len(body.items)):
-        r = results[i]
-        if isinstance(r, InvalidInput):
-            errors = [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors]
-            items.append({"index": i, "ok": False, "link": None, "errors": errors})
-        else:
-            link = _out(runtime, r).model_dump(mode="json")
-            items.append({"index": i, "ok": True, "link": link, "errors": None})
-    created_count = sum(1 for item in items if item["ok"])
-    payload = {"created": created_count, "failed": len(items) - created_count, "results": items}
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return results
 
 
-async def _count_creations(runtime: Runtime, ip: str | None, count: int) -> None:
-    """Links created per client address, whichever key: refused whole, before any work."""
-    await enforce(
+async def _refuse_if_abusive(runtime: Runtime, ip: str | None) -> None:
+    """An address whose creations were refused too often (probing the destination policy)
+    is refused before any work, whichever key; created links count against the workspace's
+    quota instead."""
+    await refuse_if_spent(
         runtime.rate_limiter,
         parse_limit("create_ip", runtime.settings.rate_limit_create_ip),
         ip,
-        cost=count,
-        message="too many links were created from your address",
+        message="too many link creations from your address were refused",
     )
+
+
+async def _count_refused(runtime: Runtime, ip: str | None, count: int) -> None:
+    limit = parse_limit("create_ip", runtime.settings.rate_limit_create_ip)
+    await charge(runtime.rate_limiter, limit, ip, count)
 
 
 def _renumber(error: FieldError, indexes: list[int]) -> FieldError:

@@ -72,6 +72,9 @@ class LinkCreate(_In):
     expiry_url: str | None = Field(
         None, description="Where an expired (or not yet started) link sends; else a 410 page"
     )
+    pass_ad_click_ids: bool = Field(
+        False, description="Pass fbclid, gclid, ttclid, ... on to the destination."
+    )
 
 
 class LinkUpdate(_In):
@@ -86,7 +89,12 @@ class LinkUpdate(_In):
     tags: list[str] | None = None
     title: str | None = None
     notes: str | None = None
-    archived: bool | None = None
+    archived: bool | None = Field(
+        None, description="Hide from the list and reports; the short URL keeps redirecting."
+    )
+    disabled: bool | None = Field(
+        None, description="Turn off: visitors get the visitor page (404) instead of the product."
+    )
     forward_query: bool | None = None
     starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
     ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
@@ -94,6 +102,7 @@ class LinkUpdate(_In):
     expiry_url: str | None = Field(
         None, description="Where an expired (or not yet started) link sends; else a 410 page"
     )
+    pass_ad_click_ids: bool | None = None
 
 
 class BulkCreate(_In):
@@ -120,7 +129,9 @@ class LinkOut(BaseModel):
     title: str | None
     notes: str | None
     archived: bool
+    disabled: bool
     forward_query: bool
+    pass_ad_click_ids: bool
     created_at: datetime
     updated_at: datetime
     banned: bool = Field(
@@ -156,7 +167,9 @@ class LinkOut(BaseModel):
             title=link.title,
             notes=link.notes,
             archived=link.archived,
+            disabled=link.disabled,
             forward_query=link.forward_query,
+            pass_ad_click_ids=link.pass_ad_click_ids,
             created_at=link.created_at,
             updated_at=link.updated_at,
             banned=link.ban is not None,
@@ -250,6 +263,9 @@ class WorkspaceOut(BaseModel):
     status: str
     channels: list[str]
     param_template: dict[str, str]
+    click_id_param: str | None = Field(
+        description="The parameter every redirect adds the click id under; null: turned off."
+    )
     api_key: dict[str, Any]
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hoplink.api.deps import AnyKey
+from hoplink.api.deps import AnyKey, RuntimeDep
 from hoplink.api.schemas import WorkspaceOut, problem_responses
 
 router = APIRouter(tags=["workspace"], responses=problem_responses(401, 403))
 
 
 @router.get("/workspace", response_model=WorkspaceOut, summary="The key's workspace")
-async def current_workspace(who: AnyKey) -> WorkspaceOut:
+async def current_workspace(who: AnyKey, runtime: RuntimeDep) -> WorkspaceOut:
     ws = who.workspace
+    click_param = ws.click_id_param or runtime.settings.click_id_param
     return WorkspaceOut(
         id=ws.id,
         slug=ws.slug,
@@ -22,6 +23,7 @@ async def current_workspace(who: AnyKey) -> WorkspaceOut:
         status=ws.status.value,
         channels=list(ws.channels),
         param_template=ws.param_template,
+        click_id_param=click_param if ws.click_id_enabled else None,
         api_key={
             "id": who.key.id,
             "name": who.key.name,

@@ -1,4 +1,4 @@
-"""``hoplink link``: create and list a workspace's short links."""
+"""``hoplink link``: create, list and set options of a workspace's short links."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hoplink.config import Settings
 from hoplink.domains import domain_for
 from hoplink.errors import WorkspaceSuspended
 from hoplink.links.models import Link, LinkQuery
-from hoplink.links.service import LinkSpec, create_link
+from hoplink.links.service import LinkSpec, create_link, update_link
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import find_workspace
@@ -91,6 +91,10 @@ def create(
             show_default=False,
         ),
     ] = None,
+    pass_ad_click_ids: Annotated[
+        bool,
+        typer.Option(help="Pass ad click ids (fbclid, gclid, ttclid, ...) on to the URL."),
+    ] = False,
 ) -> None:
     """Create a short link and print it with the final URL visitors are sent to.
 
@@ -114,10 +118,43 @@ def create(
         tags=tag or (),
         title=title,
         code=code,
+        pass_ad_click_ids=pass_ad_click_ids,
     )
     link, short_url = _common.run(_create(settings, workspace, domain, spec))
     out.print(f"short URL  {short_url}", markup=False, soft_wrap=True)
     out.print(f"final URL  {link.final_url}", markup=False, soft_wrap=True)
+
+
+async def _update(settings: Settings, ref: str, link_id: str, changes: dict[str, Any]) -> Link:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        ws = await find_workspace(tx, ref)
+        return await update_link(tx, workspace=ws, link_id=link_id, changes=changes, actor="cli")
+
+
+@app.command("set")
+def set_(
+    link_id: Annotated[str, typer.Argument(metavar="LINK_ID", help="The link's id (lnk_...).")],
+    workspace: WorkspaceOpt,
+    pass_ad_click_ids: Annotated[
+        bool | None,
+        typer.Option(
+            help="Pass ad click ids (fbclid, gclid, ttclid, ...) on to the URL, or stop.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Change a link's options (web nodes see the change within the redirect cache TTL).
+
+    Example:
+    $ hoplink link set lnk_8Hq2... -w my-store --pass-ad-click-ids
+    """
+    changes: dict[str, Any] = {}
+    if pass_ad_click_ids is not None:
+        changes["pass_ad_click_ids"] = pass_ad_click_ids
+    if not changes:
+        raise typer.BadParameter("nothing to change; give an option such as --pass-ad-click-ids")
+    link = _common.run(_update(_common.settings(), workspace, link_id, changes))
+    out.print(f"pass ad click ids  {'on' if link.pass_ad_click_ids else 'off'}", markup=False)
 
 
 async def _search(settings: Settings, ref: str, query: LinkQuery) -> tuple[list[Link], int, str]:

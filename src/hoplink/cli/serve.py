@@ -18,7 +18,7 @@ from rich.table import Table
 from uvicorn.supervisors import Multiprocess
 
 from hoplink import logs
-from hoplink.app import create_app
+from hoplink.app import create_app, default_services
 from hoplink.cli import _common
 from hoplink.cli._common import out
 from hoplink.cli.bootstrap import FirstRun, bootstrap
@@ -103,7 +103,7 @@ def _uvicorn_config(settings: Settings, app: Any = None, workers: int = 1) -> uv
         return importlib.util.find_spec(module) is not None
 
     return uvicorn.Config(
-        create_app(settings) if app is None else app,
+        app if app is not None else _app(settings),
         factory=isinstance(app, str),
         workers=workers,
         host=settings.host,
@@ -123,6 +123,13 @@ def _uvicorn_config(settings: Settings, app: Any = None, workers: int = 1) -> uv
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACEFUL_SECONDS,
     )
+
+
+def _app(settings: Settings) -> Any:
+    """The app of a single web process: its embedded click worker (if on) runs as a child
+    process unless HOPLINK_WORKER_PROCESS=false."""
+    child = settings.worker_process
+    return create_app(settings, default_services(settings, child_process=child))
 
 
 def _own_command() -> str:

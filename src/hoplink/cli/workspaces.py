@@ -13,8 +13,10 @@ from hoplink import privacy
 from hoplink.cli import _common, domains
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
+from hoplink.ids import utcnow
 from hoplink.moderation import service as moderation
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
+from hoplink.workspaces.quotas import QuotaUsage, quota_from_settings, quota_usage, set_quota
 from hoplink.workspaces.service import create_workspace, find_workspace
 
 app = typer.Typer(help="Manage workspaces (one per seller).", no_args_is_help=True)
@@ -161,6 +163,54 @@ def reinstate(
     """
     ws = _common.run(_set_status(_common.settings(), ref, "reinstate", reason or _NO_REASON))
     out.print(f"{ws.slug} is reinstated ({ws.status.value})", markup=False)
+
+
+async def _quota(
+    settings: Settings, ref: str, per_day: int | None, per_month: int | None, reset: bool
+) -> QuotaUsage:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        ws = await find_workspace(tx, ref)
+        if reset or per_day is not None or per_month is not None:
+            await set_quota(
+                tx,
+                workspace=ws,
+                per_day=None if reset else (per_day or ws.links_per_day),
+                per_month=None if reset else (per_month or ws.links_per_month),
+            )
+            ws = await find_workspace(tx, ref)
+        return await quota_usage(
+            tx, workspace=ws, defaults=quota_from_settings(settings), now=utcnow()
+        )
+
+
+@app.command()
+def quota(
+    ref: Annotated[str, typer.Argument(metavar="REF", help=WORKSPACE_HELP)],
+    per_day: Annotated[
+        int | None, typer.Option(min=1, help="Links it may create per UTC day.")
+    ] = None,
+    per_month: Annotated[
+        int | None, typer.Option(min=1, help="Links it may create per UTC month.")
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Back to HOPLINK_QUOTA_LINKS_PER_DAY/_MONTH.")
+    ] = False,
+) -> None:
+    """Show or set a workspace's creation quota (links per day and per month) and its usage.
+
+    Example:
+    $ hoplink workspace quota acme --per-day 200000 --per-month 2000000
+    """
+    if default and (per_day is not None or per_month is not None):
+        _common.fail("give either --default or --per-day/--per-month, not both", code=2)
+    u = _common.run(_quota(_common.settings(), ref, per_day, per_month, default))
+    out.print(
+        f"per day: {u.used_today:,} of {u.per_day:,} used"
+        f" (resets {u.day_resets_at:%Y-%m-%d %H:%M} UTC)\n"
+        f"per month: {u.used_this_month:,} of {u.per_month:,} used"
+        f" (resets {u.month_resets_at:%Y-%m-%d %H:%M} UTC)",
+        markup=False,
+    )
 
 
 async def _export(settings: Settings, ref: str, to: Path) -> tuple[Workspace, int]:

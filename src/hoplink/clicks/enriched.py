@@ -55,6 +55,9 @@ class Event:
     # The link's channel and campaign id when the click is written (None: it has none).
     channel: str | None = None
     campaign: str | None = None
+    # The link's utm_content (ad group) and utm_term (ad) when the click is written.
+    utm_content: str | None = None
+    utm_term: str | None = None
 
     @property
     def day(self) -> int:
@@ -83,13 +86,20 @@ class Event:
         return pairs
 
     def workspace_dims(self) -> list[tuple[str, str]]:
-        """``dims`` plus the link's channel and campaign at click time, for the workspace
-        breakdown rollups (a link-level scope joins its links' properties instead)."""
-        return [
+        """``dims`` plus the link's channel, campaign, utm_content and utm_term at click time,
+        for the workspace breakdown rollups (a link-level scope joins its links' properties
+        instead). The UTM ones only when the link has them: most links have neither, and
+        two rows per click and grain for "(none)" would cost every click."""
+        pairs = [
             *self.dims(),
             ("channel", self.channel or NONE_VALUE),
             ("campaign", self.campaign or NONE_VALUE),
         ]
+        if self.utm_content:
+            pairs.append(("utm_content", self.utm_content))
+        if self.utm_term:
+            pairs.append(("utm_term", self.utm_term))
+        return pairs
 
 
 class LinkRef(NamedTuple):
@@ -98,6 +108,8 @@ class LinkRef(NamedTuple):
     workspace_id: str
     channel: str | None = None
     campaign_id: str | None = None
+    utm_content: str | None = None
+    utm_term: str | None = None
 
 
 class Counts(NamedTuple):

@@ -8,6 +8,7 @@ dropped before the click touches a journal, a queue or a log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -26,6 +27,9 @@ class Click:
     accept_language: str
     country: str | None  # ISO 3166-1 alpha-2, from a trusted CDN header or a geo lookup
     visitor_hash: str  # keyed hash of (daily salt, workspace, IP, user agent)
+    # The ad platforms' click ids on the short link's query ({"fbclid": ...}, validated at
+    # the edge, see clicks/adids.py); None for the usual click that has none.
+    ad_click_ids: dict[str, str] | None = None
     # The routing rule that answered (links with rules only; "default": none matched).
     rule: str | None = None
     variant: str | None = None  # the A/B test variant the visitor was sent to
@@ -45,6 +49,20 @@ class Click:
     def from_json(cls, data: bytes | str) -> Click:
         values: dict[str, Any] = orjson.loads(data)
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClick:
+    """A raw click as written by the worker, found by its id (conversions attribute an
+    order reported with ``hl_click`` to it)."""
+
+    click_id: str
+    workspace_id: str
+    link_id: str
+    ts: datetime
+    visitor_hash: str
+    ad_click_ids: dict[str, str]  # {} when the visit carried none
+    bot: str | None  # why it was flagged as a bot; None: a person
 
 
 class ClickSink(Protocol):

@@ -40,6 +40,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("referrers", N_("Referrers")),
     ("channels", N_("Channels")),
     ("campaigns", N_("Campaigns")),
+    ("utm_content", N_("Ad groups (utm_content)")),
+    ("utm_term", N_("Ads (utm_term)")),
     ("languages", N_("Languages")),
     ("bots", N_("Bots and link previews")),
     ("rules", N_("Routing rules")),

@@ -33,7 +33,8 @@ from hoplink.dashboard.bulkjobs import BulkJobs
 from hoplink.dashboard.context import PREFIX, Services, SignInRequired
 from hoplink.dashboard.csrf import CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
-from hoplink.dashboard.pages import describe_error, gettext, render
+from hoplink.dashboard.limits import limit_message
+from hoplink.dashboard.pages import describe_error, gettext, locale_of, render
 from hoplink.dashboard.sessions import SessionMiddleware
 from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
 from hoplink.errors import (
@@ -80,12 +81,15 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/links/{{id}}/edit", links.edit_form, methods=get),
         Route(f"{W}/links/{{id}}/edit", links.update, methods=post),
         Route(f"{W}/links/{{id}}/archive", links.archive, methods=post),
+        Route(f"{W}/links/{{id}}/disable", links.disable_form, methods=get),
+        Route(f"{W}/links/{{id}}/disable", links.disable, methods=post),
         Route(f"{W}/links/{{id}}/delete", links.delete_form, methods=get),
         Route(f"{W}/links/{{id}}/delete", links.delete, methods=post),
         Route(f"{W}/links/{{id}}/qr.svg", partial(links.qr, kind="svg"), methods=get),
         Route(f"{W}/links/{{id}}/qr.png", partial(links.qr, kind="png"), methods=get),
         Route(f"{W}/bulk", bulk.bulk_form, methods=get),
         Route(f"{W}/bulk", bulk.bulk_start, methods=post),
+        Route(f"{W}/bulk/template.csv", bulk.bulk_template, methods=get),
         Route(f"{W}/bulk/{{job}}", bulk.bulk_job, methods=get),
         Route(f"{W}/bulk/{{job}}/progress", bulk.bulk_progress, methods=get),
         Route(f"{W}/bulk/{{job}}/results.csv", bulk.bulk_results, methods=get),
@@ -99,6 +103,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/members/{{user}}/role", settings.change_role, methods=post),
         Route(f"{W}/settings/members/{{user}}/remove", settings.remove_member, methods=post),
         Route(f"{W}/settings/keys", settings.create_key, methods=post),
+        Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_form, methods=get),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
         Route(f"{W}/settings/domains", domains.domains_page, methods=get),
         Route(f"{W}/settings/domains", domains.add, methods=post),
@@ -165,8 +170,12 @@ async def _hoplink_error(request: Request, exc: Exception) -> Response:
         )
     elif exc.status == 403:
         message = gettext(request, "Your role in this workspace does not allow this.")
-    else:
+    elif isinstance(exc, RateLimited):
+        message = limit_message(request, exc)
+    elif locale_of(request) == "en":
         message = exc.message
+    else:  # the service's message is English: say what kind of refusal it was instead
+        message = _generic(request, exc.status)
     response = _error_page(request, exc.status, message)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -177,9 +186,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         message = gettext(request, "This page does not exist, or you have no access to it.")
-    else:
+    elif locale_of(request) == "en":
         message = str(exc.detail)
+    else:
+        message = _generic(request, exc.status_code)
     return _error_page(request, exc.status_code, message)
+
+
+def _generic(request: Request, status: int) -> str:
+    if status == 409:
+        return gettext(request, "This conflicts with the current state. Reload and try again.")
+    if status == 405:
+        return gettext(request, "This address does not accept that kind of request.")
+    if status < 500:
+        return gettext(request, "This request could not be handled. Check it and try again.")
+    return gettext(request, "Something went wrong on our side. Please try again in a moment.")
 
 
 def _forbidden(scope: Scope) -> Response:

@@ -14,6 +14,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from hoplink.dashboard.i18n import N_
 from hoplink.links.urls import UTM_FIELDS
 
 COLUMNS: tuple[str, ...] = (
@@ -31,7 +32,12 @@ MAX_ROWS = 10_000
 
 
 class UploadError(Exception):
-    """The upload as a whole cannot be read (no row was created)."""
+    """The upload as a whole cannot be read (no row was created). ``template`` is an
+    N_-marked catalogue message, so the page can show it in the reader's language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ def decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UploadError("the file is neither UTF-8 nor GB 18030 text; save it as CSV UTF-8")
+    raise UploadError(N_("the file is neither UTF-8 nor GB 18030 text; save it as CSV UTF-8"))
 
 
 def _column(name: str) -> str:
@@ -65,13 +71,15 @@ def parse(text: str) -> list[Row]:
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), None)
     if first is None:
-        raise UploadError("there is nothing to import: paste URLs or choose a CSV file")
+        raise UploadError(N_("there is nothing to import: paste URLs or choose a CSV file"))
     rows = _parse_csv(text) if _has_header(first) else _parse_lines(lines)
     if not rows:
-        raise UploadError("the file has a header but no rows")
+        raise UploadError(N_("the file has a header but no rows"))
     if len(rows) > MAX_ROWS:
         raise UploadError(
-            f"at most {MAX_ROWS:,} links per upload (this one has {len(rows):,}); split the file"
+            N_("at most %(max)s links per upload (this one has %(rows)s); split the file"),
+            max=f"{MAX_ROWS:,}",
+            rows=f"{len(rows):,}",
         )
     return rows
 
@@ -98,16 +106,23 @@ def _parse_csv(text: str) -> list[Row]:
                 unknown = [c for c in cells if _column(c) not in COLUMNS and c.strip()]
                 if unknown:
                     raise UploadError(
-                        f"line {line}: unknown column {unknown[0]!r}; "
-                        f"the columns are {', '.join(COLUMNS)}"
+                        N_("line %(line)s: unknown column %(column)s; the columns are %(columns)s"),
+                        line=line,
+                        column=repr(unknown[0]),
+                        columns=", ".join(COLUMNS),
                     )
                 continue
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header):
                 raise UploadError(
-                    f"line {line}: {len(cells)} values but the header has {len(header)} "
-                    "columns; quote values that contain commas"
+                    N_(
+                        "line %(line)s: %(values)s values but the header has %(columns)s"
+                        " columns; quote values that contain commas"
+                    ),
+                    line=line,
+                    values=len(cells),
+                    columns=len(header),
                 )
             values = dict.fromkeys(COLUMNS, "")
             values.update({name: cell for name, cell in zip(header, cells, strict=False) if name})
@@ -115,7 +130,11 @@ def _parse_csv(text: str) -> list[Row]:
             if len(rows) > MAX_ROWS:
                 break
     except csv.Error as exc:
-        raise UploadError(f"line {reader.line_num}: {exc}") from None
+        # csv.Error's own text is English-only and adds little: the line is what helps.
+        raise UploadError(
+            N_("line %(line)s: the CSV cannot be read; check the quotes on that line"),
+            line=reader.line_num,
+        ) from exc
     return rows
 
 

@@ -23,9 +23,11 @@ from hoplink.errors import FieldError, InvalidInput
 from hoplink.links.models import Campaign, Link
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
+from hoplink.ratelimit import charge, parse_limit
 from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.quotas import QuotaExceeded, quota_from_settings
 
 log = logging.getLogger("hoplink.dashboard")
 
@@ -128,21 +130,34 @@ class BulkJobs:
                 del self.jobs[job_id]
 
     def start(
-        self, *, runtime: Runtime, workspace: Workspace, actor: str, rows: list[Row]
+        self,
+        *,
+        runtime: Runtime,
+        workspace: Workspace,
+        actor: str,
+        rows: list[Row],
+        ip: str | None = None,
     ) -> BulkJob:
         self._forget_old()
         job = BulkJob(id=secrets.token_urlsafe(12), workspace_id=workspace.id, total=len(rows))
         self.jobs[job.id] = job
         task = asyncio.get_running_loop().create_task(
-            self._run(job, runtime, workspace, actor, rows), name=f"bulk-{job.id}"
+            self._run(job, runtime, workspace, actor, rows, ip), name=f"bulk-{job.id}"
         )
         self.tasks[job.id] = task
         task.add_done_callback(lambda _: self.tasks.pop(job.id, None))
         return job
 
     async def _run(
-        self, job: BulkJob, runtime: Runtime, workspace: Workspace, actor: str, rows: list[Row]
+        self,
+        job: BulkJob,
+        runtime: Runtime,
+        workspace: Workspace,
+        actor: str,
+        rows: list[Row],
+        ip: str | None,
     ) -> None:
+        create_ip = parse_limit("create_ip", runtime.settings.rate_limit_create_ip)
         try:
             async with runtime.db.transaction(write=False) as tx:
                 campaigns = await tx.campaigns(workspace.id).all()
@@ -151,17 +166,30 @@ class BulkJobs:
                 chunk = rows[start : start + CHUNK]
                 specs = [row_spec(row, campaigns) for row in chunk]
                 valid = [(i, s) for i, s in enumerate(specs) if isinstance(s, LinkSpec)]
-                async with runtime.db.transaction() as tx:
-                    made = await create_links(
-                        tx,
-                        workspace=workspace,
-                        domain=domain,
-                        specs=[s for _, s in valid],
-                        actor=actor,
-                        code_length=runtime.settings.code_length,
-                        require_verified=runtime.settings.require_verified_workspace,
-                        policy=policy_from_settings(runtime.settings),
-                    )
+                try:
+                    async with runtime.db.transaction() as tx:
+                        made = await create_links(
+                            tx,
+                            workspace=workspace,
+                            domain=domain,
+                            specs=[s for _, s in valid],
+                            actor=actor,
+                            code_length=runtime.settings.code_length,
+                            require_verified=runtime.settings.require_verified_workspace,
+                            policy=policy_from_settings(runtime.settings),
+                            quota=quota_from_settings(runtime.settings),
+                        )
+                except QuotaExceeded as exc:
+                    # Another upload used the quota meanwhile: the rest is refused, each row
+                    # saying why (the rows already created stay).
+                    refusal = InvalidInput(FieldError("quota", exc.code, exc.message))
+                    for row in rows[start:]:
+                        job.results.append(self._result(runtime, row, refusal))
+                    break
+                refused = sum(isinstance(s, InvalidInput) for s in specs) + sum(
+                    isinstance(r, InvalidInput) for r in made
+                )
+                await charge(runtime.rate_limiter, create_ip, ip, refused)
                 outcome: dict[int, Link | InvalidInput] = {
                     i: r for (i, _), r in zip(valid, made, strict=True)
                 }

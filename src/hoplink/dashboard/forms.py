@@ -52,6 +52,7 @@ def form_values(form: Mapping[str, Any]) -> dict[str, str]:
     values = {name: _text(form, name) for name in TEXT_FIELDS}
     values["preset"] = _text(form, "preset")
     values["forward_query"] = "on" if _text(form, "forward_query") else ""
+    values["pass_ad_click_ids"] = "on" if _text(form, "pass_ad_click_ids") else ""
     preset = PRESETS_BY_KEY.get(values["preset"])
     if preset is not None:
         if not values["channel"].strip():
@@ -83,6 +84,7 @@ def spec_from(values: Mapping[str, str]) -> LinkSpec:
         notes=values["notes"],
         code=_or_none(values["code"]),
         forward_query=bool(values["forward_query"]),
+        pass_ad_click_ids=bool(values["pass_ad_click_ids"]),
     )
 
 
@@ -97,6 +99,7 @@ def changes_from(values: Mapping[str, str]) -> dict[str, Any]:
         "title": values["title"],
         "notes": values["notes"],
         "forward_query": bool(values["forward_query"]),
+        "pass_ad_click_ids": bool(values["pass_ad_click_ids"]),
     }
 
 
@@ -112,6 +115,7 @@ def link_values(link: Link) -> dict[str, str]:
         "code": link.code,
         "preset": "",
         "forward_query": "on" if link.forward_query else "",
+        "pass_ad_click_ids": "on" if link.pass_ad_click_ids else "",
     }
     return values
 
@@ -171,4 +175,23 @@ ERROR_HINTS: dict[str, str] = {
     "not_allowed": N_("This site is not allowed on this platform."),
     "ip_address": N_("Give a domain name, not an IP address."),
     "duplicate": N_("This domain is already on your list."),
+    # Issue 14: every code a reader can meet has its own words in every language.
+    "after_to": N_("The start must be before the end."),
+    "empty": N_("Give at least one value."),
+    "invalid_datetime": N_("This is not a valid date and time."),
+    "mismatch": N_("The values do not match."),
+    "naive_datetime": N_("Give the date and time with its time zone."),
+    "not_editable": N_("This field cannot be changed."),
+    "null": N_("Leave this field out instead of empty."),
+    "out_of_range": N_("This date is outside the range that can be shown."),
+    "range_too_long": N_("The date range is too long; choose a shorter one."),
+    "too_many_parameters": N_("The link has too many query parameters."),
+    "too_short": N_("This is too short."),
+    "unknown_domain": N_("This short-link domain is not available to this workspace."),
+    "unknown_field": N_("Unknown field."),
+    "unknown_link": N_("This is not a short link of this service."),
+    "unknown_scope": N_("Choose scopes from the list."),
+    "quota_exceeded": N_(
+        "The workspace's link creation quota was reached; try again when it starts again."
+    ),
 }

@@ -3,9 +3,11 @@ delete."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from starlette.requests import Request
@@ -13,24 +15,37 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from hoplink.dashboard import forms
 from hoplink.dashboard.context import Viewer, load_viewer, services
-from hoplink.dashboard.counts import link_totals
+from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
+from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qr import qr_png, qr_svg
 from hoplink.domains import domain_for
-from hoplink.errors import FieldError, InvalidInput
+from hoplink.errors import FieldError, InvalidInput, RateLimited
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
 from hoplink.links.urls import UTM_FIELDS
-from hoplink.ratelimit import enforce, parse_limit
+from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
+from hoplink.workspaces.quotas import quota_from_settings
 
 PER_PAGE_CHOICES = (25, 50, 100)
 EXPORT_PAGE = 1000
 ARCHIVED_CHOICES = {"active": False, "archived": True, "all": None}
+# The span the click columns (and the count sorts) read, in days; None: all time.
+RANGE_CHOICES: dict[str, int | None] = {"all": None, "24h": 1, "7d": 7, "30d": 30}
+DEFAULT_SHOWN = {
+    "q": "",
+    "tag": "",
+    "channel": "",
+    "campaign": "",
+    "archived": "active",
+    "sort": "-created",
+    "range": "all",
+}
 
 
 def _int(value: str | None, default: int, lo: int, hi: int) -> int:
@@ -49,7 +64,10 @@ def list_query(params: Any, *, per_page: int | None = None) -> tuple[LinkQuery, 
         "campaign": str(params.get("campaign", ""))[:32],
         "archived": str(params.get("archived", "active")),
         "sort": str(params.get("sort", "-created")),
+        "range": str(params.get("range", "all")),
     }
+    if shown["range"] not in RANGE_CHOICES:
+        shown["range"] = "all"
     if shown["archived"] not in ARCHIVED_CHOICES:
         shown["archived"] = "active"
     if shown["sort"] not in LINK_SORTS:
@@ -67,8 +85,21 @@ def list_query(params: Any, *, per_page: int | None = None) -> tuple[LinkQuery, 
         sort=shown["sort"],
         page=_int(params.get("page"), 1, 1, 1_000_000),
         per_page=size,
+        clicks_from_hour=_range_start(shown["range"]),
+        clicks_to_hour=int(time.time() // 3600) + 2,  # a node whose clock runs ahead
     )
     return query, shown
+
+
+def _range_start(name: str) -> int:
+    days = RANGE_CHOICES[name]
+    return 0 if days is None else int(time.time() // 3600) - days * 24
+
+
+async def _totals(tx: Tx, v: Viewer, links: list[Link], shown: dict[str, str]) -> dict[str, Any]:
+    if shown["range"] == "all":
+        return await link_totals(tx, v.workspace.id, links)
+    return await link_totals_since(tx, v.workspace.id, links, _range_start(shown["range"]))
 
 
 async def _pickers(tx: Tx, v: Viewer) -> dict[str, Any]:
@@ -89,7 +120,7 @@ async def list_links(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         repo = tx.links(v.workspace.id)
         links, total = await repo.search(query)
-        totals = await link_totals(tx, v.workspace.id, links)
+        totals = await _totals(tx, v, links, shown)
         tags = await repo.tag_counts()
         pickers = await _pickers(tx, v)
     pages = max(1, -(-total // query.per_page))
@@ -108,6 +139,8 @@ async def list_links(request: Request) -> Response:
         campaign_names={c.id: c.name for c in pickers["campaigns"]},
         sorts=LINK_SORTS,
         per_page_choices=PER_PAGE_CHOICES,
+        ranges=tuple(RANGE_CHOICES),
+        filtered=any(shown[k] != value for k, value in DEFAULT_SHOWN.items()),
         **pickers,
     )
 
@@ -123,14 +156,20 @@ _EXPORT_COLUMNS = (
     "tags",
     "title",
     "archived",
+    "disabled",
     "created_at",
+    # In the list's click span ("range"; all time by default).
+    "clicks",
+    "human_clicks",
+    "bot_clicks",
+    "visitors",
 )
 
 
 async def export_links(request: Request) -> Response:
     """Every link matching the list's filters (not just the page), streamed."""
     runtime = services(request).runtime
-    query, _ = list_query(request.query_params, per_page=EXPORT_PAGE)
+    query, shown = list_query(request.query_params, per_page=EXPORT_PAGE)
     async with runtime.db.transaction(write=False) as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         names = {c.id: c.name for c in await tx.campaigns(v.workspace.id).all()}
@@ -141,7 +180,9 @@ async def export_links(request: Request) -> Response:
         while True:
             async with runtime.db.transaction(write=False) as tx:
                 batch, _ = await tx.links(v.workspace.id).search(replace(query, page=page))
+                counts = await _totals(tx, v, batch, shown)
             for link in batch:
+                c = counts[link.id]
                 yield csv_line(
                     (
                         runtime.short_url(link.domain, link.code),
@@ -154,7 +195,12 @@ async def export_links(request: Request) -> Response:
                         ", ".join(link.tags),
                         link.title or "",
                         "yes" if link.archived else "no",
+                        "yes" if link.disabled else "no",
                         link.created_at.isoformat(),
+                        c.pv,
+                        c.human_pv,
+                        c.bot_pv,
+                        c.uv,
                     )
                 )
             if len(batch) < EXPORT_PAGE:
@@ -184,19 +230,17 @@ async def create_link(request: Request) -> Response:
     values = form_values(form)
     if form.get("action") == "preview":  # the form's preview without JavaScript
         return await _preview_page(request, values)
-    # Links created per client address, shared with the API (HOPLINK_RATE_LIMIT_CREATE_IP);
-    # RateLimited becomes a 429 page with Retry-After, nothing created.
-    await enforce(
-        runtime.rate_limiter,
-        parse_limit("create_ip", runtime.settings.rate_limit_create_ip),
-        services(request).client_ip(request.scope),
-        message="Too many links were created from your address",
-    )
+    # Refused creations per client address, shared with the API
+    # (HOPLINK_RATE_LIMIT_CREATE_IP); created links count against the workspace's quota.
+    create_ip = parse_limit("create_ip", runtime.settings.rate_limit_create_ip)
+    ip = services(request).client_ip(request.scope)
     errors: dict[str, list[FieldError]] | None = None
+    refused: RateLimited | None = None
     async with runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         try:
+            await refuse_if_spent(runtime.rate_limiter, create_ip, ip, message="refused")
             link = await service.create_link(
                 tx,
                 workspace=v.workspace,
@@ -206,21 +250,33 @@ async def create_link(request: Request) -> Response:
                 code_length=runtime.settings.code_length,
                 require_verified=runtime.settings.require_verified_workspace,
                 policy=policy_from_settings(runtime.settings),
+                quota=quota_from_settings(runtime.settings),
             )
         except InvalidInput as exc:
-            pickers = await _pickers(tx, v)
             errors = errors_by_field(exc)
+        except RateLimited as exc:  # the form stays as typed, with why and when to retry
+            errors, refused = {}, exc
+        if errors is not None:
+            pickers = await _pickers(tx, v)
     if errors is None:
         return RedirectResponse(f"{v.base}/links/{link.id}?created=1", status_code=303)
-    return render(
+    if refused is None:
+        await charge(runtime.rate_limiter, create_ip, ip, 1)
+    response = render(
         request,
         "links/new.html",
         viewer=v,
         values=values,
         errors=errors,
-        status_code=422,
+        page_error=limit_message(request, refused, ZoneInfo(v.workspace.timezone))
+        if refused
+        else None,
+        status_code=422 if refused is None else 429,
         **pickers,
     )
+    if refused is not None:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 async def _preview_page(request: Request, values: dict[str, str]) -> Response:
@@ -384,7 +440,47 @@ async def archive(request: Request) -> Response:
         )
     flash(
         request,
-        gettext(request, "Link archived.") if archived else gettext(request, "Link restored."),
+        gettext(
+            request, "Link archived. It is hidden from the list and reports and still redirects."
+        )
+        if archived
+        else gettext(request, "Link restored."),
+    )
+    return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
+
+
+async def disable_form(request: Request) -> Response:
+    """Turning a link off breaks whatever ad carries it, so it is confirmed first."""
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        v = await load_viewer(tx, request, request.path_params["ws"])
+        v.require_edit()
+        link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        service.check_not_banned(link)
+    return render(
+        request, "links/disable.html", viewer=v, link=link, short_url=_short(request, link)
+    )
+
+
+async def disable(request: Request) -> Response:
+    form = await request.form()
+    disabled = form.get("disabled", "1") == "1"
+    async with services(request).runtime.db.transaction() as tx:
+        v = await load_viewer(tx, request, request.path_params["ws"])
+        v.require_edit()
+        link_id = request.path_params["id"]
+        await service.update_link(
+            tx,
+            workspace=v.workspace,
+            link_id=link_id,
+            changes={"disabled": disabled},
+            actor=v.actor,
+            policy=policy_from_settings(services(request).runtime.settings),
+        )
+    flash(
+        request,
+        gettext(request, "Link turned off. Visitors now see a “link turned off” page.")
+        if disabled
+        else gettext(request, "Link turned back on. It redirects again."),
     )
     return RedirectResponse(f"{v.base}/links/{link_id}", status_code=303)
 

@@ -32,12 +32,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def describe(locale: str, error: FieldError) -> str:
-    """An error for a reader: in English the service's message; otherwise the translated
-    hint for its code followed by that message (it names the position, limit, value)."""
-    hint = ERROR_HINTS.get(error.code)
-    if locale == "en" or hint is None:
+    """An error for a reader: in English the service's message (it names the position,
+    limit or value); otherwise the translated hint for its code, never English words."""
+    if locale == "en":
         return error.message
-    return f"{translations(locale).gettext(hint)} ({error.message})"
+    hint = ERROR_HINTS.get(error.code, ERROR_HINTS["invalid"])
+    return translations(locale).gettext(hint)
 
 
 def describe_error(request: Request, error: FieldError) -> str:

@@ -22,9 +22,11 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.domains import domain_for
-from hoplink.errors import Conflict, FieldError, InvalidInput, PermissionDenied
+from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from hoplink.ids import utcnow
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
+from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
 from hoplink.workspaces.service import update_workspace
 
 TIMEZONES = sorted(available_timezones())
@@ -54,8 +56,9 @@ def parse_template(text: str) -> dict[str, str] | InvalidInput:
     return template
 
 
-async def _page_context(tx: Tx, v: Viewer) -> dict[str, Any]:
+async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, Any]:
     return {
+        "quota": await quota_usage(tx, workspace=v.workspace, defaults=quota, now=utcnow()),
         "members": await tx.workspaces.members(v.workspace.id),
         "keys": await tx.api_keys.for_workspace(v.workspace.id),
         "domain": await domain_for(tx, v.workspace, None),
@@ -63,6 +66,10 @@ async def _page_context(tx: Tx, v: Viewer) -> dict[str, Any]:
         "roles": ROLES,
         "scopes": tuple(Scope),
     }
+
+
+def _default_click_param(request: Request) -> str:
+    return services(request).runtime.settings.click_id_param
 
 
 def _values(v: Viewer) -> dict[str, str]:
@@ -73,16 +80,27 @@ def _values(v: Viewer) -> dict[str, str]:
         "timezone": ws.timezone,
         "param_template": template_text(ws.param_template),
         "custom_channels": ", ".join(ws.custom_channels),
+        "click_id_enabled": "on" if ws.click_id_enabled else "",
+        "click_id_param": ws.click_id_param or "",
+        "fallback_url": ws.fallback_url or "",
     }
 
 
 async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        context = await _page_context(tx, v)
+        context = await _page_context(
+            tx, v, quota_from_settings(services(request).runtime.settings)
+        )
     extra.setdefault("values", _values(v))
     extra.setdefault("errors", {})
     response = render(
-        request, "settings/page.html", viewer=v, status_code=status_code, **context, **extra
+        request,
+        "settings/page.html",
+        viewer=v,
+        status_code=status_code,
+        default_click_param=_default_click_param(request),
+        **context,
+        **extra,
     )
     return response
 
@@ -103,8 +121,17 @@ async def save_workspace(request: Request) -> Response:
     form = await request.form()
     values = {
         name: str(form.get(name, ""))
-        for name in ("name", "seller_id", "timezone", "param_template", "custom_channels")
+        for name in (
+            "name",
+            "seller_id",
+            "timezone",
+            "param_template",
+            "custom_channels",
+            "click_id_param",
+            "fallback_url",
+        )
     }
+    values["click_id_enabled"] = "on" if form.get("click_id_enabled") else ""
     template = parse_template(values["param_template"])
     try:
         if isinstance(template, InvalidInput):
@@ -120,6 +147,9 @@ async def save_workspace(request: Request) -> Response:
                 custom_channels=[
                     c.strip() for c in values["custom_channels"].split(",") if c.strip()
                 ],
+                click_id_enabled=bool(values["click_id_enabled"]),
+                click_id_param=values["click_id_param"],
+                fallback_url=values["fallback_url"],
             )
     except InvalidInput as exc:
         return await _render(
@@ -220,6 +250,17 @@ async def create_key(request: Request) -> Response:
     except InvalidInput as exc:
         return await _render(request, v, key_errors=exc.errors, key_name=name, status_code=422)
     return await _render(request, v, new_key=raw, new_key_name=key.name)
+
+
+async def revoke_form(request: Request) -> Response:
+    """Revoking breaks every integration using the key at once, so it is confirmed first."""
+    v = await _manager(request)
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        keys = await tx.api_keys.for_workspace(v.workspace.id)
+    key = next((k for k in keys if k.id == request.path_params["key"] and k.active), None)
+    if key is None:
+        raise NotFound("no active API key with this id")
+    return render(request, "settings/key_revoke.html", viewer=v, key=key)
 
 
 async def revoke_key(request: Request) -> Response:

@@ -8,7 +8,8 @@ hashes are stable for a UTC day, ``uv_day`` summed over a UTC day is that day's 
 number of distinct visitors, and a breakdown value's ``uv_day`` credits each visitor to
 the values of their first click that day (device, OS, browser and country are fixed for a
 visitor hash; the referrer is their first referrer). The workspace breakdowns also have
-``channel`` and ``campaign``: the clicked link's at click time ("(none)" if it had none).
+``channel`` and ``campaign``: the clicked link's at click time ("(none)" if it had none),
+and ``utm_content`` / ``utm_term``: the link's at click time, only if it had one.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from hoplink.clicks.enriched import DIRECT, UNKNOWN, BotReason, DeviceClass, Event, LinkRef
@@ -143,6 +144,9 @@ STEPS: tuple[Step, ...] = (
 _HOST_RE = re.compile(r"^[a-z0-9_]([a-z0-9_.-]{0,251}[a-z0-9_])?$")
 
 
+# Pure functions of strings a batch repeats (a few referrers and Accept-Language headers
+# carry most clicks): cached per distinct value, like user agents (AgentClassifier).
+@lru_cache(maxsize=8192)
 def referrer_host(referrer: str) -> str:
     """The lower-cased host of a referrer URL; never its path or query (personal data)."""
     referrer = referrer.strip()
@@ -167,6 +171,7 @@ def referrer_host(referrer: str) -> str:
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
+@lru_cache(maxsize=4096)
 def primary_language(accept_language: str) -> str:
     """The primary subtag of the most preferred language: ``"zh-CN,zh;q=0.9"`` → ``"zh"``."""
     best, best_q = UNKNOWN, 0.0
@@ -262,5 +267,6 @@ def check_links(
             dropped[DropReason.WORKSPACE_MISMATCH] += 1
         else:
             event.channel, event.campaign = link.channel, link.campaign_id
+            event.utm_content, event.utm_term = link.utm_content, link.utm_term
             kept.append(event)
     return kept, dropped

@@ -1,10 +1,12 @@
 """The click worker: ClickSource → enrichment → one transaction → ack.
 
 A batch closes when it holds ``batch_size`` clicks or ``flush_interval`` seconds after its
-first click, whichever comes first. While a backlog lasts (batches fill up before their
-deadline) they grow, doubling up to ``BACKLOG_GROWTH`` times ``batch_size``: most of a
-batch's cost is per rollup page written and per commit, so bigger batches drain faster;
-the first batch that does not fill up goes back to ``batch_size``.
+first click, whichever comes first. Under load (batches fill up before their deadline)
+both grow, doubling, up to ``BACKLOG_GROWTH`` times ``batch_size`` and ``LOADED_FLUSH``
+seconds: most of a batch's cost is per rollup row and per commit, and in a second of
+traffic many clicks fall on the same rollup rows (a link's hour, a workspace's country),
+so one bigger batch a second writes far fewer rows than five small ones. A batch that
+gets less than a quarter of its target (the load is gone) sends both back to the start.
 
 A batch's clicks are enriched (``steps``), then written in ONE transaction: the raw clicks
 (insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import random
 import signal
 import time
@@ -58,10 +61,12 @@ log = logging.getLogger("hoplink.worker")
 
 ENRICH_SLICE = 64  # clicks enriched between two yields to the event loop
 DELTA_SLICE = 256  # clicks counted into the rollup delta between two yields
-BACKLOG_GROWTH = 4  # under a backlog, batches grow up to this many times batch_size
+BACKLOG_GROWTH = 32  # under load, batches grow up to this many times batch_size
+LOADED_FLUSH = 1.0  # ... and wait up to this many seconds to fill (click -> stats <= ~2 s)
 PURGE_CHUNK = 2000  # raw clicks deleted per purge transaction
 SEEN_KEEP_HOURS = 48  # visitor hashes rotate daily; two days covers late arrivals
 DAY = 86_400
+ORPHAN_CHECK = 0.5  # seconds between checks that the parent web process still lives
 
 
 class Worker:
@@ -83,8 +88,9 @@ class Worker:
         self.source = source
         self.batch_size = batch_size
         self.max_batch_size = batch_size * BACKLOG_GROWTH
-        self._batch_target = batch_size  # grows while batches fill up (a backlog)
+        self._batch_target = batch_size  # grows while batches fill up (load)
         self.flush_interval = flush_interval
+        self._window = flush_interval  # grows with the target, up to LOADED_FLUSH
         self.retention_days = retention_days
         self.purge_interval = purge_interval
         self.clock = clock
@@ -168,14 +174,14 @@ class Worker:
     # --- batches ---------------------------------------------------------------------------
 
     async def _collect(self) -> tuple[list[Click], list[object]]:
-        """One batch: up to the batch target, at most flush_interval after the first click."""
+        """One batch: up to the batch target, at most the flush window after the first click."""
         loop = asyncio.get_running_loop()
         batch: list[Click] = []
         tokens: list[object] = []
         deadline: float | None = None
-        target = self._batch_target
+        target, window = self._batch_target, self._window
         while len(batch) < target:
-            wait = self.flush_interval if deadline is None else deadline - loop.time()
+            wait = window if deadline is None else deadline - loop.time()
             if wait <= 0:
                 break
             clicks, token = await self.source.read(target - len(batch), wait)
@@ -184,14 +190,14 @@ class Worker:
             batch += clicks
             tokens.append(token)
             if deadline is None:
-                deadline = loop.time() + self.flush_interval
+                deadline = loop.time() + window
             if self._stopping.is_set():
                 break
-        # Full before the deadline: clicks are waiting. Not full: the backlog is gone.
-        if len(batch) >= target:
+        if len(batch) >= target:  # full before the deadline: clicks are waiting
             self._batch_target = min(self.max_batch_size, target * 2)
-        else:
-            self._batch_target = self.batch_size
+            self._window = min(max(self.flush_interval, LOADED_FLUSH), window * 2)
+        elif len(batch) * 4 < target:  # the load is gone
+            self._batch_target, self._window = self.batch_size, self.flush_interval
         return batch, tokens
 
     async def _ack(self, tokens: Sequence[object]) -> None:
@@ -336,18 +342,30 @@ def embedded_worker(runtime: Runtime) -> Worker:
     return Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
 
 
+async def _stop_when_orphaned(parent_pid: int, stop: Callable[[], None]) -> None:
+    """The web process that started this worker died without stopping it (kill -9): drain
+    and exit, so that the next ``hoplink serve`` can take the journal's reader lock."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event to wait for: a poll
+        await asyncio.sleep(ORPHAN_CHECK)
+    log.warning("the web process %d is gone: draining the journal and stopping", parent_pid)
+    stop()
+
+
 async def run_worker(
     settings: Settings,
     *,
     source: ClickSource | None = None,
     on_ready: Callable[[], None] | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """``hoplink worker``: consume the click journal in this process until SIGTERM/SIGINT;
     in production mode (``redis_url``) the Redis click stream instead, as one consumer of
     its group (run as many as needed). A signal stops reading: the batch in hand is
     committed and acknowledged (from a journal, what it still holds is drained too).
 
-    ``on_ready`` is called once the signal handlers are in place."""
+    ``on_ready`` is called once the signal handlers are in place. With ``parent_pid`` (the
+    child of ``hoplink serve``, see ``hoplink.ingest.process``) the worker also stops, as
+    on SIGTERM, when that process is gone."""
     check_production_mode(settings)  # ConfigError: production mode on SQLite
     db = Database.from_url(settings.database_url_async)
     journal: ClickJournal | None = None
@@ -392,11 +410,16 @@ async def run_worker(
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop)
+        orphaned = None
+        if parent_pid is not None:
+            orphaned = loop.create_task(_stop_when_orphaned(parent_pid, stop))
         if on_ready is not None:
             on_ready()
         try:
             await worker.run()
         finally:
+            if orphaned is not None:
+                orphaned.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
     finally:

@@ -68,6 +68,11 @@ class Link:
             return "expired"
         return "live"
 
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on to the destination (issue 10).
+    pass_ad_click_ids: bool = False
+    # Turned off by its owner: visitors get the friendly page instead of the redirect.
+    disabled: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
@@ -88,7 +93,24 @@ class Domain:
     is_default: bool
 
 
-LINK_SORTS = ("created", "-created", "code", "-code", "title", "-title", "updated", "-updated")
+LINK_SORTS = (
+    "created",
+    "-created",
+    "code",
+    "-code",
+    "title",
+    "-title",
+    "updated",
+    "-updated",
+    # By counts in the query's click span (issue 14): all clicks, human clicks, visitors.
+    "-pv",
+    "pv",
+    "-human",
+    "human",
+    "-uv",
+    "uv",
+)
+COUNT_SORTS = {"pv": "pv", "human": "human_pv", "uv": "uv"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +127,6 @@ class LinkQuery:
     sort: str = "-created"
     page: int = 1
     per_page: int = 50
+    # The span of hours (UTC, since the epoch) the count sorts read: [start, end).
+    clicks_from_hour: int = 0
+    clicks_to_hour: int = 0

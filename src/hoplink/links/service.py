@@ -25,6 +25,7 @@ from hoplink.safety.policy import DestinationPolicy, PolicyMode
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
+from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links
 
 MAX_TAGS = 20
@@ -48,6 +49,7 @@ class LinkSpec:
     ends_at: datetime | None = None
     max_clicks: int | None = None
     expiry_url: str | None = None
+    pass_ad_click_ids: bool = False
 
 
 def _text(
@@ -226,6 +228,7 @@ def _prepare(
         "ends_at": spec.ends_at,
         "max_clicks": spec.max_clicks,
         "expiry_url": expiry_url,
+        "pass_ad_click_ids": spec.pass_ad_click_ids,
     }
     return _Draft(values, tags, spec.code)
 
@@ -280,12 +283,14 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         title=row["title"],
         notes=row["notes"],
         archived=row["archived"],
+        disabled=row["disabled"],
         forward_query=row["forward_query"],
         routing=row.get("routing"),
         starts_at=row.get("starts_at"),
         ends_at=row.get("ends_at"),
         max_clicks=row.get("max_clicks"),
         expiry_url=row.get("expiry_url"),
+        pass_ad_click_ids=row["pass_ad_click_ids"],
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -305,6 +310,7 @@ async def create_links(
     all_or_nothing: bool = False,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> list[Link | InvalidInput]:
     """Create many links; each result is the link or why that item was refused.
 
@@ -314,7 +320,9 @@ async def create_links(
     the domain (even a deleted link's) is never reused. ``require_verified``: the
     operator's seller-eligibility setting (suspended workspaces are always refused).
     ``policy``: the operator's destination policy (``policy_from_settings``); None applies
-    the built-in rules only (open mode).
+    the built-in rules only (open mode). ``quota``: the operator's default creation quotas
+    (``quota_from_settings``); the links to be created must fit the workspace's quota or
+    QuotaExceeded is raised and nothing is written. None: no quota (the operator's CLI).
     """
     check_can_create_links(workspace, require_verified=require_verified)
     repo = tx.links(workspace.id)
@@ -341,6 +349,8 @@ async def create_links(
 
     now = utcnow()
     drafts = [(i, r) for i, r in enumerate(results) if isinstance(r, _Draft)]
+    if quota is not None:
+        await check_quota(tx, workspace=workspace, defaults=quota, wanted=len(drafts), now=now)
     tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
     rows: dict[int, dict[str, Any]] = {}
     for i, d in drafts:
@@ -351,6 +361,7 @@ async def create_links(
             "domain_id": domain.id,
             "code": d.custom_code,
             "archived": False,
+            "disabled": False,
             "created_by": actor,
             "created_at": now,
             "updated_at": now,
@@ -465,6 +476,7 @@ async def create_link(
     codes: CodeGenerator = default_generator,
     require_verified: bool = True,
     policy: DestinationPolicy | None = None,
+    quota: QuotaDefaults | None = None,
 ) -> Link:
     [result] = await create_links(
         tx,
@@ -476,6 +488,7 @@ async def create_link(
         codes=codes,
         require_verified=require_verified,
         policy=policy,
+        quota=quota,
     )
     if isinstance(result, InvalidInput):
         raise result
@@ -512,7 +525,19 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
 
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "max_clicks", "expiry_url")
 EDITABLE = frozenset(
-    {"url", "utm", "channel", "campaign_id", "tags", "title", "notes", "archived", "forward_query"}
+    {
+        "url",
+        "utm",
+        "channel",
+        "campaign_id",
+        "tags",
+        "title",
+        "notes",
+        "archived",
+        "forward_query",
+        "pass_ad_click_ids",
+        "disabled",
+    }
     | set(SCHEDULE_FIELDS)
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
@@ -526,8 +551,10 @@ _TRACKED = (
     "title",
     "notes",
     "archived",
+    "disabled",
     "forward_query",
     *SCHEDULE_FIELDS,
+    "pass_ad_click_ids",
 )
 
 
@@ -567,6 +594,7 @@ async def update_link(
         ends_at=changes.get("ends_at", link.ends_at),
         max_clicks=changes.get("max_clicks", link.max_clicks),
         expiry_url=changes.get("expiry_url", link.expiry_url),
+        pass_ad_click_ids=bool(changes.get("pass_ad_click_ids", link.pass_ad_click_ids)),
     )
     # The policy judges a new destination only: a link whose host a later, stricter policy
     # refuses can still be renamed, archived or deleted by its owner.
@@ -578,8 +606,9 @@ async def update_link(
         raise draft
     now = utcnow()
     values: dict[str, Any] = dict(draft.values)
-    if "archived" in changes:
-        values["archived"] = bool(changes["archived"])
+    for flag in ("archived", "disabled"):
+        if flag in changes:
+            values[flag] = bool(changes[flag])
     before = {
         "destination_url": link.destination_url,
         "final_url": link.final_url,
@@ -589,8 +618,10 @@ async def update_link(
         "title": link.title,
         "notes": link.notes,
         "archived": link.archived,
+        "disabled": link.disabled,
         "forward_query": link.forward_query,
         **{name: getattr(link, name) for name in SCHEDULE_FIELDS},
+        "pass_ad_click_ids": link.pass_ad_click_ids,
     }
     changed = {name: v for name, v in values.items() if before.get(name) != v}
     if "max_clicks" in changed or ("ends_at" in changed and link.exhausted_at is not None):

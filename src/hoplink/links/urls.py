@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote_plus
 
 import idna
 
+from hoplink.clicks.adids import AD_CLICK_ID_PARAMS
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.net.addresses import whatwg_ipv4
 
@@ -395,6 +396,29 @@ def query_params(url: str) -> list[tuple[str, str]]:
     """Decoded query parameters of a URL, in order (``+`` decodes to a space)."""
     _, query, _ = _split_reference(url.partition("#")[0])
     return _decoded_pairs(query) if query else []
+
+
+def click_param_of(final_url: str, name: str) -> str | None:
+    """``name``, unless the stored URL already binds it (any case): a seller who put it
+    there keeps their value, and a Location never carries the name twice."""
+    lower = name.lower()
+    if lower in final_url.lower() and any(n.lower() == lower for n, _ in query_params(final_url)):
+        return None
+    return name
+
+
+def check_click_param(name: str, *, field: str = "click_id_param") -> str:
+    """A valid name to append click ids under (a workspace's override of the default)."""
+    if not _PARAM_NAME.fullmatch(name):
+        raise InvalidInput.one(
+            field, "invalid_name", "must be 1-64 characters of letters, digits, '_', '.' and '-'"
+        )
+    lower = name.lower()
+    if lower.startswith("utm_") or lower in AD_CLICK_ID_PARAMS:
+        raise InvalidInput.one(
+            field, "reserved_parameter", "must not be a UTM field or an ad platform's click id"
+        )
+    return name
 
 
 def _encode_param(name: str, value: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from hoplink.clicks.adids import AdIdCounters, parse_ad_click_ids
 from hoplink.clicks.models import Click
 from hoplink.clicks.salts import VisitorSalts, visitor_hash
 from hoplink.geo import GeoLookup, iso_country
@@ -62,6 +63,7 @@ class ClickCapture:
         self.geo = geo
         self.trusted = trusted
         self.cf_header = client_ip_header == "cf-connecting-ip"
+        self.ad_ids = AdIdCounters()  # ad click ids dropped at the edge, by reason
 
     def client_ip(
         self, peer: str | None, headers: Iterable[tuple[bytes, bytes]]
@@ -119,4 +121,5 @@ class ClickCapture:
             accept_language=accept_language[:MAX_ACCEPT_LANGUAGE].decode("latin-1"),
             country=country,
             visitor_hash=visitor_hash(key, target.workspace_id, ip or "", ua),
+            ad_click_ids=parse_ad_click_ids(scope["query_string"], self.ad_ids),
         )

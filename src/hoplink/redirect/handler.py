@@ -1,8 +1,10 @@
 """The redirect hot path: resolve, hand the click off, answer 302 with the stored URL.
 
 Plain ASGI, no framework. Only the Host header and the code pick the target, and the
-Location is the stored final URL (plus, for links that ask for it, the visitor's extra
-query parameters, added after ours), so nothing in a request can steer where it goes.
+Location is the stored final URL or one the link's routing rules / A/B test stored (plus,
+for http(s) ones of links that ask for it, the visitor's extra query parameters or the ad
+platforms' click ids) plus the click id — never on an app hand-off (``intent://``, custom
+scheme) — so nothing in a request can steer where it goes.
 The click is in the journal before the first byte of the answer is sent.
 """
 
@@ -16,31 +18,25 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hoplink.clicks.models import Click
 from hoplink.ratelimit import parse_limit, retry_after_seconds
-from hoplink.redirect import pages
 from hoplink.redirect.edge import ClickCapture
-from hoplink.redirect.forward import forward_query
+from hoplink.redirect.forward import forward_query, tag_location
+from hoplink.redirect.pages import VisitorPages, language
 from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
 from hoplink.redirect.rules import route
+from hoplink.storage.redirects import Target
 
 log = logging.getLogger("hoplink.redirect")
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _HOST = re.compile(r"(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
-_NOT_FOUND = b"<!doctype html><title>Not found</title><p>This short link does not exist.</p>"
-_TOO_MANY = (
-    b"<!doctype html><title>Too many requests</title><p>Too many unknown links were requested"
-    b" from your address. Please wait a moment.</p>"
-)
-_GONE = b"<!doctype html><title>Unavailable</title><p>This link is no longer available.</p>"
-_UNAVAILABLE = b"<!doctype html><title>Try again</title><p>Please try again in a moment.</p>"
 _PAGE_HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
     (b"referrer-policy", b"no-referrer"),
+    (b"vary", b"accept-language"),
 ]
 _HSTS = (b"strict-transport-security", HSTS.encode())
 
@@ -68,11 +64,18 @@ class RedirectApp:
             raise RuntimeError("the redirect app needs a runtime started with serve=True")
         self.wait_for_disk = s.journal_wait_for_disk
         self.is_https = HttpsDetector(runtime.trusted_proxies)
+        self.pages = VisitorPages(s.visitor_page_template)
         self.limiter = runtime.rate_limiter
         self.miss_limit = parse_limit("redirect_404", s.rate_limit_redirect_404)
         self.headers = [
             (b"cache-control", f"private, max-age={s.redirect_max_age}".encode()),
             (b"referrer-policy", s.redirect_referrer_policy.encode()),
+            (b"content-length", b"0"),
+        ]
+        self.e405 = [
+            *_PAGE_HEADERS,
+            (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+            (b"allow", b"GET, HEAD"),
             (b"content-length", b"0"),
         ]
 
@@ -81,12 +84,13 @@ class RedirectApp:
             send = _with_hsts(send)
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await _page(send, 405, b"", method, [(b"allow", b"GET, HEAD")])
+            await send({"type": "http.response.start", "status": 405, "headers": self.e405})
+            await send({"type": "http.response.body", "body": b""})
             return
         host = _host(scope["headers"])
         code = scope["path"][1:]
         if host is None or not _CODE.fullmatch(code):
-            await _page(send, 404, _NOT_FOUND, method)
+            await self._page(scope, send, "not_found")
             return
         try:
             target = await self.resolver.resolve(host, code)
@@ -94,13 +98,14 @@ class RedirectApp:
             self.lookups_failed += 1
             if self.lookups_failed % 1000 == 1:
                 log.exception("short link lookup failed (%d so far)", self.lookups_failed)
-            await _page(send, 503, _UNAVAILABLE, method, [(b"retry-after", b"5")])
+            await self._page(scope, send, "unavailable", extra=[(b"retry-after", b"5")])
             return
-        if target is None or target.archived:
-            await self._not_found(scope, send, method)
+        if target is None:
+            await self._not_found(scope, send)
             return
-        if target.workspace_status == "suspended" or target.banned:
-            await _page(send, 410, _GONE, method)
+        # Archived links keep redirecting: archiving only tidies the seller's list.
+        if target.disabled or target.banned or target.workspace_status == "suspended":
+            await self._refused(scope, send, target)
             return
         ts = time.time()
         click: Click | None = None
@@ -112,14 +117,16 @@ class RedirectApp:
         if target.plan is not None:  # rules, schedule, limit (redirect/rules.py); plain links skip
             routed = route(target.plan, target, scope, click, ts)
             if routed.location is None:  # expired or not started, without an expiry URL
-                await _page(send, pages.STATUS[routed.page or "expired"],
-                            pages.render(routed.page or "expired", routed.language), method,
-                            [(b"content-language", routed.language.encode())])  # fmt: skip
+                await self._page(scope, send, routed.page or "expired", lang=routed.language)
                 return
             location, forwardable = routed.location, routed.forwardable
             click = None if click is None else click.answered_by(routed.rule, routed.variant)
-        if target.forward_query and forwardable and scope["query_string"]:
-            location = forward_query(location, scope["query_string"])
+        if forwardable:  # http(s) only: never touch an app hand-off (intent://, custom scheme)
+            if target.forward_query and scope["query_string"]:
+                query, param = scope["query_string"], target.click_param
+                location = forward_query(location, query, click_param=param)
+            if click is not None:
+                location = tag_location(location, target, click)  # ad click ids, then ours
         try:
             if click is not None and self.journal is not None:
                 self.journal.put(click)
@@ -139,7 +146,38 @@ class RedirectApp:
         if self.clicks_lost % 1000 == 1:
             log.exception("click not recorded (%d lost so far)", self.clicks_lost)
 
-    async def _not_found(self, scope: Scope, send: Send, method: str) -> None:
+    async def _refused(self, scope: Scope, send: Send, target: Target) -> None:
+        if target.banned or target.workspace_status == "suspended":
+            await self._page(scope, send, "gone")  # never the fallback of a banned seller
+        else:
+            await self._page(scope, send, "disabled", fallback=target.fallback_url)
+
+    async def _page(
+        self,
+        scope: Scope,
+        send: Send,
+        kind: str,
+        *,
+        fallback: str | None = None,
+        lang: str | None = None,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """The visitor page in the visitor's language (only ever on the miss path)."""
+        accept = next((v for n, v in scope["headers"] if n == b"accept-language"), None)
+        lang = lang or language(accept)
+        page = self.pages.page(kind, lang, fallback)
+        body = b"" if scope["method"] == "HEAD" else page.body
+        headers = [
+            *_PAGE_HEADERS,
+            (b"content-security-policy", page.csp),
+            (b"content-language", lang.encode()),
+            *(extra or ()),
+            (b"content-length", str(len(page.body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": page.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _not_found(self, scope: Scope, send: Send) -> None:
         """Only misses touch the limiter: an address that asked for too many unknown codes
         gets 429 for further ones (enumeration), while its existing links still redirect."""
         if self.miss_limit is not None:
@@ -150,9 +188,9 @@ class RedirectApp:
                 if wait > 0:
                     self.misses_refused += 1
                     retry = str(retry_after_seconds(wait)).encode()
-                    await _page(send, 429, _TOO_MANY, method, [(b"retry-after", retry)])
+                    await self._page(scope, send, "too_many", extra=[(b"retry-after", retry)])
                     return
-        await _page(send, 404, _NOT_FOUND, method)
+        await self._page(scope, send, "not_found")
 
 
 def _with_hsts(send: Send) -> Send:
@@ -172,15 +210,3 @@ def _host(headers: list[tuple[bytes, bytes]]) -> str | None:
             host = value.decode("latin-1").lower()
             return host if _HOST.fullmatch(host) else None
     return None
-
-
-async def _page(
-    send: Send,
-    status: int,
-    body: bytes,
-    method: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    headers = [*_PAGE_HEADERS, *(extra or ()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.plan import compile_plan
+from hoplink.links.urls import CLICK_ID_PARAM
 from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 from hoplink.redirect.cache import MISSING, RedirectCache
 from hoplink.redirect.shared_cache import Key, SharedLinkCache
@@ -76,8 +77,10 @@ class Resolver:
         shared: SharedLinkCache | None = None,
         db_timeout: float = 5.0,
         db_breaker: CircuitBreaker | None = None,
+        click_param: str = CLICK_ID_PARAM,
     ) -> None:
         self.db = db
+        self.click_param = click_param  # the operator's default click-id parameter
         self.cache = cache
         self.shared = shared
         self.db_timeout = db_timeout
@@ -100,6 +103,7 @@ class Resolver:
             shared=runtime.shared_links,
             db_timeout=s.redirect_db_timeout,
             db_breaker=breaker,
+            click_param=s.click_id_param,
         )
 
     async def resolve(self, host: str, code: str) -> Target | None:
@@ -169,7 +173,7 @@ class Resolver:
         try:
             async with self._database() as conn:
                 for host, codes in by_host.items():
-                    loaded = await resolve_many(conn, host, codes)
+                    loaded = await resolve_many(conn, host, codes, click_param=self.click_param)
                     found.update(((host, code), t) for code, t in loaded.items())
         except Exception as exc:  # every waiter gets it; the handler logs and counts
             for host, code, _ in batch:

@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.clicks.adids import check_ad_click_ids
 from hoplink.clicks.enriched import MAX_USER_AGENT_STORED, Event, LinkRef
+from hoplink.clicks.models import StoredClick
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
 from hoplink.storage.rollups import dialect_insert
@@ -37,6 +40,7 @@ _COLUMNS = (
     _C.bot_name,
     _C.rule,
     _C.variant,
+    _C.ad_click_ids,
 )
 
 
@@ -61,7 +65,39 @@ def _row(e: Event) -> tuple[Any, ...]:
         e.bot_name,
         c.rule[:32] if c.rule is not None else None,
         c.variant[:32] if c.variant is not None else None,
+        _ad_ids_text(c.ad_click_ids),
     )
+
+
+def _ad_ids_text(values: dict[str, str] | None) -> str | None:
+    # Checked again here: the queue is outside this process (a Redis stream, a file).
+    kept = check_ad_click_ids(values) if values else None
+    return orjson.dumps(kept).decode() if kept else None
+
+
+class WorkspaceClicks:
+    """The raw clicks of one workspace; no method can reach another's."""
+
+    def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+
+    async def get(self, click_id: str) -> StoredClick | None:
+        q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.ad_click_ids, _C.bot).where(
+            _C.click_id == click_id, _C.workspace_id == self.workspace_id
+        )
+        row = (await self.conn.execute(q)).first()
+        if row is None:
+            return None
+        return StoredClick(
+            click_id=row.click_id,
+            workspace_id=self.workspace_id,
+            link_id=row.link_id,
+            ts=row.ts,
+            visitor_hash=row.visitor_hash,
+            ad_click_ids=orjson.loads(row.ad_click_ids) if row.ad_click_ids else {},
+            bot=row.bot,
+        )
 
 
 class ClickRepo:
@@ -69,8 +105,8 @@ class ClickRepo:
         self.conn = conn
 
     async def link_refs(self, link_ids: Iterable[str]) -> dict[str, LinkRef]:
-        """Workspace, channel and campaign of each link that exists (deleted links stay
-        as tombstones)."""
+        """Workspace, channel, campaign, utm_content and utm_term of each link that exists
+        (deleted links stay as tombstones)."""
         wanted = sorted(set(link_ids))
         refs: dict[str, LinkRef] = {}
         lc = t.links.c
@@ -79,12 +115,17 @@ class ClickRepo:
             # link delete waits until this batch is committed, so it never leaves rollups of
             # a link it removed (see PrivacyRepo.erase).
             q = (
-                select(lc.id, lc.workspace_id, lc.channel, lc.campaign_id)
+                select(
+                    lc.id, lc.workspace_id, lc.channel, lc.campaign_id, lc.utm_content, lc.utm_term
+                )
                 .where(in_list(self.conn, lc.id, wanted[i : i + 500]))
                 .with_for_update(read=True)
             )
             refs.update(
-                (r.id, LinkRef(r.workspace_id, r.channel, r.campaign_id))
+                (
+                    r.id,
+                    LinkRef(r.workspace_id, r.channel, r.campaign_id, r.utm_content, r.utm_term),
+                )
                 for r in await self.conn.execute(q)
             )
         return refs

@@ -22,9 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.ids import new_id
-from hoplink.links.models import HistoryEntry, Link, LinkBan, LinkQuery
+from hoplink.links.models import COUNT_SORTS, HistoryEntry, Link, LinkBan, LinkQuery
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
+from hoplink.storage.link_counts import link_counts
 
 _L = t.links.c
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -51,6 +52,7 @@ def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
         notes=row.notes,
         archived=row.archived,
         forward_query=row.forward_query,
+        pass_ad_click_ids=row.pass_ad_click_ids,
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -62,6 +64,7 @@ def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
         max_clicks=row.max_clicks,
         expiry_url=row.expiry_url,
         exhausted_at=row.exhausted_at,
+        disabled=row.disabled,
     )
 
 
@@ -102,6 +105,15 @@ class LinkRepo:
             await self.conn.execute(
                 t.links.insert(), [{**r, "workspace_id": self.workspace_id} for r in rows]
             )
+
+    async def count_created_since(self, since: datetime) -> int:
+        """Links this workspace created since ``since``, deleted ones included (quotas)."""
+        q = (
+            select(func.count())
+            .select_from(t.links)
+            .where(_L.workspace_id == self.workspace_id, _L.created_at >= since)
+        )
+        return int((await self.conn.execute(q)).scalar_one())
 
     async def codes_taken(self, domain_id: str, codes: Iterable[str]) -> set[str]:
         """Which of these codes exist on the domain in *any* workspace, tombstones included."""
@@ -287,9 +299,18 @@ class LinkRepo:
         if query.text:
             conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")
-        cols = _SORTS[key]
-        order = [c.desc() for c in cols] if query.sort.startswith("-") else [c.asc() for c in cols]
-        q = self._select().where(*conds).order_by(*order)
+        desc = query.sort.startswith("-")
+        cols: tuple[ColumnElement[Any], ...]
+        if key in COUNT_SORTS:
+            counts = link_counts(self.workspace_id, query.clicks_from_hour, query.clicks_to_hour)
+            value = func.coalesce(getattr(counts.c, COUNT_SORTS[key]), 0)
+            cols = (value, _L.id)
+            q = self._select().outerjoin(counts, counts.c.link_id == _L.id)
+        else:
+            cols = _SORTS[key]
+            q = self._select()
+        order = [c.desc() for c in cols] if desc else [c.asc() for c in cols]
+        q = q.where(*conds).order_by(*order)
         # A text search reads every live link of the workspace (no index answers a
         # substring), and PostgreSQL then sorts the matches for any page: it counts them in
         # that same scan. SQLite walks the order's index and stops at the page, so a

@@ -15,6 +15,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.plan import Plan
+from hoplink.links.urls import CLICK_ID_PARAM, click_param_of
 from hoplink.storage import tables as t
 from hoplink.storage._rows import insert_ignore
 
@@ -39,6 +40,15 @@ class Target:
     expiry_url: str | None = None
     exhausted: bool = False
     plan: Plan | None = field(default=None, compare=False)
+    # The parameter the click id is appended under (the workspace's name or the operator's
+    # default); None: the workspace turned it off, or the stored URL binds that name itself.
+    click_param: str | None = None
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on to the destination.
+    pass_ad_click_ids: bool = False
+    # Turned off by its owner: the visitor page (404) instead of the redirect (issue 14).
+    disabled: bool = False
+    # The workspace's "visit the shop" URL for that page, if set.
+    fallback_url: str | None = None
 
     @property
     def routed(self) -> bool:
@@ -68,6 +78,11 @@ def _select_targets(hostname: str) -> Select[Any]:
             L.ends_at,
             L.expiry_url,
             L.exhausted_at.is_not(None),
+            W.click_id_enabled,
+            W.click_id_param,
+            L.pass_ad_click_ids,
+            L.disabled,
+            W.fallback_url,
         )
         .join(t.domains, D.id == L.domain_id)
         .join(t.workspaces, W.id == L.workspace_id)
@@ -78,25 +93,46 @@ def _select_targets(hostname: str) -> Select[Any]:
 
 
 async def resolve_many(
-    conn: AsyncConnection, hostname: str, codes: Sequence[str]
+    conn: AsyncConnection,
+    hostname: str,
+    codes: Sequence[str],
+    *,
+    click_param: str = CLICK_ID_PARAM,
 ) -> dict[str, Target]:
-    """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``."""
+    """The targets of those ``codes`` (case-sensitive) that exist on ``hostname``;
+    ``click_param`` is the operator's default click-id parameter name."""
     rows = await conn.execute(_select_targets(hostname).where(t.links.c.code.in_(codes)))
     return {
         row[0]: Target(
-            row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8],
-            _unix(row[9]), _unix(row[10]), row[11], bool(row[12]),
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            bool(row[7]),
+            routing=row[8],
+            starts=_unix(row[9]),
+            ends=_unix(row[10]),
+            expiry_url=row[11],
+            exhausted=bool(row[12]),
+            click_param=click_param_of(row[3], row[14] or click_param) if row[13] else None,
+            pass_ad_click_ids=bool(row[15]),
+            disabled=bool(row[16]),
+            fallback_url=row[17],
         )
         for row in rows
-    }  # fmt: skip
+    }
 
 
 def _unix(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
 
-async def resolve(conn: AsyncConnection, hostname: str, code: str) -> Target | None:
-    return (await resolve_many(conn, hostname, [code])).get(code)
+async def resolve(
+    conn: AsyncConnection, hostname: str, code: str, *, click_param: str = CLICK_ID_PARAM
+) -> Target | None:
+    return (await resolve_many(conn, hostname, [code], click_param=click_param)).get(code)
 
 
 async def hostnames(conn: AsyncConnection) -> frozenset[str]:

@@ -57,6 +57,27 @@ def _key_columns(table: Table) -> list[Column[Any]]:
     return [*owner, bucket, *([c.dim, c.value] if "dim" in c else [])]
 
 
+_SQLITE_UPSERTS: dict[str, str] = {}
+
+
+def _sqlite_upsert_sql(table: Table, columns: Sequence[Column[Any]], counted: Sequence[str]) -> str:
+    """``_upsert_add`` of one row of ``columns`` (positional ``?`` in that order), as
+    SQLite text for ``executemany``; compiled once per table."""
+    sql = _SQLITE_UPSERTS.get(table.name)
+    if sql is None:
+        q = sqlite.dialect().identifier_preparer.quote
+        names = ", ".join(q(c.name) for c in columns)
+        keys = ", ".join(q(c.name) for c in table.primary_key.columns)
+        adds = ", ".join(f"{q(c)} = {q(table.name)}.{q(c)} + excluded.{q(c)}" for c in counted)
+        # Names from our own table definitions, quoted; the values are ``?`` parameters.
+        into = f"INSERT INTO {q(table.name)} ({names})"
+        sql = _SQLITE_UPSERTS[table.name] = (
+            f"{into} VALUES ({', '.join('?' * len(columns))})"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {adds}"
+        )
+    return sql
+
+
 class RollupRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -99,6 +120,12 @@ class RollupRepo:
                 counted.pop()
                 rows = [key + c[:3] for key, c in sorted(counts.items())]
             columns = [*_key_columns(table), *(table.c[name] for name in counted)]
+            if self.conn.dialect.name == "sqlite":
+                # Plain rows to the driver's executemany: SQLite takes them ~1.4x faster
+                # than through json_each/json_extract (values are ints and strs: no
+                # conversions to apply), and no Python binding per value on the way.
+                await self.conn.exec_driver_sql(_sqlite_upsert_sql(table, columns, counted), rows)
+                continue
             stmt = _upsert_add(self.conn, table, counted).from_select(
                 [c.name for c in columns], rows_select(self.conn, columns, rows)
             )

@@ -218,11 +218,12 @@ class StatsReader:
         return [replace(r, label=names.get(r.value)) if r.group == "campaign" else r for r in rows]
 
     async def link_groups(self, scope: StatsScope, start: int, end: int) -> list[GroupRow]:
-        """Counts per channel and per campaign of the links in scope, as the links are now
-        (link-level scopes; the workspace scope reads its dimension rollups instead).
+        """Counts per channel, campaign, utm_content and utm_term of the links in scope, as
+        the links are now (link-level scopes; the workspace scope reads its dimension
+        rollups instead). Links without a utm_content / utm_term are not listed under it.
 
         One scan: per-link sums first (one row per link), then one row per (channel,
-        campaign) pair, folded into the two breakdowns here."""
+        campaign, utm_content, utm_term), folded into the four breakdowns here."""
         r = self._both(
             scope,
             start,
@@ -246,6 +247,8 @@ class StatsReader:
                 _L.channel,
                 _L.campaign_id,
                 cm.name,
+                _L.utm_content,
+                _L.utm_term,
                 func.sum(per_link.c.pv),
                 func.sum(per_link.c.human_pv),
                 func.sum(per_link.c.uv),
@@ -255,14 +258,19 @@ class StatsReader:
                     t.campaigns, cm.id == _L.campaign_id
                 )
             )
-            .group_by(_L.channel, _L.campaign_id, cm.name)
+            .group_by(_L.channel, _L.campaign_id, cm.name, _L.utm_content, _L.utm_term)
         )
         groups: dict[tuple[str, str], list[Any]] = {}
-        for channel, campaign_id, name, pv, hp, uv in await self.conn.execute(q):
-            for key, label in (
+        for channel, campaign_id, name, content, term, pv, hp, uv in await self.conn.execute(q):
+            keys: list[tuple[tuple[str, str], str | None]] = [
                 (("channel", channel or NONE_VALUE), None),
                 (("campaign", campaign_id or NONE_VALUE), name),
-            ):
+            ]
+            if content:
+                keys.append((("utm_content", content), None))
+            if term:
+                keys.append((("utm_term", term), None))
+            for key, label in keys:
                 acc = groups.setdefault(key, [0, 0, 0, label])
                 acc[0] += int(pv)
                 acc[1] += int(hp)

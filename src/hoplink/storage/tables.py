@@ -24,7 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +87,15 @@ workspaces = Table(
     # a suspension replaced, so reinstating restores it (issue 6).
     Column("status_reason", Text, nullable=True),
     Column("status_before_suspension", String(16), nullable=True),
+    # Append the click id to every redirect's Location (issue 10), under this parameter
+    # name (NULL: the operator's HOPLINK_CLICK_ID_PARAM).
+    Column("click_id_enabled", Boolean, nullable=False, default=True, server_default=true()),
+    Column("click_id_param", String(64), nullable=True),
+    # Where the visitor page of a disabled or unknown link points the shopper (issue 14).
+    Column("fallback_url", Text, nullable=True),
+    # Links the workspace may create per UTC day / month; NULL: the operator's defaults.
+    Column("links_per_day", Integer, nullable=True),
+    Column("links_per_month", Integer, nullable=True),
 )
 
 users = Table(
@@ -173,7 +184,10 @@ links = Table(
     ),
     Column("title", String(300), nullable=True),
     Column("notes", Text, nullable=True),
+    # Archived links are hidden from the list and reports but keep redirecting.
     Column("archived", Boolean, nullable=False, default=False),
+    # Disabled links answer the visitor page instead of redirecting (issue 14).
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
     # Routing rules (issue 12) as JSON, read by the redirect with the link (NULL: none).
@@ -186,6 +200,8 @@ links = Table(
     Column("max_clicks", Integer, nullable=True),
     Column("expiry_url", Text, nullable=True),
     Column("exhausted_at", UTCDateTime, nullable=True),
+    # Pass the ad platforms' click ids (fbclid, gclid, ...) on, even without forward_query.
+    Column("pass_ad_click_ids", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_by", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -298,6 +314,9 @@ clicks = Table(
     Column("rule", String(32), nullable=True),
     # The A/B test variant the visitor was sent to (NULL: no test running).
     Column("variant", String(32), nullable=True),
+    # The ad platforms' click ids the visit arrived with, as compact JSON text
+    # ({"fbclid": "..."}; NULL: none, as for most clicks). See clicks/adids.py.
+    Column("ad_click_ids", Text, nullable=True),
     Index("ix_clicks_ts", "ts"),
     Index("ix_clicks_link_ts", "link_id", "ts"),
 )

@@ -12,6 +12,7 @@ from hoplink.events import Event
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
 from hoplink.storage.campaigns import CampaignRepo
+from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
@@ -44,6 +45,10 @@ class Tx:
     def links(self, workspace_id: str) -> LinkRepo:
         """Links of one workspace; no method of the repo can reach another's."""
         return LinkRepo(self.conn, workspace_id)
+
+    def clicks(self, workspace_id: str) -> WorkspaceClicks:
+        """Raw clicks of one workspace (within the retention), by click id."""
+        return WorkspaceClicks(self.conn, workspace_id)
 
     def campaigns(self, workspace_id: str) -> CampaignRepo:
         return CampaignRepo(self.conn, workspace_id)

@@ -24,6 +24,11 @@ def _workspace(row: Row[Any]) -> Workspace:
         status_before_suspension=(
             WorkspaceStatus(row.status_before_suspension) if row.status_before_suspension else None
         ),
+        click_id_enabled=bool(row.click_id_enabled),
+        click_id_param=row.click_id_param,
+        fallback_url=row.fallback_url,
+        links_per_day=row.links_per_day,
+        links_per_month=row.links_per_month,
     )
 
 
@@ -43,6 +48,8 @@ class WorkspaceRepo:
                 param_template=ws.param_template,
                 custom_channels=ws.custom_channels,
                 created_at=ws.created_at,
+                click_id_enabled=ws.click_id_enabled,
+                click_id_param=ws.click_id_param,
             )
         )
 

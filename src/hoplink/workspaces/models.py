@@ -52,6 +52,15 @@ class Workspace:
     status_reason: str | None = None
     # What a suspension replaced; reinstating restores it.
     status_before_suspension: WorkspaceStatus | None = None
+    # Every redirect's Location carries the click id (issue 10), under this parameter name
+    # (None: the operator's HOPLINK_CLICK_ID_PARAM).
+    click_id_enabled: bool = True
+    click_id_param: str | None = None
+    # Shown on the visitor page of a disabled or unknown link ("visit the shop").
+    fallback_url: str | None = None
+    # Creation quotas set by the operator; None: the settings' defaults.
+    links_per_day: int | None = None
+    links_per_month: int | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:

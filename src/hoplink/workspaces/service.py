@@ -17,7 +17,11 @@ from hoplink.errors import (
 )
 from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
-from hoplink.links.urls import validate_param_template
+from hoplink.links.urls import (
+    canonicalize_destination,
+    check_click_param,
+    validate_param_template,
+)
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import BUILTIN_CHANNELS, Workspace, WorkspaceStatus
 
@@ -39,6 +43,9 @@ def _check_settings(
     timezone: str | None = None,
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] | None = None,
+    click_id_enabled: bool | None = None,
+    click_id_param: str | None = None,
+    fallback_url: str | None = None,
 ) -> tuple[list[FieldError], dict[str, object]]:
     errors: list[FieldError] = []
     values: dict[str, object] = {}
@@ -89,6 +96,24 @@ def _check_settings(
         if len(channels) > 50:
             errors.append(FieldError("custom_channels", "too_many", "at most 50 custom channels"))
         values["custom_channels"] = channels
+    if click_id_enabled is not None:
+        values["click_id_enabled"] = click_id_enabled
+    if click_id_param is not None:  # "" goes back to the operator's default
+        name = click_id_param.strip()
+        try:
+            values["click_id_param"] = check_click_param(name) if name else None
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if fallback_url is not None:
+        # Shown as a link on the visitor page of disabled links: canonical http(s) only.
+        try:
+            values["fallback_url"] = (
+                canonicalize_destination(fallback_url.strip(), field="fallback_url")
+                if fallback_url.strip()
+                else None
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
     return errors, values
 
 
@@ -102,6 +127,8 @@ async def create_workspace(
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] = (),
     status: WorkspaceStatus = WorkspaceStatus.UNVERIFIED,
+    click_id_enabled: bool = True,
+    click_id_param: str = "",
 ) -> Workspace:
     errors, values = _check_settings(
         name=name,
@@ -109,6 +136,7 @@ async def create_workspace(
         timezone=timezone,
         param_template=param_template or {},
         custom_channels=custom_channels,
+        click_id_param=click_id_param,
     )
     if slug is not None and not _SLUG_RE.match(slug):
         errors.append(
@@ -132,6 +160,8 @@ async def create_workspace(
         created_at=utcnow(),
         param_template=values["param_template"],  # type: ignore[arg-type]
         custom_channels=values["custom_channels"],  # type: ignore[arg-type]
+        click_id_enabled=click_id_enabled,
+        click_id_param=values["click_id_param"],  # type: ignore[arg-type]
     )
     await tx.workspaces.insert(ws)
     return ws
@@ -146,22 +176,35 @@ async def update_workspace(
     timezone: str | None = None,
     param_template: Mapping[str, str] | None = None,
     custom_channels: Sequence[str] | None = None,
+    click_id_enabled: bool | None = None,
+    click_id_param: str | None = None,
+    fallback_url: str | None = None,
 ) -> Workspace:
-    """Change settings. A new parameter template applies to links created or edited later."""
+    """Change settings. A new parameter template applies to links created or edited later;
+    the click-id settings and ``fallback_url`` ("" clears it) to redirects after commit."""
     errors, values = _check_settings(
         name=name,
         seller_id=seller_id,
         timezone=timezone,
         param_template=param_template,
         custom_channels=custom_channels,
+        click_id_enabled=click_id_enabled,
+        click_id_param=click_id_param,
+        fallback_url=fallback_url,
     )
     if errors:
         raise InvalidInput(errors)
+    before = await tx.workspaces.get(workspace_id) if "fallback_url" in values else None
     if values:
         await tx.workspaces.update(workspace_id, **values)
+    if "click_id_enabled" in values or "click_id_param" in values:
+        # Every redirect of the workspace carries these (Target.click_param).
+        tx.record(WorkspaceChanged(workspace_id, "click_id"))
     ws = await tx.workspaces.get(workspace_id)
     if ws is None:
         raise NotFound("no such workspace")
+    if before is not None and before.fallback_url != ws.fallback_url:
+        tx.record(WorkspaceChanged(ws.id, "fallback_url"))  # cached targets carry it
     return ws
 
 

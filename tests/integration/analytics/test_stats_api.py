@@ -170,7 +170,10 @@ async def test_link_stats_series_and_breakdowns(api: Api) -> None:
         "variants",
         "channels",
         "campaigns",
+        "utm_content",
+        "utm_term",
     }
+    assert bd["utm_content"] == bd["utm_term"] == []  # the link has neither
 
 
 async def test_hourly_series_is_local_and_zero_filled(api: Api) -> None:

@@ -43,40 +43,71 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(db_url: str, tmp_pa
         assert bad.status_code == 401
 
 
-async def test_link_creation_is_limited_per_client_address(db_url: str, tmp_path: Path) -> None:
+async def test_refused_creations_are_limited_per_client_address(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Created links are the workspace quota's business; an address whose creations keep
+    being refused (probing the destination policy) is stopped, whichever key it uses."""
     async with running_api(
         db_url, tmp_path / "data", rate_limit_create_ip="5/1h", trusted_proxies="127.0.0.1/32"
     ) as api:
         _, key_a = await api.tenant("Shop A")
         _, key_b = await api.tenant("Shop B")
         there = {"X-Forwarded-For": "203.0.113.50"}
-        for _ in range(3):
+        for _ in range(8):  # more than the address limit: created links are not counted
             r = await api.http.post("/api/v1/links", json={"url": URL}, headers=key_a | there)
             assert r.status_code == 201, r.text
-        bulk = {"items": [{"url": URL}, {"url": URL}]}
+        bulk = {"items": [{"url": URL}] * 10}
         r = await api.http.post("/api/v1/links/bulk", json=bulk, headers=key_a | there)
-        assert r.status_code == 200 and r.json()["created"] == 2  # each item counts
+        assert r.status_code == 200 and r.json()["created"] == 10
+        bad = {"url": "ftp://shop.example.com/x"}
+        for _ in range(3):
+            r = await api.http.post("/api/v1/links", json=bad, headers=key_a | there)
+            assert r.status_code == 422
+        mixed = {"items": [bad, bad, {"url": URL}]}
+        r = await api.http.post("/api/v1/links/bulk", json=mixed, headers=key_a | there)
+        assert r.status_code == 200 and r.json()["failed"] == 2  # each refused item counts
         before = await link_count(api)
-        # The address has used its five: refused with any key, single or bulk.
+        # Five refusals: now refused before any work, with any key, single or bulk.
         for path, body in (("/api/v1/links", {"url": URL}), ("/api/v1/links/bulk", bulk)):
             for key in (key_a, key_b):
                 refused = await api.http.post(path, json=body, headers=key | there)
                 problem = assert_problem(refused, 429, "rate_limited")
-                assert "too many links were created from your address" in problem["detail"]
+                assert "link creations from your address were refused" in problem["detail"]
                 assert int(refused.headers["retry-after"]) >= 1
         assert await link_count(api) == before
         # Another address is not affected.
         elsewhere = key_b | {"X-Forwarded-For": "198.51.100.51"}
         r = await api.http.post("/api/v1/links", json={"url": URL}, headers=elsewhere)
         assert r.status_code == 201
-        # A bulk call larger than the whole limit counts as the whole limit: it can pass
-        # from an idle address, and then that address has nothing left.
-        fresh = key_b | {"X-Forwarded-For": "198.51.100.52"}
-        big = {"items": [{"url": URL}] * 8}
-        r = await api.http.post("/api/v1/links/bulk", json=big, headers=fresh)
-        assert r.status_code == 200 and r.json()["created"] == 8
-        r = await api.http.post("/api/v1/links", json={"url": URL}, headers=fresh)
-        assert_problem(r, 429, "rate_limited")
+
+
+async def test_workspace_quota_refuses_whole_calls_and_says_when(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_api(
+        db_url, tmp_path / "data", quota_links_per_day=4, quota_links_per_month=100
+    ) as api:
+        _ws, key = await api.tenant("Shop A")
+        _, other = await api.tenant("Shop B")
+        for _ in range(3):
+            r = await api.http.post("/api/v1/links", json={"url": URL}, headers=key)
+            assert r.status_code == 201
+        # Two more would pass the quota: the whole bulk call is refused, nothing written.
+        bulk = {"items": [{"url": URL}, {"url": URL}]}
+        refused = await api.http.post("/api/v1/links/bulk", json=bulk, headers=key)
+        problem = assert_problem(refused, 429, "quota_exceeded")
+        assert "may create 4 links per day (UTC) and has created 3" in problem["detail"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 86_401
+        assert await link_count(api) == 3
+        assert (await api.http.post("/api/v1/links", json={"url": URL}, headers=key)).is_success
+        assert_problem(
+            await api.http.post("/api/v1/links", json={"url": URL}, headers=key),
+            429,
+            "quota_exceeded",
+        )
+        # The quota is the workspace's: another one still creates.
+        assert (await api.http.post("/api/v1/links", json={"url": URL}, headers=other)).is_success
 
 
 async def test_limits_can_be_turned_off(db_url: str, tmp_path: Path) -> None:

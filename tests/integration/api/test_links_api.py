@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from api_client import Api, assert_problem
+from clickids import without_click_id
 
 PRODUCT = "https://shop.example.com/item/1005006?sku=42#reviews"
 
@@ -268,16 +269,48 @@ async def test_api_changes_reach_the_redirect_at_once_on_this_node(api: Api) -> 
         )
     ).json()
     r = await api.http.get("/spring-sale")
-    assert r.status_code == 302 and r.headers["location"] == link["final_url"]
+    assert r.status_code == 302 and without_click_id(r.headers["location"]) == link["final_url"]
     await api.http.patch(
         f"/api/v1/links/{link['id']}", json={"url": "https://shop.example.com/new"}, headers=auth
     )
-    assert (await api.http.get("/spring-sale")).headers[
-        "location"
-    ] == "https://shop.example.com/new"
+    location = (await api.http.get("/spring-sale")).headers["location"]
+    assert without_click_id(location) == "https://shop.example.com/new"
     await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": True}, headers=auth)
+    assert (await api.http.get("/spring-sale")).status_code == 302  # archived still redirects
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"disabled": True}, headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 404
-    await api.http.patch(f"/api/v1/links/{link['id']}", json={"archived": False}, headers=auth)
+    await api.http.patch(f"/api/v1/links/{link['id']}", json={"disabled": False}, headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 302
     await api.http.delete(f"/api/v1/links/{link['id']}", headers=auth)
     assert (await api.http.get("/spring-sale")).status_code == 404
+
+
+async def test_pass_ad_click_ids_is_set_edited_and_used_by_the_redirect(api: Api) -> None:
+    ws, auth = await api.tenant()
+    r = await api.http.post(
+        "/api/v1/links", json={"url": PRODUCT, "pass_ad_click_ids": True}, headers=auth
+    )
+    assert r.status_code == 201 and r.json()["pass_ad_click_ids"] is True
+    link = r.json()
+    r = await api.http.get(f"/{link['code']}?gclid=Cj0K.1&ttclid=%3Cx%3E&aff=1")
+    base, _, fragment = link["final_url"].partition("#")
+    assert without_click_id(r.headers["location"]) == f"{base}&gclid=Cj0K.1#{fragment}"
+    r = await api.http.patch(
+        f"/api/v1/links/{link['id']}", json={"pass_ad_click_ids": False}, headers=auth
+    )
+    assert r.status_code == 200 and r.json()["pass_ad_click_ids"] is False
+    r = await api.http.get(f"/{link['code']}?gclid=Cj0K.1")
+    assert without_click_id(r.headers["location"]) == link["final_url"]
+    history = (await api.http.get(f"/api/v1/links/{link['id']}/history", headers=auth)).json()
+    assert any(h["field"] == "pass_ad_click_ids" for h in history), history
+    r = await api.http.patch(
+        f"/api/v1/links/{link['id']}", json={"pass_ad_click_ids": None}, headers=auth
+    )
+    body = assert_problem(r, 422, "invalid_input", "pass_ad_click_ids")
+    assert body["errors"][0]["code"] == "null"
+    r = await api.http.post(
+        "/api/v1/links", json={"url": PRODUCT, "pass_ad_click_ids": "yes please"}, headers=auth
+    )
+    assert r.status_code == 422 and "pass_ad_click_ids" in r.text
+    me = (await api.http.get("/api/v1/workspace", headers=auth)).json()
+    assert me["click_id_param"] == "hl_click" and me["id"] == ws.id

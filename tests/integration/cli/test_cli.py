@@ -13,6 +13,7 @@ from hoplink.accounts.models import ApiKey, Scope
 from hoplink.accounts.passwords import verify_password
 from hoplink.cli.main import app
 from hoplink.errors import AuthenticationFailed
+from hoplink.links.models import LinkQuery
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role, WorkspaceStatus
 
@@ -295,7 +296,7 @@ def _commands() -> list[tuple[str, ...]]:
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     cli = Cli(cli_env("sqlite:///unused.db", tmp_path))
     commands = _commands()
-    assert len(commands) == 25  # a new command must join this check (and have an example)
+    assert len(commands) == 26  # a new command must join this check (and have an example)
     for command in commands:
         out = cli.ok(*command, "--help").stdout
         assert "$ hoplink" in out or "$ HOPLINK_" in out, command
@@ -341,3 +342,32 @@ def test_rule_add_list_set_delete_and_presets(cli: Cli, tmp_path: Path) -> None:
     assert rule_id.group(0) not in gone and "/de" in gone
     assert "no link with the code" in cli.fails("rule", "list", "nope", "-w", "acme").stderr
     assert "com.amazon.mShop.android.shopping" in cli.ok("rule", "presets").stdout
+
+
+def test_link_pass_ad_click_ids_is_set_at_create_and_changed_with_link_set(cli: Cli) -> None:
+    cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
+    cli.ok("link", "create", PRODUCT, "-w", "acme", "--code", "ads-on", "--pass-ad-click-ids")
+    cli.ok("link", "create", PRODUCT, "-w", "acme", "--code", "ads-off")
+
+    def flags(tx_codes: tuple[str, ...] = ("ads-on", "ads-off")) -> dict[str, tuple[str, bool]]:
+        async def get(tx: Tx) -> dict[str, tuple[str, bool]]:
+            ws = await tx.workspaces.find("acme")
+            assert ws is not None
+            links, _ = await tx.links(ws.id).search(LinkQuery())
+            return {k.code: (k.id, k.pass_ad_click_ids) for k in links if k.code in tx_codes}
+
+        return cli.query(get)
+
+    before = flags()
+    assert {code: on for code, (_, on) in before.items()} == {"ads-on": True, "ads-off": False}
+    off_id = before["ads-off"][0]
+    out = cli.ok("link", "set", off_id, "-w", "acme", "--pass-ad-click-ids").stdout
+    assert "pass ad click ids  on" in out
+    assert flags()["ads-off"][1] is True
+    cli.ok("link", "set", off_id, "-w", "acme", "--no-pass-ad-click-ids")
+    assert flags()["ads-off"][1] is False
+    assert "nothing to change" in cli.fails("link", "set", off_id, "-w", "acme", code=2).output
+    # Another workspace's link is not found from here.
+    cli.ok("workspace", "create", "Other", "--slug", "other", "--verified")
+    missing = cli.fails("link", "set", off_id, "-w", "other", "--pass-ad-click-ids")
+    assert "no link with this id" in missing.stderr

@@ -9,7 +9,7 @@ import io
 import pytest
 from dashboard_harness import Dash
 
-from hoplink.dashboard.bulkcsv import MAX_ROWS, UploadError, decode, parse
+from hoplink.dashboard.bulkcsv import COLUMNS, MAX_ROWS, UploadError, decode, parse
 
 
 def test_pasted_lines_are_urls_even_with_commas() -> None:
@@ -93,3 +93,21 @@ async def test_pasted_text_and_refusals(dash: Dash) -> None:
     other, _ = await dash.signed_in(ws=await dash.workspace("Other"))
     job = started.headers["location"].rsplit("/", 1)[1]
     assert (await other.get(f"/app/w/{ws.slug}/bulk/{job}")).status_code == 404
+
+
+async def test_the_csv_template_has_every_column_and_uploads_as_is(dash: Dash) -> None:
+    b, ws = await dash.signed_in()
+    base = f"/app/w/{ws.slug}"
+    page = await b.get(f"{base}/bulk")
+    assert f'href="{base}/bulk/template.csv"' in page.text
+    assert 'rel="icon" href="/app/static/favicon.svg"' in page.text
+    assert (
+        (await b.get("/app/static/favicon.svg")).headers["content-type"].startswith("image/svg+xml")
+    )
+    template = await b.get(f"{base}/bulk/template.csv")
+    assert template.status_code == 200 and "attachment" in template.headers["content-disposition"]
+    header, _example = template.text.lstrip("\ufeff").splitlines()
+    assert header.split(",") == list(COLUMNS)
+    # The example row is a valid upload as it is.
+    started = await b.post(f"{base}/bulk", {"text": template.text})
+    assert started.status_code == 303

@@ -57,6 +57,23 @@ async def test_create_with_preset_then_edit_archive_and_delete(dash: Dash) -> No
     assert "Boots" not in active.text
     archived = await b.get(f"{base}/links?archived=archived")
     assert "Boots" in archived.text
+    async with dash.db.transaction() as tx:
+        link = await tx.links(ws.id).get(link_path.rsplit("/", 1)[1])
+    assert link is not None
+    code = link.code  # archived, the short URL still redirects
+    assert (await dash.browser().http.get(f"/{code}")).status_code == 302
+
+    # Turning off is confirmed; the visitor then gets the page, and it can be turned back on.
+    detail = await b.get(link_path)
+    assert f'href="{link_path}/disable"' in detail.text
+    confirm = await b.get(f"{link_path}/disable")
+    assert confirm.status_code == 200 and "Keep it on" in confirm.text
+    assert (await b.post(f"{link_path}/disable", {"disabled": "1"})).status_code == 303
+    assert "Turned off" in (await b.get(link_path)).text
+    visitor = await dash.browser().http.get(f"/{code}", headers={"accept-language": "zh-CN"})
+    assert visitor.status_code == 404 and "链接已停用" in visitor.text
+    assert (await b.post(f"{link_path}/disable", {"disabled": "0"})).status_code == 303
+    assert (await dash.browser().http.get(f"/{code}")).status_code == 302
 
     confirm = await b.get(f"{link_path}/delete")
     assert confirm.status_code == 200 and "Delete for good" in confirm.text

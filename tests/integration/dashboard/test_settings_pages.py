@@ -73,7 +73,13 @@ async def test_api_keys_are_shown_once_and_revoked(dash: Dash) -> None:
     assert key not in page.text and key[:13] in page.text
     async with dash.db.transaction() as tx:
         [stored] = await tx.api_keys.for_workspace(ws.id)
+    # Revoking is confirmed on its own page (the list only links to it).
+    assert f'action="/app/w/{ws.slug}/settings/keys/{stored.id}/revoke"' not in page.text
+    confirm = await b.get(f"{base}/keys/{stored.id}/revoke")
+    assert confirm.status_code == 200 and "shopify sync" in confirm.text
+    assert f'action="/app/w/{ws.slug}/settings/keys/{stored.id}/revoke"' in confirm.text
     assert (await b.post(f"{base}/keys/{stored.id}/revoke")).status_code == 303
+    assert (await b.get(f"{base}/keys/{stored.id}/revoke")).status_code == 404  # gone now
     api = await dash.browser().http.get("/api/v1/links", headers={"Authorization": f"Bearer {key}"})
     assert api.status_code == 401
     no_scope = await b.post(f"{base}/keys", {"name": "none"})

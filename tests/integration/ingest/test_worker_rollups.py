@@ -233,14 +233,16 @@ async def test_batches_close_on_size(db: Database, size: int) -> None:
     assert len(clicks) == size and len(tokens) >= 1
 
 
-async def test_batches_grow_while_a_backlog_lasts_then_shrink(db: Database) -> None:
+async def test_batches_grow_while_the_load_lasts_then_shrink(db: Database) -> None:
     _, a, _ = await _setup(db)
-    source = MemorySource([make_click(a, T0 + i) for i in range(40)])
+    source = MemorySource([make_click(a, T0 + i) for i in range(400)])
     worker = _worker(db, source, batch_size=3, flush_interval=0.02)
-    sizes = [len((await worker._collect())[0]) for _ in range(6)]
-    # 3, 6, 12 (the most: 4 x 3), 12, then what is left, then back to the configured size.
-    assert sizes == [3, 6, 12, 12, 7, 0]
+    sizes = [len((await worker._collect())[0]) for _ in range(10)]
+    # Doubling up to 32 x 3, then what is left (under a quarter of the target: the load is
+    # gone), then back to the configured size and flush interval.
+    assert sizes == [3, 6, 12, 24, 48, 96, 96, 96, 19, 0]
     assert worker._batch_target == 3
+    assert worker._window == 0.02
 
 
 async def test_workspace_channel_and_campaign_rows_are_the_links_at_click_time(

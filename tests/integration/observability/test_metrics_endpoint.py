@@ -23,6 +23,7 @@ FAMILIES = {
     "hoplink_redirect_clicks_lost",
     "hoplink_redirect_lookups_failed",
     "hoplink_redirect_misses_refused",
+    "hoplink_redirect_ad_click_ids_dropped",
     "hoplink_circuit_breaker_failures",
     "hoplink_click_queue_backlog_bytes",
     "hoplink_click_consumer_lag_seconds",

@@ -4,6 +4,7 @@ so its server-side statistics count only our traffic)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -223,3 +224,34 @@ def test_production_mode_refuses_sqlite(tmp_path: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 2 and "needs a PostgreSQL" in done.stderr.replace("\n", " ")
+
+
+async def test_ad_click_ids_travel_through_the_stream_and_the_spool(
+    redis: Redis, redis_server: PrivateRedis, tmp_path: Path
+) -> None:
+    sink = RedisClickSink(
+        stream(redis), spool_root=tmp_path / "spool", xadd_timeout=0.5, retry_interval=0.1
+    )
+    sink.start()
+    tagged = dataclasses.replace(click(1), ad_click_ids={"fbclid": "IwAR0x-Y", "ScCid": "s_1"})
+    plain = click(2)
+    await sink.put(tagged)
+    await sink.put(plain)
+    redis_server.stop()
+    spooled = dataclasses.replace(click(3), ad_click_ids={"gclid": "Cj0K.1"})
+    await sink.put(spooled)  # Redis is down: to the disk spool, replayed later
+    assert sink.spooled == 1
+    redis_server.start()
+    deadline = time.monotonic() + 10
+    while sink.degraded and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    source = RedisClickSource(stream(redis), consumer="w1")
+    got, token = await source.read(10, 0.5)
+    await source.ack(token)
+    assert sorted(got, key=lambda c: c.click_id) == [tagged, plain, spooled]
+    assert [c.ad_click_ids for c in sorted(got, key=lambda c: c.click_id)] == [
+        {"fbclid": "IwAR0x-Y", "ScCid": "s_1"},
+        None,
+        {"gclid": "Cj0K.1"},
+    ]
+    await sink.close()

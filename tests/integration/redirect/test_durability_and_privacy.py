@@ -12,6 +12,7 @@ from sqlalchemy import text
 from uvicorn_server import Server, create_link, uvicorn_server
 
 import factories
+from clickids import without_click_id
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
 from hoplink.links.models import Link
@@ -53,7 +54,10 @@ async def hammer(
                     r = await http.get(f"/{link.code}", headers=headers)
                 except httpx.TransportError:
                     continue
-                if r.status_code == 302 and r.headers["location"] == link.final_url:
+                if (
+                    r.status_code == 302
+                    and without_click_id(r.headers["location"]) == link.final_url
+                ):
                     received.append(ua)
                     after_each(received)
 

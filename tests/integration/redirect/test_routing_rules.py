@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest_asyncio
 from edge_client import Edge, running_edge
 
+from clickids import split_click_id, without_click_id
 from hoplink.links import rules as rule_service
 from hoplink.links.models import Link
 from hoplink.links.routing import app_presets
@@ -252,14 +253,24 @@ async def test_table_of_requests_and_their_locations(edge: Edge) -> None:
     assert len(cases) >= 200
 
     failures: list[str] = []
+    click_ids: list[str | None] = []
     for case in cases:
         link = links[case.link]
         path = f"/{link.code}" + (f"?{case.query}" if case.query else "")
         r = await edge.http.get(path, headers=case.headers)
         got = r.headers.get("location")
+        click_id = None
+        if got is not None and got.startswith(("http://", "https://")):
+            # Web Locations carry the click id; app hand-offs (intent://, schemes) never do.
+            got, click_id = split_click_id(got)
+        click_ids.append(click_id)
         if r.status_code != 302 or got != case.location:
             failures.append(f"{case}: got {r.status_code} {got}")
     assert failures == [], "\n".join(failures[:20])
+    assert all(
+        (c is None) == (not x.location.startswith("http"))
+        for c, x in zip(click_ids, cases, strict=True)
+    )
 
     # Each click says which rule answered ("default": none matched).
     clicks = await edge.clicks()
@@ -269,16 +280,17 @@ async def test_table_of_requests_and_their_locations(edge: Edge) -> None:
         async with edge.db.transaction(write=False) as tx:
             _, stored = await rule_service.list_rules(tx, workspace=ws, link_id=link.id)
         rule_ids[name] = [r.id for r in stored]
-    for case, click in zip(cases, clicks, strict=True):
+    for case, click, click_id in zip(cases, clicks, click_ids, strict=True):
         expected = "default" if case.rule is None else rule_ids[case.link][case.rule]
         assert (click.link_id, click.rule) == (links[case.link].id, expected), case
+        assert click_id in (None, click.click_id), case
 
 
 async def test_a_plain_link_records_no_rule_and_an_edited_rule_applies_at_once(edge: Edge) -> None:
     ws = await edge.workspace()
     link = await edge.link(ws, PRODUCT)
     r = await edge.http.get(f"/{link.code}", headers={"user-agent": ANDROID})
-    assert r.headers["location"] == link.final_url
+    assert without_click_id(r.headers["location"]) == link.final_url
     link = await add_rules(
         edge,
         ws,
@@ -286,12 +298,12 @@ async def test_a_plain_link_records_no_rule_and_an_edited_rule_applies_at_once(e
         [{"conditions": [{"type": "os", "values": ["android"]}], "action": url("a")}],
     )
     r = await edge.http.get(f"/{link.code}", headers={"user-agent": ANDROID})
-    assert r.headers["location"] == f"{SHOP}/a"
+    assert without_click_id(r.headers["location"]) == f"{SHOP}/a"
     async with edge.db.transaction() as tx:
         [rule] = (await rule_service.list_rules(tx, workspace=ws, link_id=link.id))[1]
         await rule_service.delete_rule(
             tx, workspace=ws, link_id=link.id, rule_id=rule.id, actor="test"
         )
     r = await edge.http.get(f"/{link.code}", headers={"user-agent": ANDROID})
-    assert r.headers["location"] == link.final_url
+    assert without_click_id(r.headers["location"]) == link.final_url
     assert [c.rule for c in await edge.clicks()] == [None, rule.id, None]

@@ -39,6 +39,26 @@ def test_scrub_text(text: str, expected: str) -> None:
     assert scrub_text(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GET /x?fbclid=IwAR0x-Y.1&color=red", "GET /x?fbclid=[ad-click-id]&color=red"),
+        ("https://s.example/p?a=1&GCLID=Cj0K#f", "https://s.example/p?a=1&GCLID=[ad-click-id]#f"),
+        ('{"ttclid":"E.1","li_fat_id": "1b7c"}',
+         '{"ttclid":"[ad-click-id]","li_fat_id": "[ad-click-id]"}'),
+        ("ad_click_ids={'ScCid': 's_1', 'epik': 'dj0!'}",
+         "ad_click_ids={'ScCid': '[ad-click-id]', 'epik': '[ad-click-id]'}"),
+        # Not ad click ids: kept as they are.
+        ("xfbclid=1 and fbclid_count=2", "xfbclid=1 and fbclid_count=2"),
+        ("gclid missing", "gclid missing"),
+    ],
+)  # fmt: skip
+def test_ad_click_id_values_never_reach_a_log(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+    event = scrub_ip_addresses(None, "info", {"event": text, "fbclid": "IwAR", "n": {"gclid": "C"}})
+    assert event == {"event": expected, "fbclid": "[ad-click-id]", "n": {"gclid": "[ad-click-id]"}}
+
+
 def test_every_value_of_an_event_is_scrubbed() -> None:
     event = {
         "event": "request from 203.0.113.9",

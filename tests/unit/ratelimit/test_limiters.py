@@ -175,3 +175,24 @@ async def test_redis_lets_a_whole_limit_cost_pass_when_idle(
         key = uuid.uuid4().hex
         assert await limiter.hit(Limit("x", 7, 3600.0), key, cost=7) == 0.0
         assert await limiter.hit(Limit("x", 7, 3600.0), key) > 0
+
+
+async def test_refuse_if_spent_counts_nothing_and_charge_fills_what_fits() -> None:
+    from hoplink.errors import RateLimited
+    from hoplink.ratelimit import RateLimiter, charge, refuse_if_spent
+
+    clock = [1000.0]
+    limiter = RateLimiter(secret="s")
+    limiter.local = LocalLimiter(clock=lambda: clock[0])  # (an empty one is falsy)
+    limit = Limit("refused", 3, 3600.0)
+    for _ in range(10):  # checking alone never uses anything up
+        await refuse_if_spent(limiter, limit, "1.2.3.4", message="x")
+    await charge(limiter, limit, "1.2.3.4", 2)
+    await refuse_if_spent(limiter, limit, "1.2.3.4", message="x")  # one left
+    await charge(limiter, limit, "1.2.3.4", 5)  # more than is left: fills it up
+    with pytest.raises(RateLimited) as exc:
+        await refuse_if_spent(limiter, limit, "1.2.3.4", message="too many refused")
+    assert "too many refused" in str(exc.value) and exc.value.retry_after >= 1
+    await refuse_if_spent(limiter, limit, "5.6.7.8", message="x")  # another key is free
+    clock[0] += 1200  # one interval later, one more fits again
+    await refuse_if_spent(limiter, limit, "1.2.3.4", message="x")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from hoplink.redirect.forward import MAX_PARAMS, forward_query
+from typing import Any
+
+from hoplink.clicks.models import Click
+from hoplink.redirect.forward import MAX_PARAMS, forward_query, tag_location
+from hoplink.storage.redirects import Target
 
 URL = "https://shop.example.com/item/1?sku=42&aff_seller=S1&utm_source=facebook#reviews"
 
@@ -45,3 +49,54 @@ def test_at_most_a_fixed_number_of_parameters() -> None:
 def test_nothing_to_add_returns_the_stored_url_unchanged() -> None:
     assert forward_query(URL, b"") == URL
     assert forward_query(URL, b"&&") == URL
+
+
+def _target(**kw: Any) -> Target:
+    values: dict[str, Any] = {
+        "link_id": "lnk_1",
+        "workspace_id": "ws_1",
+        "final_url": URL,
+        "archived": False,
+        "forward_query": False,
+        "workspace_status": "verified",
+        "click_param": "hl_click",
+    }
+    return Target(**{**values, **kw})
+
+
+def _click(ad_click_ids: dict[str, str] | None = None) -> Click:
+    return Click("0" * 32, 0.0, "lnk_1", "ws_1", "hop.test", "GET", "", "", "", None, "h",
+                 ad_click_ids)  # fmt: skip
+
+
+def test_the_click_id_goes_last_before_the_fragment() -> None:
+    assert tag_location(URL, _target(), _click()) == (
+        "https://shop.example.com/item/1?sku=42&aff_seller=S1&utm_source=facebook"
+        f"&hl_click={'0' * 32}#reviews"
+    )
+    assert tag_location("https://s.example.com/p", _target(), _click()) == (
+        f"https://s.example.com/p?hl_click={'0' * 32}"
+    )
+    assert tag_location("https://s.example.com/p?#f", _target(), _click()) == (
+        f"https://s.example.com/p?hl_click={'0' * 32}#f"
+    )
+    assert tag_location(URL, _target(click_param=None), _click()) == URL
+
+
+def test_ad_click_ids_only_when_the_link_passes_them_and_never_over_a_bound_one() -> None:
+    click = _click({"fbclid": "F.1", "SKU": "9"})  # (no real platform is called SKU)
+    assert tag_location(URL, _target(click_param=None), click) == URL
+    passing = _target(pass_ad_click_ids=True)
+    assert tag_location(URL, passing, click) == (
+        "https://shop.example.com/item/1?sku=42&aff_seller=S1&utm_source=facebook"
+        f"&fbclid=F.1&hl_click={'0' * 32}#reviews"
+    )
+    # forward_query already carried the whole visitor query: nothing twice.
+    both = _target(pass_ad_click_ids=True, forward_query=True, click_param=None)
+    assert tag_location(URL, both, click) == URL
+
+
+def test_forward_query_never_forwards_the_workspaces_click_id_name() -> None:
+    assert forward_query(URL, b"ref=1&REF=2&x=3", click_param="ref") == (
+        "https://shop.example.com/item/1?sku=42&aff_seller=S1&utm_source=facebook&x=3#reviews"
+    )

@@ -42,6 +42,63 @@ document.documentElement.classList.add("js");
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  /* --- link list: filters apply on change (the Apply button is the no-JS way) ------------ */
+  var filters = document.getElementById("link-filters");
+  if (filters) {
+    filters.querySelectorAll("select").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var page = filters.querySelector("input[name=page]");
+        if (page) page.remove();
+        filters.submit();
+      });
+    });
+  }
+
+  /* --- links CSV: stream it and show how far it got (the plain link works without JS) ---- */
+  var exportLink = document.getElementById("export-csv");
+  var exportStatus = document.getElementById("export-progress");
+  if (exportLink && exportStatus && window.fetch && window.ReadableStream) {
+    exportLink.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (exportLink.getAttribute("aria-disabled") === "true") return;
+      exportLink.setAttribute("aria-disabled", "true");
+      var total = Number(exportLink.getAttribute("data-total") || "0");
+      var template = exportLink.getAttribute("data-progress") || "";
+      var show = function (done) {
+        exportStatus.textContent = template
+          .replace("{done}", done.toLocaleString()).replace("{total}", total.toLocaleString());
+      };
+      show(0);
+      fetch(exportLink.href, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || !response.body) throw new Error("export failed");
+        var reader = response.body.getReader();
+        var chunks = [], lines = 0, last = 0;
+        function pump() {
+          return reader.read().then(function (step) {
+            if (step.done) return;
+            chunks.push(step.value);
+            for (var i = 0; i < step.value.length; i++) if (step.value[i] === 10) lines++;
+            var now = Date.now();
+            if (now - last > 200) { show(Math.max(0, lines - 1)); last = now; }
+            return pump();
+          });
+        }
+        return pump().then(function () {
+          var name = (response.headers.get("content-disposition") || "").split('filename="')[1];
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(new Blob(chunks, { type: "text/csv" }));
+          a.download = name ? name.replace(/"$/, "") : "links.csv";
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          exportStatus.textContent = exportLink.getAttribute("data-done") || "";
+        });
+      }).catch(function () {
+        window.location.href = exportLink.href;  // fall back to the plain download
+      }).then(function () { exportLink.removeAttribute("aria-disabled"); });
+    });
+  }
+
   /* --- link form: channel presets and the live preview --------------------------------- */
   var form = document.getElementById("link-form");
   if (form) {

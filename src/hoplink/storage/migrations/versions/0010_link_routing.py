@@ -1,7 +1,7 @@
 """link routing (rules, A/B test), schedule and click limit; the rule and variant of clicks
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
