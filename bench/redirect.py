@@ -10,6 +10,15 @@ received must be in it.
     .venv/bin/python bench/redirect.py [--links 10000] [--duration 10] [--rounds 3]
     .venv/bin/python bench/redirect.py --worker   # the embedded worker consumes meanwhile
     .venv/bin/python bench/redirect.py --memory [--stored 1000000] [--hot 100000]
+    .venv/bin/python bench/redirect.py --rules   # links with 10 routing rules vs plain ones
+    .venv/bin/python bench/redirect.py --rules --cpu [--requests 20000]   # in process
+
+``--rules`` serves two sets of links from the same hoplink process: plain ones, and ones with
+ten routing rules (conditions on in-app browser, OS, device, country, language, query
+parameters and time) and a two-variant A/B test each; no rule matches the visitor
+(Facebook's in-app browser on an iPhone), so every rule is evaluated and the A/B test
+answers. The two are driven alternately and the cost per redirect is compared (target: at
+most 10 % more).
     .venv/bin/python bench/redirect.py --query 'fbclid=IwAR...'  # what visitors append
 
 ``--query`` appends a query string to every request (both servers), e.g. an ad platform's
@@ -197,6 +206,8 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
     ]  # fmt: skip
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    if "99" not in percentile:
+        raise RuntimeError(f"wrk printed no latency distribution (overloaded machine?):\n{out}")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Run(
@@ -221,8 +232,54 @@ def lua_script(path: Path, codes: list[str], *, sequential: bool = False, query:
 # --- data --------------------------------------------------------------------------------------
 
 
-async def store_links(work: Path, count: int) -> dict[str, str]:
-    """Migrate a SQLite file and insert ``count`` links on HOST (fast path: core inserts)."""
+def bench_routing() -> str:
+    """Ten rules no rule of which matches the benchmark's visitor (Facebook in-app on an
+    iPhone, en-US), so each redirect evaluates all ten, then the A/B test splits."""
+    from hoplink.links.routing import app_presets, validate_rule
+
+    web = "https://shop.example.com/item/{n}"
+    raw: list[dict[str, Any]] = [
+        {"conditions": [{"type": "in_app", "values": ["tiktok", "instagram"]}]},
+        {"conditions": [{"type": "country", "values": ["DE", "AT", "CH"]}]},
+        {"conditions": [{"type": "language", "values": ["zh", "ja", "ko"]}]},
+        {"conditions": [{"type": "query", "name": "src", "equals": "tiktok"}]},
+        {"conditions": [{"type": "device", "values": ["desktop"]}]},
+        {"match": "all", "conditions": [{"type": "os", "values": ["android"]},
+                                        {"type": "in_app", "values": ["facebook"]}]},
+        {"conditions": [{"type": "time", "start": "2020-01-01T00:00:00Z",
+                         "end": "2020-02-01T00:00:00Z"}]},
+        {"match": "any", "conditions": [{"type": "query", "name": "promo"},
+                                        {"type": "country", "values": ["US", "GB"]}]},
+        {"conditions": [{"type": "in_app", "values": ["wechat", "line"]}]},
+        {"match": "all", "conditions": [{"type": "in_app", "values": ["facebook"]},
+                                        {"type": "os", "values": ["ios"]},
+                                        {"type": "device", "values": ["tablet"]}],
+         "action": {"type": "app", "preset": "amazon", "url": "https://www.amazon.com/dp/B1"}},
+    ]  # fmt: skip
+    rules = [
+        validate_rule(
+            {"action": {"type": "url", "url": web.format(n=i)}, **r},
+            default_url=web.format(n=0),
+            check=lambda _url, _field: None,
+            presets=app_presets(),
+        )
+        for i, r in enumerate(raw)
+    ]
+    # And an A/B test, which answers the visitors no rule claimed: the benchmark's visitor.
+    ab = {
+        "id": "abt_bench",
+        "started_at": "2026-12-01T00:00:00+00:00",
+        "variants": [
+            {"id": "var_a", "url": None, "weight": 50},
+            {"id": "var_b", "url": web.format(n=99), "weight": 50},
+        ],
+    }
+    return orjson.dumps({"rules": [r.to_json() for r in rules], "ab": ab}).decode()
+
+
+async def store_links(work: Path, count: int, *, routed: int = 0) -> dict[str, str]:
+    """Migrate a SQLite file and insert ``count`` links on HOST (fast path: core inserts);
+    the last ``routed`` of them with ``bench_routing()``'s ten rules."""
     from hoplink.ids import new_id, random_base62, utcnow
     from hoplink.storage import migrate
     from hoplink.storage import tables as t
@@ -245,14 +302,16 @@ async def store_links(work: Path, count: int) -> dict[str, str]:
     while len(links) < count:
         links[random_base62(7)] = FINAL_URL.format(n=len(links))
     items = list(links.items())
+    routing = bench_routing() if routed else None
     for start in range(0, count, 20_000):
         rows = [
             {
                 "id": new_id("lnk"), "workspace_id": ws.id, "domain_id": domain_id, "code": code,
                 "destination_url": url, "final_url": url, "archived": False,
                 "forward_query": False, "created_at": now, "updated_at": now,
+                "routing": routing if start + i >= count - routed else None,
             }
-            for code, url in items[start : start + 20_000]
+            for i, (code, url) in enumerate(items[start : start + 20_000])
         ]  # fmt: skip
         async with db.transaction() as tx:
             await tx.conn.execute(t.links.insert(), rows)
@@ -393,6 +452,47 @@ def memory(args: argparse.Namespace, work: Path) -> int:
     return 0 if loaded <= 250 else 1
 
 
+def rules(args: argparse.Namespace, work: Path) -> int:
+    """Plain links vs links with ten rules, on the same server, alternating."""
+    links = list(asyncio.run(store_links(work, 2 * args.links, routed=args.links)))
+    plain, routed = links[: args.links], links[args.links :]
+    scripts = {
+        "plain": lua_script(work / "plain.lua", plain),
+        "rules": lua_script(work / "rules.lua", routed),
+    }
+    warm = [lua_script(work / f"warm-{n}.lua", c, sequential=True) for n, c in
+            (("plain", plain), ("rules", routed))]  # fmt: skip
+    print(
+        f"{args.links:,} plain + {args.links:,} links with 10 rules and an A/B test,"
+        f" {args.connections} connections, {args.rounds} alternating rounds of"
+        f" {args.duration:g} s; medians"
+    )
+    runs: dict[str, list[Run]] = {"plain": [], "rules": []}
+    with server("hoplink.app:create_app_from_env", hoplink_env(work), factory=True) as (url, _):
+        for script in warm:
+            wrk(url, script, duration=max(2.0, args.duration / 5), connections=args.connections)
+        for _ in range(args.rounds):
+            for name, script in scripts.items():
+                runs[name].append(
+                    wrk(url, script, duration=args.duration, connections=args.connections)
+                )
+    plain_run, rules_run = median_run(runs["plain"]), median_run(runs["rules"])
+    print(f"(a) plain links          {plain_run}")
+    print(f"(b) 10 rules + A/B test  {rules_run}")
+    print(
+        "    rounds (req/s a/b): "
+        + ", ".join(
+            f"{a.rps:,.0f}/{b.rps:,.0f}" for a, b in zip(runs["plain"], runs["rules"], strict=True)
+        )
+    )
+    cost = plain_run.rps / rules_run.rps  # time per redirect, b relative to a
+    ok = cost <= 1.10 and all(r.non_3xx == 0 for r in (*runs["plain"], *runs["rules"]))
+    print(
+        f"cost per redirect b/a {cost:.3f} (target <= 1.10: {'met' if cost <= 1.10 else 'MISSED'})"
+    )
+    return 0 if ok else 1
+
+
 def in_process(args: argparse.Namespace, work: Path) -> int:
     links = asyncio.run(store_links(work, args.links))
     return asyncio.run(_in_process(args, work, links))
@@ -476,6 +576,116 @@ async def _in_process(args: argparse.Namespace, work: Path, links: dict[str, str
     return 0 if ok else 1
 
 
+async def _cpu_per_redirect(app: Any, codes: list[str], n: int) -> float:
+    """CPU seconds per redirect of ``n`` requests for ``codes`` through the ASGI app (no
+    HTTP server: CPU time only counts this process, so a busy machine does not skew it)."""
+    headers = [
+        (b"host", HOST.encode()),
+        (b"user-agent", USER_AGENT.encode()),
+        (b"accept-language", b"en-US,en;q=0.9"),
+        (b"referer", b"https://m.facebook.com/"),
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    started = time.process_time()
+    for i in range(n):
+        code = codes[i % len(codes)]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": f"/{code}", "raw_path": f"/{code}".encode(),
+            "query_string": b"", "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080),
+        }  # fmt: skip
+        await app(scope, receive, send)
+    spent = time.process_time() - started
+    if set(statuses) != {302}:
+        raise RuntimeError(f"not all 302: {set(statuses)}")
+    return spent / n
+
+
+def rules_cpu(args: argparse.Namespace, work: Path) -> int:
+    """``--rules --cpu``: the same comparison in process, by CPU time per redirect."""
+    links = list(asyncio.run(store_links(work, 2 * args.links, routed=args.links)))
+    plain, routed = links[: args.links], links[args.links :]
+    for name, value in hoplink_env(work).items():
+        os.environ[name] = value
+
+    async def measure() -> tuple[list[float], list[float]]:
+        from hoplink.app import create_app_from_env
+
+        app = create_app_from_env()
+        await app.start()
+        try:
+            for codes in (plain, routed):  # warm: every link cached, every agent parsed
+                await _cpu_per_redirect(app, codes, 2 * len(codes))
+            a: list[float] = []
+            b: list[float] = []
+            for _ in range(args.rounds):
+                a.append(await _cpu_per_redirect(app, plain, args.requests))
+                b.append(await _cpu_per_redirect(app, routed, args.requests))
+            return a, b
+        finally:
+            await app.stop()
+
+    a, b = asyncio.run(measure())
+    pa, pb = statistics.median(a), statistics.median(b)
+    print(
+        f"in process, {args.links:,} plain + {args.links:,} links with 10 rules and an A/B"
+        f" test, {args.rounds} alternating rounds of {args.requests:,} redirects; medians"
+    )
+    print(f"(a) plain links          {pa * 1e6:6.1f} us CPU per redirect")
+    print(f"(b) 10 rules + A/B test  {pb * 1e6:6.1f} us CPU per redirect")
+    print(
+        "    rounds (us a/b): "
+        + ", ".join(f"{x * 1e6:.1f}/{y * 1e6:.1f}" for x, y in zip(a, b, strict=True))
+    )
+    cost = pb / pa
+    print(
+        f"cost per redirect b/a {cost:.3f} (target <= 1.10: {'met' if cost <= 1.10 else 'MISSED'})"
+    )
+    step = _routing_step_cpu()
+    print(
+        f"the routing step alone (facts, 10 rules, A/B pick, recording the rule): {step * 1e6:.2f}"
+        " us CPU per redirect"
+    )
+    return 0 if cost <= 1.10 else 1
+
+
+def _routing_step_cpu(n: int = 200_000) -> float:
+    """CPU per call of what a routed link adds to a redirect, measured alone."""
+    from hoplink.clicks.models import Click
+    from hoplink.links.plan import compile_plan
+    from hoplink.redirect.rules import route
+    from hoplink.storage.redirects import Target
+
+    routing = bench_routing()
+    plan = compile_plan(routing, final_url="https://shop.example.com/item/0")
+    assert plan is not None
+    target = Target("lnk_b", "ws_b", "https://shop.example.com/item/0", False, False,
+                    "verified", routing=routing, plan=plan)  # fmt: skip
+    scope: dict[str, Any] = {"headers": [], "query_string": b""}
+    clicks = [
+        Click(f"{i:032x}", 0.0, "lnk_b", "ws_b", HOST, "GET", USER_AGENT, "",
+              "en-US,en;q=0.9", "JP", f"{i * 7919:032x}")
+        for i in range(1000)
+    ]  # fmt: skip
+    now = time.time()
+    started = time.process_time()
+    for i in range(n):
+        click = clicks[i % 1000]
+        routed = route(plan, target, scope, click, now)
+        click.answered_by(routed.rule, routed.variant)
+    return (time.process_time() - started) / n
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--links", type=int, default=10_000)
@@ -484,12 +694,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--worker", action="store_true", help="run the embedded worker too")
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--rules", action="store_true", help="10 routing rules vs plain links")
+    parser.add_argument("--cpu", action="store_true", help="with --rules: in process, CPU time")
     parser.add_argument("--query", default="", help="query string appended to every request")
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--hot", type=int, default=100_000)
     parser.add_argument("--in-process", action="store_true", help="no sockets, no wrk")
     parser.add_argument("--requests", type=int, default=20_000, help="per in-process round")
     args = parser.parse_args()
+    if args.rules and args.cpu:
+        with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+            return rules_cpu(args, Path(tmp))
     if args.in_process:
         with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
             return in_process(args, Path(tmp))
@@ -497,6 +712,8 @@ def main() -> int:
         print("wrk is not installed: run `apt-get install -y wrk` and try again.", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="hoplink-bench-") as tmp:
+        if args.rules:
+            return rules(args, Path(tmp))
         return memory(args, Path(tmp)) if args.memory else throughput(args, Path(tmp))
 
 

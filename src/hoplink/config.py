@@ -243,6 +243,9 @@ class Settings(BaseSettings):
     destination_blocklist: Annotated[tuple[str, ...], NoDecode] = ()
     # A file of more blocked domains, one per line ("#" comments), read at start-up.
     destination_blocklist_file: Path | None = None
+    # A JSON file of app hand-off presets for routing rules, merged over the shipped ones
+    # (hoplink/links/app_presets.json): {"name": {"label", "android_package", "ios_template"}}.
+    app_presets_file: Path | None = None
     # Hosts or CIDRs the outbound fetcher may reach although private, on any port
     # (comma-separated). For tests and private staging only; empty in production.
     outbound_allow_private: Annotated[tuple[str, ...], NoDecode] = ()
@@ -273,6 +276,20 @@ class Settings(BaseSettings):
     @classmethod
     def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(normalize_pattern(pattern) for pattern in value)
+
+    @field_validator("app_presets_file")
+    @classmethod
+    def _check_presets_file(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) in ("", "."):
+            return None
+        if value is not None:
+            from hoplink.links.routing import app_presets
+
+            try:
+                app_presets(value)  # fail at start-up on a missing or malformed file
+            except (OSError, ValueError, AttributeError) as exc:
+                raise ValueError(f"{str(value)!r}: not a file of app presets ({exc})") from None
+        return value
 
     @field_validator("destination_blocklist_file")
     @classmethod

@@ -30,12 +30,28 @@ from hoplink.app import HoplinkApp
 from hoplink.clicks.adids import BY_PARAM
 from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
+from hoplink.links import rules as link_rules
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
+from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
 
 HOST = factories.DEFAULT_HOST
 OTHER_HOST = "go.brand.example"
+
+
+RULES: list[dict[str, Any]] = [
+    {"conditions": [{"type": "query", "name": "src", "equals": "tiktok"}],
+     "action": {"type": "url", "url": "https://shop.example.com/tt?y=2"}},
+    {"match": "any",
+     "conditions": [{"type": "in_app"}, {"type": "language", "values": ["de", "zh"]}],
+     "action": {"type": "app", "preset": "amazon", "url": "https://www.amazon.com/dp/B1?a=b"}},
+    {"conditions": [{"type": "os", "values": ["android", "ios"]},
+                    {"type": "country", "values": ["DE", "JP"]}],
+     "action": {"type": "url", "url": "https://shop.example.com/m"}},
+    {"conditions": [{"type": "query", "name": "promo"}],
+     "action": {"type": "app", "preset": "taobao"}},
+]  # fmt: skip
 
 
 @dataclass
@@ -45,6 +61,8 @@ class World:
     foreign: Link  # on OTHER_HOST
     params: dict[str, str]  # link id → the click-id parameter of its workspace
     seen: set[str]  # every click id handed out so far
+    # Links with routing rules (on HOST) and every Location their rules may answer.
+    routed: list[tuple[Link, list[str]]]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -96,8 +114,19 @@ async def world(
         )
         params[links[-1].id] = "cid"
         foreign = await make(other, "https://brand.example/x")
+        routed: list[tuple[Link, list[str]]] = []
+        for forward in (False, True):
+            link = await make(default, "https://shop.example.com/r?x=1", forward_query=forward)
+            link, rules = await link_rules.set_rules(
+                tx, workspace=ws, link_id=link.id, rules=RULES, actor=None, policy=None,
+                presets=app_presets(),
+            )  # fmt: skip
+            candidates = [link.final_url]
+            for rule in rules:
+                candidates += (rule.action.locations or {"url": rule.action.url}).values()
+            routed.append((link, candidates))
     try:
-        yield World(app, links, foreign, params, set())
+        yield World(app, links, foreign, params, set(), routed)
     finally:
         await app.stop()
 
@@ -150,6 +179,14 @@ _TOKENS = [
     "https://evil.example",
     "%00",
     "\u2028",
+    "src=tiktok",
+    "promo",
+    "FBAN/FBIOS",
+    "Android",
+    "iPhone",
+    "de-DE",
+    "zh",
+    "DE",
 ]
 nasty_text = st.one_of(
     st.lists(st.sampled_from(_TOKENS), max_size=15).map("".join), st.text(max_size=20)
@@ -164,7 +201,7 @@ host_variants = st.sampled_from(
 header_names = st.sampled_from(
     [b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix",
      b"forwarded", b"x-original-url", b"x-rewrite-url", b"cf-connecting-ip", b"cf-ipcountry",
-     b"referer", b"user-agent", b"location", b"host"]
+     b"referer", b"user-agent", b"location", b"host", b"accept-language"]
 )  # fmt: skip
 header_lists = st.lists(st.tuples(header_names, nasty_bytes), max_size=6)
 
@@ -229,3 +266,45 @@ async def test_another_domains_link_is_never_served_here(
     headers = [(b"host", HOST.encode()), *[(n, v) for n, v in extra if n != b"host"]]
     status, _, _ = await call(world.app, "GET", f"/{world.foreign.code}", query, headers)
     assert status == 404
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=1),
+    query=nasty_bytes,
+    extra=header_lists,
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_routed_link_answers_only_its_stored_locations(
+    world: World, index: int, query: bytes, extra: list[tuple[bytes, bytes]], method: str
+) -> None:
+    """Whatever the user agent, language, country header and query: the Location is the
+    link's final URL or one its rules stored, and only http(s) ones get the visitor's query
+    and the click id (never an app hand-off)."""
+    link, candidates = world.routed[index]
+    headers = [(b"host", HOST.encode()), *[(n, v) for n, v in extra if n != b"host"]]
+    status, response_headers, _ = await call(world.app, method, f"/{link.code}", query, headers)
+    assert status == 302
+    [location] = [v.decode() for n, v in response_headers if n.lower() == b"location"]
+    assert all(0x21 <= ord(c) <= 0x7E for c in location), location
+    if location.startswith(("http://", "https://")):
+        location, click_id = split_click_id(location, "hl_click")
+        assert click_id not in world.seen
+        world.seen.add(click_id)
+    else:
+        assert "hl_click" not in location, location
+    if location in candidates:
+        return
+    assert link.forward_query, (location, candidates)
+    got = urlsplit(location)
+    matching = [
+        c
+        for c in candidates
+        if c.startswith(("http://", "https://"))
+        and (urlsplit(c).scheme, urlsplit(c).netloc, urlsplit(c).path)
+        == (got.scheme, got.netloc, got.path)
+        and got.query.startswith(urlsplit(c).query)
+        and got.fragment == urlsplit(c).fragment
+    ]
+    assert matching, (location, candidates)

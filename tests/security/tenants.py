@@ -35,7 +35,10 @@ from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.links import experiments  # noqa: E402
+from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
+from hoplink.links.routing import app_presets  # noqa: E402
 from hoplink.moderation import reports  # noqa: E402
 from hoplink.moderation import service as moderation  # noqa: E402
 from hoplink.safety import verification  # noqa: E402
@@ -87,6 +90,8 @@ class Tenant:
     ban_id: str
     webhook_id: str = ""
     message_id: str = ""  # a failed webhook message (replayable)
+    rule_id: str = ""
+    variant_id: str = ""
     bulk_job: str = ""
     browser: Browser | None = None
     # Conversions (issue 10): an attributed order (its id and the store's order id), a
@@ -118,6 +123,8 @@ class Tenant:
             "ikey": self.ikey,
             "webhook": self.webhook_id,
             "message": self.message_id,
+            "routing_rule": self.rule_id,
+            "variant": self.variant_id,
         }
 
 
@@ -240,6 +247,27 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             status="failed",
             next_attempt_at=None,
         )
+        _, rule = await link_rules.add_rule(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            rule={
+                "conditions": [{"type": "os", "values": ["ios"]}],
+                "action": {"type": "url", "url": f"https://shop.example.com/rule-{label}"},
+            },
+            position=None,
+            actor=None,
+            policy=None,
+            presets=app_presets(),
+        )
+        _, test = await experiments.start_test(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            variants=[{"weight": 1}, {"url": f"https://shop.example.com/b-{label}"}],
+            actor=None,
+            policy=None,
+        )
     now = time.time()
     clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
     await record_clicks(dash.db, clicks)
@@ -262,6 +290,8 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         **conv,
         webhook_id=endpoint.id,
         message_id=message.id,
+        rule_id=rule.id,
+        variant_id=test.variants[1].id,
     )
 
 

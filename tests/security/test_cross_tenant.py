@@ -40,6 +40,10 @@ class Probe:
 # --- the REST API ------------------------------------------------------------------------
 
 _LINK_BODY = {"url": "https://shop.example.com/cross"}
+_RULE = {
+    "conditions": [{"type": "os", "values": ["android"]}],
+    "action": {"type": "url", "url": "https://shop.example.com/hijacked"},
+}
 API_PROBES: dict[str, list[Probe]] = {
     "POST /api/v1/links": [
         Probe(f"{API}/links", {**_LINK_BODY, "campaign_id": "{campaign}"}, (422,)),
@@ -66,6 +70,36 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/links/{{link}}", {"url": "https://shop.example.com/hijacked"}),
         Probe(f"{API}/links/{{link}}", {"archived": True}),
         Probe(f"{API}/links/{{own_link}}", {"campaign_id": "{campaign}"}, (422,)),
+    ],
+    # Before the link's own DELETE: the positive control deletes in this order.
+    "GET /api/v1/app-presets": [Probe(f"{API}/app-presets", allowed=(200,))],
+    "GET /api/v1/links/{link_id}/rules": [Probe(f"{API}/links/{{link}}/rules")],
+    "POST /api/v1/links/{link_id}/rules": [Probe(f"{API}/links/{{link}}/rules", _RULE)],
+    "PUT /api/v1/links/{link_id}/rules": [
+        Probe(f"{API}/links/{{link}}/rules", {"rules": [{**_RULE, "id": "{routing_rule}"}]}),
+        Probe(
+            f"{API}/links/{{own_link}}/rules",
+            {"rules": [{**_RULE, "id": "{routing_rule}"}]},
+            (422,),
+        ),
+    ],
+    "GET /api/v1/links/{link_id}/rules/{rule_id}": [
+        Probe(f"{API}/links/{{link}}/rules/{{routing_rule}}"),
+        Probe(f"{API}/links/{{own_link}}/rules/{{routing_rule}}", allowed=(404,)),
+    ],
+    "PUT /api/v1/links/{link_id}/rules/{rule_id}": [
+        Probe(f"{API}/links/{{link}}/rules/{{routing_rule}}", _RULE),
+    ],
+    "DELETE /api/v1/links/{link_id}/rules/{rule_id}": [
+        Probe(f"{API}/links/{{link}}/rules/{{routing_rule}}"),
+    ],
+    # In this order: the positive control reads B's running test, stops it, starts another.
+    "GET /api/v1/links/{link_id}/ab": [Probe(f"{API}/links/{{link}}/ab")],
+    "POST /api/v1/links/{link_id}/ab/stop": [
+        Probe(f"{API}/links/{{link}}/ab/stop", {"winner": "{variant}"}),
+    ],
+    "PUT /api/v1/links/{link_id}/ab": [
+        Probe(f"{API}/links/{{link}}/ab", {"variants": [{}, {"url": "https://e.example/b"}]})
     ],
     "DELETE /api/v1/links/{link_id}": [Probe(f"{API}/links/{{link}}")],
     "GET /api/v1/links/{link_id}/history": [Probe(f"{API}/links/{{link}}/history")],

@@ -49,6 +49,8 @@ DIMENSIONS: dict[str, str] = {
     "referrers": "referrer",
     "languages": "language",
     "bots": "bot",
+    "rules": "rule",  # which routing rule answered (links with rules; "default": none)
+    "variants": "variant",  # the A/B test variant a visitor was sent to
 }
 # Breakdowns by a property of the link: workspace-wide, dimensions the worker wrote (as of
 # each click); in link-level scopes, the links' current values joined at query time.

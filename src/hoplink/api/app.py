@@ -16,9 +16,11 @@ from hoplink.api import (
     conversion_stats,
     conversions,
     domains,
+    experiments,
     imports,
     links,
     problems,
+    rules,
     stats,
     webhooks,
     workspace,
@@ -62,6 +64,8 @@ def create_api() -> FastAPI:
     )
     for module in (
         links,
+        rules,
+        experiments,
         campaigns,
         workspace,
         workspace_admin,

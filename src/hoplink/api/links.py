@@ -51,6 +51,10 @@ def _spec(body: LinkCreate) -> service.LinkSpec:
         notes=body.notes,
         code=body.code,
         forward_query=body.forward_query,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        max_clicks=body.max_clicks,
+        expiry_url=body.expiry_url,
         pass_ad_click_ids=body.pass_ad_click_ids,
     )
 
@@ -246,7 +250,7 @@ async def update_link(
 ) -> LinkOut:
     changes: dict[str, object] = {}
     utm: dict[str, str | None] = {}
-    nullable = {"channel", "campaign_id", "title", "notes"}
+    nullable = {"channel", "campaign_id", "title", "notes", *service.SCHEDULE_FIELDS}
     null_errors: list[FieldError] = []
     for name in sorted(body.model_fields_set):
         value = getattr(body, name)

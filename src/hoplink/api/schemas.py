@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hoplink.ids import utcnow
 from hoplink.links.models import Campaign, HistoryEntry, Link
+from hoplink.links.routing import Rule
 
 
 class ProblemError(BaseModel):
@@ -67,6 +69,12 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
+    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
+    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    max_clicks: int | None = Field(None, description="Expires after this many human clicks")
+    expiry_url: str | None = Field(
+        None, description="Where an expired (or not yet started) link sends; else a 410 page"
+    )
     pass_ad_click_ids: bool = Field(
         False, description="Pass fbclid, gclid, ttclid, ... on to the destination."
     )
@@ -91,6 +99,12 @@ class LinkUpdate(_In):
         None, description="Turn off: visitors get the visitor page (404) instead of the product."
     )
     forward_query: bool | None = None
+    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
+    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    max_clicks: int | None = Field(None, description="Expires after this many human clicks")
+    expiry_url: str | None = Field(
+        None, description="Where an expired (or not yet started) link sends; else a 410 page"
+    )
     pass_ad_click_ids: bool | None = None
 
 
@@ -127,6 +141,14 @@ class LinkOut(BaseModel):
         False, description="Banned by the platform: answers 410 and cannot be changed"
     )
     ban_reason: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_clicks: int | None = None
+    expiry_url: str | None = None
+    exhausted_at: datetime | None = Field(
+        None, description="When the worker counted the max_clicks-th human click"
+    )
+    state: str = Field("live", description="scheduled, live or expired")
 
     @classmethod
     def of(cls, link: Link, short_url: str) -> LinkOut:
@@ -155,6 +177,12 @@ class LinkOut(BaseModel):
             updated_at=link.updated_at,
             banned=link.ban is not None,
             ban_reason=link.ban.reason if link.ban else None,
+            starts_at=link.starts_at,
+            ends_at=link.ends_at,
+            max_clicks=link.max_clicks,
+            expiry_url=link.expiry_url,
+            exhausted_at=link.exhausted_at,
+            state=link.state(utcnow()),
         )
 
 
@@ -242,3 +270,102 @@ class WorkspaceOut(BaseModel):
         description="The parameter every redirect adds the click id under; null: turned off."
     )
     api_key: dict[str, Any]
+
+
+class ConditionIn(_In):
+    type: Literal["device", "os", "country", "language", "in_app", "query", "time"]
+    values: list[str] | None = Field(
+        None,
+        description="device: mobile/tablet/desktop/other; os: ios/android/other; country: "
+        "ISO 3166-1 alpha-2; language: BCP 47 tags (en, zh-CN); in_app: facebook, instagram, "
+        "messenger, tiktok, wechat, line, snapchat, pinterest, x (empty: any in-app browser)",
+    )
+    name: str | None = Field(None, description="query: the parameter name")
+    equals: str | None = Field(None, description="query: the value; null = present")
+    start: str | None = Field(None, description="time: ISO 8601 with a zone (inclusive)")
+    end: str | None = Field(None, description="time: ISO 8601 with a zone (exclusive)")
+
+
+class ActionIn(_In):
+    type: Literal["url", "app"]
+    url: str | None = Field(
+        None, description="url: the alternate destination; app: the web URL (default: the link's)"
+    )
+    preset: str | None = Field(None, description="app: an app preset (GET /api/v1/app-presets)")
+
+
+class RuleIn(_In):
+    name: str | None = None
+    match: Literal["all", "any"] = "all"
+    conditions: list[ConditionIn]
+    action: ActionIn
+
+    def raw(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "match": self.match,
+            "conditions": [c.model_dump(exclude_none=True) for c in self.conditions],
+            "action": self.action.model_dump(exclude_none=True),
+        }
+
+
+class RuleCreate(RuleIn):
+    position: int | None = Field(None, description="0 = checked first; omitted = last")
+
+
+class RuleItem(RuleIn):
+    id: str | None = Field(None, description="An existing rule's id, to keep it")
+
+
+class RuleList(_In):
+    rules: list[RuleItem] = Field(description="The whole ordered list; first match wins")
+
+
+class RuleOut(BaseModel):
+    id: str
+    name: str | None
+    match: str
+    conditions: list[dict[str, Any]]
+    action: dict[str, Any] = Field(
+        description="type, url; for app: preset and the Location per OS (ios/android/other)"
+    )
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleOut:
+        data = rule.to_json()
+        return cls(**data)
+
+
+class AppPresetOut(BaseModel):
+    name: str
+    label: str
+    android_package: str | None
+    ios_template: str | None
+
+
+class VariantIn(_In):
+    url: str | None = Field(None, description="The destination; null: the link's own (control)")
+    weight: int = Field(1, description="Relative share of visitors, 1 to 1000")
+
+
+class AbStart(_In):
+    variants: list[VariantIn] = Field(description="2 to 5; the first is the control")
+
+
+class AbStop(_In):
+    winner: str = Field(description="The id of the variant the link keeps redirecting to")
+
+
+class VariantOut(BaseModel):
+    id: str
+    url: str | None
+    weight: int
+    clicks: int
+    human_clicks: int
+    human_visitors: int = Field(description="Sum of daily unique visitors since the start")
+
+
+class AbTestOut(BaseModel):
+    id: str
+    started_at: datetime
+    variants: list[VariantOut]

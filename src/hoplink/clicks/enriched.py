@@ -79,6 +79,10 @@ class Event:
         ]
         if self.bot_name is not None:
             pairs.append(("bot", self.bot_name))
+        if self.click.rule is not None:  # links with routing rules only
+            pairs.append(("rule", self.click.rule[:32]))
+        if self.click.variant is not None:  # links with an A/B test running
+            pairs.append(("variant", self.click.variant[:32]))
         return pairs
 
     def workspace_dims(self) -> list[tuple[str, str]]:

@@ -30,6 +30,17 @@ class Click:
     # The ad platforms' click ids on the short link's query ({"fbclid": ...}, validated at
     # the edge, see clicks/adids.py); None for the usual click that has none.
     ad_click_ids: dict[str, str] | None = None
+    # The routing rule that answered (links with rules only; "default": none matched).
+    rule: str | None = None
+    variant: str | None = None  # the A/B test variant the visitor was sent to
+
+    def answered_by(self, rule: str, variant: str | None = None) -> Click:
+        """Set the routing rule that answered. Only the edge calls it, on a click it has
+        just captured and not yet handed off (nothing else holds it): a copy of this frozen
+        dataclass costs as much as the whole rule evaluation."""
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "variant", variant)
+        return self
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)  # orjson serialises dataclasses natively (asdict is slow)

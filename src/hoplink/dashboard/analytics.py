@@ -46,6 +46,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("utm_term", N_("Ads (utm_term)")),
     ("languages", N_("Languages")),
     ("bots", N_("Bots and link previews")),
+    ("rules", N_("Routing rules")),
+    ("variants", N_("A/B test variants")),
 )
 SPECIAL_VALUES = {
     "(direct)": N_("Direct / none"),
@@ -55,6 +57,7 @@ SPECIAL_VALUES = {
     "tablet": N_("Tablet"),
     "desktop": N_("Desktop"),
     "bot": N_("Bot"),
+    "default": N_("Default destination"),
     "other": N_("Other"),
     "": N_("Unknown"),
 }

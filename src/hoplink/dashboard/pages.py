@@ -82,6 +82,8 @@ def _environment(locale: str) -> Environment:
         field_error=lambda error: describe(locale, error),
         replace_page=_without_page,
         fromtimestamp=_from_timestamp,
+        # scheduled | live | expired (issue 12), as of now
+        state=lambda link: link.state(datetime.now(UTC)),
     )
     gettext = translations(locale).gettext
     env.globals.update(

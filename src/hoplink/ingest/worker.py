@@ -49,10 +49,12 @@ from hoplink.config import Settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
+from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
+from hoplink.storage.limits import mark_exhausted
 from hoplink.storage.rollups import RollupRepo
 from hoplink.webhooks.delivery import delivery_from_settings
 
@@ -275,6 +277,10 @@ class Worker:
                     builder.add(ordered[i : i + DELTA_SLICE])
                     await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
                 await rollups.apply(builder.delta())
+                # Click limits: links whose human clicks just reached max_clicks expire.
+                # After the commit, the redirect edge reloads them (hoplink.events).
+                humans = {e.click.link_id for e in new if e.human}
+                tx.record(*await mark_exhausted(tx.conn, humans, now=datetime.now(UTC)))
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -373,6 +379,7 @@ async def run_worker(
     db = Database.from_url(settings.database_url_async)
     journal: ClickJournal | None = None
     redis: Redis | None = None
+    publisher: Runtime | None = None
     try:
         if not await migrate.is_current(db.engine):
             raise RuntimeError("the database schema is not current: run `hoplink db upgrade`")
@@ -396,6 +403,13 @@ async def run_worker(
         if delivery.clicks is not None:
             worker.after_write = delivery.clicks.after_write
         await delivery.start()
+        if settings.redis_url:
+            # Publishes link invalidations (links that reached their click limit) to every
+            # web node; without Redis the web nodes see them within their cache TTL.
+            publisher = await Runtime.start(settings)
+            db.listeners.after_commit(
+                InvalidateOnCommit(publisher.redirect_cache, publisher.invalidation)
+            )
         # Like the serving process (app.py): keep what start-up built out of the cyclic GC's
         # full collections, which otherwise rescan it every few batches.
         gc.collect()
@@ -423,6 +437,8 @@ async def run_worker(
                 loop.remove_signal_handler(sig)
             await delivery.stop()
     finally:
+        if publisher is not None:
+            await publisher.close()  # flushes pending invalidations
         if journal is not None:
             await journal.close()
         if redis is not None:

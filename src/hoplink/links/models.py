@@ -50,6 +50,24 @@ class Link:
     tags: list[str] = field(default_factory=list)
     # The active ban, if a platform admin banned the link (issue 6).
     ban: LinkBan | None = None
+    # Routing rules as stored JSON (hoplink.links.routing); None: the link has none.
+    routing: str | None = None
+    # Schedule and limit: served in [starts_at, ends_at) and up to max_clicks human clicks
+    # (exhausted_at: when the worker counted the last one); then expiry_url or a 410 page.
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_clicks: int | None = None
+    expiry_url: str | None = None
+    exhausted_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        """scheduled (before its start), live, or expired (after its end or click limit)."""
+        if self.starts_at is not None and now < self.starts_at:
+            return "scheduled"
+        if self.exhausted_at is not None or (self.ends_at is not None and now >= self.ends_at):
+            return "expired"
+        return "live"
+
     # Pass the ad platforms' click ids (fbclid, gclid, ...) on to the destination (issue 10).
     pass_ad_click_ids: bool = False
     # Turned off by its owner: visitors get the friendly page instead of the redirect.

@@ -45,6 +45,10 @@ class LinkSpec:
     notes: str | None = None
     code: str | None = None
     forward_query: bool = False
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    max_clicks: int | None = None
+    expiry_url: str | None = None
     pass_ad_click_ids: bool = False
 
 
@@ -148,8 +152,15 @@ class _Destinations:
     own_hosts: list[str]
     verified: list[str]
 
-    def check(self, url: str) -> FieldError | None:
-        return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified)
+    def check(self, url: str, field: str = "url") -> FieldError | None:
+        return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified, field=field)
+
+
+async def destination_check(
+    tx: Tx, *, workspace: Workspace, policy: DestinationPolicy | None
+) -> _Destinations:
+    """The destination policy as it applies to ``workspace`` now (rule and variant URLs)."""
+    return await _destinations(tx, workspace, policy)
 
 
 async def _destinations(
@@ -195,6 +206,7 @@ def _prepare(
     tags = clean_tags(spec.tags, errors)
     if spec.code is not None and (problem := check_custom_code(spec.code)):
         errors.append(problem)
+    expiry_url = _schedule(spec, destinations, errors)
     final_url = ""
     if destination is not None and not errors:
         try:
@@ -212,9 +224,49 @@ def _prepare(
         "title": title,
         "notes": notes,
         "forward_query": spec.forward_query,
+        "starts_at": spec.starts_at,
+        "ends_at": spec.ends_at,
+        "max_clicks": spec.max_clicks,
+        "expiry_url": expiry_url,
         "pass_ad_click_ids": spec.pass_ad_click_ids,
     }
     return _Draft(values, tags, spec.code)
+
+
+MAX_CLICKS_LIMIT = 1_000_000_000
+
+
+def _schedule(
+    spec: LinkSpec, destinations: _Destinations | None, errors: list[FieldError]
+) -> str | None:
+    """Check start/end/limit; the expiry URL canonical and, when ``destinations`` is given
+    (it changed), allowed by the destination policy like any destination."""
+    for name in ("starts_at", "ends_at"):
+        value = getattr(spec, name)
+        if value is not None and value.tzinfo is None:
+            errors.append(FieldError(name, "naive_datetime", "give a time zone, e.g. …T00:00:00Z"))
+    if (
+        spec.starts_at is not None
+        and spec.ends_at is not None
+        and spec.starts_at.tzinfo is not None
+        and spec.ends_at.tzinfo is not None
+        and spec.ends_at <= spec.starts_at
+    ):
+        errors.append(FieldError("ends_at", "before_start", "must be after starts_at"))
+    if spec.max_clicks is not None and not 1 <= spec.max_clicks <= MAX_CLICKS_LIMIT:
+        errors.append(
+            FieldError("max_clicks", "out_of_range", f"must be 1 to {MAX_CLICKS_LIMIT:,}")
+        )
+    if spec.expiry_url is None or not spec.expiry_url.strip():
+        return None
+    try:
+        url = canonicalize_destination(spec.expiry_url, field="expiry_url")
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return None
+    if destinations is not None and (refused := destinations.check(url, "expiry_url")):
+        errors.append(refused)
+    return url
 
 
 def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
@@ -233,6 +285,11 @@ def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
         archived=row["archived"],
         disabled=row["disabled"],
         forward_query=row["forward_query"],
+        routing=row.get("routing"),
+        starts_at=row.get("starts_at"),
+        ends_at=row.get("ends_at"),
+        max_clicks=row.get("max_clicks"),
+        expiry_url=row.get("expiry_url"),
         pass_ad_click_ids=row["pass_ad_click_ids"],
         created_by=row["created_by"],
         created_at=row["created_at"],
@@ -466,6 +523,7 @@ async def get_link(tx: Tx, *, workspace: Workspace, link_id: str) -> Link:
     return link
 
 
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "max_clicks", "expiry_url")
 EDITABLE = frozenset(
     {
         "url",
@@ -480,6 +538,7 @@ EDITABLE = frozenset(
         "pass_ad_click_ids",
         "disabled",
     }
+    | set(SCHEDULE_FIELDS)
 )
 # Changes to these are written to the link's history (who, when, old, new); final_url
 # follows from them and is not repeated.
@@ -494,6 +553,7 @@ _TRACKED = (
     "archived",
     "disabled",
     "forward_query",
+    *SCHEDULE_FIELDS,
     "pass_ad_click_ids",
 )
 
@@ -530,11 +590,15 @@ async def update_link(
         title=changes.get("title", link.title),
         notes=changes.get("notes", link.notes),
         forward_query=bool(changes.get("forward_query", link.forward_query)),
+        starts_at=changes.get("starts_at", link.starts_at),
+        ends_at=changes.get("ends_at", link.ends_at),
+        max_clicks=changes.get("max_clicks", link.max_clicks),
+        expiry_url=changes.get("expiry_url", link.expiry_url),
         pass_ad_click_ids=bool(changes.get("pass_ad_click_ids", link.pass_ad_click_ids)),
     )
     # The policy judges a new destination only: a link whose host a later, stricter policy
     # refuses can still be renamed, archived or deleted by its owner.
-    moved = spec.url != link.destination_url
+    moved = spec.url != link.destination_url or spec.expiry_url != link.expiry_url
     draft = _prepare(
         spec, workspace, campaigns, await _destinations(tx, workspace, policy) if moved else None
     )
@@ -556,15 +620,20 @@ async def update_link(
         "archived": link.archived,
         "disabled": link.disabled,
         "forward_query": link.forward_query,
+        **{name: getattr(link, name) for name in SCHEDULE_FIELDS},
         "pass_ad_click_ids": link.pass_ad_click_ids,
     }
     changed = {name: v for name, v in values.items() if before.get(name) != v}
+    if "max_clicks" in changed or ("ends_at" in changed and link.exhausted_at is not None):
+        # A new limit is judged afresh: the worker sets exhausted_at again if it is reached.
+        changed["exhausted_at"] = None
     tags_changed = "tags" in changes and sorted(draft.tags) != sorted(link.tags)
     if tags_changed:
         changed["tags"] = ", ".join(sorted(draft.tags))
         before["tags"] = ", ".join(sorted(link.tags))
     if not changed:
         return link  # nothing to write: updated_at and history stay as they are
+    before["exhausted_at"] = link.exhausted_at
     history = [
         HistoryEntry(
             id=new_id("his"),

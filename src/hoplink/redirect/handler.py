@@ -1,9 +1,10 @@
 """The redirect hot path: resolve, hand the click off, answer 302 with the stored URL.
 
 Plain ASGI, no framework. Only the Host header and the code pick the target, and the
-Location is the stored final URL (plus, for links that ask for it, the visitor's extra
-query parameters or the ad platforms' click ids, added after ours) plus the click id, so
-nothing in a request can steer where it goes.
+Location is the stored final URL or one the link's routing rules / A/B test stored (plus,
+for http(s) ones of links that ask for it, the visitor's extra query parameters or the ad
+platforms' click ids) plus the click id — never on an app hand-off (``intent://``, custom
+scheme) — so nothing in a request can steer where it goes.
 The click is in the journal before the first byte of the answer is sent.
 """
 
@@ -15,6 +16,7 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
+from hoplink.clicks.models import Click
 from hoplink.ratelimit import parse_limit, retry_after_seconds
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query, tag_location
@@ -22,6 +24,7 @@ from hoplink.redirect.pages import VisitorPages, language
 from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
 from hoplink.redirect.resolver import Resolver
+from hoplink.redirect.rules import route
 from hoplink.storage.redirects import Target
 
 log = logging.getLogger("hoplink.redirect")
@@ -104,28 +107,44 @@ class RedirectApp:
         if target.disabled or target.banned or target.workspace_status == "suspended":
             await self._refused(scope, send, target)
             return
-        location = target.final_url
-        if target.forward_query and scope["query_string"]:
-            location = forward_query(
-                location, scope["query_string"], click_param=target.click_param
-            )
+        ts = time.time()
+        click: Click | None = None
         try:
-            click = await self.capture.click(scope, host=host, target=target, ts=time.time())
-            location = tag_location(location, target, click)  # ad click ids, then the click id
-            if self.journal is not None:
+            click = await self.capture.click(scope, host=host, target=target, ts=ts)
+        except Exception:
+            self._lost()
+        location, forwardable = target.final_url, True
+        if target.plan is not None:  # rules, schedule, limit (redirect/rules.py); plain links skip
+            routed = route(target.plan, target, scope, click, ts)
+            if routed.location is None:  # expired or not started, without an expiry URL
+                await self._page(scope, send, routed.page or "expired", lang=routed.language)
+                return
+            location, forwardable = routed.location, routed.forwardable
+            click = None if click is None else click.answered_by(routed.rule, routed.variant)
+        if forwardable:  # http(s) only: never touch an app hand-off (intent://, custom scheme)
+            if target.forward_query and scope["query_string"]:
+                query, param = scope["query_string"], target.click_param
+                location = forward_query(location, query, click_param=param)
+            if click is not None:
+                location = tag_location(location, target, click)  # ad click ids, then ours
+        try:
+            if click is not None and self.journal is not None:
                 self.journal.put(click)
                 if self.wait_for_disk:
                     await self.journal.synced()
-            elif self.sink is not None:
+            elif click is not None and self.sink is not None:
                 await self.sink.put(click)  # in Redis, or spooled to disk, before the 302
         except Exception:
-            # The visitor still gets their redirect; the loss is counted and logged.
-            self.clicks_lost += 1
-            if self.clicks_lost % 1000 == 1:
-                log.exception("click not recorded (%d lost so far)", self.clicks_lost)
+            self._lost()  # the visitor still gets their redirect
         headers = [(b"location", location.encode("ascii")), *self.headers]
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+    def _lost(self) -> None:
+        """A click not recorded: counted, and logged once per 1,000."""
+        self.clicks_lost += 1
+        if self.clicks_lost % 1000 == 1:
+            log.exception("click not recorded (%d lost so far)", self.clicks_lost)
 
     async def _refused(self, scope: Scope, send: Send, target: Target) -> None:
         if target.banned or target.workspace_status == "suspended":
@@ -140,15 +159,18 @@ class RedirectApp:
         kind: str,
         *,
         fallback: str | None = None,
+        lang: str | None = None,
         extra: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         """The visitor page in the visitor's language (only ever on the miss path)."""
         accept = next((v for n, v in scope["headers"] if n == b"accept-language"), None)
-        page = self.pages.page(kind, language(accept), fallback)
+        lang = lang or language(accept)
+        page = self.pages.page(kind, lang, fallback)
         body = b"" if scope["method"] == "HEAD" else page.body
         headers = [
             *_PAGE_HEADERS,
             (b"content-security-policy", page.csp),
+            (b"content-language", lang.encode()),
             *(extra or ()),
             (b"content-length", str(len(page.body)).encode()),
         ]

@@ -1,16 +1,19 @@
 """The visitor page: what a shopper sees when a short link does not redirect.
 
-Unknown, disabled, banned (410), suspended, rate-limited (429) and unavailable (503) links
-all answer one small, phone-sized page in the visitor's language (English or Simplified
-Chinese, from Accept-Language), with a button to the workspace's fallback URL when it set
-one. The template is Jinja (autoescaped) and may be replaced by the operator
-(``visitor_page_template``); it receives ``lang``, ``status``, ``title``, ``message``,
-``fallback_url`` and ``fallback_label``.
+Unknown, disabled, banned (410), suspended, rate-limited (429), unavailable (503), expired
+(410) and not-yet-started (404) links all answer one small, phone-sized page in the
+visitor's language (English or Simplified Chinese, from Accept-Language; the expired and
+not-yet-started pages of scheduled links also in Traditional Chinese, Japanese, Korean,
+German, French, Spanish and Portuguese, chosen by redirect/rules.py), with a button to the
+workspace's fallback URL when it set one. The template is Jinja (autoescaped) and may be
+replaced by the operator (``visitor_page_template``); it receives ``lang``, ``status``,
+``title``, ``message``, ``fallback_url`` and ``fallback_label``.
 
-Only the miss path comes here: every (kind, language) page without a fallback is rendered
-once at start-up, and a page with a workspace's fallback URL is rendered on demand and
-kept (a small LRU), so the redirect itself never touches Jinja. Inline ``<style>`` blocks
-are allowed by their hash in the Content-Security-Policy; nothing else may load.
+Only the miss path (and a scheduled link's closed window) comes here: every (kind,
+language) page without a fallback is rendered once at start-up, and a page with a
+workspace's fallback URL is rendered on demand and kept (a small LRU), so the redirect
+itself never touches Jinja. Inline ``<style>`` blocks are allowed by their hash in the
+Content-Security-Policy; nothing else may load.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from pathlib import Path
 import jinja2
 
 _DEFAULT_TEMPLATE = Path(__file__).with_name("templates") / "visitor.html"
-LANGUAGES = ("en", "zh-CN")
+LANGUAGES = ("en", "zh-CN", "zh-TW", "ja", "ko", "de", "fr", "es", "pt")
 
-# kind → status; "expired" is for scheduled links that ended.
+# kind → status; "expired" / "scheduled" are for scheduled links that ended / not started.
 STATUS = {
     "not_found": 404,
     "disabled": 404,
     "gone": 410,
     "expired": 410,
+    "scheduled": 404,
     "too_many": 429,
     "unavailable": 503,
 }
@@ -44,7 +48,8 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "not_found": ("Link not found", "This short link does not exist. Check the address."),
         "disabled": ("Link turned off", "The owner of this short link has turned it off."),
         "gone": ("Link unavailable", "This short link is no longer available."),
-        "expired": ("Offer ended", "This short link has expired."),
+        "expired": ("Link expired", "This link has expired and is no longer available."),
+        "scheduled": ("Not available yet", "This link is not active yet. Please come back later."),
         "too_many": (
             "Too many requests",
             "Too many unknown links were requested from your address. Please wait a moment.",
@@ -56,12 +61,59 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "not_found": ("链接不存在", "此短链接不存在，请检查地址。"),
         "disabled": ("链接已停用", "此短链接已被所有者停用。"),
         "gone": ("链接不可用", "此短链接已不再可用。"),
-        "expired": ("活动已结束", "此短链接已过期。"),
+        "expired": ("链接已过期", "此链接已过期，无法再访问。"),
+        "scheduled": ("链接尚未开放", "此链接尚未生效，请稍后再来。"),
         "too_many": ("请求过多", "您的网络地址请求了过多不存在的链接，请稍候再试。"),
         "unavailable": ("请稍后再试", "此链接暂时无法打开。"),
         "fallback": ("前往店铺", ""),
     },
+    # The other languages hold the scheduled links' pages only; other kinds are in English.
+    "zh-TW": {
+        "expired": ("連結已過期", "此連結已過期，無法再存取。"),
+        "scheduled": ("連結尚未開放", "此連結尚未生效，請稍後再來。"),
+    },
+    "ja": {
+        "expired": (
+            "リンクの有効期限切れ",
+            "このリンクは有効期限が切れたため、ご利用いただけません。",
+        ),
+        "scheduled": (
+            "まだご利用いただけません",
+            "このリンクはまだ有効ではありません。後でもう一度お試しください。",
+        ),
+    },
+    "ko": {
+        "expired": ("링크 만료", "이 링크는 만료되어 더 이상 사용할 수 없습니다."),
+        "scheduled": (
+            "아직 사용할 수 없음",
+            "이 링크는 아직 활성화되지 않았습니다. 나중에 다시 방문해 주세요.",
+        ),
+    },
+    "de": {
+        "expired": ("Link abgelaufen", "Dieser Link ist abgelaufen und nicht mehr verfügbar."),
+        "scheduled": (
+            "Noch nicht verfügbar",
+            "Dieser Link ist noch nicht aktiv. Bitte später erneut versuchen.",
+        ),
+    },
+    "fr": {
+        "expired": ("Lien expiré", "Ce lien a expiré et n'est plus disponible."),
+        "scheduled": (
+            "Pas encore disponible",
+            "Ce lien n'est pas encore actif. Revenez plus tard.",
+        ),
+    },
+    "es": {
+        "expired": ("Enlace caducado", "Este enlace ha caducado y ya no está disponible."),
+        "scheduled": ("Aún no disponible", "Este enlace aún no está activo. Vuelve más tarde."),
+    },
+    "pt": {
+        "expired": ("Link expirado", "Este link expirou e não está mais disponível."),
+        "scheduled": ("Ainda não disponível", "Este link ainda não está ativo. Volte mais tarde."),
+    },
 }
+_BY_TAG = {lang.lower(): lang for lang in LANGUAGES}
+_REGIONLESS = {"zh": "zh-CN", "zh-hans": "zh-CN", "zh-hant": "zh-TW", "zh-hk": "zh-TW"}
 
 _STYLE = re.compile(rb"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 _LANG_TAG = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?")
@@ -95,6 +147,18 @@ def language(accept_language: bytes | None) -> str:
     return best
 
 
+def language_for(kind: str, preferred: str) -> str:
+    """The language of page ``kind`` for a visitor whose preferred tag is ``preferred``
+    (a scheduled link's page: up to nine languages, see ``MESSAGES``)."""
+    tag = preferred.lower()
+    while tag:
+        lang = _BY_TAG.get(tag) or _REGIONLESS.get(tag)
+        if lang is not None and kind in MESSAGES[lang]:
+            return lang
+        tag = tag.rpartition("-")[0]
+    return "en"
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     status: int
@@ -107,10 +171,17 @@ class VisitorPages:
         path = template or _DEFAULT_TEMPLATE
         env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
         self._template = env.from_string(path.read_text(encoding="utf-8"))
-        self._fixed = {(k, lang): self._render(k, lang, None) for k in STATUS for lang in LANGUAGES}
+        self._fixed = {
+            (k, lang): self._render(k, lang, None)
+            for lang in LANGUAGES
+            for k in STATUS
+            if k in MESSAGES[lang]
+        }
         self._with_fallback: OrderedDict[tuple[str, str, str], Page] = OrderedDict()
 
     def page(self, kind: str, lang: str, fallback_url: str | None = None) -> Page:
+        if kind not in MESSAGES[lang]:
+            lang = "en"
         if not fallback_url or kind in ("too_many", "unavailable"):
             return self._fixed[(kind, lang)]
         key = (kind, lang, fallback_url)
@@ -132,7 +203,7 @@ class VisitorPages:
             title=title,
             message=message,
             fallback_url=fallback_url,
-            fallback_label=MESSAGES[lang]["fallback"][0],
+            fallback_label=MESSAGES[lang].get("fallback", MESSAGES["en"]["fallback"])[0],
         ).encode()
         hashes = " ".join(
             "'sha256-" + base64.b64encode(hashlib.sha256(s).digest()).decode() + "'"

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.links.plan import compile_plan
 from hoplink.links.urls import CLICK_ID_PARAM
 from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 from hoplink.redirect.cache import MISSING, RedirectCache
@@ -46,6 +48,24 @@ STALE_IF_ERROR = 600.0
 def _emittable(url: str) -> bool:
     """Only printable ASCII may go into a Location header (canonical URLs always are)."""
     return url.isascii() and all(0x21 <= ord(c) <= 0x7E for c in url)
+
+
+def _with_plan(target: Target) -> Target:
+    """The target with its routing compiled (once per load, kept in the cache entry); a
+    routing that cannot be compiled is logged and the link's own destination served."""
+    try:
+        plan = compile_plan(
+            target.routing,
+            final_url=target.final_url,
+            starts=target.starts,
+            ends=target.ends,
+            expiry_url=target.expiry_url,
+            exhausted=target.exhausted,
+        )
+    except Exception:
+        log.exception("link %s has routing that cannot be compiled; ignored", target.link_id)
+        return target
+    return dataclasses.replace(target, plan=plan)
 
 
 class Resolver:
@@ -173,6 +193,8 @@ class Resolver:
             await self.shared.put_many(token, written)
 
     def _settle(self, host: str, code: str, generation: int, target: Target | None) -> None:
+        if target is not None and target.routed and target.plan is None:
+            target = _with_plan(target)
         self.cache.put(host, code, target, generation=generation)
         self._loading.pop(f"{host}/{code}").set_result(target)
 

@@ -107,10 +107,14 @@ def _converters() -> dict[str, Any]:
 _CONVERT = _converters()
 
 
+# The compiled plan is process-local (closures): each node compiles ``routing`` itself.
+_STORED_FIELDS = tuple(f.name for f in dataclasses.fields(Target) if f.name != "plan")
+
+
 def encode_target(target: Target | None) -> bytes:
     if target is None:
         return _NOT_FOUND
-    return orjson.dumps(target)
+    return orjson.dumps({name: getattr(target, name) for name in _STORED_FIELDS})
 
 
 def decode_target(raw: bytes) -> Target | None:

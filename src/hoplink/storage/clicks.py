@@ -38,6 +38,8 @@ _COLUMNS = (
     _C.browser,
     _C.bot,
     _C.bot_name,
+    _C.rule,
+    _C.variant,
     _C.ad_click_ids,
 )
 
@@ -61,6 +63,8 @@ def _row(e: Event) -> tuple[Any, ...]:
         e.browser,
         e.bot.value if e.bot is not None else None,
         e.bot_name,
+        c.rule[:32] if c.rule is not None else None,
+        c.variant[:32] if c.variant is not None else None,
         _ad_ids_text(c.ad_click_ids),
     )
 

@@ -60,6 +60,12 @@ def _link(row: Row[Any], tags: list[str], ban: LinkBan | None = None) -> Link:
         updated_at=row.updated_at,
         tags=tags,
         ban=ban,
+        routing=row.routing,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        max_clicks=row.max_clicks,
+        expiry_url=row.expiry_url,
+        exhausted_at=row.exhausted_at,
         disabled=row.disabled,
     )
 

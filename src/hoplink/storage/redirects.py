@@ -7,13 +7,14 @@ and the code pick the link, and nothing else from the request is ever used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hoplink.links.plan import Plan
 from hoplink.links.urls import CLICK_ID_PARAM, click_param_of
 from hoplink.storage import tables as t
 from hoplink.storage._rows import insert_ignore
@@ -29,6 +30,16 @@ class Target:
     workspace_status: str
     # A platform admin banned the link: the redirect answers 410 (issue 6).
     banned: bool = False
+    # The link's routing (rules) as stored JSON, and its compiled form: the resolver compiles
+    # it once per load (hoplink.links.plan); the Redis tier stores only the JSON.
+    routing: str | None = None
+    # Schedule and limit (unix times; None: open): outside [starts, ends) or once exhausted
+    # the link answers expiry_url, or a page.
+    starts: float | None = None
+    ends: float | None = None
+    expiry_url: str | None = None
+    exhausted: bool = False
+    plan: Plan | None = field(default=None, compare=False)
     # The parameter the click id is appended under (the workspace's name or the operator's
     # default); None: the workspace turned it off, or the stored URL binds that name itself.
     click_param: str | None = None
@@ -38,6 +49,16 @@ class Target:
     disabled: bool = False
     # The workspace's "visit the shop" URL for that page, if set.
     fallback_url: str | None = None
+
+    @property
+    def routed(self) -> bool:
+        """Whether a plan must be compiled: rules, a schedule or a limit."""
+        return (
+            bool(self.routing)
+            or self.starts is not None
+            or self.ends is not None
+            or (self.exhausted or self.expiry_url is not None)
+        )
 
 
 def _select_targets(hostname: str) -> Select[Any]:
@@ -52,6 +73,11 @@ def _select_targets(hostname: str) -> Select[Any]:
             L.forward_query,
             W.status,
             B.id.is_not(None),
+            L.routing,
+            L.starts_at,
+            L.ends_at,
+            L.expiry_url,
+            L.exhausted_at.is_not(None),
             W.click_id_enabled,
             W.click_id_param,
             L.pass_ad_click_ids,
@@ -85,13 +111,22 @@ async def resolve_many(
             row[5],
             row[6],
             bool(row[7]),
-            click_param=click_param_of(row[3], row[9] or click_param) if row[8] else None,
-            pass_ad_click_ids=bool(row[10]),
-            disabled=bool(row[11]),
-            fallback_url=row[12],
+            routing=row[8],
+            starts=_unix(row[9]),
+            ends=_unix(row[10]),
+            expiry_url=row[11],
+            exhausted=bool(row[12]),
+            click_param=click_param_of(row[3], row[14] or click_param) if row[13] else None,
+            pass_ad_click_ids=bool(row[15]),
+            disabled=bool(row[16]),
+            fallback_url=row[17],
         )
         for row in rows
     }
+
+
+def _unix(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
 
 
 async def resolve(

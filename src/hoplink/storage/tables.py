@@ -191,6 +191,16 @@ links = Table(
     Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     # Append the visitor's own query parameters to the destination (never replacing ours).
     Column("forward_query", Boolean, nullable=False, default=False),
+    # Routing rules (issue 12) as JSON, read by the redirect with the link (NULL: none).
+    Column("routing", Text, nullable=True),
+    # Schedule and limits (issue 12): served from starts_at until ends_at (NULL: open), up to
+    # max_clicks human clicks (the worker sets exhausted_at when they are reached); after
+    # that, expiry_url (policy-checked) or a 410 page.
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("max_clicks", Integer, nullable=True),
+    Column("expiry_url", Text, nullable=True),
+    Column("exhausted_at", UTCDateTime, nullable=True),
     # Pass the ad platforms' click ids (fbclid, gclid, ...) on, even without forward_query.
     Column("pass_ad_click_ids", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_by", String(64), nullable=True),
@@ -301,6 +311,10 @@ clicks = Table(
     # Why the click was flagged as a bot (NULL: a person) and which bot it was.
     Column("bot", String(32), nullable=True),
     Column("bot_name", String(100), nullable=True),
+    # The routing rule that answered ("default": none matched; NULL: the link had no rules).
+    Column("rule", String(32), nullable=True),
+    # The A/B test variant the visitor was sent to (NULL: no test running).
+    Column("variant", String(32), nullable=True),
     # The ad platforms' click ids the visit arrived with, as compact JSON text
     # ({"fbclid": "..."}; NULL: none, as for most clicks). See clicks/adids.py.
     Column("ad_click_ids", Text, nullable=True),

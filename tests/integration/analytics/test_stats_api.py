@@ -166,6 +166,8 @@ async def test_link_stats_series_and_breakdowns(api: Api) -> None:
         "referrers",
         "languages",
         "bots",
+        "rules",
+        "variants",
         "channels",
         "campaigns",
         "utm_content",

@@ -303,6 +303,47 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
         assert "--help" in out
 
 
+def test_rule_add_list_set_delete_and_presets(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
+    out = cli.ok("link", "create", PRODUCT, "-w", "acme", "--code", "sale").stdout
+    assert "sale" in out
+    assert "No rules" in cli.ok("rule", "list", "sale", "-w", "acme").stdout
+    rule = (
+        '{"name": "TikTok app", "conditions": [{"type": "in_app", "values": ["tiktok"]}],'
+        ' "action": {"type": "app", "preset": "amazon", "url": "https://www.amazon.com/dp/B1"}}'
+    )
+    added = cli.ok("rule", "add", "sale", rule, "-w", "acme").stdout
+    assert "TikTok app" in added and "app:amazon" in added
+    rule_id = re.search(r"rul_\w+", added)
+    assert rule_id is not None
+    first = tmp_path / "rules.json"
+    first.write_text(
+        '[{"conditions": [{"type": "country", "values": ["de"]}],'
+        ' "action": {"type": "url", "url": "https://shop.example.com/de"}},'
+        f' {{"id": "{rule_id.group(0)}", "conditions": [{{"type": "in_app"}}],'
+        ' "action": {"type": "url", "url": "https://shop.example.com/app"}}]'
+    )
+    listing = cli.ok("rule", "set", "sale", f"@{first}", "-w", "acme").stdout
+    assert listing.index("https://shop.example.com/de") < listing.index(rule_id.group(0))
+    bad = cli.fails(
+        "rule", "add", "sale", '{"conditions": [], "action": {"type": "url"}}', "-w", "acme"
+    )
+    assert "conditions: give at least one condition" in bad.stderr
+    assert "action.url" in bad.stderr
+    refused = cli.fails(
+        "rule", "add", "sale",
+        '{"conditions": [{"type": "os", "values": ["ios"]}],'
+        ' "action": {"type": "url", "url": "http://192.168.1.1/"}}',
+        "-w", "acme",
+    )  # fmt: skip
+    assert "private address" in refused.stderr
+    assert "not readable JSON" in cli.fails("rule", "add", "sale", "{", "-w", "acme").stderr
+    gone = cli.ok("rule", "delete", "sale", rule_id.group(0), "-w", "acme").stdout
+    assert rule_id.group(0) not in gone and "/de" in gone
+    assert "no link with the code" in cli.fails("rule", "list", "nope", "-w", "acme").stderr
+    assert "com.amazon.mShop.android.shopping" in cli.ok("rule", "presets").stdout
+
+
 def test_link_pass_ad_click_ids_is_set_at_create_and_changed_with_link_set(cli: Cli) -> None:
     cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
     cli.ok("link", "create", PRODUCT, "-w", "acme", "--code", "ads-on", "--pass-ad-click-ids")

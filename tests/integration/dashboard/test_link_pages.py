@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 from dashboard_harness import Dash
 
@@ -133,3 +134,24 @@ async def test_the_list_filters_sorts_pages_and_exports(dash: Dash) -> None:
     everything = list(csv.DictReader(io.StringIO((await b.get(f"{base}/links.csv")).text[1:])))
     formula = next(r for r in everything if r["title"] == "Item 03")
     assert formula["utm_source"].startswith("'=")  # CSV injection defused
+
+
+async def test_expired_and_scheduled_links_are_marked(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.MEMBER)
+    now = datetime.now(UTC)
+    ended = await dash.link(
+        ws, title="Ended", ends_at=now - timedelta(hours=1), expiry_url="https://shop.example.com/x"
+    )
+    later = await dash.link(ws, title="Later", starts_at=now + timedelta(days=1))
+    live = await dash.link(ws, title="Live", ends_at=now + timedelta(days=1))
+    listing = (await b.get(f"/app/w/{ws.slug}/links")).text
+    for link, badge in ((ended, "Expired"), (later, "Scheduled")):
+        row = listing[listing.index(f"/links/{link.id}") :].split("</tr>")[0]
+        assert f">{badge}</small>" in row
+    live_row = listing[listing.index(f"/links/{live.id}") :].split("</tr>")[0]
+    assert "badge" not in live_row
+    detail = (await b.get(f"/app/w/{ws.slug}/links/{ended.id}")).text
+    assert "visitors are sent to https://shop.example.com/x" in detail
+    b.http.cookies.set("hoplink_lang", "zh_CN")
+    detail = (await b.get(f"/app/w/{ws.slug}/links/{later.id}")).text
+    assert "未开始" in detail and "此链接将于" in detail

@@ -17,8 +17,11 @@ import pytest
 from factories import domain, workspace
 from hoplink import domains, privacy
 from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
+from hoplink.links import experiments
+from hoplink.links import rules as link_rules
 from hoplink.links import service as links
 from hoplink.links.models import Domain, Link
+from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
 from hoplink.moderation import reports
 from hoplink.moderation import service as moderation
@@ -31,7 +34,9 @@ from hoplink.storage.tx import Tx
 from hoplink.workspaces import service as workspaces
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
-MODULES: tuple[ModuleType, ...] = (links, moderation, reports, workspaces, privacy, domains)
+MODULES: tuple[ModuleType, ...] = (
+    links, link_rules, experiments, moderation, reports, workspaces, privacy, domains
+)  # fmt: skip
 # Service functions that change what a short link answers: each is exercised below.
 CHANGING = {
     "links.service.create_links",
@@ -47,6 +52,13 @@ CHANGING = {
     "workspaces.service.set_status",
     "privacy.erase_workspace",
     "domains.ensure_default_domain",
+    "links.rules.add_rule",
+    "links.rules.replace_rule",
+    "links.rules.set_rules",
+    "links.rules.delete_rule",
+    "links.rules.save_routing",
+    "links.experiments.start_test",
+    "links.experiments.stop_test",
 }
 # Reads, and writes no redirect depends on (settings, reports, exports).
 NOT_CHANGING = {
@@ -59,6 +71,8 @@ NOT_CHANGING = {
     "privacy.record_export",
     "privacy.export_chunks",
     "domains.domain_for",
+    "links.service.destination_check",
+    "links.rules.list_rules",
 }
 PRODUCT = "https://shop.example.com/item/1"
 
@@ -254,3 +268,73 @@ async def test_erasure_and_domain_changes_drop_everything(watched: Watched) -> N
         ShortDomainChanged("go.example")
     ]
     assert watched.cache.hosts() is None
+
+
+async def test_rules_and_ab_tests_record_their_changes_and_drop_the_cache(
+    watched: Watched,
+) -> None:
+    _, ws, link = await _start(watched)
+    changed = [LinkChanged(ws.id, link.id, "hop.test", link.code, "updated")]
+    rule = {
+        "conditions": [{"type": "os", "values": ["ios"]}],
+        "action": {"type": "url", "url": "https://shop.example.com/ios"},
+    }
+    added: list[str] = []
+
+    async def add(tx: Tx) -> None:
+        _, new = await link_rules.add_rule(
+            tx, workspace=ws, link_id=link.id, rule=rule, position=None, actor="t",
+            policy=None, presets=app_presets(),
+        )  # fmt: skip
+        added.append(new.id)
+
+    steps: list[Callable[[Tx], Awaitable[object]]] = [
+        add,
+        lambda tx: link_rules.replace_rule(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            rule_id=added[0],
+            rule={**rule, "name": "x"},
+            actor="t",
+            policy=None,
+            presets=app_presets(),
+        ),
+        lambda tx: link_rules.set_rules(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            rules=[{**rule, "id": added[0]}, rule],
+            actor="t",
+            policy=None,
+            presets=app_presets(),
+        ),
+        lambda tx: link_rules.delete_rule(
+            tx, workspace=ws, link_id=link.id, rule_id=added[0], actor="t"
+        ),
+        lambda tx: experiments.start_test(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            actor="t",
+            policy=None,
+            variants=[{"weight": 1}, {"url": "https://shop.example.com/b", "weight": 1}],
+        ),
+    ]
+    for step in steps:
+        watched.cache_link(link, ws)
+        assert await watched.change(step) == changed
+        assert not watched.cached(link)
+    async with watched.db.transaction(write=False) as tx:
+        current = await tx.links(ws.id).get(link.id)
+        assert current is not None
+        test = experiments.test_of(current)
+        assert test is not None
+    watched.cache_link(link, ws)
+    heard = await watched.change(
+        lambda tx: experiments.stop_test(
+            tx, workspace=ws, link_id=link.id, winner=test.variants[1].id, actor="t", policy=None
+        )
+    )
+    assert heard == changed * 2  # the test's end, then the destination's change
+    assert not watched.cached(link)

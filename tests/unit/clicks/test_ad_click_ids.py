@@ -94,7 +94,7 @@ def test_the_worker_checks_again_what_a_queue_hands_it() -> None:
 
 def test_the_click_record_stays_compact_and_round_trips() -> None:
     click = Click("c1", 1.5, "l", "w", "d", "GET", "ua", "", "", None, "h")
-    assert click.to_json().endswith(b'"ad_click_ids":null}')
+    assert click.to_json().endswith(b'"ad_click_ids":null,"rule":null,"variant":null}')
     assert Click.from_json(click.to_json()) == click
     tagged = Click("c1", 1.5, "l", "w", "d", "GET", "ua", "", "", None, "h", {"gclid": "G"})
     assert Click.from_json(tagged.to_json()) == tagged
