@@ -69,8 +69,13 @@ class LinkCreate(_In):
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
     domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
     forward_query: bool = False
-    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
-    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    # ISO 8601 text is how JSON carries a time: strict mode would refuse every string.
+    starts_at: datetime | None = Field(
+        None, description="Served from this time (with a zone)", strict=False
+    )
+    ends_at: datetime | None = Field(
+        None, description="Expires at this time (with a zone)", strict=False
+    )
     max_clicks: int | None = Field(None, description="Expires after this many human clicks")
     expiry_url: str | None = Field(
         None, description="Where an expired (or not yet started) link sends; else a 410 page"
@@ -99,8 +104,13 @@ class LinkUpdate(_In):
         None, description="Turn off: visitors get the visitor page (404) instead of the product."
     )
     forward_query: bool | None = None
-    starts_at: datetime | None = Field(None, description="Served from this time (with a zone)")
-    ends_at: datetime | None = Field(None, description="Expires at this time (with a zone)")
+    # ISO 8601 text is how JSON carries a time: strict mode would refuse every string.
+    starts_at: datetime | None = Field(
+        None, description="Served from this time (with a zone)", strict=False
+    )
+    ends_at: datetime | None = Field(
+        None, description="Expires at this time (with a zone)", strict=False
+    )
     max_clicks: int | None = Field(None, description="Expires after this many human clicks")
     expiry_url: str | None = Field(
         None, description="Where an expired (or not yet started) link sends; else a 410 page"
