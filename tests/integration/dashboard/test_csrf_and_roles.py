@@ -7,11 +7,14 @@ without an entry in ``FORMS`` fails ``test_the_matrix_covers_every_post_route``.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_harness import ORIGIN, PASSWORD, Browser, Dash
+import pytest_asyncio
+from dashboard_harness import ORIGIN, PASSWORD, Browser, Dash, running_dashboard
 from sqlalchemy import select
 
 from hoplink.accounts.apikeys import create_api_key
@@ -22,6 +25,8 @@ from hoplink.links.campaigns import create_campaign
 from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tables import metadata
+from hoplink.webhooks import service as webhooks
+from hoplink.webhooks.secrets import SecretBox
 from hoplink.workspaces.models import Role, Workspace
 from security.routes import FORMS as SECURITY_FORMS
 
@@ -39,6 +44,16 @@ EDITS = [p for p in FORMS if p.startswith("/app/w/")]
 SETTINGS = [p for p in EDITS if "/settings/" in p]
 
 
+@pytest_asyncio.fixture
+async def dash(db_url: str, tmp_path: Path) -> AsyncIterator[Dash]:
+    """The dashboard, with the outbound fetcher allowed to reach 127.0.0.1 only (as in the
+    security battery's world), so the webhook form's loopback receiver URL is accepted."""
+    async with running_dashboard(
+        db_url, tmp_path / "data", outbound_allow_private=("127.0.0.1",)
+    ) as running:
+        yield running
+
+
 @dataclass
 class World:
     ws: Workspace
@@ -48,6 +63,7 @@ class World:
     domain_id: str = "wdm_" + "0" * 16
     rule_id: str = "com_" + "0" * 16
     ikey_id: str = "ikey_" + "0" * 16
+    hook_id: str = "whe_" + "0" * 16
 
     def path(self, template: str) -> str:
         return template.format(
@@ -58,6 +74,7 @@ class World:
             domain=self.domain_id,
             rule=self.rule_id,
             ikey=self.ikey_id,
+            hook=self.hook_id,
         )
 
 
@@ -85,6 +102,13 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             commission_range=(5.0, 12.0),
         )
         ikey, _ = await create_ingest_key(tx, workspace_id=ws.id, name="shop", created_by=None)
+        hook, _secret = await webhooks.create_endpoint(
+            tx,
+            workspace_id=ws.id,
+            url=f"https://hooks-{ws.slug}.example.com/in",
+            events=("link.created",),
+            box=SecretBox(dash.app.settings.resolve_secret_key()),
+        )
     return World(
         ws=ws,
         link_id=link.id,
@@ -93,6 +117,7 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         domain_id=domain.id,
         rule_id=rule.id,
         ikey_id=ikey.id,
+        hook_id=hook.id,
     )
 
 
