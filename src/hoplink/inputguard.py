@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, UploadFile
@@ -46,6 +47,8 @@ class InputGuard:
         self.app = app
         self.paths = paths  # the route templates ("/api/v1/links/{link_id}"), to name params
         self._compiled: list[re.Pattern[str]] | None = None
+        # (route pattern, method) -> the query parameters that take one value
+        self._scalars: list[tuple[re.Pattern[str], dict[str, frozenset[str]]]] | None = None
         self.max_body = max_body
         self.refuse = refuse
 
@@ -53,7 +56,7 @@ class InputGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = self._check_path(scope) or _check_query(scope)
+        error = self._check_path(scope) or _check_query(scope) or self._check_repeats(scope)
         if error is not None:
             await self.refuse(scope, InvalidInput(error))(scope, receive, send)
             return
@@ -79,6 +82,25 @@ class InputGuard:
             return
         await self.app(scope, _replay(body, receive), send)
 
+    def _check_repeats(self, scope: Scope) -> FieldError | None:
+        """A parameter that takes one value given twice is refused, not half-ignored."""
+        query = scope.get("query_string", b"").decode("latin-1")
+        if "&" not in query:
+            return None
+        keys = [key for key, _ in parse_qsl(query, keep_blank_values=True)]
+        repeated = {key for key in keys if keys.count(key) > 1}
+        if not repeated:
+            return None
+        if self._scalars is None:
+            self._scalars = _scalar_params(self.paths())
+        for pattern, per_method in self._scalars:
+            if pattern.match(scope["path"]):
+                scalars = per_method.get(scope["method"], frozenset())
+                for key in sorted(repeated & scalars):
+                    return FieldError(key, "repeated", "give this parameter only once")
+                return None
+        return None
+
     def _check_path(self, scope: Scope) -> FieldError | None:
         path: str = scope["path"]
         found = storable.check("path", path, limit=8 * storable.MAX_PARAM)
@@ -95,6 +117,30 @@ class InputGuard:
                     if named is not None:
                         return named
         return found
+
+
+def _scalar_params(paths: Any) -> list[tuple[re.Pattern[str], dict[str, frozenset[str]]]]:
+    """For each route of the OpenAPI ``paths``: per method, the query parameters whose
+    schema is not an array (a second value of one would silently replace the first)."""
+    found: list[tuple[re.Pattern[str], dict[str, frozenset[str]]]] = []
+    if not isinstance(paths, dict):
+        return found  # bare route templates (the dashboard): no parameter schemas
+    for template, operations in paths.items():
+        per_method: dict[str, frozenset[str]] = {}
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            names: set[str] = set()
+            for param in operation.get("parameters", ()):
+                if param.get("in") != "query":
+                    continue
+                schema = param.get("schema", {})
+                kinds = [schema, *schema.get("anyOf", ())]
+                if not any(k.get("type") == "array" for k in kinds):
+                    names.add(param["name"])
+            per_method[method.upper()] = frozenset(names)
+        found.append((compile_path(template)[0], per_method))
+    return found
 
 
 def _check_query(scope: Scope) -> FieldError | None:

@@ -159,3 +159,14 @@ async def test_the_default_limit_takes_a_full_bulk_call_of_long_items(api: Api) 
     response = await api.http.post("/api/v1/links/bulk", content=body, headers=_json(headers))
     assert response.status_code == 200, response.text[:500]
     assert response.json()["created"] == 1000
+
+
+async def test_a_single_value_parameter_given_twice_is_422_naming_it(api: Api) -> None:
+    """FastAPI would keep the last value silently; the edge refuses the request instead,
+    while parameters declared as lists still take several values."""
+    _ws, auth = await api.tenant()
+    r = await api.http.get("/api/v1/links?q=shoes&q=bags", headers=auth)
+    assert_problem(r, 422, "invalid_input")
+    assert r.json()["field"] == "q" and r.json()["errors"][0]["code"] == "repeated"
+    r = await api.http.get("/api/v1/links?q=shoes&page=1", headers=auth)
+    assert r.status_code == 200, r.text
