@@ -182,6 +182,11 @@ async def test_misses_are_cached_and_a_new_code_is_served_once_created(edge: Edg
 
 
 async def test_unknown_hosts_never_reach_the_database_once_hosts_are_known(edge: Edge) -> None:
+    # The cross-process change feed (redirect/changefeed.py) clears the cache when it sees
+    # the fixture's own domain row in the change log; this test is about the cache alone.
+    for task in edge.runtime._tasks:
+        if task.get_name() == "redirect-changes":
+            task.cancel()
     await edge.http.get("/warmup1")
     with count_queries(edge) as statements:
         for n in range(30):
@@ -197,8 +202,8 @@ async def test_new_domain_is_known_after_a_short_domain_change(edge: Edge) -> No
     ws = await edge.workspace()
     link = await edge.link(ws, PRODUCT, host="new.brand.example")
     headers = {"host": "new.brand.example"}
-    # Written around the services (no event for the domain): the known hosts stay cached.
-    assert (await edge.http.get(f"/{link.code}", headers=headers)).status_code == 404
+    # The domain's event makes the new host known at once on this node (the change log
+    # would also bring it within the change feed's poll, for changes made elsewhere).
     await committed(edge.db, ShortDomainChanged("new.brand.example"))
     assert (await edge.http.get(f"/{link.code}", headers=headers)).status_code == 302
 
