@@ -284,10 +284,12 @@ async def _seed(server: Server) -> dict[str, Any]:
             links = [r for r in results if not isinstance(r, Exception)]
             accepted["links"] = len(links)
             accepted["raw destinations"] = len(PAYLOADS) - len(retry)
+            key_ids = []
             for p in PAYLOADS[:20]:
-                await create_api_key(
+                key, _ = await create_api_key(
                     tx, workspace=ws, name=p[:100], scopes=frozenset(Scope), created_by=None
                 )
+                key_ids.append(key.id)
             # Visitors' reports and the operator's reasons, shown on the admin pages.
             for p in PAYLOADS[:40]:
                 await reports.submit_report(
@@ -371,6 +373,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             "campaigns": [c.id for c in campaigns],
             "domain": claimed.id,
             "orders": orders,
+            "keys": key_ids,
             "accepted": accepted,
         }
     finally:
@@ -413,6 +416,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         "job": [job],
         "domain": [seeded["domain"]],
         "order": seeded["orders"][:10],
+        "key": seeded["keys"][:5],  # the revoke confirmation page shows the key's name
     }
     views: dict[str, list[str]] = {}
     for route in routes():
