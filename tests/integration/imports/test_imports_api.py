@@ -164,12 +164,21 @@ async def test_bad_requests_are_refused(api: Api) -> None:
     assert_problem(r, 422, "invalid_input", "kutt_url")
     generic = await _import(api, auth, source="csv", content=(FIXTURES / "generic.csv").read_text())
     assert [r["action"] for r in generic["rows"]] == ["create", "create", "refused", "refused"]
-    # A NUL in an old code (PostgreSQL stores no NUL in text) is refused, not a 500.
-    nul = await _import(
-        api, auth, source="csv", content="url,code\nhttps://shop.example.com/n,a\u0000b\n",
+    # A NUL anywhere in the body is refused at the API edge (PostgreSQL stores no NUL in
+    # text): a 422 naming the field, never a 500 and never a half-done import.
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "csv", "content": "url,code\nhttps://shop.example.com/n,a\u0000b\n",
+              "dry_run": False},
+        headers=auth,
+    )  # fmt: skip
+    assert_problem(r, 422, "invalid_input", "content")
+    # Another control character in an old code is refused for that row only.
+    ctl = await _import(
+        api, auth, source="csv", content="url,code\nhttps://shop.example.com/n,a\u0001b\n",
         dry_run=False,
     )  # fmt: skip
-    assert nul["rows"][0]["action"] == "refused" and "control" in nul["rows"][0]["reason"]
+    assert ctl["rows"][0]["action"] == "refused" and "control" in ctl["rows"][0]["reason"]
 
 
 # --- Kutt: a local fake of its documented API v2 ------------------------------------------
