@@ -7,6 +7,7 @@ test session works in a database of its own, created and dropped here.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+
+# The CLI's Rich consoles take their width from COLUMNS when they are created (at import);
+# without a terminal (pytest-xdist workers, CI) that would be 80 and fold the tables the
+# CLI tests read. Set it before anything imports hoplink.cli.
+os.environ.setdefault("COLUMNS", "250")
 
 from dbs import BACKENDS, PG_ADMIN_URL, async_url, pg_url, truncate_all
 from hoplink.storage import migrate

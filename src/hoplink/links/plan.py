@@ -51,7 +51,6 @@ class CompiledRule:
     ios: str
     android: str
     other: str
-    forwardable: bool  # an http(s) URL for every OS: the visitor's query may be appended
 
     def location(self, os: str) -> str:
         return self.ios if os == "ios" else self.android if os == "android" else self.other
@@ -171,8 +170,7 @@ def _compile_rule(rule: Rule) -> CompiledRule | None:
     if not all(_emittable(u) for u in (ios, android, other)):
         log.error("rule %s has a Location that cannot be sent; it is skipped", rule.id)
         return None
-    forwardable = all(u.startswith(("http://", "https://")) for u in (ios, android, other))
-    return CompiledRule(rule.id, _rule_check(rule), ios, android, other, forwardable)
+    return CompiledRule(rule.id, _rule_check(rule), ios, android, other)
 
 
 _AGENT = frozenset({"device", "os", "in_app"})

@@ -130,7 +130,11 @@ def route(plan: Plan, target: Target, scope: Scope, click: Click | None, now: fl
         f = facts(plan, scope, click, now)
         rule, os = plan.decide(f), f.os
     if rule is not None:
-        return Routed(rule.location(os), rule.forwardable, rule.id)
+        location = rule.location(os)
+        # Per Location, not per rule: an app rule's web fallback (or iOS universal link) is
+        # an http(s) URL like any other and gets the query and the click id; its
+        # ``intent://`` / custom-scheme Locations never do.
+        return Routed(location, location.startswith(("http://", "https://")), rule.id)
     if plan.variants:
         variant, location = plan.pick(click.visitor_hash if click is not None else None)
         return Routed(location, True, DEFAULT_RULE, variant)
