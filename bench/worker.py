@@ -49,7 +49,6 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from hoplink import metrics
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import ClickStream, RedisClickSource
@@ -57,6 +56,7 @@ from hoplink.domains import ensure_default_domain
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.observability import metrics
 from hoplink.storage import migrate
 from hoplink.storage import tables as t
 from hoplink.storage.database import Database

@@ -16,16 +16,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hoplink import logs, metrics
 from hoplink.api import problems
 from hoplink.api.app import create_api
 from hoplink.api.shlink import problems as shlink_problems
 from hoplink.api.shlink.app import create_shlink_api
 from hoplink.config import Settings, load_settings
 from hoplink.dashboard.app import Dashboard
-from hoplink.health import HealthEndpoints
 from hoplink.inputguard import InputGuard
-from hoplink.observe import Observer
+from hoplink.observability import logs, metrics
+from hoplink.observability.health import HealthEndpoints
+from hoplink.observability.observe import Observer
 from hoplink.redirect.handler import RedirectApp
 from hoplink.runtime import Runtime, ServiceFactory
 

@@ -17,13 +17,13 @@ from rich.panel import Panel
 from rich.table import Table
 from uvicorn.supervisors import Multiprocess
 
-from hoplink import logs
 from hoplink.app import create_app, default_services
 from hoplink.cli import _common
 from hoplink.cli._common import out
 from hoplink.cli.bootstrap import FirstRun, bootstrap
 from hoplink.clicks.redis_stream import check_production_mode
 from hoplink.config import ConfigError, Settings
+from hoplink.observability import logs
 
 # uvicorn waits this long for open requests on SIGTERM/Ctrl+C, then closes them.
 _GRACEFUL_SECONDS = 15
@@ -115,7 +115,7 @@ def _uvicorn_config(settings: Settings, app: Any = None, workers: int = 1) -> uv
         access_log=False,
         # uvicorn's own start/stop chatter repeats what we print; keep its warnings.
         log_level="debug" if settings.log_level == "debug" else "warning",
-        # uvicorn's lines go through hoplink's handler (hoplink.logs), in its format.
+        # uvicorn's lines go through hoplink's handler (hoplink.observability.logs), in its format.
         log_config=None,
         server_header=False,
         # The app reads forwarding headers itself, from HOPLINK_TRUSTED_PROXIES only; uvicorn
@@ -244,7 +244,7 @@ def serve(
             " journal with one writer process, and SQLite one writer: run one web process.",
             code=2,
         )
-    logs.configure(settings)  # JSON or console lines, never an IP address (hoplink.logs)
+    logs.configure(settings)  # JSON or console lines, never an IP address (observability.logs)
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     first = _common.run(prepare(settings))
     url = listen_url(settings)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from hoplink import logs, metrics
 from hoplink.cli import _common
 from hoplink.config import ConfigError
 from hoplink.ingest.worker import run_worker
+from hoplink.observability import logs, metrics
 
 
 def _ready() -> None:

@@ -16,9 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from hoplink import logs, metrics
 from hoplink.config import ConfigError, load_settings
 from hoplink.ingest.worker import run_worker
+from hoplink.observability import logs, metrics
 
 READY_LINE = b"hoplink worker running"
 

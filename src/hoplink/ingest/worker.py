@@ -39,7 +39,6 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
 
-from hoplink import metrics
 from hoplink.clicks.enriched import Event
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
@@ -49,6 +48,7 @@ from hoplink.config import Settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
+from hoplink.observability import metrics
 from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate

@@ -17,7 +17,7 @@ import structlog
 from obs_support import CLIENT_IP, running
 
 import factories
-from hoplink import logs
+from hoplink.observability import logs
 from processes import free_port, hoplink, wait_http
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from hoplink import logs
-from hoplink.logs import REDACTED, request_id, scrub_ip_addresses, scrub_text
+from hoplink.observability import logs
+from hoplink.observability.logs import REDACTED, request_id, scrub_ip_addresses, scrub_text
 
 
 @pytest.mark.parametrize(

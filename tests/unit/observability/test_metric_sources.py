@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hoplink.clicks.backlog import journal_backlog
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
-from hoplink.metrics import REGISTRY, RequestRecorder
+from hoplink.observability.metrics import REGISTRY, RequestRecorder
 
 
 def click(n: int, ts: float) -> Click:

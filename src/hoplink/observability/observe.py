@@ -15,8 +15,8 @@ from collections.abc import Awaitable
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hoplink import logs
-from hoplink.metrics import RequestRecorder
+from hoplink.observability import logs
+from hoplink.observability.metrics import RequestRecorder
 
 log = structlog.stdlib.get_logger("hoplink.request")
 _REQUEST_ID = b"x-request-id"
