@@ -1,4 +1,4 @@
-"""Fixtures of the rate-limit tests."""
+"""Fixtures of the unit tests: a client of the shared Redis with a key prefix of its own."""
 
 from __future__ import annotations
 
