@@ -222,15 +222,12 @@ class ForwardRepo:
                 )
             )
         ).scalar_one()
-        counts: dict[str, int] = dict(
-            (
-                await self.conn.execute(
-                    select(_F.status, func.count())
-                    .where(mine, _F.status.in_(("pending", "dead")))
-                    .group_by(_F.status)
-                )
-            ).tuples()
+        grouped = await self.conn.execute(
+            select(_F.status, func.count().label("n"))
+            .where(mine, _F.status.in_(("pending", "dead")))
+            .group_by(_F.status)
         )
+        counts = {str(r.status): int(r.n) for r in grouped}
         return LiveStatus(
             last_success=last,
             failures_last_hour=int(failures),

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from ingest_support import PHONE, MemorySource, make_click, make_link
 from receivers import Platforms
+from sqlalchemy import text
 
 import factories
 from hoplink.conversions.models import EventResult, Source

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - payload literals read best on one line each
 """Clicks with fbclid / ttclid / gclid → orders, a refund and a lead → each local
 platform receiver gets exactly the expected events, with the right ids, values and dedup
 keys; on real SQLite and PostgreSQL."""

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - payload literals read best on one line each
 """The test receivers are real checks: a deliberately broken payload of each kind is
 refused with the rule it breaks named, and a well-formed one (from hoplink's builders) is
 accepted. Without this, a passing end-to-end test would prove nothing."""
@@ -50,7 +51,7 @@ TIKTOK = ("/open_api/v1.3/event/track/", "", {"access-token": "t"})
 
 def _post(api: tuple[str, str, dict[str, str]], body: dict[str, Any]) -> tuple[int, str]:
     rx = Platforms()
-    status, answer = rx.handle(api[0], api[1], api[2], orjson.dumps(body))
+    status, _answer = rx.handle(api[0], api[1], api[2], orjson.dumps(body))
     return status, rx.broken[0] if rx.broken else ""
 
 
@@ -114,4 +115,4 @@ def test_missing_credentials_are_refused() -> None:
         "ga4.api_secret"
     )
     assert _post(META, {**GOOD_META, "access_token": ""})[1].startswith("meta.access_token")
-    assert _post(TIKTOK[:2] + ({},), GOOD_TIKTOK)[1].startswith("tiktok.access_token")  # type: ignore[arg-type]
+    assert _post((*TIKTOK[:2], {}), GOOD_TIKTOK)[1].startswith("tiktok.access_token")
