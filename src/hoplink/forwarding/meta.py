@@ -1,7 +1,7 @@
 """Meta Conversions API: POST /<version>/<pixel id>/events with {"data": [...]}.
 
 Events are the objects the official `facebook-business` SDK's ``Event.normalize()``
-produces, key for key (docs/adr/0007-meta-capi-payload-without-the-sdk.md says why the SDK
+produces, key for key (docs/adr/0011-meta-capi-without-the-sdk-transport.md says why the SDK
 itself is not called; tests/integration/forwarding/test_meta_sdk_parity.py proves the
 equality). The documented rules kept here (and enforced by the test receiver):
 - at most 1,000 events per request; ``event_time`` in unix seconds, at most 7 days old;
@@ -71,7 +71,7 @@ def _user_data(
     if click is not None:
         external.append(visitor_external_id(click.visitor_hash))
     if external:
-        data["external_id"] = external
+        data["external_id"] = sorted(set(external))  # a set to Meta (and to its SDK)
     if click is not None:
         if click.user_agent:
             data["client_user_agent"] = click.user_agent
