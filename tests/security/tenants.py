@@ -33,6 +33,8 @@ from hoplink.conversions.models import Source  # noqa: E402
 from hoplink.conversions.parse import parse_event  # noqa: E402
 from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
+from hoplink.forwarding import service as forwarding  # noqa: E402
+from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
 from hoplink.links import experiments  # noqa: E402
@@ -45,8 +47,6 @@ from hoplink.safety import verification  # noqa: E402
 from hoplink.safety.policy import policy_from_settings  # noqa: E402
 from hoplink.storage.database import Database  # noqa: E402
 from hoplink.storage.tables import metadata  # noqa: E402
-from hoplink.forwarding import service as forwarding  # noqa: E402
-from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.webhooks import service as webhooks  # noqa: E402
 from hoplink.webhooks.models import Attempt  # noqa: E402
 from hoplink.webhooks.outbox import emit  # noqa: E402
