@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.forwarding.models import Destination, Entry, Kind, LiveStatus
 from hoplink.storage import tables as t
-from hoplink.storage._rows import insert_ignore
+from hoplink.storage.rollups import dialect_insert
 
 _D = t.forward_destinations.c
 _F = t.forward_events.c
 _C = t.clicks.c
-_CHUNK = 500  # rows per multi-row insert (well under SQLite's bound-parameter limit)
 
 
 def _destination(row: Row[Any]) -> Destination:
@@ -151,10 +150,10 @@ class ForwardRepo:
         """Queue (or journal) events; one already queued for its destination is kept as it
         is (a click batch the worker re-reads after a crash queues nothing twice)."""
         rows = [_entry_row(e) for e in entries if e.workspace_id == self.workspace_id]
-        for i in range(0, len(rows), _CHUNK):
-            await self.conn.execute(
-                insert_ignore(self.conn, t.forward_events, rows[i : i + _CHUNK])
-            )
+        if rows:
+            # executemany: compiled once (a multi-row VALUES compiles a parameter per cell)
+            stmt = dialect_insert(self.conn, t.forward_events).on_conflict_do_nothing()
+            await self.conn.execute(stmt, rows)
 
     async def entries(
         self,
