@@ -42,7 +42,10 @@ def endpoints(rx: Platforms) -> Endpoints:
 
 
 async def setup(
-    db: Database, *, events: tuple[str, ...] = ("click", "purchase", "refund", "lead")
+    db: Database,
+    *,
+    events: tuple[str, ...] = ("click", "purchase", "refund", "lead"),
+    box: SecretBox = BOX,
 ) -> tuple[Any, Any, Any, dict[Kind, Destination]]:
     async with db.transaction() as tx:
         dom = await factories.domain(tx)
@@ -50,15 +53,15 @@ async def setup(
         dests = {
             Kind.GA4: await service.create_destination(
                 tx, workspace_id=ws.id, kind=Kind.GA4, name="GA4", account_id="G-TEST1234",
-                credential=GA4_SECRET, events=events, box=BOX,
+                credential=GA4_SECRET, events=events, box=box,
             ),
             Kind.META: await service.create_destination(
                 tx, workspace_id=ws.id, kind=Kind.META, name="Meta", account_id="1234567890",
-                credential=META_TOKEN, events=events, box=BOX,
+                credential=META_TOKEN, events=events, box=box,
             ),
             Kind.TIKTOK: await service.create_destination(
                 tx, workspace_id=ws.id, kind=Kind.TIKTOK, name="TikTok",
-                account_id="CTESTPIXEL12345", credential=TIKTOK_TOKEN, events=events, box=BOX,
+                account_id="CTESTPIXEL12345", credential=TIKTOK_TOKEN, events=events, box=box,
             ),
         }  # fmt: skip
     link = await make_link(
