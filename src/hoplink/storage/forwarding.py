@@ -60,6 +60,24 @@ def _entry(m: Any) -> Entry:
     )
 
 
+def _entry_fast(r: Row[Any]) -> Entry:
+    return Entry(
+        id=r.id,
+        workspace_id=r.workspace_id,
+        destination_id=r.destination_id,
+        event_key=r.event_key,
+        kind=r.kind,
+        ref=r.ref,
+        group_key=r.group_key,
+        payload=r.payload,
+        occurred_at=r.occurred_at,
+        status=r.status,
+        attempts=r.attempts,
+        next_attempt_at=r.next_attempt_at,
+        created_at=r.created_at,
+    )
+
+
 def _entry_row(e: Entry) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -303,52 +321,31 @@ class ForwardQueue:
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> list[tuple[Entry, Destination]]:
         """Take up to ``limit`` due events until ``lease_until`` (FOR UPDATE SKIP LOCKED on
-        PostgreSQL; SQLite's one writer), oldest first."""
+        PostgreSQL; SQLite's one writer), oldest first. Two statements: read the rows (the
+        due index serves the order), then lease them; destinations are read once each."""
         due = (
-            select(_F.id)
+            select(t.forward_events)
             .where(
                 _F.status == "pending",
                 _F.next_attempt_at <= now,
                 or_(_F.locked_until.is_(None), _F.locked_until <= now),
             )
-            .order_by(_F.next_attempt_at, _F.id)
+            .order_by(_F.status, _F.next_attempt_at)
             .limit(limit)
         )
         if self.conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        ids = [r.id for r in await self.conn.execute(due)]
-        if not ids:
+        entries = [_entry_fast(r) for r in await self.conn.execute(due)]
+        if not entries:
             return []
+        ids = [e.id for e in entries]
         await self.conn.execute(
             update(t.forward_events).where(_F.id.in_(ids)).values(locked_until=lease_until)
         )
-        rows = await self.conn.execute(
-            select(t.forward_events, t.forward_destinations)
-            .join(t.forward_destinations, _D.id == _F.destination_id)
-            .where(_F.id.in_(ids))
-            .order_by(_F.next_attempt_at, _F.id)
-        )
-        out: list[tuple[Entry, Destination]] = []
-        for r in rows:
-            m = r._mapping
-            dest = Destination(
-                id=m[_D.id],
-                workspace_id=m[_D.workspace_id],
-                kind=Kind(m[_D.kind]),
-                name=m[_D.name],
-                account_id=m[_D.account_id],
-                credential_enc=m[_D.credential_enc],
-                credential_hint=m[_D.credential_hint],
-                events=tuple(m[_D.events].split()),
-                click_sample_rate=float(m[_D.click_sample_rate]),
-                click_event_name=m[_D.click_event_name],
-                test_code=m[_D.test_code],
-                enabled=m[_D.enabled],
-                created_at=m[_D.created_at],
-                updated_at=m[_D.updated_at],
-            )
-            out.append((_entry(m), dest))
-        return out
+        wanted = list({e.destination_id for e in entries})
+        rows = await self.conn.execute(select(t.forward_destinations).where(_D.id.in_(wanted)))
+        destinations = {d.id: d for d in map(_destination, rows)}
+        return [(e, destinations[e.destination_id]) for e in entries]
 
     async def finish(self, ids: Sequence[str], values: dict[str, Any]) -> None:
         """Write the outcome of a request for its events and release them."""
