@@ -160,10 +160,12 @@ def default_services(settings: Settings, *, child_process: bool = False) -> list
         from hoplink.ingest.process import worker_process
 
         return [worker_process]
+    from hoplink.forwarding.delivery import embedded_forwarding
     from hoplink.ingest.worker import embedded_worker
     from hoplink.webhooks.delivery import embedded_delivery
 
-    return [embedded_worker, embedded_delivery]
+    # Forwarding last: it chains its click hook after the webhooks' one.
+    return [embedded_worker, embedded_delivery, embedded_forwarding]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

@@ -35,6 +35,10 @@ class ConfigError(Exception):
     """Configuration that cannot work; the message names the variable."""
 
 
+# An operator's API base URL: http(s)://host[:port], nothing after it.
+_BASE_URL = r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOPLINK_", extra="forbid", frozen=True)
 
@@ -138,6 +142,30 @@ class Settings(BaseSettings):
     webhook_click_batch: int = Field(default=100, ge=1, le=1000)
     # Seconds the worker gathers clicks before sending a `click` message (at most this often).
     webhook_click_interval: float = Field(default=5.0, ge=0.01, le=3600)
+
+    # --- Ad platform forwarding (issue 11): GA4, Meta CAPI, TikTok Events API ---
+    # Base URL of each platform's API (scheme + host [+ port], no path). Only the operator
+    # sets these (tests, a proxy, a regional endpoint); a workspace's settings hold ids and
+    # credentials, never a URL, so they cannot send anything elsewhere.
+    ga4_base_url: str = Field(default="https://www.google-analytics.com", pattern=_BASE_URL)
+    meta_base_url: str = Field(default="https://graph.facebook.com", pattern=_BASE_URL)
+    tiktok_base_url: str = Field(default="https://business-api.tiktok.com", pattern=_BASE_URL)
+    # Graph API version in Meta's URL (/v21.0/<pixel id>/events).
+    meta_api_version: str = Field(default="v21.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
+    # Seconds between looks at the forwarding queue while it has nothing due.
+    forward_poll_interval: float = Field(default=1.0, ge=0.01, le=60)
+    # Seconds a worker holds the events it is sending (then another may send them again:
+    # the platforms dedupe by event id). Above the outbound total timeout.
+    forward_lease: float = Field(default=60.0, ge=1, le=3600)
+    # Seconds before the first retry of a 5xx / 429 / network failure; doubled each time.
+    forward_retry_base: float = Field(default=5.0, ge=0.01, le=3600)
+    # Hours an event is retried before it becomes a dead letter (replayable).
+    forward_retry_hours: float = Field(default=24.0, gt=0, le=720)
+    # Seconds the worker gathers clicks before writing them to the forwarding queue.
+    forward_click_interval: float = Field(default=2.0, ge=0.01, le=3600)
+    # Most gathered clicks held in memory; past it new clicks are counted as not forwarded
+    # (back-pressure: a slow platform never slows the click worker).
+    forward_click_buffer: int = Field(default=50_000, ge=100, le=10_000_000)
 
     # --- Production mode: Redis click stream and workers (issue 5) ---
     # redis://[:password@]host:6379/0. Set (with a PostgreSQL database_url): clicks go through

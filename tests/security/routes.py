@@ -29,6 +29,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "rule", "rule"),
     ("/app/w/", "ikey", "ikey"),
     ("/app/w/", "hook", "webhook"),
+    ("/app/w/", "fwd", "integration"),
 ]
 
 
@@ -92,6 +93,17 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
     "/app/w/{ws}/settings/webhooks/replay": {},
     "/app/w/{ws}/settings/webhooks/{hook}/delete": {},
+    "/app/w/{ws}/settings/integrations": {
+        "kind": "meta",
+        "name": "Meta",
+        "account_id": "1234567890",
+        "credential": "EAAformToken1234567890abcd",
+        "events": "purchase",
+        "sample": "1",
+    },
+    "/app/w/{ws}/settings/integrations/{fwd}/test": {},
+    "/app/w/{ws}/settings/integrations/{fwd}/replay": {},
+    "/app/w/{ws}/settings/integrations/{fwd}/delete": {},
     "/app/report": {
         "link": "http://hop.test/NoSuchCode1",
         "category": "phishing",

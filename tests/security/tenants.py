@@ -33,6 +33,8 @@ from hoplink.conversions.models import Source  # noqa: E402
 from hoplink.conversions.parse import parse_event  # noqa: E402
 from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
+from hoplink.forwarding import service as forwarding  # noqa: E402
+from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
 from hoplink.links import experiments  # noqa: E402
@@ -90,6 +92,8 @@ class Tenant:
     ban_id: str
     webhook_id: str = ""
     message_id: str = ""  # a failed webhook message (replayable)
+    integration_id: str = ""  # an ad platform destination (issue 11)
+    fwd_event_id: str = ""  # a dead-lettered forwarded event (replayable)
     rule_id: str = ""
     variant_id: str = ""
     bulk_job: str = ""
@@ -123,6 +127,8 @@ class Tenant:
             "ikey": self.ikey,
             "webhook": self.webhook_id,
             "message": self.message_id,
+            "integration": self.integration_id,
+            "fwd_event": self.fwd_event_id,
             "routing_rule": self.rule_id,
             "variant": self.variant_id,
         }
@@ -247,6 +253,34 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             status="failed",
             next_attempt_at=None,
         )
+        integration = await forwarding.create_destination(
+            tx,
+            workspace_id=ws.id,
+            kind=Kind.META,
+            name=f"Meta of {label}",
+            account_id="1234567890",
+            credential=f"EAAtoken{label}" + "x" * 20,
+            events=("click", "purchase"),
+            box=SecretBox(settings.resolve_secret_key()),
+        )
+        fwd_now = utcnow()
+        fwd_event = Entry(
+            id=f"fwe_{label}dead",
+            workspace_id=ws.id,
+            destination_id=integration.id,
+            event_key=f"ev-{label}",
+            kind="purchase",
+            ref=f"ev-{label}",
+            group_key="",
+            payload="{}",
+            occurred_at=fwd_now,
+            status="dead",
+            attempts=1,
+            next_attempt_at=fwd_now,
+            created_at=fwd_now,
+            error=f"refused {label}",
+        )
+        await tx.forwarding(ws.id).insert_entries([fwd_event])
         _, rule = await link_rules.add_rule(
             tx,
             workspace=ws,
@@ -290,6 +324,8 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         **conv,
         webhook_id=endpoint.id,
         message_id=message.id,
+        integration_id=integration.id,
+        fwd_event_id=fwd_event.id,
         rule_id=rule.id,
         variant_id=test.variants[1].id,
     )

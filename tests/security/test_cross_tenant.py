@@ -141,6 +141,27 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/webhooks/messages/{{message}}/replay")
     ],
     "POST /api/v1/webhooks/replay": [Probe(f"{API}/webhooks/replay", {"endpoint_id": "{webhook}"})],
+    "GET /api/v1/integrations": [Probe(f"{API}/integrations", allowed=(200,))],
+    "GET /api/v1/integrations/{destination_id}": [Probe(f"{API}/integrations/{{integration}}")],
+    "PATCH /api/v1/integrations/{destination_id}": [
+        Probe(f"{API}/integrations/{{integration}}", {"enabled": False, "name": "x"})
+    ],
+    "DELETE /api/v1/integrations/{destination_id}": [Probe(f"{API}/integrations/{{integration}}")],
+    "GET /api/v1/integrations/{destination_id}/events": [
+        Probe(f"{API}/integrations/{{integration}}/events?status=dead")
+    ],
+    "GET /api/v1/integrations/{destination_id}/status": [
+        Probe(f"{API}/integrations/{{integration}}/status")
+    ],
+    "POST /api/v1/integrations/{destination_id}/test": [
+        Probe(f"{API}/integrations/{{integration}}/test")
+    ],
+    "POST /api/v1/integrations/replay": [
+        # The event first: the positive control replays it (then nothing is left dead, and
+        # a replay of the destination's dead letters is a 200 with 0).
+        Probe(f"{API}/integrations/replay", {"entry_id": "{fwd_event}"}),
+        Probe(f"{API}/integrations/replay", {"destination_id": "{integration}"}),
+    ],
     "GET /api/v1/stats/workspace": [Probe(f"{API}/stats/workspace", allowed=(200,))],
     "GET /api/v1/stats/link/{link_id}": [
         Probe(f"{API}/stats/link/{{link}}"),
@@ -212,6 +233,7 @@ API_EXEMPT: dict[str, str] = {
     " code on another workspace's domain is never kept: tests/integration/imports)",
     "POST /api/v1/campaigns": "creates a campaign in the key's workspace; takes no reference",
     "POST /api/v1/webhooks": "creates an endpoint in the key's workspace; takes no reference",
+    "POST /api/v1/integrations": "creates a destination in the key's workspace; no reference",
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"
     " and DELETE probes check that)",

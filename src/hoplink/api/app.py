@@ -18,6 +18,7 @@ from hoplink.api import (
     domains,
     experiments,
     imports,
+    integrations,
     links,
     problems,
     rules,
@@ -75,6 +76,7 @@ def create_api() -> FastAPI:
         conversions,
         imports,
         webhooks,
+        integrations,
     ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hoplink.conversions.models import EventResult, Order, Outcome
+from hoplink.forwarding.outbox import forward_conversions
 from hoplink.webhooks.outbox import emit_many
 
 if TYPE_CHECKING:
@@ -41,7 +42,10 @@ def order_data(event_id: str, order: Order) -> dict[str, Any]:
 
 
 async def emit_conversions(tx: Tx, *, workspace_id: str, results: Sequence[EventResult]) -> int:
-    """Queue the webhooks of these results (duplicates and leads send none)."""
+    """Queue the webhooks of these results (duplicates and leads send none), and their
+    forwarding to the workspace's ad platform destinations (leads included); the number
+    of webhook messages written."""
+    await forward_conversions(tx, workspace_id=workspace_id, results=results)
     items = [
         (_EVENT_TYPES[r.outcome], order_data(r.event_id, r.order))
         for r in results

@@ -45,6 +45,8 @@ from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
+from hoplink.forwarding.delivery import attach as attach_forwarding
+from hoplink.forwarding.delivery import delivery_from_settings as forwarding_from_settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
@@ -403,6 +405,10 @@ async def run_worker(
         if delivery.clicks is not None:
             worker.after_write = delivery.clicks.after_write
         await delivery.start()
+        # Ad platform forwarding: its own loop and queue, fed the committed clicks.
+        forwarding = forwarding_from_settings(settings, db=db)
+        attach_forwarding(worker, forwarding)
+        await forwarding.start()
         if settings.redis_url:
             # Publishes link invalidations (links that reached their click limit) to every
             # web node; without Redis the web nodes see them within their cache TTL.
@@ -436,6 +442,7 @@ async def run_worker(
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
             await delivery.stop()
+            await forwarding.stop()
     finally:
         if publisher is not None:
             await publisher.close()  # flushes pending invalidations

@@ -23,6 +23,8 @@ EXCLUDED_COLUMNS: dict[str, frozenset[str]] = {
     "api_keys": frozenset({"key_hash"}),
     "link_reports": frozenset({"contact_email", "reporter_hash"}),
     "clicks": frozenset({"visitor_hash"}),
+    # Ad platform credentials (encrypted, but a secret all the same).
+    "forward_destinations": frozenset({"credential_enc", "credential_hint"}),
 }
 # Shared by every tenant or not tenant data at all.
 _SKIPPED = frozenset({"users", "visitor_salts", "visitor_seen", "retired_codes"})

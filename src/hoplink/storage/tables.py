@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -549,6 +550,66 @@ webhook_attempts = Table(
     Column("error", String(300), nullable=True),
     Column("response_snippet", String(500), nullable=True),
     Index("ix_webhook_attempts_message", "message_id", "attempted_at"),
+)
+
+# --- Ad platform forwarding (issue 11): destinations, the queue and journal of events ---
+
+forward_destinations = Table(
+    "forward_destinations",
+    metadata,
+    _id(),
+    _ws(),
+    Column("kind", String(16), nullable=False),  # ga4 | meta | tiktok
+    Column("name", String(100), nullable=False),
+    # GA4 measurement id, Meta pixel (dataset) id, TikTok pixel code: not secret.
+    Column("account_id", String(64), nullable=False),
+    # Fernet token of the API secret / access token; its last 4 characters for display.
+    Column("credential_enc", Text, nullable=False),
+    Column("credential_hint", String(8), nullable=False),
+    # Events it receives, space-separated ("click purchase refund lead").
+    Column("events", Text, nullable=False),
+    Column("click_sample_rate", Float, nullable=False),  # 0 to 1
+    Column("click_event_name", String(50), nullable=True),  # None: the platform's default
+    Column("test_code", String(64), nullable=True),  # Meta / TikTok test_event_code
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_forward_destinations_workspace", "workspace_id"),
+)
+
+# One row per (event, destination): queued in the transaction that records the event (or
+# by the click forwarder), sent in batches, kept as the journal of what was sent and the
+# answer. status: pending | sent | dead (permanent refusal or retries exhausted; replayable)
+# | rejected (outside the platform's rules: never sent, with the rule in `error`).
+forward_events = Table(
+    "forward_events",
+    metadata,
+    _id(),
+    _ws(),
+    Column(
+        "destination_id",
+        String(32),
+        ForeignKey("forward_destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_key", String(64), nullable=False),  # the event id the platform dedupes by
+    Column("kind", String(16), nullable=False),  # click | purchase | refund | lead
+    Column("ref", String(64), nullable=False),  # the click id or the conversion event id
+    Column("group_key", String(64), nullable=False),  # GA4: the client_id (one per request)
+    Column("payload", Text, nullable=False),  # the platform's JSON of this one event
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("answer_status", Integer, nullable=True),
+    Column("answer", String(500), nullable=True),
+    Column("error", String(300), nullable=True),
+    UniqueConstraint("destination_id", "event_key", name="uq_forward_events_destination_key"),
+    Index("ix_forward_events_due", "status", "next_attempt_at"),
+    Index("ix_forward_events_workspace_created", "workspace_id", "created_at"),
 )
 
 # Dashboard sign-ins (hoplink.accounts.sessions). The id is the SHA-256 of the secret the

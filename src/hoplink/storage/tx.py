@@ -16,6 +16,7 @@ from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.conversions import ConversionRepo
 from hoplink.storage.domains import DomainRepo
+from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
@@ -44,6 +45,7 @@ class Tx:
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
         self.webhook_queue = WebhookQueue(conn)
+        self.forward_queue = ForwardQueue(conn)
         self.sessions = SessionRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
 
@@ -79,6 +81,10 @@ class Tx:
     def webhooks(self, workspace_id: str) -> WebhookRepo:
         """One workspace's webhook endpoints and outbox messages."""
         return WebhookRepo(self.conn, workspace_id)
+
+    def forwarding(self, workspace_id: str) -> ForwardRepo:
+        """One workspace's ad platform destinations and its forwarding journal."""
+        return ForwardRepo(self.conn, workspace_id)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""

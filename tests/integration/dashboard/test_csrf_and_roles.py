@@ -21,6 +21,8 @@ from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
 from hoplink.conversions.ingest_keys import create_ingest_key
 from hoplink.conversions.settings import put_rule
+from hoplink.forwarding import service as forwarding
+from hoplink.forwarding.models import Kind
 from hoplink.links.campaigns import create_campaign
 from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
@@ -49,7 +51,13 @@ async def dash(db_url: str, tmp_path: Path) -> AsyncIterator[Dash]:
     """The dashboard, with the outbound fetcher allowed to reach 127.0.0.1 only (as in the
     security battery's world), so the webhook form's loopback receiver URL is accepted."""
     async with running_dashboard(
-        db_url, tmp_path / "data", outbound_allow_private=("127.0.0.1",)
+        db_url,
+        tmp_path / "data",
+        outbound_allow_private=("127.0.0.1",),
+        # The integrations' test event goes nowhere real (a closed loopback port).
+        ga4_base_url="http://127.0.0.1:9",
+        meta_base_url="http://127.0.0.1:9",
+        tiktok_base_url="http://127.0.0.1:9",
     ) as running:
         yield running
 
@@ -64,6 +72,7 @@ class World:
     rule_id: str = "com_" + "0" * 16
     ikey_id: str = "ikey_" + "0" * 16
     hook_id: str = "whe_" + "0" * 16
+    fwd_id: str = "fwd_" + "0" * 16
 
     def path(self, template: str) -> str:
         return template.format(
@@ -75,6 +84,7 @@ class World:
             rule=self.rule_id,
             ikey=self.ikey_id,
             hook=self.hook_id,
+            fwd=self.fwd_id,
         )
 
 
@@ -109,6 +119,16 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             events=("link.created",),
             box=SecretBox(dash.app.settings.resolve_secret_key()),
         )
+        fwd = await forwarding.create_destination(
+            tx,
+            workspace_id=ws.id,
+            kind=Kind.META,
+            name="Meta",
+            account_id="1234567890",
+            credential="EAAexistingToken1234567890",
+            events=("purchase",),
+            box=SecretBox(dash.app.settings.resolve_secret_key()),
+        )
     return World(
         ws=ws,
         link_id=link.id,
@@ -118,6 +138,7 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         rule_id=rule.id,
         ikey_id=ikey.id,
         hook_id=hook.id,
+        fwd_id=fwd.id,
     )
 
 

@@ -52,6 +52,21 @@ async def _populate(api: Api, name: str) -> tuple[Workspace, dict[str, str], lis
         for ua in ("Mozilla/5.0 (iPhone)", "Mozilla/5.0 (Android)"):
             r = await api.http.get(f"/{link['code']}", headers={"User-Agent": ua})
             assert r.status_code == 302
+    # An ad platform integration (its credential is a secret) and an order it forwards.
+    integration = await api.http.post(
+        "/api/v1/integrations",
+        json={"kind": "meta", "name": f"{name} pixel", "account_id": "1234567890",
+              "credential": f"EAA{name}Token1234567890abcd", "events": ["purchase"]},
+        headers=auth,
+    )  # fmt: skip
+    assert integration.status_code == 201, integration.text
+    order = await api.http.post(
+        "/api/v1/conversions",
+        json={"type": "purchase", "order_id": f"{name}-1", "amount": 500, "currency": "USD",
+              "customer": {"email": "buyer@example.com"}},
+        headers=auth,
+    )  # fmt: skip
+    assert order.status_code == 201, order.text
     async with api.db.transaction() as tx:
         user = await create_user(tx, email=f"staff@{name.lower()}.example", password="x" * 16)
         await add_member(tx, user=user, workspace=ws, role=Role.MEMBER, actor="test")
@@ -134,6 +149,13 @@ async def test_export_holds_all_of_the_workspace_and_nothing_else(api: Api) -> N
     }
     [key] = data["api_keys"]
     assert "key_hash" not in key and key["prefix"].startswith("hl_")
+    [integration] = data["forward_destinations"]
+    assert integration["account_id"] == "1234567890"
+    assert "credential_enc" not in integration and "credential_hint" not in integration
+    assert "EAAAcmeToken" not in r.text
+    assert [e["event_key"] for e in data["forward_events"]] == [
+        data["conversion_events"][0]["event_id"]
+    ]
     text = r.text
     # Never: another tenant's rows, secrets, visitors' addresses or hashes.
     assert other.id not in text and all(lnk["id"] not in text for lnk in other_links)
@@ -162,6 +184,8 @@ async def test_erase_removes_every_row_of_the_workspace_only(api: Api) -> None:
         "tags",
         "campaigns",
         "link_history",
+        "forward_destinations",
+        "forward_events",
     }
     other_before = await _rows_mentioning(api, other.id)
 
