@@ -68,7 +68,7 @@ def _clean(code: str) -> str:
 def matching_step(secret: str, code: str, *, now: float | None = None) -> int | None:
     """The time step (within one either side of now) whose code is ``code``, or None."""
     code = _clean(code)
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     at = time.time() if now is None else now
@@ -149,7 +149,7 @@ async def verify(tx: Tx, *, user_id: str, code: str, box: TotpBox) -> bool:
     if step is not None:
         return await tx.totp.advance(user_id, step)
     cleaned = _clean(code)
-    if len(cleaned) != 10:
+    if len(cleaned) != 10 or not (cleaned.isascii() and cleaned.isalnum()):
         return False
     if not await tx.totp.use_recovery_code(user_id, _code_id(user_id, cleaned), utcnow()):
         return False

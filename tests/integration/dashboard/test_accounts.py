@@ -375,6 +375,19 @@ async def test_totp_enrolment_sign_in_replay_and_recovery_codes(dash: Dash) -> N
     await plain.sign_in("tia@example.com")  # a password alone again
 
 
+FULLWIDTH = "\uff11\uff12\uff13\uff14\uff15\uff16"
+
+
+async def test_odd_codes_are_refused_never_a_server_error(dash: Dash) -> None:
+    ws = await dash.workspace()
+    await dash.user("oz@example.com", ws, Role.MEMBER)
+    b, _ = await _signed_in_cookie(dash, "oz@example.com")
+    await _enrol(b)
+    step = await _password_step(dash, "oz@example.com")
+    for odd in (FULLWIDTH, "abcde-\uff46ghij", "x" * 64):
+        assert (await step.post("/app/signin/2fa", {"code": odd})).status_code == 400
+
+
 async def test_guessing_totp_codes_is_refused(tight: Dash) -> None:
     dash = tight
     ws = await dash.workspace()
