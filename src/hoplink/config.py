@@ -225,6 +225,8 @@ class Settings(BaseSettings):
     rate_limit_account_tokens: str = "30/10m"
     # Self-service reset requests per client address and, separately, per e-mail address.
     rate_limit_reset_request: str = "5/1h"
+    # Invitations a workspace may create (links handed out to new members).
+    rate_limit_invitations: str = "100/1d"
     # Second-factor codes (TOTP or recovery) tried per account, at sign-in and on the
     # account page: a six-digit code cannot be guessed at this rate.
     rate_limit_totp: str = "5/5m"
@@ -415,6 +417,7 @@ class Settings(BaseSettings):
         "rate_limit_account_tokens",
         "rate_limit_reset_request",
         "rate_limit_totp",
+        "rate_limit_invitations",
     )
     @classmethod
     def _check_rate(cls, value: str) -> str:

@@ -23,8 +23,16 @@ from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.dashboard.recovery import invitation_link
 from hoplink.domains import domain_for
-from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from hoplink.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from hoplink.ids import utcnow
+from hoplink.ratelimit import enforce, parse_limit
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
 from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
@@ -193,6 +201,13 @@ async def add_member_view(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             found = await tx.users.by_email(email)
             if found is None:
+                limit = parse_limit("invitations", settings.rate_limit_invitations)
+                await enforce(
+                    services(request).runtime.rate_limiter,
+                    limit,
+                    f"ws:{v.workspace.id}",
+                    message="too many invitations",
+                )
                 _, secret = await invitations.invite(
                     tx,
                     workspace=v.workspace,
@@ -204,6 +219,21 @@ async def add_member_view(request: Request) -> Response:
                 link = invitation_link(settings.dashboard_url, secret)
             else:
                 await add_member(tx, user=found[0], workspace=v.workspace, role=role, actor=v.actor)
+    except RateLimited as exc:
+        response = await _render(
+            request,
+            v,
+            page_error=gettext(
+                request,
+                "This workspace has made as many invitations as it may for now; none was"
+                " made. Try again in %(seconds)s seconds.",
+                seconds=exc.retry_after,
+            ),
+            member_email=typed,
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except (InvalidInput, Conflict) as exc:
         errors = (
             exc.errors

@@ -443,3 +443,17 @@ def _form(**kw: Any) -> dict[str, Any]:
 async def test_account_pages_need_a_sign_in(dash: Dash, path: str) -> None:
     r = await dash.browser().get(path)
     assert r.status_code == 303 and r.headers["location"].startswith("/app/signin")
+
+
+async def test_invitations_are_limited_per_workspace(db_url: str, tmp_path: Path) -> None:
+    async with running_dashboard(db_url, tmp_path / "data", rate_limit_invitations="3/1d") as dash:
+        owner, ws = await dash.signed_in(Role.OWNER)
+        for i in range(3):
+            await _invite(owner, ws.slug, f"inv{i}@example.com")
+        refused = await owner.post(
+            f"/app/w/{ws.slug}/settings/members", {"email": "inv3@example.com", "role": "member"}
+        )
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert 'value="inv3@example.com"' in refused.text  # the form keeps what was typed
+        async with dash.db.transaction(write=False) as tx:
+            assert len(await tx.invitations.pending(ws.id, utcnow())) == 3
