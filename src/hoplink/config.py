@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -239,6 +239,40 @@ class Settings(BaseSettings):
     # Longest lockout, in seconds.
     login_lockout_max: float = Field(default=900.0, gt=0, le=86_400)
 
+    # --- Accounts: recovery, invitations, two-factor (issue 14) ---
+    # Base URL of the dashboard for the links hoplink prints or e-mails (password resets,
+    # invitations), e.g. "https://links.example.com". Empty: short_url_scheme://default_domain.
+    public_url: str = ""
+    # Minutes a password-reset link works (once); `hoplink user reset-password --minutes`
+    # may give another lifetime to one link.
+    password_reset_minutes: int = Field(default=30, ge=5, le=1440)
+    # Days an invitation link works (once) unless it is revoked first.
+    invitation_days: int = Field(default=7, ge=1, le=30)
+    # Opens of password-reset and invitation links (a page or its form) per client address,
+    # as "count/period" or "off": guessing tokens is refused long before one could be found.
+    rate_limit_account_tokens: str = "30/10m"
+    # Self-service reset requests per client address and, separately, per e-mail address.
+    rate_limit_reset_request: str = "5/1h"
+    # Invitations a workspace may create (links handed out to new members).
+    rate_limit_invitations: str = "100/1d"
+    # Second-factor codes (TOTP or recovery) tried per account, at sign-in and on the
+    # account page: a six-digit code cannot be guessed at this rate.
+    rate_limit_totp: str = "5/5m"
+    # SMTP server for self-service password resets. Empty: no e-mail is sent, the sign-in
+    # page offers no "forgot password" form and only operators issue reset links.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # "starttls" (upgrade a plain connection, port 587), "tls" (implicit TLS, port 465) or
+    # "none" (plain text: a relay on the same host or private network only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    # Credentials for SMTP AUTH; empty user name: no authentication.
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # The From address of hoplink's e-mails, e.g. "hoplink <no-reply@example.com>".
+    smtp_from: str = ""
+    # Seconds one SMTP conversation (connect, TLS, send) may take.
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+
     # --- Observability and operations (issue 5) ---
     # Log lines as JSON objects (one per line, for log shippers) or for people ("console").
     log_format: Literal["console", "json"] = "console"
@@ -404,11 +438,54 @@ class Settings(BaseSettings):
             raise ValueError("use redis://host:6379/0 (or rediss:// for TLS, unix:// for a socket)")
         return value
 
-    @field_validator("rate_limit_api_key", "rate_limit_create_ip", "rate_limit_redirect_404")
+    @field_validator(
+        "rate_limit_api_key",
+        "rate_limit_create_ip",
+        "rate_limit_redirect_404",
+        "rate_limit_account_tokens",
+        "rate_limit_reset_request",
+        "rate_limit_totp",
+        "rate_limit_invitations",
+    )
     @classmethod
     def _check_rate(cls, value: str) -> str:
         parse_limit("check", value)
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        scheme, sep, rest = value.partition("://")
+        if value and (
+            not sep or scheme not in ("http", "https") or not _HOST_RE.match(rest.lower())
+        ):
+            raise ValueError(
+                f"{value!r}: give a scheme and host only, e.g. https://links.example.com"
+            )
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_smtp_from(cls, value: str) -> str:
+        if any(c in value for c in "\r\n"):
+            raise ValueError("must be one line")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("HOPLINK_SMTP_FROM is required when HOPLINK_SMTP_HOST is set")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where the dashboard is reached from outside, for printed and e-mailed links."""
+        return self.public_url or f"{self.short_url_scheme}://{self.domain}"
 
     @field_validator("default_domain")
     @classmethod

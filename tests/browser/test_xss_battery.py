@@ -28,6 +28,7 @@ import io
 import re
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -192,6 +193,7 @@ def _csv(rows: list[dict[str, str]]) -> str:
 async def _seed(server: Server) -> dict[str, Any]:
     """Every seller-controlled field of the workspace filled with payloads, through the
     services (what the API, the dashboard and the CLI all call)."""
+    from hoplink.accounts import invitations, recovery, sessions
     from hoplink.accounts.apikeys import create_api_key
     from hoplink.accounts.models import Scope
     from hoplink.accounts.users import create_user
@@ -212,14 +214,14 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.safety.policy import DestinationPolicy
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
-    from hoplink.workspaces.models import WorkspaceStatus
+    from hoplink.workspaces.models import Role, WorkspaceStatus
     from hoplink.workspaces.service import create_workspace, update_workspace
 
     db = Database.from_url(f"sqlite+aiosqlite:///{server.data_dir / 'hoplink.db'}")
     accepted: dict[str, int] = {}
     try:
         async with db.transaction() as tx:
-            await create_user(tx, email=ADMIN, password=PASSWORD, is_platform_admin=True)
+            admin = await create_user(tx, email=ADMIN, password=PASSWORD, is_platform_admin=True)
             ws = await tx.workspaces.find(SLUG)
             domain = await tx.domains.by_hostname(HOST)
             assert ws is not None and domain is not None
@@ -357,6 +359,22 @@ async def _seed(server: Server) -> dict[str, Any]:
             await moderation.suspend_workspace(
                 tx, ref=other.id, reason=PAYLOADS[9][:200], actor=None
             )
+            # Accounts (issue 14): sessions whose user agents are payloads (the account
+            # page lists them), an invitation into the payload-named workspace (its page
+            # names the workspace) and a reset link.
+            for p in PAYLOADS[:20]:
+                await sessions.start_session(tx, user_id=admin.id, user_agent=p)
+            _, invite_token = await invitations.invite(
+                tx,
+                workspace=ws,
+                email="invitee@shop.test",
+                role=Role.MEMBER,
+                lifetime=timedelta(days=7),
+                actor=None,
+            )
+            reset_token, _ = await recovery.issue_reset(
+                tx, user=admin, lifetime=timedelta(minutes=30), origin="cli", actor=None
+            )
         # Breakdown values as if the worker let a payload through (defence in depth).
         hour = int(time.time() // 3600)
         delta = RollupDelta()
@@ -375,6 +393,8 @@ async def _seed(server: Server) -> dict[str, Any]:
             "orders": orders,
             "keys": key_ids,
             "accepted": accepted,
+            "reset_token": reset_token,
+            "invite_token": invite_token,
         }
     finally:
         await db.dispose()
@@ -417,6 +437,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         "domain": [seeded["domain"]],
         "order": seeded["orders"][:10],
         "key": seeded["keys"][:5],  # the revoke confirmation page shows the key's name
+        "token": [seeded["reset_token"]],
     }
     views: dict[str, list[str]] = {}
     for route in routes():
@@ -445,6 +466,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
     ]
     views[f"{base}/orders"] = [f"{base}/orders", f"{base}/orders?q={q}&filter={q}&page={q}"]
     views["/app/signin"] = [f"/app/signin?next={q}"]
+    views["/app/invite/{token}"] = [f"/app/invite/{seeded['invite_token']}"]
     views["/app/report"] = ["/app/report", f"/app/report?link={q}"]
     return views
 

@@ -19,6 +19,9 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/admin/workspaces/", "id", "ws_id"),
     ("/app/admin/reports/", "id", "report"),
     ("/app/admin/bans/", "id", "ban"),
+    ("/app/account/sessions/", "session", "session"),
+    ("/app/reset/", "token", "reset_token"),
+    ("/app/invite/", "token", "invite_token"),
     ("/app/w/", "ws", "ws"),
     ("/app/w/", "id", "link"),
     ("/app/w/", "job", "job"),
@@ -30,6 +33,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "ikey", "ikey"),
     ("/app/w/", "hook", "webhook"),
     ("/app/w/", "fwd", "integration"),
+    ("/app/w/", "invitation", "invitation"),
 ]
 
 
@@ -71,6 +75,25 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/members": {"email": "new@example.com", "role": "member"},
     "/app/w/{ws}/settings/members/{user}/role": {"role": "viewer"},
     "/app/w/{ws}/settings/members/{user}/remove": {},
+    "/app/w/{ws}/settings/invitations/{invitation}/revoke": {},
+    # Turning the rule off: turning it on needs the owner's own second factor first.
+    "/app/w/{ws}/settings/security": {"require_totp": ""},
+    # Issue 14, accounts. The password change is refused by its own check (the new
+    # password is not confirmed), so a positive control does not change the password.
+    "/app/signin/2fa": {"code": "123456"},
+    "/app/forgot": {"email": "owner-a@example.com"},
+    "/app/reset/{token}": {"new_password": "reset passphrase 1", "confirm_password": "x"},
+    "/app/invite/{token}": {"password": "invited passphrase", "confirm_password": "x"},
+    "/app/account/password": {
+        "current_password": PASSWORD,
+        "new_password": "changed passphrase",
+        "confirm_password": "not the same",
+    },
+    "/app/account/sessions/signout": {},
+    "/app/account/sessions/{session}/end": {},
+    "/app/account/2fa": {"code": "123456"},
+    "/app/account/2fa/disable": {"password": PASSWORD},
+    "/app/account/2fa/codes": {"password": PASSWORD},
     "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},
     "/app/w/{ws}/settings/keys/{key}/revoke": {},
     "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},

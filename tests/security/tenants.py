@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from dashboard_harness import HOST, Browser, Dash  # noqa: E402
 from dashboard_harness import PASSWORD as PASSWORD  # noqa: E402
 from dashboard_harness import running_dashboard as running_dashboard  # noqa: E402
 
+from hoplink.accounts import invitations, recovery, sessions  # noqa: E402
 from hoplink.accounts.apikeys import create_api_key  # noqa: E402
 from hoplink.accounts.models import Scope  # noqa: E402
 from hoplink.clicks.models import Click  # noqa: E402
@@ -104,6 +106,12 @@ class Tenant:
     order_ext: str = ""
     rule: str = ""
     ikey: str = ""
+    # Accounts (issue 14): a second session of the owner's, a pending invitation, and the
+    # secrets of a member's reset link and of the invitation's link.
+    session: str = ""
+    invitation: str = ""
+    reset_token: str = ""
+    invite_token: str = ""
 
     def ids(self) -> dict[str, str]:
         """Each kind of reference a route can take, with this tenant's value."""
@@ -131,6 +139,10 @@ class Tenant:
             "fwd_event": self.fwd_event_id,
             "routing_rule": self.rule_id,
             "variant": self.variant_id,
+            "session": self.session,
+            "invitation": self.invitation,
+            "reset_token": self.reset_token,
+            "invite_token": self.invite_token,
         }
 
 
@@ -306,6 +318,19 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
     clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
     await record_clicks(dash.db, clicks)
     conv = await _conversions(dash, ws, campaign.id, clicks[0].click_id, label)
+    async with dash.db.transaction() as tx:
+        _, session = await sessions.start_session(tx, user_id=owner.id, user_agent=f"UA {label}")
+        invitation, invite_token = await invitations.invite(
+            tx,
+            workspace=ws,
+            email=f"invitee-{label}@example.com",
+            role=Role.MEMBER,
+            lifetime=timedelta(days=7),
+            actor=None,
+        )
+        reset_token, _ = await recovery.issue_reset(
+            tx, user=member, lifetime=timedelta(minutes=30), origin="cli", actor="cli"
+        )
     return Tenant(
         ws=ws,
         owner_email=owner_email,
@@ -328,6 +353,10 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         fwd_event_id=fwd_event.id,
         rule_id=rule.id,
         variant_id=test.variants[1].id,
+        session=session.id,
+        invitation=invitation.id,
+        reset_token=reset_token,
+        invite_token=invite_token,
     )
 
 

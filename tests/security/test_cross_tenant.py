@@ -410,6 +410,7 @@ async def _api_positive_control(world: World, http: httpx.AsyncClient) -> None:
 # --- the dashboard -----------------------------------------------------------------------
 
 ADMIN = "/app/admin"
+ACCOUNT = "/app/account"
 # Routes outside any workspace: they take no reference to another tenant's objects.
 DASH_EXEMPT: dict[str, str] = {
     "GET /report": "redirects to the public report form",
@@ -423,6 +424,24 @@ DASH_EXEMPT: dict[str, str] = {
     "POST /app/signin": "signs in; no workspace reference",
     "POST /app/signout": "signs out",
     "POST /app/lang": "sets the language cookie",
+    # Issue 14: the person's own account and the pages reached by a secret link. The
+    # links' tokens are credentials of their own (hashed, single-use, rate limited per
+    # address: tests/integration/dashboard/test_accounts.py), not references to a tenant.
+    "GET /app/signin/2fa": "the second sign-in step of the pending sign-in in the cookie",
+    "POST /app/signin/2fa": "checks a code of the pending sign-in in the cookie",
+    "GET /app/forgot": "the reset-request form",
+    "POST /app/forgot": "answers the same whether or not the address has an account",
+    "GET /app/reset/{token}": "a reset link: the token is the credential",
+    "POST /app/reset/{token}": "a reset link: the token is the credential",
+    "GET /app/invite/{token}": "an invitation link: the token is the credential",
+    "POST /app/invite/{token}": "an invitation link: the token is the credential",
+    "GET /app/account": "the signed-in person's own account",
+    "POST /app/account/password": "the signed-in person's own password",
+    "POST /app/account/sessions/signout": "ends the signed-in person's own other sessions",
+    "GET /app/account/2fa": "the signed-in person's own enrolment",
+    "POST /app/account/2fa": "the signed-in person's own enrolment",
+    "POST /app/account/2fa/disable": "the signed-in person's own second factor",
+    "POST /app/account/2fa/codes": "the signed-in person's own recovery codes",
 }
 # Routes that answer a foreign workspace without looking it up (identically, as the
 # comparison checks), with the status they give.
@@ -475,7 +494,9 @@ async def test_every_dashboard_route_is_classified(world: World) -> None:
         if f"{method} {path}" in DASH_EXEMPT:
             continue
         params = path_params(path)
-        assert "ws" in params or path.startswith(ADMIN), f"{method} {path}: add it to DASH_EXEMPT"
+        assert "ws" in params or path.startswith((ADMIN, ACCOUNT)), (
+            f"{method} {path}: add it to DASH_EXEMPT"
+        )
         unknown = [p for p in params if param_kind(path, p) is None]
         assert unknown == [], f"{method} {path}: classify path parameters {unknown} in DASH_PARAMS"
         if method != "GET":
@@ -497,8 +518,10 @@ def _dash_probes(world: World) -> list[tuple[str, Probe]]:
         body = FORMS.get(path) if method != "GET" else None
         allowed = DASH_ALLOWED.get(f"{method} {path}", (404,))
         probes.append((method, Probe(template, body, allowed)))  # B's workspace or object
-        if path.startswith(ADMIN):
-            continue  # platform-wide pages: a tenant's member gets the same 404 for any ID
+        if path.startswith((ADMIN, ACCOUNT)):
+            # platform-wide pages: a tenant's member gets the same 404 for any ID; the
+            # account's sessions: another person's session is like one that does not exist
+            continue
         if set(params) - {"ws"}:
             own = template.replace("{ws}", "{own_ws}", 1)
             probes.append((method, Probe(own, body)))  # B's object in A's workspace

@@ -61,3 +61,49 @@ class Session:
     last_seen_at: datetime
     expires_at: datetime
     user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordReset:
+    """A one-time link to set a new password. ``id`` is the SHA-256 of the link's secret."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    origin: str  # "cli" (an operator's link) or "email" (self-service)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation by link to join a workspace with a role; the token is kept hashed."""
+
+    id: str
+    workspace_id: str
+    email: str
+    role: Role
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    accepted_by: str | None
+    revoked_at: datetime | None
+
+    def pending(self, now: datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class TotpState:
+    """A user's authenticator: the sealed secret; ``confirmed_at`` None while enrolling."""
+
+    user_id: str
+    secret_sealed: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    last_step: int | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.confirmed_at is not None

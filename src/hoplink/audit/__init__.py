@@ -36,6 +36,17 @@ WORKSPACE_ERASED = "workspace.erased"
 DOMAIN_VERIFIED = "domain.verified"
 INGEST_KEY_CREATED = "ingest_key.created"
 INGEST_KEY_REVOKED = "ingest_key.revoked"
+INVITATION_CREATED = "invitation.created"
+INVITATION_ACCEPTED = "invitation.accepted"
+INVITATION_REVOKED = "invitation.revoked"
+PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an action name, not a secret
+PASSWORD_RESET_ISSUED = "password.reset_issued"  # noqa: S105 - an action name
+PASSWORD_RESET = "password.reset"  # noqa: S105 - an action name
+TOTP_ENABLED = "totp.enabled"
+TOTP_DISABLED = "totp.disabled"
+TOTP_RECOVERY_USED = "totp.recovery_code_used"
+TOTP_RECOVERY_RENEWED = "totp.recovery_codes_renewed"
+WORKSPACE_TOTP_RULE = "workspace.totp_rule"
 
 ACTIONS: tuple[str, ...] = (
     APIKEY_CREATED,
@@ -43,19 +54,30 @@ ACTIONS: tuple[str, ...] = (
     DOMAIN_VERIFIED,
     INGEST_KEY_CREATED,
     INGEST_KEY_REVOKED,
+    INVITATION_ACCEPTED,
+    INVITATION_CREATED,
+    INVITATION_REVOKED,
     LINK_BANNED,
     LINK_DESTINATION_CHANGED,
     LINK_UNBANNED,
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MEMBER_ROLE_CHANGED,
+    PASSWORD_CHANGED,
+    PASSWORD_RESET,
+    PASSWORD_RESET_ISSUED,
     REPORT_DISMISSED,
     REPORT_RESOLVED,
     SESSIONS_ENDED,
+    TOTP_DISABLED,
+    TOTP_ENABLED,
+    TOTP_RECOVERY_RENEWED,
+    TOTP_RECOVERY_USED,
     WORKSPACE_ERASED,
     WORKSPACE_EXPORTED,
     WORKSPACE_REINSTATED,
     WORKSPACE_SUSPENDED,
+    WORKSPACE_TOTP_RULE,
     WORKSPACE_VERIFIED,
 )
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from hoplink.accounts.models import User
+from hoplink.accounts.recovery import issue_reset
 from hoplink.accounts.sessions import end_sessions
 from hoplink.accounts.users import add_member, create_user, normalize_email
 from hoplink.cli import _common
@@ -144,3 +146,42 @@ def signout_all(
     """
     ended = _common.run(_signout_all(_common.settings(), email))
     out.print(f"Ended {ended} session(s) of {email}", markup=False, soft_wrap=True)
+
+
+async def _reset_link(settings: Settings, email: str, minutes: int) -> str:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        found = await tx.users.by_email(normalize_email(email))
+        if found is None:
+            _common.fail(f"no user with the e-mail address {email!r}")
+        secret, _ = await issue_reset(
+            tx, user=found[0], lifetime=timedelta(minutes=minutes), origin="cli", actor="cli"
+        )
+    return f"{settings.dashboard_url}/app/reset/{secret}"
+
+
+@app.command("reset-password")
+def reset_password(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The user's e-mail address.")],
+    minutes: Annotated[
+        int | None,
+        typer.Option(
+            min=5,
+            max=1440,
+            help="How long the link works. Default: HOPLINK_PASSWORD_RESET_MINUTES (30).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print a one-time link with which the user sets a new password.
+
+    Give it to them over a channel you trust. The link works once, expires, and replaces
+    any earlier link; using it signs the account out everywhere. Links use
+    HOPLINK_PUBLIC_URL (or the default domain) as their address.
+
+    Example:
+    $ hoplink user reset-password alice@example.com --minutes 60
+    """
+    settings = _common.settings()
+    link = _common.run(_reset_link(settings, email, minutes or settings.password_reset_minutes))
+    out.print(f"Password reset link for {email} (works once):", markup=False, soft_wrap=True)
+    out.print(link, markup=False, soft_wrap=True)

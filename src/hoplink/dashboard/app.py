@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hoplink.dashboard import (
+    account,
     admin,
     analytics,
     auth,
@@ -29,16 +30,17 @@ from hoplink.dashboard import (
     imports,
     integrations,
     links,
+    recovery,
     report,
     settings,
     webhooks,
 )
 from hoplink.dashboard.bulkjobs import BulkJobs
-from hoplink.dashboard.context import PREFIX, Services, SignInRequired
+from hoplink.dashboard.context import PREFIX, Services, SignInRequired, TwoFactorRequired
 from hoplink.dashboard.csrf import MAX_BODY, CSRFMiddleware
 from hoplink.dashboard.headers import HttpsDetector, SecurityHeadersMiddleware
 from hoplink.dashboard.limits import limit_message
-from hoplink.dashboard.pages import describe_error, gettext, locale_of, render
+from hoplink.dashboard.pages import describe_error, flash, gettext, locale_of, render
 from hoplink.dashboard.sessions import SessionMiddleware
 from hoplink.dashboard.throttle import LoginThrottle, SharedLoginThrottle
 from hoplink.errors import (
@@ -75,6 +77,24 @@ def routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/signin", auth.sign_in, methods=post),
         Route(f"{PREFIX}/signout", auth.sign_out, methods=post),
         Route(f"{PREFIX}/lang", auth.set_language, methods=post),
+        # Issue 14: accounts — the second sign-in step, reset and invitation links, the
+        # account page (password, sessions, two-factor).
+        Route(f"{PREFIX}/signin/2fa", recovery.second_factor_page, methods=get),
+        Route(f"{PREFIX}/signin/2fa", recovery.second_factor, methods=post),
+        Route(f"{PREFIX}/forgot", recovery.forgot_page, methods=get),
+        Route(f"{PREFIX}/forgot", recovery.forgot, methods=post),
+        Route(f"{PREFIX}/reset/{{token}}", recovery.reset_page, methods=get),
+        Route(f"{PREFIX}/reset/{{token}}", recovery.reset, methods=post),
+        Route(f"{PREFIX}/invite/{{token}}", recovery.invite_page, methods=get),
+        Route(f"{PREFIX}/invite/{{token}}", recovery.accept_invite, methods=post),
+        Route(account.ACCOUNT, account.account_page, methods=get),
+        Route(f"{account.ACCOUNT}/password", account.change_password, methods=post),
+        Route(f"{account.ACCOUNT}/sessions/signout", account.sign_out_others, methods=post),
+        Route(f"{account.ACCOUNT}/sessions/{{session}}/end", account.end_one_session, methods=post),
+        Route(account.TWO_FACTOR, account.two_factor_page, methods=get),
+        Route(account.TWO_FACTOR, account.confirm_two_factor, methods=post),
+        Route(f"{account.TWO_FACTOR}/disable", account.disable_two_factor, methods=post),
+        Route(f"{account.TWO_FACTOR}/codes", account.renew_codes, methods=post),
         Mount(f"{PREFIX}/static", app=StaticFiles(directory=STATIC), name="static"),
         Route(W, _to_links, methods=get),
         Route(f"{W}/links", links.list_links, methods=get),
@@ -118,6 +138,12 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/members", settings.add_member_view, methods=post),
         Route(f"{W}/settings/members/{{user}}/role", settings.change_role, methods=post),
         Route(f"{W}/settings/members/{{user}}/remove", settings.remove_member, methods=post),
+        Route(
+            f"{W}/settings/invitations/{{invitation}}/revoke",
+            settings.revoke_invitation,
+            methods=post,
+        ),
+        Route(f"{W}/settings/security", settings.save_security, methods=post),
         Route(f"{W}/settings/keys", settings.create_key, methods=post),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_form, methods=get),
         Route(f"{W}/settings/keys/{{key}}/revoke", settings.revoke_key, methods=post),
@@ -172,6 +198,18 @@ async def _sign_in_required(request: Request, exc: Exception) -> Response:
     from urllib.parse import quote
 
     return RedirectResponse(f"{auth.SIGN_IN}?next={quote(target, safe='/')}", status_code=303)
+
+
+async def _two_factor_required(request: Request, exc: Exception) -> Response:
+    flash(
+        request,
+        gettext(
+            request,
+            "A workspace you belong to requires two-factor sign-in. Turn it on to continue.",
+        ),
+        "error",
+    )
+    return RedirectResponse(account.TWO_FACTOR, status_code=303)
 
 
 async def _hoplink_error(request: Request, exc: Exception) -> Response:
@@ -257,6 +295,7 @@ class Dashboard:
             routes=routes(),
             exception_handlers={
                 SignInRequired: _sign_in_required,
+                TwoFactorRequired: _two_factor_required,
                 HoplinkError: _hoplink_error,
                 HTTPException: _http_error,
             },

@@ -17,7 +17,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hoplink.accounts import sessions
+from hoplink.accounts import sessions, totp
 from hoplink.accounts.passwords import hash_password, needs_rehash, verify_password
 from hoplink.accounts.users import normalize_email
 from hoplink.dashboard import csrf
@@ -28,6 +28,7 @@ from hoplink.dashboard.sessions import cookie_header
 from hoplink.errors import InvalidInput
 
 SIGN_IN = f"{PREFIX}/signin"
+SECOND_FACTOR = f"{PREFIX}/signin/2fa"
 _MAX_PASSWORD = 1024
 
 
@@ -125,16 +126,39 @@ async def sign_in(request: Request) -> Response:
         new_hash = await asyncio.to_thread(hash_password, password)
         async with svc.runtime.db.transaction() as tx:
             await tx.users.set_password_hash(found[0].id, new_hash)
-    async with svc.runtime.db.transaction() as tx:
+    return await finish_sign_in(request, found[0].id, next_path)
+
+
+async def finish_sign_in(request: Request, user_id: str, next_path: str) -> Response:
+    """The password (or an invitation) proved who this is: start the session, or — when
+    the user has a second factor — ask for it first (``twofactor.py``). Only the user's id
+    and when the password was checked are kept meanwhile, in the signed cookie."""
+    runtime = services(request).runtime
+    async with runtime.db.transaction(write=False) as tx:
+        second_factor = await totp.is_enabled(tx, user_id)
+    if second_factor:
+        old = request.session.get("sid")
+        if isinstance(old, str):
+            async with runtime.db.transaction() as tx:
+                await sessions.end_session(tx, secret=old)
+        request.session.clear()
+        request.session.update(pending_uid=user_id, pending_at=int(time.time()), next=next_path)
+        csrf.rotate(request.session)
+        return RedirectResponse(SECOND_FACTOR, status_code=303)
+    return await start_session(request, user_id, next_path)
+
+
+async def start_session(request: Request, user_id: str, next_path: str) -> Response:
+    async with services(request).runtime.db.transaction() as tx:
         old = request.session.get("sid")
         if isinstance(old, str):  # signing in again over a live session replaces it
             await sessions.end_session(tx, secret=old)
         await sessions.purge_expired(tx)
         secret, _ = await sessions.start_session(
-            tx, user_id=found[0].id, user_agent=request.headers.get("user-agent")
+            tx, user_id=user_id, user_agent=request.headers.get("user-agent")
         )
     request.session.clear()
-    request.session.update(uid=found[0].id, iat=int(time.time()), sid=secret)
+    request.session.update(uid=user_id, iat=int(time.time()), sid=secret)
     csrf.rotate(request.session)
     return RedirectResponse(next_path, status_code=303)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.types import Scope
 
-from hoplink.accounts import sessions
+from hoplink.accounts import sessions, totp
 from hoplink.accounts.models import User
 from hoplink.dashboard.sessions import MAX_AGE
 from hoplink.dashboard.throttle import SharedLoginThrottle
@@ -35,6 +35,11 @@ log = logging.getLogger("hoplink.dashboard")
 
 class SignInRequired(Exception):
     """Not signed in (or the sign-in expired): the page redirects to the sign-in form."""
+
+
+class TwoFactorRequired(Exception):
+    """The workspace's owner requires a second factor and this user has none yet: the page
+    redirects to enrolment on the account page (nothing of the workspace is shown)."""
 
 
 @dataclass(slots=True)
@@ -149,6 +154,10 @@ async def load_viewer(tx: Tx, request: Request, slug: str) -> Viewer:
     workspaces = await workspaces_for(tx, user)
     for ws, role in workspaces:
         if ws.slug == slug:
+            if await tx.workspace_security.requires_totp(ws.id) and not await totp.is_enabled(
+                tx, user.id
+            ):
+                raise TwoFactorRequired()
             request.session["ws"] = slug
             return Viewer(user=user, workspace=ws, role=role, workspaces=workspaces)
     raise NotFound("no such workspace")

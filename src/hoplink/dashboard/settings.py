@@ -1,29 +1,38 @@
 """Workspace settings: the workspace itself, members and roles, API keys.
 
-Owners and admins only. Secrets (a new API key, a new member's first password) are shown
+Owners and admins only. Secrets (a new API key, an invitation link) are shown
 once, in the answer to the POST that made them — never put in the session cookie or a
 redirect — and that answer is not cached.
 """
 
 from __future__ import annotations
 
-import secrets
+from datetime import timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hoplink.accounts import apikeys
+from hoplink.accounts import apikeys, invitations, totp
 from hoplink.accounts import users as members
 from hoplink.accounts.models import Scope
-from hoplink.accounts.users import add_member, create_user, normalize_email
+from hoplink.accounts.users import add_member, normalize_email
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
+from hoplink.dashboard.recovery import invitation_link
 from hoplink.domains import domain_for
-from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from hoplink.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from hoplink.ids import utcnow
+from hoplink.ratelimit import enforce, parse_limit
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role
 from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
@@ -57,9 +66,14 @@ def parse_template(text: str) -> dict[str, str] | InvalidInput:
 
 
 async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, Any]:
+    members = await tx.workspaces.members(v.workspace.id)
     return {
         "quota": await quota_usage(tx, workspace=v.workspace, defaults=quota, now=utcnow()),
-        "members": await tx.workspaces.members(v.workspace.id),
+        "members": members,
+        "with_totp": await tx.totp.enabled_of([uid for uid, _, _ in members]),
+        "invitations": await tx.invitations.pending(v.workspace.id, utcnow()),
+        "require_totp": await tx.workspace_security.requires_totp(v.workspace.id),
+        "my_totp": await totp.is_enabled(tx, v.user.id),
         "keys": await tx.api_keys.for_workspace(v.workspace.id),
         "domain": await domain_for(tx, v.workspace, None),
         "timezones": TIMEZONES,
@@ -173,10 +187,13 @@ def _check_grant(v: Viewer, role: Role, current: Role | None = None) -> None:
 
 
 async def add_member_view(request: Request) -> Response:
+    """An existing account joins at once; a new address gets an invitation link (shown
+    once) with which the invitee sets their own password."""
     v = await _manager(request)
     form = await request.form()
     typed = str(form.get("email", ""))
-    new_password: str | None = None
+    settings = services(request).runtime.settings
+    link: str | None = None
     try:
         role = _role(form.get("role"))
         _check_grant(v, role)
@@ -184,11 +201,39 @@ async def add_member_view(request: Request) -> Response:
         async with services(request).runtime.db.transaction() as tx:
             found = await tx.users.by_email(email)
             if found is None:
-                new_password = secrets.token_urlsafe(12)
-                user = await create_user(tx, email=email, password=new_password)
+                limit = parse_limit("invitations", settings.rate_limit_invitations)
+                await enforce(
+                    services(request).runtime.rate_limiter,
+                    limit,
+                    f"ws:{v.workspace.id}",
+                    message="too many invitations",
+                )
+                _, secret = await invitations.invite(
+                    tx,
+                    workspace=v.workspace,
+                    email=email,
+                    role=role,
+                    lifetime=timedelta(days=settings.invitation_days),
+                    actor=v.actor,
+                )
+                link = invitation_link(settings.dashboard_url, secret)
             else:
-                user = found[0]
-            await add_member(tx, user=user, workspace=v.workspace, role=role, actor=v.actor)
+                await add_member(tx, user=found[0], workspace=v.workspace, role=role, actor=v.actor)
+    except RateLimited as exc:
+        response = await _render(
+            request,
+            v,
+            page_error=gettext(
+                request,
+                "This workspace has made as many invitations as it may for now; none was"
+                " made. Try again in %(seconds)s seconds.",
+                seconds=exc.retry_after,
+            ),
+            member_email=typed,
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except (InvalidInput, Conflict) as exc:
         errors = (
             exc.errors
@@ -196,7 +241,48 @@ async def add_member_view(request: Request) -> Response:
             else [FieldError("email", exc.code, exc.message)]
         )
         return await _render(request, v, member_errors=errors, member_email=typed, status_code=422)
-    return await _render(request, v, added=email, new_password=new_password)
+    if link is not None:
+        return await _render(
+            request, v, invited=email, invite_link=link, invite_days=settings.invitation_days
+        )
+    return await _render(request, v, added=email)
+
+
+async def revoke_invitation(request: Request) -> Response:
+    v = await _manager(request)
+    async with services(request).runtime.db.transaction() as tx:
+        await invitations.revoke(
+            tx,
+            workspace_id=v.workspace.id,
+            invitation_id=request.path_params["invitation"],
+            actor=v.actor,
+        )
+    flash(request, gettext(request, "Invitation revoked. Its link no longer works."))
+    return RedirectResponse(f"{v.base}/settings#members", status_code=303)
+
+
+async def save_security(request: Request) -> Response:
+    """The owner's rule: everyone using this workspace signs in with a second factor. The
+    owner turns it on for themselves first, so the rule never locks its author out."""
+    v = await _manager(request)
+    if v.role is not Role.OWNER:
+        raise PermissionDenied("only an owner can change the workspace's sign-in rules")
+    form = await request.form()
+    required = bool(form.get("require_totp"))
+    runtime = services(request).runtime
+    async with runtime.db.transaction(write=False) as tx:
+        mine = await totp.is_enabled(tx, v.user.id)
+    if required and not mine:
+        message = gettext(
+            request, "Turn on two-factor sign-in for your own account first (Account page)."
+        )
+        return await _render(request, v, security_error=message, status_code=409)
+    async with runtime.db.transaction() as tx:
+        await totp.require_for_workspace(
+            tx, workspace_id=v.workspace.id, required=required, actor=v.actor
+        )
+    flash(request, gettext(request, "Sign-in rules saved."))
+    return RedirectResponse(f"{v.base}/settings#security", status_code=303)
 
 
 async def change_role(request: Request) -> Response:

@@ -627,6 +627,78 @@ sessions = Table(
     Index("ix_sessions_user_id", "user_id"),
 )
 
+# Account recovery and membership (issue 14, hoplink.accounts.tokens / totp). Every token
+# is kept as the SHA-256 of the secret the link carries: a copy of these tables opens
+# nothing. A token is single-use (used_at / accepted_at) and expires.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the link's secret
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("origin", String(16), nullable=False),  # cli | email
+    Index("ix_password_resets_user_id", "user_id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    _id(),
+    Column(
+        "workspace_id", String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=True),
+    Column("accepted_by", String(32), nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_invitations_workspace_id", "workspace_id"),
+)
+
+# A user's TOTP authenticator: the shared secret sealed (Fernet, key derived from the app
+# secret key); confirmed_at is NULL while enrolment waits for the first code. last_step is
+# the time step of the last accepted code, so no code is accepted twice.
+user_totp = Table(
+    "user_totp",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret_sealed", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of user id + the code
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_recovery_codes_user_id", "user_id"),
+)
+
+# Security rules a workspace's owner sets: require_totp asks every member to enrol a
+# second factor before using the workspace.
+workspace_security = Table(
+    "workspace_security",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("require_totp", Boolean, nullable=False, default=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # What changed on the redirect path (an edit, archive, delete, ban, suspension, domain
 # change), written in the transaction that changed it, so a serving process can drop its
 # cached copies when another process made the change (hoplink.redirect.changefeed).

@@ -21,6 +21,12 @@ from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.recovery import (
+    InvitationRepo,
+    PasswordResetRepo,
+    TotpRepo,
+    WorkspaceSecurityRepo,
+)
 from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.tags import TagRepo
 from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
@@ -47,6 +53,10 @@ class Tx:
         self.webhook_queue = WebhookQueue(conn)
         self.forward_queue = ForwardQueue(conn)
         self.sessions = SessionRepo(conn)
+        self.password_resets = PasswordResetRepo(conn)
+        self.invitations = InvitationRepo(conn)
+        self.totp = TotpRepo(conn)
+        self.workspace_security = WorkspaceSecurityRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
 
     @property

@@ -298,7 +298,7 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     commands = _commands()
     # A new command must join this check (and have an example). Issue 11 added 5:
     # integration list / add / journal / replay / test.
-    assert len(commands) == 34 + 5
+    assert len(commands) == 34 + 5 + 1  # issue 14 accounts added user reset-password
     for command in commands:
         out = cli.ok(*command, "--help").stdout
         assert "$ hoplink" in out or "$ HOPLINK_" in out, command

@@ -40,8 +40,13 @@ async def test_workspace_settings_and_field_errors(dash: Dash) -> None:
 async def test_members_roles_and_the_last_owner(dash: Dash) -> None:
     b, ws = await dash.signed_in(Role.OWNER, email="boss@example.com")
     base = f"/app/w/{ws.slug}/settings"
+    # An address without an account gets an invitation link (issue 14), never a password.
+    invited = await b.post(f"{base}/members", {"email": "stranger@example.com", "role": "viewer"})
+    assert invited.status_code == 200 and 'id="invite-link"' in invited.text
+    assert "new-password" not in invited.text
+    await dash.user("new@example.com")
     added = await b.post(f"{base}/members", {"email": "new@example.com", "role": "viewer"})
-    assert added.status_code == 200 and 'id="new-password"' in added.text
+    assert added.status_code == 200 and "new@example.com was added" in added.text
     twice = await b.post(f"{base}/members", {"email": "new@example.com", "role": "viewer"})
     assert twice.status_code == 422 and "already a member" in twice.text
     async with dash.db.transaction() as tx:

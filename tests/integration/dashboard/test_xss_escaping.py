@@ -157,3 +157,35 @@ async def test_visitor_controlled_values_are_rendered_as_text(dash: Dash) -> Non
             for payload in chunk:
                 assert_inert(shown.text, payload, f"analytics {scope}")
                 assert_inert(partial.text, payload, f"analytics partial {scope}")
+
+
+async def test_account_pages_render_user_agents_and_names_as_text(dash: Dash) -> None:
+    """Issue 14: the sessions list shows user agents (the browser's own text); an
+    invitation page names the workspace."""
+    from datetime import timedelta
+
+    from hoplink.accounts import invitations, sessions
+    from hoplink.workspaces.service import update_workspace
+
+    browser, ws = await dash.signed_in(Role.OWNER, email="xss-owner@example.com")
+    async with dash.db.transaction() as tx:
+        found = await tx.users.by_email("xss-owner@example.com")
+        assert found is not None
+        for payload in PAYLOADS:
+            await sessions.start_session(tx, user_id=found[0].id, user_agent=payload)
+        ws = await update_workspace(tx, workspace_id=ws.id, name=PAYLOADS[0][:200])
+        _, token = await invitations.invite(
+            tx,
+            workspace=ws,
+            email="xss-invitee@example.com",
+            role=Role.MEMBER,
+            lifetime=timedelta(days=1),
+            actor=None,
+        )
+    page = await browser.get("/app/account")
+    assert page.status_code == 200
+    for payload in PAYLOADS:
+        assert_inert(page.text, short(payload, 200), "account sessions")
+    invite = await dash.browser().get(f"/app/invite/{token}")
+    assert invite.status_code == 200
+    assert_inert(invite.text, PAYLOADS[0][:200], "invitation page")
