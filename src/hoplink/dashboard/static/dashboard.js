@@ -202,6 +202,23 @@ document.documentElement.classList.add("js");
     })();
   }
 
+  /* --- analytics: a preset range applies on click; "custom" waits for its dates ---------- */
+  var statsForm = document.getElementById("stats-form");
+  if (statsForm) {
+    statsForm.querySelectorAll("input[name=range]").forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        if (radio.value === "custom") {
+          var from = statsForm.querySelector("#from");
+          if (from) from.focus();
+          return;
+        }
+        statsForm.submit();
+      });
+    });
+    var scope = statsForm.querySelector("#scope");
+    if (scope) scope.addEventListener("change", function () { statsForm.submit(); });
+  }
+
   /* --- analytics: refresh in place ---------------------------------------------------- */
   var stats = document.getElementById("stats-body");
   if (stats) {
