@@ -194,6 +194,16 @@ ERROR_HINTS: dict[str, str] = {
     "unknown_field": N_("Unknown field."),
     "unknown_link": N_("This is not a short link of this service."),
     "unknown_scope": N_("Choose scopes from the list."),
+    # QR code options and the workspace's QR logo.
+    "invalid_choice": N_("Choose one of the listed values."),
+    "invalid_colour": N_("Give a colour like #1a2b3c."),
+    "low_contrast": N_("The colours are too close: use a dark colour on a light background."),
+    "invalid_margin": N_("Use a margin of 0 to 10 modules."),
+    "invalid_image": N_("Use a PNG or JPEG image."),
+    "image_too_large": N_(
+        "The image is too large: at most 512 KB and 4096 × 4096 pixels."  # noqa: RUF001 - a multiplication sign
+    ),
+    "no_logo": N_("Upload a QR code logo in Settings first."),
     "quota_exceeded": N_(
         "The workspace's link creation quota was reached; try again when it starts again."
     ),

@@ -65,6 +65,7 @@ async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, An
         "timezones": TIMEZONES,
         "roles": ROLES,
         "scopes": tuple(Scope),
+        "has_logo": await tx.qr_logo(v.workspace.id).get() is not None,
     }
 
 
@@ -103,6 +104,9 @@ async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extr
         **extra,
     )
     return response
+
+
+render_settings = _render
 
 
 async def _manager(request: Request) -> Viewer:
