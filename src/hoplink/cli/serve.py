@@ -252,8 +252,8 @@ def serve(
         # The next command must open this same database, from whatever directory it is run
         # in: the data directory in use (option, variable or default), made absolute.
         env = {"HOPLINK_DATA_DIR": str(settings.data_dir.resolve())}
-        given = {"HOPLINK_HOST": host, "HOPLINK_PORT": port}
-        env |= {name: str(value) for name, value in given.items() if value is not None}
+        listen = {"HOPLINK_HOST": host, "HOPLINK_PORT": port}
+        env |= {name: str(value) for name, value in listen.items() if value is not None}
         print_first_run(first, url=url, env=env)
     if workers > 1:
         # The processes read their settings from the environment, as `uvicorn --factory

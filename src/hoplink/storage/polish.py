@@ -95,6 +95,16 @@ class BulkJobRepo:
         )
         return (await self.conn.execute(q)).first()
 
+    async def recent(self, *, now: datetime, limit: int = 10) -> list[Any]:
+        columns = [c for c in t.bulk_jobs.c if c.name != "results"]
+        q = (
+            select(*columns)
+            .where(_J.workspace_id == self.ws, (_J.expires_at.is_(None)) | (_J.expires_at > now))
+            .order_by(_J.started_at.desc())
+            .limit(limit)
+        )
+        return list((await self.conn.execute(q)).all())
+
     async def downloaded(self, job_id: str, *, at: datetime, expires_at: datetime) -> None:
         """The first download: keep the results a little longer for a second one, no more."""
         await self.conn.execute(
