@@ -257,3 +257,39 @@ def test_the_bulk_error_table_keeps_urls_readable(screen: Session, made: Fixture
     box = cell.bounding_box()
     assert box is not None and box["width"] >= 150, box  # not a 6-character column
     assert _overflow(page) <= 0
+
+
+def test_bulk_progress_numbers_are_written_like_the_page(
+    browser: Browser, server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The counts the script updates while a job runs use the page's number format
+    ("2,500"), as the server-rendered ones do, never "2500"."""
+    s = open_session(browser, server, locale="zh-CN")
+    page = s.page
+    try:
+        s.sign_in()
+        upload = tmp_path_factory.mktemp("progress") / "links.csv"
+        lines = "".join(f"https://shop.example.com/p/{i}\n" for i in range(2500))
+        upload.write_text("url\n" + lines, encoding="utf-8")
+        s.go(f"/app/w/{SLUG}/bulk")
+        page.locator("input[type=file]").set_input_files(str(upload))
+        # Every text the counts line shows is recorded, from the first poll on.
+        page.add_init_script(
+            """new MutationObserver(() => {
+              const c = document.getElementById('job-counts');
+              if (!c) return;
+              const seen = JSON.parse(sessionStorage.getItem('counts') || '[]');
+              if (seen[seen.length - 1] !== c.textContent) seen.push(c.textContent);
+              sessionStorage.setItem('counts', JSON.stringify(seen));
+            }).observe(document, {subtree: true, childList: true, characterData: true});"""
+        )
+        page.locator("form[action$='/bulk'] button.primary[type=submit]").click()
+        expect(page.locator("#job-state")).to_contain_text("完成", timeout=60_000)
+        seen: list[str] = page.evaluate("JSON.parse(sessionStorage.getItem('counts') || '[]')")
+        assert len(seen) >= 2, seen  # the script's updates were seen, not only the last page
+        final = page.locator("#job-counts").inner_text()
+        assert "2,500" in final, final
+        for text in [*seen, final]:
+            assert not re.search(r"\d{4}", text), text  # "2500" / "1000": unformatted
+    finally:
+        s.context.close()

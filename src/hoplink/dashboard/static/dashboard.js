@@ -5,6 +5,14 @@
 document.documentElement.classList.add("js");
 
 (function () {
+  /* Numbers as the server writes them on the page: the page's language, not the browser's. */
+  var numberFormat = window.Intl
+    ? new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: 0 })
+    : null;
+  function formatNumber(n) {
+    return numberFormat ? numberFormat.format(Number(n)) : String(n);
+  }
+
   function csrfToken(form) {
     var field = (form || document).querySelector("input[name=csrf_token]");
     return field ? field.value : "";
@@ -66,7 +74,7 @@ document.documentElement.classList.add("js");
       var template = exportLink.getAttribute("data-progress") || "";
       var show = function (done) {
         exportStatus.textContent = template
-          .replace("{done}", done.toLocaleString()).replace("{total}", total.toLocaleString());
+          .replace("{done}", formatNumber(done)).replace("{total}", formatNumber(total));
       };
       show(0);
       fetch(exportLink.href, { credentials: "same-origin" }).then(function (response) {
@@ -192,8 +200,10 @@ document.documentElement.classList.add("js");
           bar.max = p.total;
           bar.value = p.done;
           if (template) {
-            counts.textContent = template.replace("{done}", p.done).replace("{total}", p.total)
-              .replace("{created}", p.created).replace("{failed}", p.failed);
+            counts.textContent = template
+              .replace("{done}", formatNumber(p.done)).replace("{total}", formatNumber(p.total))
+              .replace("{created}", formatNumber(p.created))
+              .replace("{failed}", formatNumber(p.failed));
           }
           if (p.state === "running") setTimeout(poll, 700);
           else window.location.reload();
