@@ -293,3 +293,25 @@ def test_bulk_progress_numbers_are_written_like_the_page(
             assert not re.search(r"\d{4}", text), text  # "2500" / "1000": unformatted
     finally:
         s.context.close()
+
+
+def test_the_channel_hint_follows_the_utm_source(session: Session) -> None:
+    page = session.page
+    session.sign_in()
+    session.go(f"/app/w/{SLUG}/links/new")
+    page.get_by_label("Product URL").fill("https://shop.example.com/item/hint")
+    page.get_by_label("Channel preset").select_option("facebook")
+    expect(page.locator("#f-channel")).to_have_value("facebook")
+    expect(page.locator("#channel-hint")).to_be_hidden()
+    page.get_by_label("UTM source").fill("tiktok")
+    hint = page.locator("#channel-hint")
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("“tiktok”")
+    page.locator("#channel-apply").click()
+    expect(page.locator("#f-channel")).to_have_value("tiktok")
+    expect(hint).to_be_hidden()
+    page.get_by_label("UTM source").fill("newsletter")  # the e-mail preset's source
+    expect(hint).to_contain_text("“email”")
+    page.get_by_label("UTM source").fill("someone-else")
+    expect(hint).to_be_hidden()
+    assert session.csp_violations() == []

@@ -7,7 +7,7 @@ the live preview give the same link.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,23 @@ PRESETS: tuple[Preset, ...] = (
     Preset("kol", N_("KOL / influencer"), "kol", "kol", "influencer"),
 )
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}
+# The channel a UTM source usually belongs to (a channel's own name maps to itself).
+SOURCE_CHANNELS = {p.source: p.channel for p in PRESETS}
+
+
+def suggested_channel(values: Mapping[str, str], channels: Sequence[str]) -> str | None:
+    """The channel the UTM source points to when the form's channel is another (or none):
+    a seller who changes utm_source from facebook to tiktok is reminded of the channel,
+    which the reports group by. None when they agree or the source names no channel."""
+    source = values.get("utm_source", "").strip().lower()
+    if not source:
+        return None
+    wanted = source if source in channels else SOURCE_CHANNELS.get(source)
+    if wanted is None or wanted not in channels or values.get("channel", "") == wanted:
+        return None
+    return wanted
+
+
 TEXT_FIELDS = ("url", *UTM_FIELDS, "channel", "campaign_id", "tags", "title", "notes", "code")
 
 

@@ -17,7 +17,14 @@ from hoplink.dashboard import forms
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
-from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
+from hoplink.dashboard.forms import (
+    PRESETS,
+    errors_by_field,
+    form_values,
+    link_values,
+    spec_from,
+    suggested_channel,
+)
 from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qrcodes import qr_context, qr_image
@@ -322,6 +329,7 @@ async def preview(request: Request) -> Response:
             policy=policy_from_settings(services(request).runtime.settings),
         )
     body: dict[str, Any] = {"final_url": None, "errors": {}, "values": values}
+    body["channel_hint"] = suggested_channel(values, v.workspace.channels)
     if isinstance(result, InvalidInput):
         body["errors"] = {
             name: [describe_error(request, e) for e in errs]

@@ -179,3 +179,18 @@ async def test_change_history_names_fields_by_their_labels(dash: Dash) -> None:
     zh = await b.get(path, headers={"Accept-Language": "zh-CN"})
     history = zh.text[zh.text.index('id="history-title"') :]
     assert ">商品链接<" in history and ">已归档<" in history and ">是<" in history
+
+
+async def test_the_preview_names_the_channel_a_changed_utm_source_points_to(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.MEMBER)
+    base = f"/app/w/{ws.slug}"
+    form = {"url": "https://shop.example.com/h", "channel": "facebook", "utm_source": "tiktok"}
+    assert (await b.post(f"{base}/links/preview", form)).json()["channel_hint"] == "tiktok"
+    same = {**form, "utm_source": "facebook"}
+    assert (await b.post(f"{base}/links/preview", same)).json()["channel_hint"] is None
+    # Without script: the form shown again carries the same hint, in the reader's language.
+    nojs = await b.post(
+        f"{base}/links", {**form, "action": "preview"}, headers={"Accept-Language": "zh-CN"}
+    )
+    assert 'id="channel-hint"' in nojs.text and "“tiktok”" in nojs.text
+    assert 'id="channel-hint" role="status" data-template' in nojs.text

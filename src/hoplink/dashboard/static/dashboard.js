@@ -169,6 +169,7 @@ document.documentElement.classList.add("js");
       }).then(function (data) {
         if (!data || mine !== sequence) return;  // an older answer arriving late
         showErrors(data.errors || {});
+        showChannelHint(data.channel_hint || "");
         if (data.final_url) {
           output.textContent = data.final_url;
           output.classList.add("ok");
@@ -177,6 +178,22 @@ document.documentElement.classList.add("js");
           output.classList.remove("ok");
         }
       }).catch(function () { /* offline: the form still works */ });
+    }
+    var hint = document.getElementById("channel-hint");
+    var applyChannel = document.getElementById("channel-apply");
+    function showChannelHint(channel) {
+      if (!hint) return;
+      hint.hidden = !channel;
+      applyChannel.setAttribute("data-channel", channel);
+      hint.querySelector(".text").textContent =
+        (hint.getAttribute("data-template") || "").replace("{channel}", channel);
+    }
+    if (applyChannel) {
+      applyChannel.addEventListener("click", function () {
+        form.elements.channel.value = applyChannel.getAttribute("data-channel");
+        showChannelHint("");
+        schedule();
+      });
     }
     function schedule() {
       clearTimeout(timer);
