@@ -255,7 +255,7 @@ def test_the_bulk_error_table_keeps_urls_readable(screen: Session, made: Fixture
     screen.go(made.job_path)
     cell = page.locator("table.bulk-errors tbody tr").first.locator("td").nth(1)
     box = cell.bounding_box()
-    assert box is not None and box["width"] >= 150, box  # not a 6-character column
+    assert box is not None and box["width"] >= 200, box  # not a 6-character column
     assert _overflow(page) <= 0
 
 
