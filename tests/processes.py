@@ -93,7 +93,12 @@ class Proc:
 
 @contextmanager
 def hoplink(
-    args: list[str], env: dict[str, str], log: Path, *, stderr: Path | None = None
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    stderr: Path | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[Proc]:
     """`.venv/bin/hoplink <args>` as a child process, its output appended to ``log`` (its
     stderr to ``stderr`` if given); killed at the end if still running."""
@@ -101,7 +106,7 @@ def hoplink(
         out = files.enter_context(log.open("ab"))
         err = files.enter_context(stderr.open("ab")) if stderr else subprocess.STDOUT
         process = subprocess.Popen(  # noqa: S603 - our own entry point and arguments
-            [HOPLINK, *args], env=env, stdout=out, stderr=err
+            [HOPLINK, *args], env=env, stdout=out, stderr=err, cwd=cwd
         )
     proc = Proc(process, log, stderr)
     try:

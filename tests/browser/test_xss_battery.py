@@ -464,6 +464,10 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         f"{base}/analytics?scope=tag:xss&range=24h",
         f"{base}/analytics?range=custom&from={q}&to={q}",
     ]
+    # The QR options form echoes what it was given, with its errors.
+    views["/app/w/{ws}/links/{id}"].append(
+        f"{base}/links/{links[0]}?dark={q}&light={q}&size={q}&margin={q}&error={q}&logo={q}"
+    )
     views[f"{base}/orders"] = [f"{base}/orders", f"{base}/orders?q={q}&filter={q}&page={q}"]
     views["/app/signin"] = [f"/app/signin?next={q}"]
     views["/app/invite/{token}"] = [f"/app/invite/{seeded['invite_token']}"]

@@ -6,9 +6,11 @@ their ``classified`` tests fail.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
+from PIL import Image
 from starlette.routing import Mount, Route
 
 from security.tenants import PASSWORD, World
@@ -113,6 +115,8 @@ FORMS: dict[str, dict[str, Any]] = {
         "format": "generic",
         "text": "date,campaign,ad_group,spend,currency\n2026-11-01,spring,ad-a,1.50,USD",
     },
+    "/app/w/{ws}/settings/qr-logo": {},  # the file is in FILES
+    "/app/w/{ws}/settings/qr-logo/delete": {},
     "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
     "/app/w/{ws}/settings/webhooks/replay": {},
     "/app/w/{ws}/settings/webhooks/{hook}/delete": {},
@@ -142,6 +146,18 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/admin/bans": {"link": "http://hop.test/NoSuchCode1", "reason": "phishing"},
     "/app/admin/bans/{id}/unban": {"reason": "appeal granted"},
     "/app/admin/rates": {"text": "2026-11-01,USD,CNY,7.1"},
+}
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), "#d90429").save(out, format="PNG")
+    return out.getvalue()
+
+
+# The files of the POST routes that take an upload and nothing else (sent with FORMS).
+FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
+    "/app/w/{ws}/settings/qr-logo": {"logo": ("logo.png", _png(), "image/png")},
 }
 
 

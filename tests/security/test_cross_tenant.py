@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from security.routes import FORMS, dashboard_routes, param_kind, path_params
+from security.routes import FILES, FORMS, dashboard_routes, param_kind, path_params
 from security.tenants import KEY_LABELS, Browser, Tenant, World, diff, missing_like, signed_in
 from security.tenants import snapshot as take_snapshot
 
@@ -534,7 +534,8 @@ async def _dash_call(
     path = _fill(probe.path, values)
     if method == "GET":
         return await browser.get(path)
-    return await browser.post(path, _fill(probe.body, values) or {})
+    files = FILES.get(probe.path.replace("{own_ws}", "{ws}"))
+    return await browser.post(path, _fill(probe.body, values) or {}, files=files)
 
 
 async def test_dashboard_foreign_ids_answer_like_missing_ones(world: World) -> None:

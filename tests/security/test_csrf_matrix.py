@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from security.routes import FORMS, dashboard_routes, param_kind, path_params
+from security.routes import FILES, FORMS, dashboard_routes, param_kind, path_params
 from security.tenants import Browser, World, diff, signed_in, snapshot
 
 ORIGIN = "http://hop.test"
@@ -55,6 +55,7 @@ async def _send(
     token: str | None,
     headers: dict[str, str],
     token_header: str | None = None,
+    files: dict[str, Any] | None = None,
 ) -> httpx.Response:
     data = dict(form)
     if token is not None:
@@ -62,7 +63,7 @@ async def _send(
     sent = dict(headers)
     if token_header is not None:
         sent["X-CSRF-Token"] = token_header
-    return await browser.http.request(method, url, data=data, headers=sent)
+    return await browser.http.request(method, url, data=data, files=files, headers=sent)
 
 
 async def test_csrf_every_unsafe_route_refuses_every_forgery(world: World) -> None:
@@ -106,7 +107,7 @@ async def test_csrf_every_unsafe_route_refuses_every_forgery(world: World) -> No
     for method, path in routes:
         url, form = _path(world, path), FORMS.get(path, {})
         for name, attack in attacks.items():
-            response = await _send(browser, method, url, form, **attack)
+            response = await _send(browser, method, url, form, files=FILES.get(path), **attack)
             where = (name, method, path)
             assert response.status_code == 403, (where, response.status_code)
             assert REFUSAL in response.text, where
@@ -122,7 +123,13 @@ async def test_csrf_every_unsafe_route_refuses_every_forgery(world: World) -> No
     for method, path in sorted(routes, key=lambda mp: mp[1] == "/app/signout"):
         url, form = _path(world, path), FORMS.get(path, {})
         response = await _send(
-            browser, method, url, form, token=browser.token, headers={"Origin": ORIGIN}
+            browser,
+            method,
+            url,
+            form,
+            token=browser.token,
+            headers={"Origin": ORIGIN},
+            files=FILES.get(path),
         )
         # The view ran: a page, a redirect, or its own refusal (the report names no existing
         # link: 422; the admin pages are not for this owner: 404) — never the CSRF one.

@@ -249,9 +249,11 @@ def serve(
     first = _common.run(prepare(settings))
     url = listen_url(settings)
     if first is not None:
-        # Options given here must reach the next command too, or it opens another database.
-        given = {"HOPLINK_DATA_DIR": data_dir, "HOPLINK_HOST": host, "HOPLINK_PORT": port}
-        env = {name: str(value) for name, value in given.items() if value is not None}
+        # The next command must open this same database, from whatever directory it is run
+        # in: the data directory in use (option, variable or default), made absolute.
+        env = {"HOPLINK_DATA_DIR": str(settings.data_dir.resolve())}
+        listen = {"HOPLINK_HOST": host, "HOPLINK_PORT": port}
+        env |= {name: str(value) for name, value in listen.items() if value is not None}
         print_first_run(first, url=url, env=env)
     if workers > 1:
         # The processes read their settings from the environment, as `uvicorn --factory

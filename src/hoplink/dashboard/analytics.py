@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -21,7 +22,7 @@ from hoplink.analytics.conversions import run_report
 from hoplink.analytics.models import BREAKDOWNS, Granularity, ScopeKind, StatsScope
 from hoplink.analytics.query import StatsQuery, parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
-from hoplink.dashboard.charts import series_svg
+from hoplink.dashboard.charts import NARROW, WIDE, series_svg
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.conversions import MODEL_NAMES
 from hoplink.dashboard.csvcells import csv_text
@@ -142,15 +143,23 @@ async def _scope_choices(tx: Tx, v: Viewer, selection: Selection) -> dict[str, A
 
 
 def _chart(request: Request, result: StatsResult) -> Any:
+    """The chart twice: drawn for a phone's width and for a wider screen (see charts)."""
     fmt = Formatter(locale_of(request))
     _ = translations(fmt.locale).gettext
     hourly = result.query.granularity is Granularity.HOUR
-    return series_svg(
-        result.series,
-        label=fmt.hour if hourly else fmt.day,
-        number=fmt.number,
-        title=_("Page views and unique visitors"),
-        names=(_("PV"), _("Bot PV"), _("UV")),
+    return Markup("").join(
+        series_svg(
+            result.series,
+            hour_label=fmt.clock,
+            day_label=fmt.day,
+            tip_label=fmt.hour if hourly else fmt.day,
+            number=fmt.number,
+            title=_("Page views and unique visitors"),
+            names=(_("PV"), _("Bot PV"), _("UV")),
+            hourly=hourly,
+            layout=layout,
+        )
+        for layout in (NARROW, WIDE)
     )
 
 
@@ -182,9 +191,9 @@ def _body_context(
 
 
 async def _run(
-    request: Request, *, conversions: bool = False
+    request: Request, *, conversions: bool = False, selection: Selection | None = None
 ) -> tuple[Viewer, Selection, StatsResult | InvalidInput, dict[str, Any]]:
-    selection = Selection.of(request.query_params)
+    selection = selection or Selection.of(request.query_params)
     runtime = services(request).runtime
     async with runtime.db.transaction(write=False) as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
@@ -202,8 +211,33 @@ async def _run(
     return v, selection, result, choices
 
 
+def _range_error(request: Request, selection: Selection, error: InvalidInput) -> str | None:
+    """What is wrong with a custom range, for the reader; None if the error is elsewhere."""
+    if selection.range != "custom" or any(e.field not in ("from", "to") for e in error.errors):
+        return None
+    _ = translations(locale_of(request)).gettext
+    if any(e.code == "after_to" for e in error.errors):
+        return _(
+            "The range is reversed: it starts on %(start)s, after its end on %(end)s. "
+            "Pick an end date on or after the start date. Shown meanwhile: the last 7 days."
+        ) % {"start": selection.from_, "end": selection.to}
+    reasons = " ".join(describe_error(request, e) for e in error.errors)
+    return _("The custom range cannot be used: %(reasons)s Shown meanwhile: the last 7 days.") % {
+        "reasons": reasons
+    }
+
+
 async def analytics_page(request: Request) -> Response:
     v, selection, result, choices = await _run(request, conversions=True)
+    shown = selection
+    range_error = None
+    if isinstance(result, InvalidInput):
+        range_error = _range_error(request, selection, result)
+        if range_error is not None:
+            # Explain the range and keep the page useful: the last 7 days, the same scope;
+            # the fields keep what the reader typed so it can be corrected.
+            shown = Selection(scope=selection.scope, range="7d", from_="", to="")
+            v, _shown, result, choices = await _run(request, conversions=True, selection=shown)
     conv = choices.pop("conv", None)
     if isinstance(result, InvalidInput):
         errors = [describe_error(request, e) for e in result.errors]
@@ -212,8 +246,10 @@ async def analytics_page(request: Request) -> Response:
             "analytics/page.html",
             viewer=v,
             selection=selection,
+            shown=shown,
             ranges=RANGES,
             errors=errors,
+            range_error=range_error,
             body=None,
             status_code=422,
             **choices,
@@ -222,7 +258,7 @@ async def analytics_page(request: Request) -> Response:
         request,
         "analytics/_body.html",
         conv=conv,
-        **_body_context(request, v, selection, result),
+        **_body_context(request, v, shown, result),
     )
     if request.query_params.get("partial") == "1":
         return HTMLResponse(body)
@@ -231,9 +267,12 @@ async def analytics_page(request: Request) -> Response:
         "analytics/page.html",
         viewer=v,
         selection=selection,
+        shown=shown,
         ranges=RANGES,
         errors=[],
+        range_error=range_error,
         body=body,
+        status_code=422 if range_error else 200,
         **choices,
     )
 

@@ -36,7 +36,7 @@ async def _viewer(request: Request, *, edit: bool = False) -> Viewer:
     return v
 
 
-def _form_page(
+async def _form_page(
     request: Request,
     v: Viewer,
     *,
@@ -52,13 +52,13 @@ def _form_page(
         error=error,
         columns=COLUMNS,
         max_rows=MAX_ROWS,
-        jobs=services(request).jobs.recent(v.workspace.id),
+        jobs=await services(request).jobs.recent(services(request).runtime, v.workspace.id),
         status_code=status_code or (422 if error else 200),
     )
 
 
 async def bulk_form(request: Request) -> Response:
-    return _form_page(request, await _viewer(request, edit=True))
+    return await _form_page(request, await _viewer(request, edit=True))
 
 
 async def bulk_start(request: Request) -> Response:
@@ -79,11 +79,11 @@ async def bulk_start(request: Request) -> Response:
         rows = parse(text)
     except UploadError as exc:
         message = gettext(request, exc.template, **exc.params)
-        return _form_page(request, v, text=pasted[:_KEPT_TEXT], error=message)
+        return await _form_page(request, v, text=pasted[:_KEPT_TEXT], error=message)
     finally:
         await form.close()
 
-    def refused(message: str, status: int) -> Response:
+    async def refused(message: str, status: int) -> Response:
         """The form again with what was sent: a browser cannot be given a file back, so an
         upload's rows go into the text box when they fit, or the reader is told to re-choose."""
         if from_file and len(text) <= _KEPT_TEXT:
@@ -91,11 +91,11 @@ async def bulk_start(request: Request) -> Response:
         elif from_file:
             message += " " + gettext(request, "Choose the file again when you retry.")
         kept = text if len(text) <= _KEPT_TEXT else pasted[:_KEPT_TEXT]
-        return _form_page(request, v, text=kept, error=message, status_code=status)
+        return await _form_page(request, v, text=kept, error=message, status_code=status)
 
     if svc.jobs.busy():
         message = gettext(request, "Other uploads are still running; try again in a minute.")
-        return refused(message, 503)
+        return await refused(message, 503)
     # An address whose creations keep being refused is stopped here (as in the API); the
     # rows that will be created must fit the workspace's quota.
     create_ip = parse_limit("create_ip", svc.runtime.settings.rate_limit_create_ip)
@@ -111,10 +111,10 @@ async def bulk_start(request: Request) -> Response:
                 now=utcnow(),
             )
     except RateLimited as exc:
-        response = refused(limit_message(request, exc, ZoneInfo(v.workspace.timezone)), 429)
+        response = await refused(limit_message(request, exc, ZoneInfo(v.workspace.timezone)), 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    job = svc.jobs.start(
+    job = await svc.jobs.start(
         runtime=svc.runtime, workspace=v.workspace, actor=v.actor, rows=rows, ip=ip
     )
     return RedirectResponse(f"{v.base}/bulk/{job.id}", status_code=303)
@@ -138,18 +138,21 @@ async def bulk_template(request: Request) -> Response:
     )
 
 
-def _job(request: Request, v: Viewer) -> BulkJob:
-    job = services(request).jobs.get(request.path_params["job"], v.workspace.id)
+async def _job(request: Request, v: Viewer, *, with_results: bool = True) -> BulkJob:
+    svc = services(request)
+    job = await svc.jobs.load(
+        svc.runtime, request.path_params["job"], v.workspace.id, with_results=with_results
+    )
     if job is None:
-        raise NotFound("no such upload (uploads are kept for an hour)")
+        raise NotFound("no such upload (results are kept for 24 hours)")
     return job
 
 
 async def bulk_job(request: Request) -> Response:
     v = await _viewer(request)
-    job = _job(request, v)
-    failed = [r for r in job.results if r.link is None]
-    created = [r for r in job.results if r.link is not None][:SHOWN_CREATED]
+    job = await _job(request, v)
+    failed = [r for r in job.results if r.link_id is None]
+    created = [r for r in job.results if r.link_id is not None][:SHOWN_CREATED]
     return render(
         request, "bulk/job.html", viewer=v, job=job, failed_rows=failed, created_rows=created
     )
@@ -157,24 +160,25 @@ async def bulk_job(request: Request) -> Response:
 
 async def bulk_progress(request: Request) -> Response:
     v = await _viewer(request)
-    return Response(orjson.dumps(_job(request, v).progress()), media_type="application/json")
+    job = await _job(request, v, with_results=False)
+    return Response(orjson.dumps(job.progress()), media_type="application/json")
 
 
 async def bulk_results(request: Request) -> Response:
     v = await _viewer(request)
-    job = _job(request, v)
+    job = await _job(request, v)
     locale = locale_of(request)
     lines = [
         "\ufeff" + csv_line(("line", "url", "status", "short_url", "final_url", "field", "error"))
     ]
     for r in job.results:
-        if r.link is not None:
-            lines.append(
-                csv_line((r.line, r.url, "created", r.short_url, r.link.final_url, "", ""))
-            )
+        if r.link_id is not None:
+            lines.append(csv_line((r.line, r.url, "created", r.short_url, r.final_url, "", "")))
         for e in r.errors:
             # The reader's language, like the page (column names and status stay keys).
             lines.append(csv_line((r.line, r.url, "error", "", "", e.field, describe(locale, e))))
+    if job.state != "running":
+        await services(request).jobs.downloaded(services(request).runtime, job)
     return Response(
         "".join(lines),
         media_type="text/csv; charset=utf-8",

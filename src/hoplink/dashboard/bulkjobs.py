@@ -1,10 +1,12 @@
 """Bulk creation jobs: a background task per upload, in chunks of 1,000 through
 ``create_links``, each chunk its own transaction, with progress for the page to poll.
 
-Jobs live in this web process's memory (an hour after they finish, at most
-``max_jobs``): behind a load balancer, a job's page must reach the node that runs it
-(sticky sessions), which docs/dashboard.md says. Rows already committed stay committed if
-the process stops mid-job; the result CSV lists every created link with its line.
+A job and its results are written to the ``bulk_jobs`` table after every chunk, so the
+job's page, its progress and its results CSV answer from any web node and after a
+restart. Results are kept 24 hours after the job ends, and an hour after their first
+download (enough for a second try, no longer than needed). A job whose process stopped
+mid-way is shown as stopped once it has not moved for ``STALE``; rows already committed
+stay committed, and the results list every row processed until then.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
 
 from hoplink.dashboard.bulkcsv import Row, split_tags
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.ids import utcnow
 from hoplink.links.models import Campaign, Link
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
@@ -32,15 +39,28 @@ from hoplink.workspaces.quotas import QuotaExceeded, quota_from_settings
 log = logging.getLogger("hoplink.dashboard")
 
 CHUNK = 1000
+KEEP = timedelta(hours=24)  # results after the job ends
+KEEP_AFTER_DOWNLOAD = timedelta(hours=1)
+STALE = timedelta(minutes=5)  # a running job not saved for this long has stopped
 
 
 @dataclass(slots=True)
 class RowResult:
     line: int
     url: str
-    link: Link | None = None
+    link_id: str | None = None
     short_url: str | None = None
+    final_url: str | None = None
     errors: list[FieldError] = field(default_factory=list)
+
+    def out(self) -> list[Any]:
+        errors = [[e.field, e.code, e.message] for e in self.errors]
+        return [self.line, self.url, self.link_id, self.short_url, self.final_url, errors]
+
+    @classmethod
+    def of(cls, value: list[Any]) -> RowResult:
+        line, url, link_id, short_url, final_url, errors = value
+        return cls(line, url, link_id, short_url, final_url, [FieldError(*e) for e in errors])
 
 
 @dataclass(slots=True)
@@ -52,18 +72,43 @@ class BulkJob:
     state: str = "running"  # running | done | failed
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    counts: tuple[int, int] | None = None  # (created, failed) as saved, for a summary row
 
     @property
     def done(self) -> int:
-        return len(self.results)
+        return self.created + self.failed
 
     @property
     def created(self) -> int:
-        return sum(1 for r in self.results if r.link is not None)
+        if self.counts is not None and not self.results:
+            return self.counts[0]
+        return sum(1 for r in self.results if r.link_id is not None)
 
     @property
     def failed(self) -> int:
-        return self.done - self.created
+        if self.counts is not None and not self.results:
+            return self.counts[1]
+        return sum(1 for r in self.results if r.link_id is None)
+
+    @classmethod
+    def of_row(cls, row: Any, now: datetime) -> BulkJob:
+        results = (
+            [RowResult.of(r) for r in orjson.loads(row.results)] if "results" in row._fields else []
+        )
+        state = row.state
+        if state == "running" and now - row.updated_at > STALE:
+            state = "failed"  # the process that ran it stopped
+        job = cls(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            total=row.total,
+            results=results,
+            state=state,
+            started=row.started_at.timestamp(),
+            finished=row.finished_at.timestamp() if row.finished_at else None,
+        )
+        job.counts = (row.created, row.failed)
+        return job
 
     def progress(self) -> dict[str, object]:
         return {
@@ -116,11 +161,35 @@ class BulkJobs:
         return len(self.tasks) >= self.max_running
 
     def get(self, job_id: str, workspace_id: str) -> BulkJob | None:
+        """A job this process runs or ran lately (from memory)."""
         job = self.jobs.get(job_id)
         return job if job is not None and job.workspace_id == workspace_id else None
 
-    def recent(self, workspace_id: str) -> list[BulkJob]:
-        return [j for j in reversed(self.jobs.values()) if j.workspace_id == workspace_id][:10]
+    async def load(
+        self, runtime: Runtime, job_id: str, workspace_id: str, *, with_results: bool = True
+    ) -> BulkJob | None:
+        """A job of the workspace: the running one in memory, else as last saved."""
+        if job_id in self.tasks:
+            return self.get(job_id, workspace_id)
+        now = utcnow()
+        async with runtime.db.transaction(write=False) as tx:
+            row = await tx.bulk_jobs(workspace_id).get(
+                job_id[:64], now=now, with_results=with_results
+            )
+        return None if row is None else BulkJob.of_row(row, now)
+
+    async def recent(self, runtime: Runtime, workspace_id: str) -> list[BulkJob]:
+        now = utcnow()
+        async with runtime.db.transaction(write=False) as tx:
+            rows = await tx.bulk_jobs(workspace_id).recent(now=now)
+        return [BulkJob.of_row(row, now) for row in rows]
+
+    async def downloaded(self, runtime: Runtime, job: BulkJob) -> None:
+        now = utcnow()
+        async with runtime.db.transaction() as tx:
+            await tx.bulk_jobs(job.workspace_id).downloaded(
+                job.id, at=now, expires_at=now + KEEP_AFTER_DOWNLOAD
+            )
 
     def _forget_old(self) -> None:
         now = time.time()
@@ -129,7 +198,7 @@ class BulkJobs:
             if old or (len(self.jobs) > self.max_jobs and job.finished is not None):
                 del self.jobs[job_id]
 
-    def start(
+    async def start(
         self,
         *,
         runtime: Runtime,
@@ -140,6 +209,10 @@ class BulkJobs:
     ) -> BulkJob:
         self._forget_old()
         job = BulkJob(id=secrets.token_urlsafe(12), workspace_id=workspace.id, total=len(rows))
+        now = utcnow()
+        async with runtime.db.transaction() as tx:
+            await tx.purge_expired_bulk_jobs(now)
+            await tx.bulk_jobs(workspace.id).insert(id=job.id, total=job.total, at=now)
         self.jobs[job.id] = job
         task = asyncio.get_running_loop().create_task(
             self._run(job, runtime, workspace, actor, rows, ip), name=f"bulk-{job.id}"
@@ -147,6 +220,21 @@ class BulkJobs:
         self.tasks[job.id] = task
         task.add_done_callback(lambda _: self.tasks.pop(job.id, None))
         return job
+
+    @staticmethod
+    async def _save(runtime: Runtime, job: BulkJob) -> None:
+        now = utcnow()
+        results = orjson.dumps([r.out() for r in job.results]).decode()
+        async with runtime.db.transaction() as tx:
+            await tx.bulk_jobs(job.workspace_id).save(
+                job.id,
+                state=job.state,
+                created=job.created,
+                failed=job.failed,
+                results=results,
+                at=now,
+                expires_at=now + KEEP,
+            )
 
     async def _run(
         self,
@@ -196,7 +284,7 @@ class BulkJobs:
                 for i, row in enumerate(chunk):
                     result = outcome.get(i) or specs[i]
                     job.results.append(self._result(runtime, row, result))
-                await asyncio.sleep(0)
+                await self._save(runtime, job)
             job.state = "done"
         except asyncio.CancelledError:
             job.state = "failed"
@@ -205,6 +293,9 @@ class BulkJobs:
             log.exception("bulk job %s failed after %d rows", job.id, job.done)
             job.state = "failed"
         finally:
+            # Saved before it is marked finished: whoever sees it finished finds it saved.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._save(runtime, job))
             job.finished = time.time()
 
     @staticmethod
@@ -212,7 +303,13 @@ class BulkJobs:
         url = row.values.get("url", "")
         if isinstance(result, Link):
             short = runtime.short_url(result.domain, result.code)
-            return RowResult(line=row.line, url=url, link=result, short_url=short)
+            return RowResult(
+                line=row.line,
+                url=url,
+                link_id=result.id,
+                short_url=short,
+                final_url=result.final_url,
+            )
         assert isinstance(result, InvalidInput)
         return RowResult(line=row.line, url=url, errors=list(result.errors))
 

@@ -7,7 +7,7 @@ the live preview give the same link.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,23 @@ PRESETS: tuple[Preset, ...] = (
     Preset("kol", N_("KOL / influencer"), "kol", "kol", "influencer"),
 )
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}
+# The channel a UTM source usually belongs to (a channel's own name maps to itself).
+SOURCE_CHANNELS = {p.source: p.channel for p in PRESETS}
+
+
+def suggested_channel(values: Mapping[str, str], channels: Sequence[str]) -> str | None:
+    """The channel the UTM source points to when the form's channel is another (or none):
+    a seller who changes utm_source from facebook to tiktok is reminded of the channel,
+    which the reports group by. None when they agree or the source names no channel."""
+    source = values.get("utm_source", "").strip().lower()
+    if not source:
+        return None
+    wanted = source if source in channels else SOURCE_CHANNELS.get(source)
+    if wanted is None or wanted not in channels or values.get("channel", "") == wanted:
+        return None
+    return wanted
+
+
 TEXT_FIELDS = ("url", *UTM_FIELDS, "channel", "campaign_id", "tags", "title", "notes", "code")
 
 
@@ -194,6 +211,16 @@ ERROR_HINTS: dict[str, str] = {
     "unknown_field": N_("Unknown field."),
     "unknown_link": N_("This is not a short link of this service."),
     "unknown_scope": N_("Choose scopes from the list."),
+    # QR code options and the workspace's QR logo.
+    "invalid_choice": N_("Choose one of the listed values."),
+    "invalid_colour": N_("Give a colour like #1a2b3c."),
+    "low_contrast": N_("The colours are too close: use a dark colour on a light background."),
+    "invalid_margin": N_("Use a margin of 0 to 10 modules."),
+    "invalid_image": N_("Use a PNG or JPEG image."),
+    "image_too_large": N_(
+        "The image is too large: at most 512 KB and 4096 × 4096 pixels."  # noqa: RUF001 - a multiplication sign
+    ),
+    "no_logo": N_("Upload a QR code logo in Settings first."),
     "quota_exceeded": N_(
         "The workspace's link creation quota was reached; try again when it starts again."
     ),

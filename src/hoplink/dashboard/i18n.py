@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
@@ -108,11 +108,16 @@ class Formatter:
         return str(format_date(value, "medium", locale=self.locale))
 
     def hour(self, value: datetime) -> str:
-        """A short axis label: day and hour, e.g. "Nov 3, 14:00" / "11月3日 14:00"."""
-        return str(format_datetime(value, "MMMd HH:mm", tzinfo=value.tzinfo, locale=self.locale))
+        """Day and hour, e.g. "Nov 3 14:00" / "11月3日 14:00"."""
+        return f"{self.day(value)} {self.clock(value)}"
+
+    def clock(self, value: datetime) -> str:
+        """The hour of an axis tick: "14:00"."""
+        return str(format_skeleton("Hm", value, tzinfo=value.tzinfo, locale=self.locale))
 
     def day(self, value: datetime) -> str:
-        return str(format_datetime(value, "MMMd", tzinfo=value.tzinfo, locale=self.locale))
+        """A day as the locale writes it short: "Dec 2" / "12月2日"."""
+        return str(format_skeleton("MMMd", value, tzinfo=value.tzinfo, locale=self.locale))
 
     def country(self, code: str) -> str:
         return str(self.babel.territories.get(code.upper(), code))

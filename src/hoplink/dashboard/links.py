@@ -17,10 +17,17 @@ from hoplink.dashboard import forms
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
-from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
+from hoplink.dashboard.forms import (
+    PRESETS,
+    errors_by_field,
+    form_values,
+    link_values,
+    spec_from,
+    suggested_channel,
+)
 from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
-from hoplink.dashboard.qr import qr_png, qr_svg
+from hoplink.dashboard.qrcodes import qr_context, qr_image
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput, RateLimited
 from hoplink.links import service
@@ -322,6 +329,7 @@ async def preview(request: Request) -> Response:
             policy=policy_from_settings(services(request).runtime.settings),
         )
     body: dict[str, Any] = {"final_url": None, "errors": {}, "values": values}
+    body["channel_hint"] = suggested_channel(values, v.workspace.channels)
     if isinstance(result, InvalidInput):
         body["errors"] = {
             name: [describe_error(request, e) for e in errs]
@@ -345,9 +353,11 @@ async def _link_page(request: Request, template: str, **extra: Any) -> Response:
             await tx.campaigns(v.workspace.id).get(link.campaign_id) if link.campaign_id else None
         )
         pickers = await _pickers(tx, v)
+        qr = await qr_context(tx, request, v.workspace.id, link)
     return render(
         request,
         template,
+        **qr,
         viewer=v,
         link=link,
         history=history,
@@ -506,13 +516,4 @@ async def delete(request: Request) -> Response:
 
 
 async def qr(request: Request, *, kind: str) -> Response:
-    async with services(request).runtime.db.transaction(write=False) as tx:
-        v = await load_viewer(tx, request, request.path_params["ws"])
-        link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
-    url = _short(request, link)
-    headers = {}
-    if request.query_params.get("download"):
-        headers["Content-Disposition"] = f'attachment; filename="qr-{link.code}.{kind}"'
-    if kind == "svg":
-        return Response(qr_svg(url), media_type="image/svg+xml", headers=headers)
-    return Response(qr_png(url), media_type="image/png", headers=headers)
+    return await qr_image(request, kind=kind, short_url=_short)

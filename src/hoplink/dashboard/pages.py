@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hoplink import __version__
-from hoplink.dashboard import csrf
-from hoplink.dashboard.forms import ERROR_HINTS
+from hoplink.dashboard import csrf, history
+from hoplink.dashboard.forms import ERROR_HINTS, suggested_channel
 from hoplink.dashboard.i18n import (
     LANG_COOKIE,
     LANGUAGE_NAMES,
@@ -93,6 +93,17 @@ def _environment(locale: str) -> Environment:
         VERSION=__version__,
         fmt=fmt,
         role_name=lambda role: gettext(ROLE_NAMES[Role(role)]),
+        suggested_channel=suggested_channel,
+        # a link's change history: labels and values as the form shows them
+        history_field=lambda field: history.field_label(field, gettext),
+        history_value=lambda field, value, campaigns, tz: history.shown_value(
+            field,
+            value,
+            gettext=gettext,
+            campaigns={c.id: c.name for c in campaigns},
+            timestamp=fmt.timestamp,
+            tz=tz,
+        ),
     )
     return env
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import available_timezones
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,8 +19,9 @@ from hoplink.accounts.models import Scope
 from hoplink.accounts.users import add_member, normalize_email
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
-from hoplink.dashboard.pages import flash, gettext, render
+from hoplink.dashboard.pages import flash, gettext, locale_of, render
 from hoplink.dashboard.recovery import invitation_link
+from hoplink.dashboard.timezones import zone_groups, zone_names
 from hoplink.domains import domain_for
 from hoplink.errors import (
     Conflict,
@@ -38,7 +38,6 @@ from hoplink.workspaces.models import Role
 from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
 from hoplink.workspaces.service import update_workspace
 
-TIMEZONES = sorted(available_timezones())
 ROLES = tuple(Role)
 
 
@@ -65,7 +64,7 @@ def parse_template(text: str) -> dict[str, str] | InvalidInput:
     return template
 
 
-async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, Any]:
+async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults, locale: str) -> dict[str, Any]:
     members = await tx.workspaces.members(v.workspace.id)
     return {
         "quota": await quota_usage(tx, workspace=v.workspace, defaults=quota, now=utcnow()),
@@ -76,9 +75,11 @@ async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults) -> dict[str, An
         "my_totp": await totp.is_enabled(tx, v.user.id),
         "keys": await tx.api_keys.for_workspace(v.workspace.id),
         "domain": await domain_for(tx, v.workspace, None),
-        "timezones": TIMEZONES,
+        "timezone_groups": zone_groups(locale),
+        "timezone_names": zone_names(),
         "roles": ROLES,
         "scopes": tuple(Scope),
+        "has_logo": await tx.qr_logo(v.workspace.id).get() is not None,
     }
 
 
@@ -103,7 +104,7 @@ def _values(v: Viewer) -> dict[str, str]:
 async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
         context = await _page_context(
-            tx, v, quota_from_settings(services(request).runtime.settings)
+            tx, v, quota_from_settings(services(request).runtime.settings), locale_of(request)
         )
     extra.setdefault("values", _values(v))
     extra.setdefault("errors", {})
@@ -117,6 +118,9 @@ async def _render(request: Request, v: Viewer, *, status_code: int = 200, **extr
         **extra,
     )
     return response
+
+
+render_settings = _render
 
 
 async def _manager(request: Request) -> Viewer:

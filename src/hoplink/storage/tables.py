@@ -907,3 +907,42 @@ ad_spend = Table(
         name="uq_ad_spend_workspace_day",
     ),
 )
+
+# --- Seller polish (issue 14) ---------------------------------------------------------------
+
+# The logo a workspace puts in the middle of its QR codes: a PNG hoplink re-encoded itself
+# (never the uploaded bytes), base64 so that exports stay JSON.
+qr_logos = Table(
+    "qr_logos",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("png_base64", Text, nullable=False),
+    Column("uploaded_by", String(64), nullable=True),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+)
+
+# Bulk uploads and their results, kept across restarts until their expiry (24 h after the
+# end, sooner once the results were downloaded). ``results`` is JSON, one entry per row.
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    _id(),
+    _ws(),
+    Column("state", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("results", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("downloaded_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Index("ix_bulk_jobs_workspace", "workspace_id", "started_at"),
+    Index("ix_bulk_jobs_expires", "expires_at"),
+)

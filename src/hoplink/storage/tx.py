@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +21,7 @@ from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
+from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.recovery import (
     InvitationRepo,
@@ -95,6 +97,17 @@ class Tx:
     def forwarding(self, workspace_id: str) -> ForwardRepo:
         """One workspace's ad platform destinations and its forwarding journal."""
         return ForwardRepo(self.conn, workspace_id)
+
+    def qr_logo(self, workspace_id: str) -> QrLogoRepo:
+        """The logo one workspace puts in its QR codes."""
+        return QrLogoRepo(self.conn, workspace_id)
+
+    def bulk_jobs(self, workspace_id: str) -> BulkJobRepo:
+        """One workspace's bulk uploads and their results."""
+        return BulkJobRepo(self.conn, workspace_id)
+
+    async def purge_expired_bulk_jobs(self, now: datetime) -> int:
+        return await purge_expired_bulk_jobs(self.conn, now)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from hoplink.runtime import SchemaOutOfDate
 from hoplink.storage import migrate
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Role, WorkspaceStatus
-from processes import free_port, hoplink
+from processes import HOPLINK, free_port, hoplink
 
 
 def _sqlite_cli(tmp_path: Path) -> Cli:
@@ -159,3 +160,34 @@ def test_serve_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert proc.wait(30) in (0, -signal.SIGTERM)
     assert proc.text().rstrip().endswith("hoplink stopped")
     assert "Traceback" not in stderr.read_text()
+
+
+def test_the_start_up_hint_works_from_another_directory(tmp_path: Path) -> None:
+    """Started with a relative --data-dir, the printed command still reaches that database
+    when pasted in another directory (issue 14)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOPLINK_")}
+    env |= {"PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    env["PATH"] = f"{Path(HOPLINK).parent}{os.pathsep}{env.get('PATH', '')}"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    args = ["serve", "--port", str(port), "--data-dir", "data"]
+    with hoplink(args, env, tmp_path / "stdout.log", cwd=tmp_path / "site") as proc:
+        proc.wait_for("hoplink is running at", timeout=60)
+        output = proc.text()
+        proc.signal(signal.SIGTERM)
+        proc.wait(30)
+    line = next(x.strip() for x in output.splitlines() if "apikey create" in x)
+    assert line.startswith(f"HOPLINK_DATA_DIR={tmp_path / 'site' / 'data'} "), line
+    pasted = subprocess.run(  # noqa: S603 - the command our own server printed
+        ["bash", "-c", line],  # noqa: S607
+        cwd=tmp_path / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    assert "Created API key" in pasted.stdout and "for my-store" in pasted.stdout, pasted.stdout
+    assert not (tmp_path / "elsewhere" / "hoplink-data").exists()

@@ -71,8 +71,12 @@ async def test_chinese_numbers_and_a_bad_custom_range(dash: Dash) -> None:
     bad = await b.get(
         f"/app/w/{ws.slug}/analytics?range=custom&from=2026-05-01&to=2026-04-01", headers=zh
     )
-    # Explained in Chinese only (no English service message in brackets, issue 14).
-    assert bad.status_code == 422 and "开始时间必须早于结束时间" in bad.text
-    assert "must be before" not in bad.text
+    # Explained in Chinese only (no English service message in brackets, issue 14), and the
+    # page keeps its numbers (the last 7 days) instead of going blank.
+    assert bad.status_code == 422 and "时间范围颠倒了" in bad.text
+    assert "2026-05-01" in bad.text and "2026-04-01" in bad.text
+    assert "must be before" not in bad.text and "reversed" not in bad.text
+    assert 'id="total-pv"' in bad.text and 'id="stats-body"' in bad.text
+    assert 'value="2026-05-01"' in bad.text  # the typed dates stay, to be corrected
     long = await b.get(f"/app/w/{ws.slug}/analytics?range=custom&from=2025-01-01&to=2025-06-30")
     assert long.status_code == 200 and "Daily page views" in long.text

@@ -111,3 +111,71 @@ async def test_the_csv_template_has_every_column_and_uploads_as_is(dash: Dash) -
     # The example row is a valid upload as it is.
     started = await b.post(f"{base}/bulk", {"text": template.text})
     assert started.status_code == 303
+
+
+async def test_results_outlive_a_restart_until_downloaded_or_a_day(dash: Dash) -> None:
+    """Issue 14: the job page and its CSV answer after the process that ran the job is gone
+    (another web node, a restart); 24 hours after the end, or an hour after the first
+    download, they are gone."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from hoplink.dashboard.bulkjobs import BulkJobs
+    from hoplink.ids import utcnow
+    from hoplink.storage import tables as t
+
+    b, ws = await dash.signed_in()
+    text = "url,title\nhttps://shop.example.com/r/1,One\nftp://shop.example.com/r/2,Two\n"
+    started = await b.post(f"/app/w/{ws.slug}/bulk", {"text": text})
+    location = started.headers["location"]
+    job_id = location.rsplit("/", 1)[1]
+    await _finished(dash, b, location)
+    # A new process: nothing in memory, only the database.
+    dash.app.dashboard.jobs = BulkJobs()
+    page = await b.get(location)
+    assert page.status_code == 200 and "1 created" in page.text.replace("\xa0", " ")
+    assert "only http and https" in page.text and "http://hop.test/" in page.text
+    progress = (await b.get(f"{location}/progress")).json()
+    assert progress == {"state": "done", "total": 2, "done": 2, "created": 1, "failed": 1}
+    listed = await b.get(f"/app/w/{ws.slug}/bulk")
+    assert location in listed.text
+    jobs = t.bulk_jobs.c
+    async with dash.db.transaction() as tx:
+        row = (await tx.conn.execute(select(jobs.expires_at).where(jobs.id == job_id))).one()
+    assert timedelta(hours=23) < row.expires_at - utcnow() <= timedelta(hours=24)
+
+    first = await b.get(f"{location}/results.csv")
+    assert first.status_code == 200 and first.text.count(",created,") == 1
+    async with dash.db.transaction() as tx:
+        row = (await tx.conn.execute(select(jobs.expires_at).where(jobs.id == job_id))).one()
+    assert row.expires_at - utcnow() <= timedelta(hours=1)  # kept an hour for a second try
+    again = await b.get(f"{location}/results.csv")
+    assert again.text == first.text
+    async with dash.db.transaction() as tx:
+        past = utcnow() - timedelta(seconds=1)
+        await tx.conn.execute(update(t.bulk_jobs).where(jobs.id == job_id).values(expires_at=past))
+    assert (await b.get(location)).status_code == 404
+    assert (await b.get(f"{location}/results.csv")).status_code == 404
+    # The next upload sweeps it away.
+    await b.post(f"/app/w/{ws.slug}/bulk", {"text": "https://shop.example.com/r/3"})
+    async with dash.db.transaction() as tx:
+        left = (await tx.conn.execute(select(jobs.id).where(jobs.id == job_id))).all()
+    assert left == []
+
+
+async def test_a_job_whose_process_stopped_says_so(dash: Dash) -> None:
+    from datetime import timedelta
+
+    from hoplink.ids import utcnow
+
+    b, ws = await dash.signed_in()
+    async with dash.db.transaction() as tx:
+        await tx.bulk_jobs(ws.id).insert(
+            id="stopped-job", total=5, at=utcnow() - timedelta(hours=1)
+        )
+    page = await b.get(f"/app/w/{ws.slug}/bulk/stopped-job")
+    assert page.status_code == 200 and "Stopped before the end" in page.text
+    assert (await b.get(f"/app/w/{ws.slug}/bulk/stopped-job/progress")).json()["state"] == "failed"
+    other, _ = await dash.signed_in(ws=await dash.workspace("Other"))
+    assert (await other.get(f"/app/w/{ws.slug}/bulk/stopped-job")).status_code == 404

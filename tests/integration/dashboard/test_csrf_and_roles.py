@@ -32,6 +32,7 @@ from hoplink.storage.tables import metadata
 from hoplink.webhooks import service as webhooks
 from hoplink.webhooks.secrets import SecretBox
 from hoplink.workspaces.models import Role, Workspace
+from security.routes import FILES
 from security.routes import FORMS as SECURITY_FORMS
 
 # A valid body for each POST route (path parameters filled from World): the security
@@ -211,7 +212,8 @@ async def test_csrf_every_post_route_is_refused_without_side_effect(
     b = await _signed_in_owner(dash, world)
     before = await snapshot(dash)
     for template, data in FORMS.items():
-        response = await b.post(world.path(template), data, **ATTACKS[attack])
+        files = FILES.get(template)
+        response = await b.post(world.path(template), data, files=files, **ATTACKS[attack])
         assert response.status_code == 403, (attack, template, response.status_code)
         assert "This form has expired or was sent from another site" in response.text
         assert "set-cookie" not in response.headers or template == "/app/signin"
@@ -244,7 +246,7 @@ async def test_with_the_token_every_post_route_works(dash: Dash) -> None:
     for template, data in FORMS.items():
         if template in ("/app/signin", "/app/signout", *ISSUE_6):
             continue
-        response = await b.post(world.path(template), data)
+        response = await b.post(world.path(template), data, files=FILES.get(template))
         expected = REFUSED_BY_THE_VIEW.get(template, (200, 303))
         assert response.status_code in expected, (template, response.text[-2000:])
         # The JSON preview accepts the token as a header too (what the page's script sends).

@@ -155,3 +155,42 @@ async def test_expired_and_scheduled_links_are_marked(dash: Dash) -> None:
     b.http.cookies.set("hoplink_lang", "zh_CN")
     detail = (await b.get(f"/app/w/{ws.slug}/links/{later.id}")).text
     assert "未开始" in detail and "此链接将于" in detail
+
+
+async def test_change_history_names_fields_by_their_labels(dash: Dash) -> None:
+    """Issue 14: "Product URL", "Archived: No → Yes", the campaign's name; never the column
+    names (destination_url, campaign_id) or raw values (true, cmp_…)."""
+    from hoplink.links.campaigns import create_campaign
+
+    b, ws = await dash.signed_in(Role.MEMBER)
+    async with dash.db.transaction() as tx:
+        spring = await create_campaign(tx, workspace_id=ws.id, name="Spring sale")
+    link = await dash.link(ws, title="Shoes")
+    path = f"/app/w/{ws.slug}/links/{link.id}"
+    form = {"url": "https://shop.example.com/item/2", "title": "Shoes", "campaign_id": spring.id}
+    assert (await b.post(f"{path}/edit", form)).status_code == 303
+    assert (await b.post(f"{path}/archive", {"archived": "1"})).status_code == 303
+    page = await b.get(path)
+    history = page.text[page.text.index('id="history-title"') :]
+    for label in ("Product URL", "Campaign", "Archived", "Spring sale", "Yes", "No"):
+        assert f">{label}<" in history, label
+    for raw in ("destination_url", "campaign_id", ">archived<", ">true<", spring.id):
+        assert raw not in history, raw
+    zh = await b.get(path, headers={"Accept-Language": "zh-CN"})
+    history = zh.text[zh.text.index('id="history-title"') :]
+    assert ">商品链接<" in history and ">已归档<" in history and ">是<" in history
+
+
+async def test_the_preview_names_the_channel_a_changed_utm_source_points_to(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.MEMBER)
+    base = f"/app/w/{ws.slug}"
+    form = {"url": "https://shop.example.com/h", "channel": "facebook", "utm_source": "tiktok"}
+    assert (await b.post(f"{base}/links/preview", form)).json()["channel_hint"] == "tiktok"
+    same = {**form, "utm_source": "facebook"}
+    assert (await b.post(f"{base}/links/preview", same)).json()["channel_hint"] is None
+    # Without script: the form shown again carries the same hint, in the reader's language.
+    nojs = await b.post(
+        f"{base}/links", {**form, "action": "preview"}, headers={"Accept-Language": "zh-CN"}
+    )
+    assert 'id="channel-hint"' in nojs.text and "“tiktok”" in nojs.text
+    assert 'id="channel-hint" role="status" data-template' in nojs.text

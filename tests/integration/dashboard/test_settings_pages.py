@@ -89,3 +89,30 @@ async def test_api_keys_are_shown_once_and_revoked(dash: Dash) -> None:
     assert api.status_code == 401
     no_scope = await b.post(f"{base}/keys", {"name": "none"})
     assert no_scope.status_code == 422
+
+
+async def test_the_time_zone_picker_is_grouped_by_region_without_aliases(dash: Dash) -> None:
+    import re
+
+    b, ws = await dash.signed_in(Role.OWNER)
+    page = (await b.get(f"/app/w/{ws.slug}/settings")).text
+    picker = page[
+        page.index('id="f-timezone"') : page.index("</select>", page.index('id="f-timezone"'))
+    ]
+    groups = re.findall(r'<optgroup label="([^"]+)">', picker)
+    assert groups[:3] == ["Asia", "Europe", "Americas"], groups
+    values = re.findall(r'<option value="([^"]+)"', picker)
+    assert "Asia/Shanghai" in values and "Europe/Kyiv" in values and "UTC" in values
+    for alias in ("US/Eastern", "PRC", "Asia/Calcutta", "Europe/Kiev", "GB", "Etc/GMT+5"):
+        assert alias not in values, alias
+    assert len(values) == len(set(values)) > 300
+    assert ">Shanghai (China)</option>" in picker
+    zh = (await b.get(f"/app/w/{ws.slug}/settings", headers={"Accept-Language": "zh-CN"})).text
+    assert '<optgroup label="亚洲">' in zh and ">Shanghai (中国)</option>" in zh
+    # A workspace still on an old alias keeps it selected (nothing changes behind its back).
+    saved = await b.post(
+        f"/app/w/{ws.slug}/settings/workspace", {"name": ws.name, "timezone": "Asia/Calcutta"}
+    )
+    assert saved.status_code in (200, 303), saved.text[-500:]
+    page = (await b.get(f"/app/w/{ws.slug}/settings")).text
+    assert '<option value="Asia/Calcutta" selected>' in page

@@ -5,6 +5,14 @@
 document.documentElement.classList.add("js");
 
 (function () {
+  /* Numbers as the server writes them on the page: the page's language, not the browser's. */
+  var numberFormat = window.Intl
+    ? new Intl.NumberFormat(document.documentElement.lang || "en", { maximumFractionDigits: 0 })
+    : null;
+  function formatNumber(n) {
+    return numberFormat ? numberFormat.format(Number(n)) : String(n);
+  }
+
   function csrfToken(form) {
     var field = (form || document).querySelector("input[name=csrf_token]");
     return field ? field.value : "";
@@ -66,7 +74,7 @@ document.documentElement.classList.add("js");
       var template = exportLink.getAttribute("data-progress") || "";
       var show = function (done) {
         exportStatus.textContent = template
-          .replace("{done}", done.toLocaleString()).replace("{total}", total.toLocaleString());
+          .replace("{done}", formatNumber(done)).replace("{total}", formatNumber(total));
       };
       show(0);
       fetch(exportLink.href, { credentials: "same-origin" }).then(function (response) {
@@ -161,6 +169,7 @@ document.documentElement.classList.add("js");
       }).then(function (data) {
         if (!data || mine !== sequence) return;  // an older answer arriving late
         showErrors(data.errors || {});
+        showChannelHint(data.channel_hint || "");
         if (data.final_url) {
           output.textContent = data.final_url;
           output.classList.add("ok");
@@ -169,6 +178,22 @@ document.documentElement.classList.add("js");
           output.classList.remove("ok");
         }
       }).catch(function () { /* offline: the form still works */ });
+    }
+    var hint = document.getElementById("channel-hint");
+    var applyChannel = document.getElementById("channel-apply");
+    function showChannelHint(channel) {
+      if (!hint) return;
+      hint.hidden = !channel;
+      applyChannel.setAttribute("data-channel", channel);
+      hint.querySelector(".text").textContent =
+        (hint.getAttribute("data-template") || "").replace("{channel}", channel);
+    }
+    if (applyChannel) {
+      applyChannel.addEventListener("click", function () {
+        form.elements.channel.value = applyChannel.getAttribute("data-channel");
+        showChannelHint("");
+        schedule();
+      });
     }
     function schedule() {
       clearTimeout(timer);
@@ -192,14 +217,33 @@ document.documentElement.classList.add("js");
           bar.max = p.total;
           bar.value = p.done;
           if (template) {
-            counts.textContent = template.replace("{done}", p.done).replace("{total}", p.total)
-              .replace("{created}", p.created).replace("{failed}", p.failed);
+            counts.textContent = template
+              .replace("{done}", formatNumber(p.done)).replace("{total}", formatNumber(p.total))
+              .replace("{created}", formatNumber(p.created))
+              .replace("{failed}", formatNumber(p.failed));
           }
           if (p.state === "running") setTimeout(poll, 700);
           else window.location.reload();
         })
         .catch(function () { setTimeout(poll, 2000); });
     })();
+  }
+
+  /* --- analytics: a preset range applies on click; "custom" waits for its dates ---------- */
+  var statsForm = document.getElementById("stats-form");
+  if (statsForm) {
+    statsForm.querySelectorAll("input[name=range]").forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        if (radio.value === "custom") {
+          var from = statsForm.querySelector("#from");
+          if (from) from.focus();
+          return;
+        }
+        statsForm.submit();
+      });
+    });
+    var scope = statsForm.querySelector("#scope");
+    if (scope) scope.addEventListener("change", function () { statsForm.submit(); });
   }
 
   /* --- analytics: refresh in place ---------------------------------------------------- */
