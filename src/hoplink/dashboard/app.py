@@ -28,6 +28,7 @@ from hoplink.dashboard import (
     domains,
     imports,
     links,
+    linktools,
     report,
     settings,
     webhooks,
@@ -89,6 +90,14 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/links/{{id}}/disable", links.disable, methods=post),
         Route(f"{W}/links/{{id}}/delete", links.delete_form, methods=get),
         Route(f"{W}/links/{{id}}/delete", links.delete, methods=post),
+        Route(f"{W}/links/{{id}}/rules", linktools.save_rule, methods=post),
+        Route(f"{W}/links/{{id}}/rules/{{routing_rule}}/move", linktools.move_rule, methods=post),
+        Route(
+            f"{W}/links/{{id}}/rules/{{routing_rule}}/delete", linktools.delete_rule, methods=post
+        ),
+        Route(f"{W}/links/{{id}}/ab", linktools.start_test, methods=post),
+        Route(f"{W}/links/{{id}}/ab/stop", linktools.stop_test, methods=post),
+        Route(f"{W}/links/{{id}}/schedule", linktools.save_schedule, methods=post),
         Route(f"{W}/links/{{id}}/qr.svg", partial(links.qr, kind="svg"), methods=get),
         Route(f"{W}/links/{{id}}/qr.png", partial(links.qr, kind="png"), methods=get),
         Route(f"{W}/bulk", bulk.bulk_form, methods=get),
