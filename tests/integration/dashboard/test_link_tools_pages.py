@@ -47,7 +47,7 @@ async def test_build_edit_reorder_and_delete_rules(dash: Dash) -> None:
         {
             "match": "any",
             "c0_type": "country",
-            "c0_values": "de，AT",  # a Chinese keyboard's comma separates too
+            "c0_values": "de\uff0cAT",  # a Chinese keyboard's comma separates too
             "c2_type": "query",
             "c2_name": "src",
             "c2_equals": "fb",
