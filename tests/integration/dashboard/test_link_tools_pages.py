@@ -6,12 +6,29 @@ schedule and click limit. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+import time
 
 from dashboard_harness import Dash
 
+from hoplink.clicks.models import Click
+from hoplink.conversions.models import Source
+from hoplink.conversions.parse import parse_event
+from hoplink.conversions.service import record_event
+from hoplink.ids import utcnow
+from hoplink.ingest.worker import Worker
 from hoplink.links import experiments
 from hoplink.links import rules as link_rules
 from hoplink.workspaces.models import Role
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Version/17.4 Mobile Safari"
+
+
+class _NoSource:
+    async def read(self, max_items: int, timeout: float) -> tuple[list[Click], object]:  # noqa: ASYNC109
+        return [], None
+
+    async def ack(self, token: object) -> None:
+        return None
 
 
 def _errors(html: str, field: str) -> str:
@@ -146,6 +163,29 @@ async def test_ab_test_start_results_and_stop(dash: Dash) -> None:
     assert got is not None
     test = experiments.test_of(got)
     assert test is not None and [v.weight for v in test.variants] == [60, 40]
+    # A human click of variant B with an order: the page shows it in B's row.
+    click = Click(
+        click_id="c" * 32, ts=time.time(), link_id=link.id, workspace_id=ws.id,
+        domain="hop.test", method="GET", user_agent=PHONE, referrer="", accept_language="en",
+        country="US", visitor_hash="v1", variant=test.variants[1].id,
+    )  # fmt: skip
+    await Worker(db=dash.db, source=_NoSource()).process([click])
+    async with dash.db.transaction() as tx:
+        event, _ = parse_event(
+            {"type": "purchase", "order_id": "AB-1", "amount": 12345, "currency": "USD",
+             "click_id": click.click_id},
+            now=utcnow(),
+        )  # fmt: skip
+        await record_event(
+            tx, workspace_id=ws.id, event=event, source=Source.API, now=utcnow(),
+            settings=await tx.conversions(ws.id).settings(),
+        )  # fmt: skip
+    shown = (await b.get(page)).text
+    row = re.search(rf'<tr data-variant="{test.variants[1].id}">(.*?)</tr>', shown, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    # weight, human clicks, visitors, orders, conversion rate, GMV, chance, p, needed
+    assert [c.strip() for c in cells[:6]] == ["40", "1", "1", "1", "100.0%", "$123.45"]
     stop = await b.post(f"{page}/ab/stop", {"winner": test.variants[1].id})
     assert stop.status_code == 303
     async with dash.db.transaction(write=False) as tx:
