@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     redirect_negative_ttl: float = Field(default=5.0, ge=0, le=60)
     # Most (host, code) entries in the cache (least recently used go first); ~0.5 KB each.
     redirect_cache_size: int = Field(default=100_000, ge=0, le=10_000_000)
+    # A/B tests: keep each visitor's variant in a first-party cookie (`hl_ab`, scoped to the
+    # link's path on the short domain) for this many days, so it survives the midnight-UTC
+    # re-split of the daily visitor id. 0 (the default): no cookie. docs/campaigns.md.
+    ab_cookie_days: int = Field(default=0, ge=0, le=400)
     # max-age (seconds) of the 302's `Cache-Control: private` header.
     redirect_max_age: int = Field(default=90, ge=0, le=86_400)
     # Referrer-Policy sent with the 302 (the browser applies it to the next hop).

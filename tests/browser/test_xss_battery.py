@@ -285,6 +285,28 @@ async def _seed(server: Server) -> dict[str, Any]:
                     results[i] = r
             links = [r for r in results if not isinstance(r, Exception)]
             accepted["links"] = len(links)
+            # Routing rules named with payloads (their query values too) on the links whose
+            # pages the battery renders, each also shown in the rule builder for editing.
+            from hoplink.links import rules as link_rules
+            from hoplink.links.routing import app_presets
+
+            edit_rules: list[str] = []
+            for n, link in enumerate(links[:: max(1, len(links) // 10)][:10]):
+                for p in PAYLOADS[n * 3 : n * 3 + 3]:
+                    try:
+                        _, rule = await link_rules.add_rule(
+                            tx, workspace=ws, link_id=link.id, position=None, actor=None,
+                            policy=None, presets=app_presets(),
+                            rule={"name": p[:100],
+                                  "conditions": [{"type": "query", "name": "q",
+                                                  "equals": p[:200]}],
+                                  "action": {"type": "url",
+                                             "url": "https://shop.example.com/r"}},
+                        )  # fmt: skip
+                    except InvalidInput:  # refused (e.g. a control character): not stored
+                        continue
+                    edit_rules.append(f"{link.id}?edit_rule={rule.id}")
+            assert len(edit_rules) >= 28, edit_rules  # (of 30) the payloads are stored
             accepted["raw destinations"] = len(PAYLOADS) - len(retry)
             key_ids = []
             for p in PAYLOADS[:20]:
@@ -392,6 +414,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             "domain": claimed.id,
             "orders": orders,
             "keys": key_ids,
+            "edit_rules": edit_rules,
             "accepted": accepted,
             "reset_token": reset_token,
             "invite_token": invite_token,
@@ -469,6 +492,8 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         f"{base}/links/{links[0]}?dark={q}&light={q}&size={q}&margin={q}&error={q}&logo={q}"
     )
     views[f"{base}/orders"] = [f"{base}/orders", f"{base}/orders?q={q}&filter={q}&page={q}"]
+    # A link's page with the rule builder filled for editing a rule named with a payload.
+    views["/app/w/{ws}/links/{id}"] += [f"{base}/links/{x}" for x in seeded["edit_rules"][:10]]
     views["/app/signin"] = [f"/app/signin?next={q}"]
     views["/app/invite/{token}"] = [f"/app/invite/{seeded['invite_token']}"]
     views["/app/report"] = ["/app/report", f"/app/report?link={q}"]

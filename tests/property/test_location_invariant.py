@@ -30,8 +30,8 @@ from hoplink.app import HoplinkApp
 from hoplink.clicks.adids import BY_PARAM
 from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
+from hoplink.links import experiments, service
 from hoplink.links import rules as link_rules
-from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
@@ -63,6 +63,10 @@ class World:
     seen: set[str]  # every click id handed out so far
     # Links with routing rules (on HOST) and every Location their rules may answer.
     routed: list[tuple[Link, list[str]]]
+    # A link with an A/B test, its variant ids, their Locations, and another test's ids.
+    tested: tuple[Link, list[str], list[str], list[str]]
+    # The web URLs of the routed links' app hand-offs (iOS universal links, desktop).
+    app_web: set[str]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -79,6 +83,7 @@ async def world(
         # Hypothesis sends thousands of unknown codes from one address: the enumeration
         # limit (tests/integration/redirect/test_enumeration_limit.py) would answer 429.
         rate_limit_redirect_404="off",
+        ab_cookie_days=30,  # the optional A/B cookie is read and written
     )
     app = HoplinkApp(config, services=())
     await app.start()
@@ -115,6 +120,7 @@ async def world(
         params[links[-1].id] = "cid"
         foreign = await make(other, "https://brand.example/x")
         routed: list[tuple[Link, list[str]]] = []
+        app_web: set[str] = set()
         for forward in (False, True):
             link = await make(default, "https://shop.example.com/r?x=1", forward_query=forward)
             link, rules = await link_rules.set_rules(
@@ -124,9 +130,28 @@ async def world(
             candidates = [link.final_url]
             for rule in rules:
                 candidates += (rule.action.locations or {"url": rule.action.url}).values()
+                if rule.action.type == "app":
+                    app_web.update(
+                        u for u in (rule.action.locations or {}).values()
+                        if u.startswith(("http://", "https://"))
+                    )  # fmt: skip
             routed.append((link, candidates))
+        tests = []
+        for _ in range(2):
+            link = await make(default, "https://shop.example.com/ab?x=1", forward_query=False)
+            link, test = await experiments.start_test(
+                tx, workspace=ws, link_id=link.id, policy=None, actor=None,
+                variants=[{"weight": 1}, {"url": "https://shop.example.com/ab-b", "weight": 2},
+                          {"url": "https://shop.example.com/ab-c?k=v", "weight": 1}],
+            )  # fmt: skip
+            tests.append(
+                (link, [v.id for v in test.variants],
+                 [v.url or link.final_url for v in test.variants])
+            )  # fmt: skip
+        (tested, ids, urls), (_, others, _) = tests
     try:
-        yield World(app, links, foreign, params, set(), routed)
+        tested_link = (tested, ids, urls, others)
+        yield World(app, links, foreign, params, set(), routed, tested_link, app_web)
     finally:
         await app.stop()
 
@@ -281,14 +306,17 @@ async def test_a_routed_link_answers_only_its_stored_locations(
 ) -> None:
     """Whatever the user agent, language, country header and query: the Location is the
     link's final URL or one its rules stored, and only http(s) ones get the visitor's query
-    and the click id (never an app hand-off)."""
+    and the click id (never an app hand-off — not even its web URL, which is what iOS and
+    desktop visitors get from one, answered exactly as stored)."""
     link, candidates = world.routed[index]
     headers = [(b"host", HOST.encode()), *[(n, v) for n, v in extra if n != b"host"]]
     status, response_headers, _ = await call(world.app, method, f"/{link.code}", query, headers)
     assert status == 302
     [location] = [v.decode() for n, v in response_headers if n.lower() == b"location"]
     assert all(0x21 <= ord(c) <= 0x7E for c in location), location
-    if location.startswith(("http://", "https://")):
+    if location.startswith(("http://", "https://")) and "hl_click=" not in location:
+        assert location in world.app_web, location  # an app hand-off's web URL, as stored
+    elif location.startswith(("http://", "https://")):
         location, click_id = split_click_id(location, "hl_click")
         assert click_id not in world.seen
         world.seen.add(click_id)
@@ -308,3 +336,59 @@ async def test_a_routed_link_answers_only_its_stored_locations(
         and got.fragment == urlsplit(c).fragment
     ]
     assert matching, (location, candidates)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    query=nasty_bytes,
+    extra=header_lists,
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_ab_cookie_only_picks_among_the_stored_variants(
+    world: World,
+    data: st.DataObject,
+    query: bytes,
+    extra: list[tuple[bytes, bytes]],
+    method: str,
+) -> None:
+    """Whatever the cookie header carries (this test's variant ids, another test's, forged
+    ones, separators, line breaks): the Location is one of the test's stored variant URLs
+    plus the click id, and a Set-Cookie, when sent, names one of this test's variants for
+    this link's path only."""
+    link, ids, urls, others = world.tested
+    cookie_value = st.one_of(
+        st.sampled_from([*ids, *others, "var_" + "A" * 16, "", "x;hl_ab=var_" + "b" * 16]),
+        nasty_text,
+    )
+    cookies = data.draw(
+        st.lists(
+            st.builds(
+                lambda name, value: f"{name}={value}".encode("utf-8", "surrogatepass"),
+                st.sampled_from(["hl_ab", "HL_AB", "hl_ab ", "other"]),
+                cookie_value,
+            ),
+            max_size=3,
+        )
+    )
+    headers = [
+        (b"host", HOST.encode()),
+        *[(n, v) for n, v in extra if n != b"host"],
+        *[(b"cookie", c) for c in cookies],
+    ]
+    status, response_headers, _ = await call(world.app, method, f"/{link.code}", query, headers)
+    assert status == 302
+    [location] = [v.decode() for n, v in response_headers if n.lower() == b"location"]
+    assert all(0x21 <= ord(c) <= 0x7E for c in location), location
+    rest, click_id = split_click_id(location, "hl_click")
+    assert click_id not in world.seen
+    world.seen.add(click_id)
+    assert rest in urls, (rest, urls)
+    set_cookies = [v.decode() for n, v in response_headers if n.lower() == b"set-cookie"]
+    assert len(set_cookies) <= 1
+    for value in set_cookies:
+        variant = ids[urls.index(rest)]
+        assert value == (
+            f"hl_ab={variant}; Max-Age=2592000; Path=/{link.code}; HttpOnly; SameSite=Lax; Secure"
+        )

@@ -26,6 +26,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/invite/", "token", "invite_token"),
     ("/app/w/", "ws", "ws"),
     ("/app/w/", "id", "link"),
+    ("/app/w/", "routing_rule", "routing_rule"),
     ("/app/w/", "job", "job"),
     ("/app/w/", "user", "user"),
     ("/app/w/", "key", "key"),
@@ -65,6 +66,29 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/links/{id}/edit": {"url": "https://shop.example.com/edited", "title": "e"},
     "/app/w/{ws}/links/{id}/archive": {"archived": "1"},
     "/app/w/{ws}/links/{id}/disable": {"disabled": "1"},
+    # A link's campaign tools (dashboard/linktools.py); the link has a rule and a running
+    # A/B test ({variant}: its second variant): stopped first, then started again
+    # (before the link is deleted).
+    "/app/w/{ws}/links/{id}/rules/{routing_rule}/move": {"to": "down"},
+    "/app/w/{ws}/links/{id}/rules/{routing_rule}/delete": {},
+    "/app/w/{ws}/links/{id}/rules": {
+        "c0_type": "os",
+        "c0_values": "ios",
+        "action_type": "url",
+        "action_url": "https://shop.example.com/rule-new",
+    },
+    "/app/w/{ws}/links/{id}/ab/stop": {"winner": "{variant}"},
+    "/app/w/{ws}/links/{id}/ab": {
+        "v0_weight": "1",
+        "v1_url": "https://shop.example.com/ab-new",
+        "v1_weight": "1",
+    },
+    "/app/w/{ws}/links/{id}/schedule": {
+        "starts_at": "",
+        "ends_at": "2030-01-01T00:00",
+        "max_clicks": "1000",
+        "expiry_url": "https://shop.example.com/ended",
+    },
     "/app/w/{ws}/links/{id}/delete": {},
     "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
     "/app/w/{ws}/import": {"source": "csv", "text": "url\nhttps://shop.example.com/imp\n"},

@@ -448,6 +448,8 @@ DASH_EXEMPT: dict[str, str] = {
 DASH_ALLOWED: dict[str, tuple[int, ...]] = {"GET /app/w/{ws}": (303,)}
 # References in the query string or form of a route in one's own workspace ({own_ws}).
 DASH_EXTRA: list[tuple[str, Probe]] = [
+    # A's own running A/B test, stopped with B's variant as the winner.
+    ("POST", Probe("/app/w/{own_ws}/links/{own_link}/ab/stop", {"winner": "{variant}"}, (422,))),
     ("GET", Probe("/app/w/{own_ws}/analytics?scope=link:{link}")),
     ("GET", Probe("/app/w/{own_ws}/analytics?scope=campaign:{campaign}")),
     ("GET", Probe("/app/w/{own_ws}/analytics?scope=tag:{tag}", allowed=(200, 404))),

@@ -1,8 +1,8 @@
 """/api/v1/links/{id}/ab — a link's A/B test: start, results per variant, stop with a winner.
 
-Results are counted from the rollups since the test's start day. Orders, conversion rate,
-GMV and the significance figures need recorded conversions (another branch); the math is
-ready in ``hoplink.links.abstats``, and conversions join on the clicks' ``variant``.
+Results (hoplink.links.abresults): traffic from the rollups since the test's start day;
+orders, conversion rate and GMV from the conversions joined to their click's variant; each
+challenger's z-test and probability to beat the control (hoplink.links.abstats).
 """
 
 from __future__ import annotations
@@ -10,35 +10,62 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
-from hoplink.api.schemas import AbStart, AbStop, AbTestOut, VariantOut, problem_responses
+from hoplink.api.schemas import (
+    AbStart,
+    AbStop,
+    AbTestOut,
+    VariantComparison,
+    VariantOut,
+    problem_responses,
+)
 from hoplink.errors import NotFound
 from hoplink.links import experiments
+from hoplink.links.abresults import ab_results
 from hoplink.links.abtest import AbTest
+from hoplink.runtime import Runtime
 from hoplink.safety.policy import policy_from_settings
-from hoplink.storage.experiments import variant_counts
 from hoplink.storage.tx import Tx
 
 router = APIRouter(tags=["A/B tests"], responses=problem_responses(401, 403, 404, 409, 422))
 
 
-async def _out(tx: Tx, workspace_id: str, link_id: str, test: AbTest) -> AbTestOut:
-    counts = await variant_counts(
-        tx.conn,
+async def _out(
+    tx: Tx, runtime: Runtime, workspace_id: str, link_id: str, test: AbTest
+) -> AbTestOut:
+    res = await ab_results(
+        tx,
         workspace_id=workspace_id,
         link_id=link_id,
-        variants=[v.id for v in test.variants],
-        from_day=int(test.started_at.timestamp()) // 86400,
+        test=test,
+        fx_max_age_days=runtime.settings.fx_max_age_days,
     )
     variants = []
-    for v in test.variants:
-        pv, human, uv = counts.get(v.id, (0, 0, 0))
+    for r in res.variants:
+        c = r.comparison
+        versus = None
+        if c is not None:
+            versus = VariantComparison(
+                z=c.z,
+                p_value=c.p_value,
+                probability_to_beat=c.probability_to_beat,
+                needed_per_variant=c.needed_per_variant,
+            )
+        v = r.variant
         variants.append(
             VariantOut(
-                id=v.id, url=v.url, weight=v.weight, clicks=pv, human_clicks=human,
-                human_visitors=uv,
+                id=v.id, url=v.url, weight=v.weight, clicks=r.clicks,
+                human_clicks=r.human_clicks, human_visitors=r.human_visitors, orders=r.orders,
+                conversions=r.conversions, conversion_rate=r.conversion_rate, gmv=r.gmv,
+                net_gmv=r.net_gmv, vs_control=versus,
             )
         )  # fmt: skip
-    return AbTestOut(id=test.id, started_at=test.started_at, variants=variants)
+    return AbTestOut(
+        id=test.id,
+        started_at=test.started_at,
+        currency=res.currency,
+        variants=variants,
+        missing_rates=[f"{cur}:{day.isoformat()}" for cur, day in res.missing_rates],
+    )
 
 
 @router.get("/links/{link_id}/ab", response_model=AbTestOut, summary="The running A/B test")
@@ -50,7 +77,7 @@ async def get_test(link_id: str, who: LinksRead, runtime: RuntimeDep) -> AbTestO
             raise NotFound("no link with this id")
         if test is None:
             raise NotFound("no A/B test is running on this link")
-        return await _out(tx, who.workspace.id, link.id, test)
+        return await _out(tx, runtime, who.workspace.id, link.id, test)
 
 
 @router.put("/links/{link_id}/ab", response_model=AbTestOut, summary="Start an A/B test")
@@ -66,7 +93,7 @@ async def start_test(
             actor=who.actor,
             policy=policy_from_settings(runtime.settings),
         )
-        out = await _out(tx, who.workspace.id, link.id, test)
+        out = await _out(tx, runtime, who.workspace.id, link.id, test)
     return out
 
 
@@ -85,5 +112,5 @@ async def stop_test(link_id: str, body: AbStop, who: LinksWrite, runtime: Runtim
             actor=who.actor,
             policy=policy_from_settings(runtime.settings),
         )
-        out = await _out(tx, who.workspace.id, link.id, test)
+        out = await _out(tx, runtime, who.workspace.id, link.id, test)
     return out

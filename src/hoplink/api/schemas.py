@@ -366,6 +366,16 @@ class AbStop(_In):
     winner: str = Field(description="The id of the variant the link keeps redirecting to")
 
 
+class VariantComparison(BaseModel):
+    z: float | None = Field(description="Two-proportion z-test on conversion rate")
+    p_value: float | None = Field(description="Two-sided")
+    probability_to_beat: float = Field(description="P(this variant's rate > the control's)")
+    needed_per_variant: int | None = Field(
+        description="Human clicks each arm needs for 80 % power at 5 % significance"
+        " (null: no difference observed yet)"
+    )
+
+
 class VariantOut(BaseModel):
     id: str
     url: str | None
@@ -373,9 +383,22 @@ class VariantOut(BaseModel):
     clicks: int
     human_clicks: int
     human_visitors: int = Field(description="Sum of daily unique visitors since the start")
+    orders: int = Field(description="Orders attributed to a human click of this variant")
+    conversions: int = Field(description="Distinct human clicks that led to an order")
+    conversion_rate: float | None = Field(description="conversions / human_clicks")
+    gmv: int = Field(description="Minor units of the workspace currency")
+    net_gmv: int = Field(description="GMV less refunds and cancels")
+    vs_control: VariantComparison | None = Field(
+        description="Against the control (the first variant); null for the control"
+    )
 
 
 class AbTestOut(BaseModel):
     id: str
     started_at: datetime
+    currency: str = Field(description="The workspace currency of gmv and net_gmv")
     variants: list[VariantOut]
+    missing_rates: list[str] = Field(
+        description="CURRENCY:YYYY-MM-DD without an exchange rate: those orders are counted"
+        " but not in GMV"
+    )

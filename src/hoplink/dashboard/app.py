@@ -30,6 +30,7 @@ from hoplink.dashboard import (
     imports,
     integrations,
     links,
+    linktools,
     qrcodes,
     recovery,
     report,
@@ -106,6 +107,16 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/links/{{id}}", links.link_detail, methods=get),
         Route(f"{W}/links/{{id}}/edit", links.edit_form, methods=get),
         Route(f"{W}/links/{{id}}/edit", links.update, methods=post),
+        Route(f"{W}/links/{{id}}/rules", linktools.save_rule, methods=post),
+        Route(f"{W}/links/{{id}}/rules/{{routing_rule}}/move", linktools.move_rule, methods=post),
+        Route(
+            f"{W}/links/{{id}}/rules/{{routing_rule}}/delete", linktools.delete_rule, methods=post
+        ),
+        # Stop before start, and all before the link's delete: the security batteries post to
+        # them in this order.
+        Route(f"{W}/links/{{id}}/ab/stop", linktools.stop_test, methods=post),
+        Route(f"{W}/links/{{id}}/ab", linktools.start_test, methods=post),
+        Route(f"{W}/links/{{id}}/schedule", linktools.save_schedule, methods=post),
         Route(f"{W}/links/{{id}}/archive", links.archive, methods=post),
         Route(f"{W}/links/{{id}}/disable", links.disable_form, methods=get),
         Route(f"{W}/links/{{id}}/disable", links.disable, methods=post),

@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from hoplink.dashboard import forms
+from hoplink.dashboard import forms, linktools
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
@@ -340,7 +340,10 @@ async def preview(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-async def _link_page(request: Request, template: str, **extra: Any) -> Response:
+async def link_page(
+    request: Request, *, status_code: int = 200, tools: dict[str, Any] | None = None
+) -> Response:
+    """The link's page; ``tools``: a refused campaign-tools form (dashboard/linktools.py)."""
     async with services(request).runtime.db.transaction(write=False) as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         link = await service.get_link(tx, workspace=v.workspace, link_id=request.path_params["id"])
@@ -354,9 +357,11 @@ async def _link_page(request: Request, template: str, **extra: Any) -> Response:
         )
         pickers = await _pickers(tx, v)
         qr = await qr_context(tx, request, v.workspace.id, link)
+        campaign_tools = await linktools.page_context(tx, request, v, link, **(tools or {}))
     return render(
         request,
-        template,
+        "links/detail.html",
+        status_code=status_code,
         **qr,
         viewer=v,
         link=link,
@@ -367,12 +372,12 @@ async def _link_page(request: Request, template: str, **extra: Any) -> Response:
         short_url=_short(request, link),
         created=request.query_params.get("created") == "1",
         **pickers,
-        **extra,
+        **campaign_tools,
     )
 
 
 async def link_detail(request: Request) -> Response:
-    return await _link_page(request, "links/detail.html")
+    return await link_page(request)
 
 
 async def edit_form(request: Request) -> Response:

@@ -73,8 +73,14 @@ class Plan:
     test_seed: int = 0  # abtest.seed(test_id)
     variants: tuple[tuple[int, str, str], ...] = ()  # (cumulative weight, id, Location)
 
-    def pick(self, visitor: str | None) -> tuple[str, str]:
-        """(variant id, Location) of a visitor; sticky for a visitor id (daily)."""
+    def pick(self, visitor: str | None, pinned: str | None = None) -> tuple[str, str]:
+        """(variant id, Location) of a visitor; sticky for a visitor id (daily). ``pinned``:
+        the variant the visitor's A/B cookie names (hoplink.redirect.abcookie), which wins
+        when it is one of this test's."""
+        if pinned is not None:
+            for _, variant_id, location in self.variants:
+                if variant_id == pinned:
+                    return variant_id, location
         total = self.variants[-1][0]
         # Without a visitor id (the click could not be captured) there is nothing to stick to.
         point = (

@@ -18,6 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hoplink.clicks.models import Click
 from hoplink.ratelimit import parse_limit, retry_after_seconds
+from hoplink.redirect.abcookie import set_cookie
 from hoplink.redirect.edge import ClickCapture
 from hoplink.redirect.forward import forward_query, tag_location
 from hoplink.redirect.pages import VisitorPages, language
@@ -67,6 +68,7 @@ class RedirectApp:
         self.pages = VisitorPages(s.visitor_page_template)
         self.limiter = runtime.rate_limiter
         self.miss_limit = parse_limit("redirect_404", s.rate_limit_redirect_404)
+        self.ab_days = s.ab_cookie_days
         self.headers = [
             (b"cache-control", f"private, max-age={s.redirect_max_age}".encode()),
             (b"referrer-policy", s.redirect_referrer_policy.encode()),
@@ -80,7 +82,8 @@ class RedirectApp:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.is_https(scope):
+        https = self.is_https(scope)
+        if https:
             send = _with_hsts(send)
         method = scope["method"]
         if method != "GET" and method != "HEAD":
@@ -113,9 +116,9 @@ class RedirectApp:
             click = await self.capture.click(scope, host=host, target=target, ts=ts)
         except Exception:
             self._lost()
-        location, forwardable = target.final_url, True
+        location, forwardable, routed = target.final_url, True, None
         if target.plan is not None:  # rules, schedule, limit (redirect/rules.py); plain links skip
-            routed = route(target.plan, target, scope, click, ts)
+            routed = route(target.plan, target, scope, click, ts, ab_cookie=self.ab_days > 0)
             if routed.location is None:  # expired or not started, without an expiry URL
                 await self._page(scope, send, routed.page or "expired", lang=routed.language)
                 return
@@ -137,6 +140,9 @@ class RedirectApp:
         except Exception:
             self._lost()  # the visitor still gets their redirect
         headers = [(b"location", location.encode("ascii")), *self.headers]
+        if routed is not None and routed.remember:  # the optional A/B cookie (abcookie.py)
+            assert routed.variant is not None
+            headers.append(set_cookie(code, routed.variant, days=self.ab_days, secure=https))
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 

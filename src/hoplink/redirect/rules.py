@@ -21,7 +21,7 @@ from hoplink.clicks.enriched import DeviceClass
 from hoplink.clicks.models import Click
 from hoplink.ingest.useragents import device_class
 from hoplink.links.plan import DEFAULT_RULE, EXPIRED_RULE, Facts, Plan
-from hoplink.redirect import pages
+from hoplink.redirect import abcookie, pages
 from hoplink.storage.redirects import Target
 
 MAX_HEADER = 512  # longer user agents / language lists are cut before matching
@@ -114,9 +114,18 @@ class Routed(NamedTuple):
     variant: str | None = None  # the A/B variant the visitor was given
     page: str | None = None  # "expired" or "scheduled"
     language: str = "en"  # the page's language
+    remember: bool = False  # send the A/B cookie (the visitor's does not name ``variant``)
 
 
-def route(plan: Plan, target: Target, scope: Scope, click: Click | None, now: float) -> Routed:
+def route(
+    plan: Plan,
+    target: Target,
+    scope: Scope,
+    click: Click | None,
+    now: float,
+    *,
+    ab_cookie: bool = False,
+) -> Routed:
     closed = plan.closed(now)
     if closed is not None:
         if plan.expiry_url is not None:
@@ -136,8 +145,10 @@ def route(plan: Plan, target: Target, scope: Scope, click: Click | None, now: fl
         # ``intent://`` / custom-scheme Locations never do.
         return Routed(location, location.startswith(("http://", "https://")), rule.id)
     if plan.variants:
-        variant, location = plan.pick(click.visitor_hash if click is not None else None)
-        return Routed(location, True, DEFAULT_RULE, variant)
+        pinned = abcookie.pinned(scope) if ab_cookie else None
+        variant, location = plan.pick(click.visitor_hash if click is not None else None, pinned)
+        remember = ab_cookie and pinned != variant
+        return Routed(location, True, DEFAULT_RULE, variant, remember=remember)
     return Routed(target.final_url, True, DEFAULT_RULE)
 
 

@@ -3,6 +3,13 @@
 Counted from the link's daily rollups (``human_pv``), which the same transaction has just
 updated, so the count is exact across every web node and worker: the only slack is the time
 the redirect edge takes to learn of the change (see docs/campaigns.md, "Click limits").
+
+The change is told to the edge two ways, like any link edit: the ``LinkChanged`` events
+(after commit: this process's cache and, with Redis, every node) and a ``redirect_changes``
+entry written in the same transaction. The second is what reaches a web process without
+Redis — ``hoplink serve`` whose embedded worker is its child process, or a separate
+``hoplink worker`` on the same database — whose change feed polls it every 0.5 s
+(hoplink.redirect.changefeed); without it that process kept serving until its cache TTL.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.events import LinkChanged
+from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list
 
@@ -55,6 +63,8 @@ async def mark_exhausted(
         .where(in_list(conn, _L.id, done), _L.exhausted_at.is_(None))
         .values(exhausted_at=now)
     )
+    for link_id in done:  # the change feed of web processes without Redis
+        await changes.record(conn, changes.LINK, link_id)
     keys = await conn.execute(
         select(_L.workspace_id, _L.id, _D.hostname, _L.code)
         .join(t.domains, _D.id == _L.domain_id)

@@ -25,7 +25,10 @@ from hoplink.conversions.ingest_keys import create_ingest_key
 from hoplink.conversions.settings import put_rule
 from hoplink.forwarding import service as forwarding
 from hoplink.forwarding.models import Kind
+from hoplink.links import experiments
+from hoplink.links import rules as link_rules
 from hoplink.links.campaigns import create_campaign
+from hoplink.links.routing import app_presets
 from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tables import metadata
@@ -82,6 +85,8 @@ class World:
     reset_token: str = "r" * 43
     invite_token: str = "i" * 43
     session_id: str = "0" * 64
+    routing_rule_id: str = "rul_" + "0" * 16
+    variant_id: str = "var_" + "0" * 16
 
     def path(self, template: str) -> str:
         token = self.invite_token if template.startswith("/app/invite/") else self.reset_token
@@ -98,7 +103,12 @@ class World:
             ikey=self.ikey_id,
             hook=self.hook_id,
             fwd=self.fwd_id,
+            routing_rule=self.routing_rule_id,
         )
+
+    def form(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A form with its references ({variant}) filled in."""
+        return {k: v.replace("{variant}", self.variant_id) for k, v in data.items()}
 
 
 async def build(dash: Dash, name: str = "Acme Store") -> World:
@@ -153,6 +163,28 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         reset_token, _ = await recovery.issue_reset(
             tx, user=member, lifetime=timedelta(minutes=30), origin="cli", actor=None
         )
+        # The link's campaign tools: a routing rule and a running A/B test.
+        _, routing_rule = await link_rules.add_rule(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            rule={
+                "conditions": [{"type": "os", "values": ["android"]}],
+                "action": {"type": "url", "url": "https://shop.example.com/android"},
+            },
+            position=None,
+            actor=None,
+            policy=None,
+            presets=app_presets(),
+        )
+        _, test = await experiments.start_test(
+            tx,
+            workspace=ws,
+            link_id=link.id,
+            variants=[{"weight": 1}, {"url": "https://shop.example.com/ab-b"}],
+            actor=None,
+            policy=None,
+        )
     return World(
         ws=ws,
         invitation_id=invitation.id,
@@ -166,6 +198,8 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         ikey_id=ikey.id,
         hook_id=hook.id,
         fwd_id=fwd.id,
+        routing_rule_id=routing_rule.id,
+        variant_id=test.variants[1].id,
     )
 
 
@@ -214,6 +248,7 @@ async def test_csrf_every_post_route_is_refused_without_side_effect(
     for template, data in FORMS.items():
         files = FILES.get(template)
         response = await b.post(world.path(template), data, files=files, **ATTACKS[attack])
+        response = await b.post(world.path(template), world.form(data), **ATTACKS[attack])
         assert response.status_code == 403, (attack, template, response.status_code)
         assert "This form has expired or was sent from another site" in response.text
         assert "set-cookie" not in response.headers or template == "/app/signin"
@@ -249,6 +284,8 @@ async def test_with_the_token_every_post_route_works(dash: Dash) -> None:
         response = await b.post(world.path(template), data, files=FILES.get(template))
         expected = REFUSED_BY_THE_VIEW.get(template, (200, 303))
         assert response.status_code in expected, (template, response.text[-2000:])
+        response = await b.post(world.path(template), world.form(data))
+        assert response.status_code in (200, 303), (template, response.text[-2000:])
         # The JSON preview accepts the token as a header too (what the page's script sends).
     preview = await b.http.post(
         world.path("/app/w/{ws}/links/preview"),
@@ -268,7 +305,7 @@ async def test_roles_are_enforced_on_every_write(dash: Dash, role: Role) -> None
     forbidden = EDITS if role is Role.VIEWER else SETTINGS
     before = await snapshot(dash)
     for template in forbidden:
-        response = await b.post(world.path(template), FORMS[template])
+        response = await b.post(world.path(template), world.form(FORMS[template]))
         assert response.status_code == 403, (role, template, response.status_code)
     assert await snapshot(dash) == before
     for page in ["/links/new", "/bulk", "/links/{id}/edit", "/links/{id}/delete"]:
@@ -303,6 +340,8 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         theirs.domain_id,
         theirs.rule_id,
         theirs.ikey_id,
+        routing_rule_id=theirs.routing_rule_id,
+        variant_id=theirs.variant_id,
     )
     gets = [
         "/app/w/{ws}/links/{id}",
@@ -320,6 +359,15 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         a = await b.post(crossed.path(template), FORMS[template])
         m = await b.post(missing.path(template), FORMS[template])
         assert a.status_code == m.status_code == 404, template
+    # My own link with their routing rule, or their variant as my test's winner.
+    for action in ("move", "delete"):
+        template = f"/app/w/{{ws}}/links/{{id}}/rules/{{routing_rule}}/{action}"
+        a = await b.post(
+            mine.path(template).replace(mine.routing_rule_id, theirs.routing_rule_id), {"to": "up"}
+        )
+        assert a.status_code == 404, action
+    a = await b.post(mine.path("/app/w/{ws}/links/{id}/ab/stop"), {"winner": theirs.variant_id})
+    assert a.status_code == 422
     for scope in (f"link:{theirs.link_id}", "tag:nope"):
         a = await b.get(f"/app/w/{mine.ws.slug}/analytics?scope={scope}")
         assert a.status_code == 404, scope

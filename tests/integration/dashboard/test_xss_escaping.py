@@ -3,6 +3,7 @@ escaped on every page that shows them (the browser suite checks nothing runs).""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -189,3 +190,41 @@ async def test_account_pages_render_user_agents_and_names_as_text(dash: Dash) ->
     invite = await dash.browser().get(f"/app/invite/{token}")
     assert invite.status_code == 200
     assert_inert(invite.text, PAYLOADS[0][:200], "invitation page")
+
+
+async def test_rule_and_ab_fields_are_rendered_as_text(dash: Dash) -> None:
+    """A link's campaign tools: rule names and query values stored by the builder, shown in
+    the rules table and the builder filled for editing; refused input echoed back."""
+    browser, ws = await dash.signed_in(Role.OWNER)
+    base = f"/app/w/{ws.slug}"
+    link = await dash.link(ws, url="https://shop.example.com/rules")
+    page = f"{base}/links/{link.id}"
+    for payload in PAYLOADS[:40]:
+        saved = await browser.post(
+            f"{page}/rules",
+            {"rule_name": short(payload, 100), "c0_type": "query", "c0_name": "src",
+             "c0_equals": short(payload, 200), "action_type": "url",
+             "action_url": "https://shop.example.com/r"},
+        )  # fmt: skip
+        assert saved.status_code in (303, 422), saved.status_code
+        if saved.status_code == 422:  # refused (e.g. a blank name after trimming): echoed
+            assert_inert(saved.text, short(payload, 200), "refused rule")
+    shown = await browser.get(page)
+    rule_ids = re.findall(r'data-rule="(rul_\w+)"', shown.text)
+    assert len(rule_ids) >= 10
+    from hoplink.links import rules as link_rules
+
+    async with dash.db.transaction(write=False) as tx:
+        _, rules = await link_rules.list_rules(tx, workspace=ws, link_id=link.id)
+    for rule in rules:
+        assert rule.name is not None
+        assert_inert(shown.text, rule.name, "rules table")
+        editing = await browser.get(f"{page}?edit_rule={rule.id}")
+        assert_inert(editing.text, rule.name, "rule builder")
+        assert rule.conditions[0].equals is not None
+        assert_inert(editing.text, rule.conditions[0].equals, "rule builder equals")
+    refused = await browser.post(
+        f"{page}/ab", {"v0_weight": PAYLOADS[0], "v1_url": PAYLOADS[1], "v1_weight": "1"}
+    )
+    assert refused.status_code == 422
+    assert PAYLOADS[1] not in refused.text or not (_DANGEROUS & set(PAYLOADS[1]))

@@ -120,6 +120,39 @@ async def test_every_reachable_zh_page_and_the_result_csv_is_chinese(dash: Dash)
         await page(f"new with {url!r}", bad.text)
     bad_edit = await b.post(f"{link_path}/edit", {"url": "javascript:alert(1)"})
     await page("edit error", bad_edit.text)
+    # The campaign tools: refused forms, then a rule, a running A/B test and the builder.
+    bad_rule = await b.post(
+        f"{link_path}/rules",
+        {"c0_type": "device", "c0_values": "toaster", "c1_type": "time", "c1_start": "x",
+         "c2_type": "query", "action_type": "app", "action_preset": "nope"},
+    )  # fmt: skip
+    assert bad_rule.status_code == 422
+    await page("rule errors", bad_rule.text)
+    bad_ab = await b.post(f"{link_path}/ab", {"v0_weight": "0", "v1_url": "http://10.0.0.1/"})
+    assert bad_ab.status_code == 422
+    await page("a/b errors", bad_ab.text)
+    bad_schedule = await b.post(
+        f"{link_path}/schedule",
+        {"starts_at": "2030-01-02T00:00", "ends_at": "2030-01-01T00:00", "max_clicks": "0",
+         "expiry_url": "ftp://x"},
+    )  # fmt: skip
+    assert bad_schedule.status_code == 422
+    await page("schedule errors", bad_schedule.text)
+    made = await b.post(
+        f"{link_path}/rules",
+        {"c0_type": "in_app", "c1_type": "os", "c1_values": "android", "action_type": "app",
+         "action_preset": "taobao"},
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    started = await b.post(
+        f"{link_path}/ab", {"v0_weight": "1", "v1_url": "https://shop.example.com/1-b"}
+    )
+    assert started.status_code == 303, started.text
+    tools = await b.get(link_path)
+    await page("detail with rules and a test", tools.text)
+    rule_id = re.search(r'data-rule="(rul_\w+)"', tools.text)
+    assert rule_id
+    await page("rule builder", (await b.get(f"{link_path}?edit_rule={rule_id.group(1)}")).text)
     bad_settings = await b.post(
         f"{base}/settings/workspace",
         {"name": "", "timezone": "Mars/Base", "fallback_url": "shop", "param_template": "x"},

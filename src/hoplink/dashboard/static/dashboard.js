@@ -246,6 +246,45 @@ document.documentElement.classList.add("js");
     if (scope) scope.addEventListener("change", function () { statsForm.submit(); });
   }
 
+  /* --- a link's rule builder: only the fields a condition type uses; more rows -------- */
+  var builder = document.getElementById("rule-builder");
+  if (builder) {
+    var showFields = function (row) {
+      var kind = row.querySelector("select.cond-type").value;
+      row.querySelectorAll(".cond-fields").forEach(function (group) {
+        var kinds = group.getAttribute("data-kinds").split(" ");
+        group.hidden = kinds.indexOf(kind) < 0;
+      });
+    };
+    var rows = builder.querySelectorAll(".condition");
+    rows.forEach(function (row) {
+      showFields(row);
+      row.querySelector("select.cond-type").addEventListener("change", function () { showFields(row); });
+    });
+    var addButton = builder.querySelector("button.add-condition");
+    var refreshAdd = function () {
+      addButton.hidden = !builder.querySelector(".condition[hidden]");
+    };
+    addButton.addEventListener("click", function () {
+      var next = builder.querySelector(".condition[hidden]");
+      if (next) {
+        next.hidden = false;
+        next.querySelector("select.cond-type").focus();
+      }
+      refreshAdd();
+    });
+    refreshAdd();
+    var preset = builder.querySelector("[data-action=app]");
+    var showPreset = function () {
+      var checked = builder.querySelector("input[name=action_type]:checked");
+      preset.hidden = !checked || checked.value !== "app";
+    };
+    builder.querySelectorAll("input[name=action_type]").forEach(function (radio) {
+      radio.addEventListener("change", showPreset);
+    });
+    showPreset();
+  }
+
   /* --- analytics: refresh in place ---------------------------------------------------- */
   var stats = document.getElementById("stats-body");
   if (stats) {
