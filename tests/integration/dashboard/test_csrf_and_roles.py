@@ -247,8 +247,9 @@ async def test_csrf_every_post_route_is_refused_without_side_effect(
     before = await snapshot(dash)
     for template, data in FORMS.items():
         files = FILES.get(template)
-        response = await b.post(world.path(template), data, files=files, **ATTACKS[attack])
-        response = await b.post(world.path(template), world.form(data), **ATTACKS[attack])
+        response = await b.post(
+            world.path(template), world.form(data), files=files, **ATTACKS[attack]
+        )
         assert response.status_code == 403, (attack, template, response.status_code)
         assert "This form has expired or was sent from another site" in response.text
         assert "set-cookie" not in response.headers or template == "/app/signin"
@@ -281,11 +282,9 @@ async def test_with_the_token_every_post_route_works(dash: Dash) -> None:
     for template, data in FORMS.items():
         if template in ("/app/signin", "/app/signout", *ISSUE_6):
             continue
-        response = await b.post(world.path(template), data, files=FILES.get(template))
+        response = await b.post(world.path(template), world.form(data), files=FILES.get(template))
         expected = REFUSED_BY_THE_VIEW.get(template, (200, 303))
         assert response.status_code in expected, (template, response.text[-2000:])
-        response = await b.post(world.path(template), world.form(data))
-        assert response.status_code in (200, 303), (template, response.text[-2000:])
         # The JSON preview accepts the token as a header too (what the page's script sends).
     preview = await b.http.post(
         world.path("/app/w/{ws}/links/preview"),
