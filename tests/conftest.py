@@ -7,6 +7,7 @@ test session works in a database of its own, created and dropped here.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,11 @@ from dbs import BACKENDS, PG_ADMIN_URL, async_url, pg_url, truncate_all
 from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
 from hoplink.storage.tx import Tx
+
+# The test machine has no internet: the destination health checker (on by default in
+# production) would fetch every test link's made-up destination. Its tests turn it on
+# with their own fake marketplace; so do child processes, which inherit this.
+os.environ.setdefault("HOPLINK_HEALTH_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")

@@ -161,9 +161,12 @@ def default_services(settings: Settings, *, child_process: bool = False) -> list
 
         return [worker_process]
     from hoplink.ingest.worker import embedded_worker
+    from hoplink.linkhealth.checker import embedded_checker
     from hoplink.webhooks.delivery import embedded_delivery
 
-    return [embedded_worker, embedded_delivery]
+    if not settings.health_enabled:
+        return [embedded_worker, embedded_delivery]
+    return [embedded_worker, embedded_delivery, embedded_checker]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

@@ -17,6 +17,7 @@ from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.conversions import ConversionRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.imports import ImportRepo
+from hoplink.storage.linkhealth import HealthQueue, HealthRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
@@ -46,6 +47,7 @@ class Tx:
         self.webhook_queue = WebhookQueue(conn)
         self.sessions = SessionRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
+        self.health_queue = HealthQueue(conn)
 
     @property
     def dialect(self) -> str:
@@ -79,6 +81,10 @@ class Tx:
     def webhooks(self, workspace_id: str) -> WebhookRepo:
         """One workspace's webhook endpoints and outbox messages."""
         return WebhookRepo(self.conn, workspace_id)
+
+    def health(self, workspace_id: str) -> HealthRepo:
+        """One workspace's destination health: states, history, notifications."""
+        return HealthRepo(self.conn, workspace_id)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""
