@@ -35,6 +35,7 @@ from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.linkhealth.models import HealthEvent  # noqa: E402
 from hoplink.links import experiments  # noqa: E402
 from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
@@ -90,6 +91,7 @@ class Tenant:
     ban_id: str
     webhook_id: str = ""
     message_id: str = ""  # a failed webhook message (replayable)
+    health_event: str = ""  # a destination health notification of the link
     rule_id: str = ""
     variant_id: str = ""
     bulk_job: str = ""
@@ -123,6 +125,7 @@ class Tenant:
             "ikey": self.ikey,
             "webhook": self.webhook_id,
             "message": self.message_id,
+            "health_event": self.health_event,
             "routing_rule": self.rule_id,
             "variant": self.variant_id,
         }
@@ -268,6 +271,21 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             actor=None,
             policy=None,
         )
+        health_event = HealthEvent(
+            id=f"hev_{label}{'0' * 20}",
+            workspace_id=ws.id,
+            link_id=link.id,
+            at=utcnow(),
+            old_state="healthy",
+            new_state="broken",
+            reason="http_404",
+            detail=None,
+            url=f"https://shop.example.com/{label}",
+            status_code=404,
+            switch=None,
+            acknowledged_at=None,
+        )
+        await tx.health(ws.id).add_event(health_event)
     now = time.time()
     clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
     await record_clicks(dash.db, clicks)
@@ -290,6 +308,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         **conv,
         webhook_id=endpoint.id,
         message_id=message.id,
+        health_event=health_event.id,
         rule_id=rule.id,
         variant_id=test.variants[1].id,
     )

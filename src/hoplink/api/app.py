@@ -17,6 +17,7 @@ from hoplink.api import (
     conversions,
     domains,
     experiments,
+    health,
     imports,
     links,
     problems,
@@ -75,6 +76,7 @@ def create_api() -> FastAPI:
         conversions,
         imports,
         webhooks,
+        health,
     ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)
