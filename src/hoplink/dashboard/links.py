@@ -18,6 +18,7 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.counts import link_totals, link_totals_since
 from hoplink.dashboard.csvcells import csv_line
 from hoplink.dashboard.forms import PRESETS, errors_by_field, form_values, link_values, spec_from
+from hoplink.dashboard.health import link_health_section
 from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qr import qr_png, qr_svg
@@ -345,12 +346,14 @@ async def _link_page(request: Request, template: str, **extra: Any) -> Response:
             await tx.campaigns(v.workspace.id).get(link.campaign_id) if link.campaign_id else None
         )
         pickers = await _pickers(tx, v)
+        health = await link_health_section(tx, v.workspace, link.id)
     return render(
         request,
         template,
         viewer=v,
         link=link,
         history=history,
+        **health,
         totals=totals,
         members=members,
         campaign=campaign,

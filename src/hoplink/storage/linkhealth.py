@@ -149,6 +149,17 @@ class HealthRepo:
         rows = await self.conn.execute(query.order_by(_E.at.desc(), _E.id.desc()).limit(limit))
         return [_event(r) for r in rows]
 
+    async def alerts(self) -> int:
+        """Unacknowledged changes to degraded or broken: the dashboard's alert."""
+        found = await self.conn.scalar(
+            select(func.count()).where(
+                _E.workspace_id == self.workspace_id,
+                _E.acknowledged_at.is_(None),
+                _E.new_state.in_(("degraded", "broken")),
+            )
+        )
+        return int(found or 0)
+
     async def acknowledge(self, *, now: datetime, event_id: str | None = None) -> int:
         query = update(t.link_health_events).where(
             _E.workspace_id == self.workspace_id, _E.acknowledged_at.is_(None)
