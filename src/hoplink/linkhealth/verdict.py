@@ -76,6 +76,8 @@ def judge_redirect(url: str, final_url: str, presets: Sequence[Preset]) -> Verdi
     path, final_path = start.path or "/", end.path or "/"
     if (final_host, final_path) == (host, path):
         return None
+    if final_path == "/" and path != "/":
+        return Verdict("broken", "redirected_home", f"redirected to {final_url[:200]}")
     where = preset_for(final_host, presets) or preset
     # (a link that itself points at a search page is judged by where it ends, not as moved)
     if (
@@ -84,8 +86,6 @@ def judge_redirect(url: str, final_url: str, presets: Sequence[Preset]) -> Verdi
         and not where.delisted(host, path)
     ):
         return Verdict("broken", "redirected_search", f"redirected to {final_url[:200]}")
-    if final_path == "/" and path != "/":
-        return Verdict("broken", "redirected_home", f"redirected to {final_url[:200]}")
     return None
 
 
