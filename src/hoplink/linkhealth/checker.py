@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from hoplink import metrics
 from hoplink.ids import new_id, utcnow
 from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.models import Verdict
 from hoplink.linkhealth.probe import Prober
-from hoplink.linkhealth.service import record_check, target_urls
+from hoplink.linkhealth.service import record_check, target_urls, worst_of
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.safety.policy import DestinationPolicy, policy_from_settings
 from hoplink.storage.database import Database
@@ -147,6 +148,8 @@ class HealthChecker:
                         tx, c, checked, validators, now=done,
                         next_check_at=done + timedelta(seconds=spread), policy=self.policy,
                     )  # fmt: skip
+        for checked, _ in outcomes:
+            metrics.HEALTH_CHECKS.labels(worst_of(checked)[1].state).inc()
         self.checked += len(claimed)
         return len(claimed)
 

@@ -27,6 +27,7 @@ from hoplink.linkhealth.probe import Prober
 from hoplink.linkhealth.service import HealthOnCommit, check_now, link_health, set_auto_fallback
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec, create_links
+from hoplink.metrics import REGISTRY
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.storage.database import Database
 from hoplink.webhooks.secrets import SecretBox
@@ -140,6 +141,10 @@ async def states(w: World, links: Sequence[Link]) -> dict[str, tuple[str, str | 
         return out
 
 
+def _counted(state: str) -> float:
+    return REGISTRY.get_sample_value("hoplink_health_checks_total", {"state": state}) or 0.0
+
+
 async def _messages(w: World) -> list[dict[str, object]]:
     async with w.db.transaction() as tx:
         found = await tx.webhooks(w.ws.id).messages(limit=500)
@@ -160,7 +165,9 @@ async def test_each_product_gets_its_state_within_one_check(world: World) -> Non
     urls = [f"http://{SHOP}{p}" for p in w.market.products if p != "/flip-1"]
     urls += [f"https://{TLS_SHOP}/secure-item-1", f"http://{INTERNAL_SHOP}/intranet-item-1"]
     links = await make_links(w, urls)
+    broken_before = _counted("broken")
     assert await checker(w).check_due() == len(links)
+    assert _counted("broken") - broken_before == 5  # hoplink_health_checks_total
     assert await states(w, links) == {
         "live-1": ("healthy", "ok"),
         "soldout-1": ("degraded", "sold_out"),
