@@ -21,12 +21,13 @@ import pytest_asyncio
 from fake_marketplace import Marketplace, Product, resolver_for, running, self_signed
 
 import factories
+from hoplink.ids import utcnow
 from hoplink.linkhealth.checker import HealthChecker
 from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.probe import Prober
 from hoplink.linkhealth.service import HealthOnCommit, check_now, link_health, set_auto_fallback
 from hoplink.links.models import Link
-from hoplink.links.service import LinkSpec, create_links
+from hoplink.links.service import LinkSpec, create_links, update_link
 from hoplink.metrics import REGISTRY
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.storage.database import Database
@@ -290,3 +291,36 @@ async def test_per_host_limit_holds(world: World) -> None:
     await make_links(w, [f"http://{SHOP}/q-{i}" for i in range(12)])
     await checker(w, per_host=2).check_due()
     assert w.market.most_in_flight == 2
+
+
+async def test_owner_edit_or_turning_fallback_off_ends_the_switch(world: World) -> None:
+    w = world
+    first, second = await make_links(
+        w, [f"http://{SHOP}/gone-1", f"http://{SHOP}/delisted-1"],
+        expiry_url=f"http://{SHOP}/live-1",
+    )  # fmt: skip
+    async with w.db.transaction() as tx:
+        for link in (first, second):
+            await set_auto_fallback(tx, workspace=w.ws, link_id=link.id, mode="broken", actor="t")
+    await checker(w).check_due()
+    async with w.db.transaction() as tx:
+        for link in (first, second):
+            found = await tx.links(w.ws.id).get(link.id)
+            assert found is not None and found.destination_url == f"http://{SHOP}/live-1"
+        # The owner points the first link somewhere else: theirs wins, the switch ends.
+        await update_link(
+            tx, workspace=w.ws, link_id=first.id, changes={"url": f"http://{SHOP}/p-new"},
+            actor="owner",
+        )  # fmt: skip
+        # Turning automatic fallback off puts the second link's product URL back at once.
+        await set_auto_fallback(tx, workspace=w.ws, link_id=second.id, mode="off", actor="t")
+    async with w.db.transaction() as tx:
+        one, _ = await link_health(tx, workspace=w.ws, link_id=first.id)
+        two, _ = await link_health(tx, workspace=w.ws, link_id=second.id)
+        edited = await tx.links(w.ws.id).get(first.id)
+        restored = await tx.links(w.ws.id).get(second.id)
+    assert not one.switched and edited is not None
+    assert edited.destination_url == f"http://{SHOP}/p-new"
+    assert one.next_check_at <= utcnow()  # its URL changed: due at once
+    assert not two.switched and restored is not None
+    assert restored.destination_url == f"http://{SHOP}/delisted-1"
