@@ -158,7 +158,8 @@ class Settings(BaseSettings):
     # Seconds between looks for due links while none are due.
     health_poll_interval: float = Field(default=5.0, ge=0.01, le=600)
     # Seconds a checker holds the links it took; if it dies, another checks them after this.
-    health_lease: float = Field(default=300.0, ge=5, le=86_400)
+    # Above the longest check of a batch (URLs per link x requests x health_timeout).
+    health_lease: float = Field(default=900.0, ge=5, le=86_400)
     # Obey robots.txt (token "hoplink"); only turn off for your own shops' destinations.
     health_respect_robots: bool = True
     # Marketplace presets (JSON, like the shipped src/hoplink/linkhealth/markers.json):

@@ -56,7 +56,7 @@ class HealthChecker:
         batch: int = 32,
         concurrency: int = 16,
         poll_interval: float = 5.0,
-        lease: float = 300.0,
+        lease: float = 900.0,
         sync_interval: float = 60.0,
         policy: DestinationPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
