@@ -26,6 +26,7 @@ from hoplink.linkhealth.checker import HealthChecker
 from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.probe import Prober
 from hoplink.linkhealth.service import HealthOnCommit, check_now, link_health, set_auto_fallback
+from hoplink.links import experiments
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec, create_links, update_link
 from hoplink.metrics import REGISTRY
@@ -324,3 +325,20 @@ async def test_owner_edit_or_turning_fallback_off_ends_the_switch(world: World) 
     assert one.next_check_at <= utcnow()  # its URL changed: due at once
     assert not two.switched and restored is not None
     assert restored.destination_url == f"http://{SHOP}/delisted-1"
+
+
+async def test_rule_and_variant_urls_are_checked_too(world: World) -> None:
+    w = world
+    [link] = await make_links(w, [f"http://{SHOP}/live-1"])
+    async with w.db.transaction() as tx:
+        await experiments.start_test(
+            tx, workspace=w.ws, link_id=link.id, actor=None, policy=None,
+            variants=[{"weight": 1}, {"url": f"http://{SHOP}/gone-1", "weight": 1}],
+        )  # fmt: skip
+    await checker(w).check_due()
+    async with w.db.transaction() as tx:
+        health, _ = await link_health(tx, workspace=w.ws, link_id=link.id)
+    assert (health.state, health.reason, health.url) == (
+        "broken", "http_404", f"http://{SHOP}/gone-1",
+    )  # fmt: skip
+    assert w.market.seen("/live-1") and w.market.seen("/gone-1")
