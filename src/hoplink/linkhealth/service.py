@@ -290,11 +290,10 @@ async def notifications(
 
 async def acknowledge(tx: Tx, *, workspace: Workspace, event_id: str | None = None) -> int:
     """Dismiss one notification (or all); NotFound for an unknown or foreign id."""
-    count = await tx.health(workspace.id).acknowledge(now=utcnow(), event_id=event_id)
-    if event_id is not None and count == 0:
-        known = [e for e in await tx.health(workspace.id).events(limit=500) if e.id == event_id]
-        if not known:
-            raise NotFound("no notification with this id")
+    repo = tx.health(workspace.id)
+    count = await repo.acknowledge(now=utcnow(), event_id=event_id)
+    if event_id is not None and count == 0 and not await repo.has_event(event_id):
+        raise NotFound("no notification with this id")
     return count
 
 

@@ -160,6 +160,12 @@ class HealthRepo:
         )
         return int(found or 0)
 
+    async def has_event(self, event_id: str) -> bool:
+        found = await self.conn.scalar(
+            select(_E.id).where(_E.workspace_id == self.workspace_id, _E.id == event_id)
+        )
+        return found is not None
+
     async def acknowledge(self, *, now: datetime, event_id: str | None = None) -> int:
         query = update(t.link_health_events).where(
             _E.workspace_id == self.workspace_id, _E.acknowledged_at.is_(None)
