@@ -27,6 +27,11 @@ from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
 from hoplink.storage.tx import Tx
 
+# The test machine has no internet: the destination health checker (on by default in
+# production) would fetch every test link's made-up destination. Its tests turn it on
+# with their own fake marketplace; so do child processes, which inherit this.
+os.environ.setdefault("HOPLINK_HEALTH_ENABLED", "false")
+
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:

@@ -162,10 +162,13 @@ def default_services(settings: Settings, *, child_process: bool = False) -> list
         return [worker_process]
     from hoplink.forwarding.delivery import embedded_forwarding
     from hoplink.ingest.worker import embedded_worker
+    from hoplink.linkhealth.checker import embedded_checker
     from hoplink.webhooks.delivery import embedded_delivery
 
     # Forwarding last: it chains its click hook after the webhooks' one.
-    return [embedded_worker, embedded_delivery, embedded_forwarding]
+    if not settings.health_enabled:
+        return [embedded_worker, embedded_delivery, embedded_forwarding]
+    return [embedded_worker, embedded_delivery, embedded_checker, embedded_forwarding]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

@@ -170,6 +170,32 @@ class Settings(BaseSettings):
     # Most gathered clicks held in memory; past it new clicks are counted as not forwarded
     # (back-pressure: a slow platform never slows the click worker).
     forward_click_buffer: int = Field(default=50_000, ge=100, le=10_000_000)
+    # --- Destination health (issue 12): checked by the worker's process ---
+    # Check the destinations of live links at all (off: no checker runs).
+    health_enabled: bool = True
+    # Hours between two checks of one link (spread over the interval, not in waves).
+    health_interval_hours: float = Field(default=6.0, ge=0.01, le=24 * 30)
+    # Links one checker takes per poll, and links it checks at once.
+    health_batch: int = Field(default=32, ge=1, le=1000)
+    health_concurrency: int = Field(default=16, ge=1, le=256)
+    # Politeness towards each destination host: requests at once, and seconds between the
+    # starts of two requests.
+    health_per_host: int = Field(default=2, ge=1, le=32)
+    health_host_delay: float = Field(default=1.0, ge=0, le=60)
+    # Seconds one request of a check may take in all (then: degraded, "timeout").
+    health_timeout: float = Field(default=10.0, gt=0, le=60)
+    # Bytes of a product page read to look for unavailable markers (the rest is not read).
+    health_max_bytes: int = Field(default=512 * 1024, ge=1024, le=8 * 1024 * 1024)
+    # Seconds between looks for due links while none are due.
+    health_poll_interval: float = Field(default=5.0, ge=0.01, le=600)
+    # Seconds a checker holds the links it took; if it dies, another checks them after this.
+    # Above the longest check of a batch (URLs per link x requests x health_timeout).
+    health_lease: float = Field(default=900.0, ge=5, le=86_400)
+    # Obey robots.txt (token "hoplink"); only turn off for your own shops' destinations.
+    health_respect_robots: bool = True
+    # Marketplace presets (JSON, like the shipped src/hoplink/linkhealth/markers.json):
+    # unavailable markers per host pattern and where delisted products redirect to.
+    health_markers_file: Path | None = None
 
     # --- Production mode: Redis click stream and workers (issue 5) ---
     # redis://[:password@]host:6379/0. Set (with a PostgreSQL database_url): clicks go through
@@ -355,6 +381,20 @@ class Settings(BaseSettings):
                 app_presets(value)  # fail at start-up on a missing or malformed file
             except (OSError, ValueError, AttributeError) as exc:
                 raise ValueError(f"{str(value)!r}: not a file of app presets ({exc})") from None
+        return value
+
+    @field_validator("health_markers_file")
+    @classmethod
+    def _check_markers_file(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) in ("", "."):
+            return None
+        if value is not None:
+            from hoplink.linkhealth.markers import load_presets
+
+            try:
+                load_presets(value)  # fail at start-up on a missing or malformed file
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{str(value)!r}: not a file of health presets ({exc})") from None
         return value
 
     @field_validator("destination_blocklist_file")

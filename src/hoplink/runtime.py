@@ -20,6 +20,7 @@ from hoplink.clicks.salts import VisitorSalts
 from hoplink.config import Settings
 from hoplink.domains import ensure_default_domain
 from hoplink.geo import GeoLookup, open_geo_lookup
+from hoplink.linkhealth.service import HealthOnCommit
 from hoplink.links.models import Domain
 from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
@@ -167,6 +168,8 @@ class Runtime:
                 runtime.services.append(runtime.invalidation)
             # Registered once: link changes become webhook outbox rows in their transaction.
             db.listeners.before_commit(OutboxOnCommit())
+            # Registered once: new and re-pointed links are due for a destination check.
+            db.listeners.before_commit(HealthOnCommit())
             # Registered once: every committed change drops its links here (and on every node).
             db.listeners.after_commit(
                 InvalidateOnCommit(runtime.redirect_cache, runtime.invalidation)

@@ -39,6 +39,7 @@ from hoplink.forwarding import service as forwarding  # noqa: E402
 from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
+from hoplink.linkhealth.models import HealthEvent  # noqa: E402
 from hoplink.links import experiments  # noqa: E402
 from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
@@ -96,6 +97,7 @@ class Tenant:
     message_id: str = ""  # a failed webhook message (replayable)
     integration_id: str = ""  # an ad platform destination (issue 11)
     fwd_event_id: str = ""  # a dead-lettered forwarded event (replayable)
+    health_event: str = ""  # a destination health notification of the link
     rule_id: str = ""
     variant_id: str = ""
     bulk_job: str = ""
@@ -137,6 +139,7 @@ class Tenant:
             "message": self.message_id,
             "integration": self.integration_id,
             "fwd_event": self.fwd_event_id,
+            "health_event": self.health_event,
             "routing_rule": self.rule_id,
             "variant": self.variant_id,
             "session": self.session,
@@ -314,6 +317,21 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             actor=None,
             policy=None,
         )
+        health_event = HealthEvent(
+            id=f"hev_{label}{'0' * 20}",
+            workspace_id=ws.id,
+            link_id=link.id,
+            at=utcnow(),
+            old_state="healthy",
+            new_state="broken",
+            reason="http_404",
+            detail=None,
+            url=f"https://shop.example.com/{label}",
+            status_code=404,
+            switch=None,
+            acknowledged_at=None,
+        )
+        await tx.health(ws.id).add_event(health_event)
     now = time.time()
     clicks = [_click(link.id, ws.id, now - i * 600, country="DE") for i in range(5)]
     await record_clicks(dash.db, clicks)
@@ -351,6 +369,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         message_id=message.id,
         integration_id=integration.id,
         fwd_event_id=fwd_event.id,
+        health_event=health_event.id,
         rule_id=rule.id,
         variant_id=test.variants[1].id,
         session=session.id,

@@ -163,6 +163,19 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/integrations/replay", {"destination_id": "{integration}"}),
     ],
     "GET /api/v1/stats/workspace": [Probe(f"{API}/stats/workspace", allowed=(200,))],
+    # Destination health (issue 12): another workspace's link and notification.
+    "GET /api/v1/links/{link_id}/health": [Probe(f"{API}/links/{{link}}/health")],
+    "PATCH /api/v1/links/{link_id}/health": [
+        Probe(f"{API}/links/{{link}}/health", {"auto_fallback": "off"})
+    ],
+    "POST /api/v1/links/{link_id}/health/check": [Probe(f"{API}/links/{{link}}/health/check", {})],
+    "GET /api/v1/health": [Probe(f"{API}/health", allowed=(200,))],
+    "GET /api/v1/health/notifications": [
+        Probe(f"{API}/health/notifications?limit=500", allowed=(200,))
+    ],
+    "POST /api/v1/health/notifications/acknowledge": [
+        Probe(f"{API}/health/notifications/acknowledge", {"id": "{health_event}"})
+    ],
     "GET /api/v1/stats/link/{link_id}": [
         Probe(f"{API}/stats/link/{{link}}"),
         Probe(f"{API}/stats/link/{{link}}?format=csv&granularity=hour"),
@@ -232,6 +245,7 @@ API_EXEMPT: dict[str, str] = {
     "POST /api/v1/imports": "imports into the key's workspace; takes no reference (an old"
     " code on another workspace's domain is never kept: tests/integration/imports)",
     "POST /api/v1/campaigns": "creates a campaign in the key's workspace; takes no reference",
+    "POST /api/v1/health/check": "makes the key's own workspace's links due; takes no reference",
     "POST /api/v1/webhooks": "creates an endpoint in the key's workspace; takes no reference",
     "POST /api/v1/integrations": "creates a destination in the key's workspace; no reference",
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"

@@ -101,5 +101,5 @@ async def test_sni_host_and_certificate_use_the_name_while_the_ip_is_pinned(
 async def test_a_certificate_for_another_name_is_refused(site: TlsSite) -> None:
     with pytest.raises(FetchFailed) as exc:
         await _fetcher(site).get("https://other.acme.test/")
-    assert exc.value.code == "network" and "certificate" in exc.value.message.lower()
+    assert exc.value.code == "tls" and "certificate" in exc.value.message.lower()
     assert site.hosts == []

@@ -17,6 +17,7 @@ from hoplink.api import (
     conversions,
     domains,
     experiments,
+    health,
     imports,
     integrations,
     links,
@@ -77,6 +78,7 @@ def create_api() -> FastAPI:
         imports,
         webhooks,
         integrations,
+        health,
     ):
         api.include_router(module.router, prefix=PREFIX)
     problems.install(api)

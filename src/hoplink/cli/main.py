@@ -8,7 +8,18 @@ import typer
 from typer.core import TyperGroup
 
 from hoplink import __version__, storable
-from hoplink.cli import apikeys, db, fx, integrations, links, rules, users, webhooks, workspaces
+from hoplink.cli import (
+    apikeys,
+    db,
+    fx,
+    health,
+    integrations,
+    links,
+    rules,
+    users,
+    webhooks,
+    workspaces,
+)
 from hoplink.cli.imports import import_links
 from hoplink.cli.serve import serve
 from hoplink.cli.worker import worker
@@ -77,3 +88,4 @@ app.add_typer(fx.app, name="fx", rich_help_panel="Administer")
 app.add_typer(webhooks.app, name="webhook", rich_help_panel="Administer")
 app.add_typer(integrations.app, name="integration", rich_help_panel="Administer")
 app.add_typer(rules.app, name="rule", rich_help_panel="Administer")
+app.add_typer(health.app, name="health", rich_help_panel="Administer")

@@ -64,6 +64,8 @@ class Viewer:
     workspace: Workspace
     role: Role
     workspaces: list[tuple[Workspace, Role]]
+    # Unacknowledged destination health alerts (degraded or broken), shown on every page.
+    health_alerts: int = 0
 
     @property
     def base(self) -> str:
@@ -159,5 +161,8 @@ async def load_viewer(tx: Tx, request: Request, slug: str) -> Viewer:
             ):
                 raise TwoFactorRequired()
             request.session["ws"] = slug
-            return Viewer(user=user, workspace=ws, role=role, workspaces=workspaces)
+            alerts = await tx.health(ws.id).alerts()
+            return Viewer(
+                user=user, workspace=ws, role=role, workspaces=workspaces, health_alerts=alerts
+            )
     raise NotFound("no such workspace")

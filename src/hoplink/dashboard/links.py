@@ -25,6 +25,7 @@ from hoplink.dashboard.forms import (
     spec_from,
     suggested_channel,
 )
+from hoplink.dashboard.health import link_health_section
 from hoplink.dashboard.limits import limit_message
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.dashboard.qrcodes import qr_context, qr_image
@@ -358,6 +359,7 @@ async def link_page(
         pickers = await _pickers(tx, v)
         qr = await qr_context(tx, request, v.workspace.id, link)
         campaign_tools = await linktools.page_context(tx, request, v, link, **(tools or {}))
+        health = await link_health_section(tx, v.workspace, link.id)
     return render(
         request,
         "links/detail.html",
@@ -366,6 +368,7 @@ async def link_page(
         viewer=v,
         link=link,
         history=history,
+        **health,
         totals=totals,
         members=members,
         campaign=campaign,

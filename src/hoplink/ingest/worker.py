@@ -50,6 +50,8 @@ from hoplink.forwarding.delivery import delivery_from_settings as forwarding_fro
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
+from hoplink.linkhealth.checker import checker_from_settings
+from hoplink.linkhealth.service import HealthOnCommit
 from hoplink.observability import metrics
 from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
@@ -59,6 +61,7 @@ from hoplink.storage.database import Database
 from hoplink.storage.limits import mark_exhausted
 from hoplink.storage.rollups import RollupRepo
 from hoplink.webhooks.delivery import delivery_from_settings
+from hoplink.webhooks.outbox import OutboxOnCommit
 
 log = logging.getLogger("hoplink.worker")
 
@@ -409,6 +412,12 @@ async def run_worker(
         forwarding = forwarding_from_settings(settings, db=db)
         attach_forwarding(worker, forwarding)
         await forwarding.start()
+        # Link changes made here (health fallbacks) reach webhooks and the health schedule.
+        db.listeners.before_commit(OutboxOnCommit())
+        db.listeners.before_commit(HealthOnCommit())
+        checker = checker_from_settings(settings, db=db) if settings.health_enabled else None
+        if checker is not None:
+            await checker.start()  # destination health: claims its links under a lease
         if settings.redis_url:
             # Publishes link invalidations (links that reached their click limit) to every
             # web node; without Redis the web nodes see them within their cache TTL.
@@ -441,6 +450,8 @@ async def run_worker(
                 orphaned.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            if checker is not None:
+                await checker.stop()
             await delivery.stop()
             await forwarding.stop()
     finally:

@@ -11,7 +11,7 @@ environment are never read (httpcore does not look at them).
 
     FetchError            the fetch did not produce a response we accept
     ├── FetchRefused      refused by policy before connecting (address, port, URL)
-    └── FetchFailed       network trouble, timeout, oversized body, redirect loop
+    └── FetchFailed       network trouble, TLS, timeout, oversized body, redirect loop
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ class FetchResult:
     body: bytes
     address: str  # the IP address that was connected to for that URL
     hops: list[str] = field(default_factory=list)  # every URL requested, in order
+    headers: tuple[tuple[str, str], ...] = ()  # of the last answer, names in lower case
+    truncated: bool = False  # the body was cut at max_bytes (``fetch(truncate=True)``)
 
 
 async def system_resolve(host: str, port: int) -> list[IPAddress]:
@@ -190,6 +192,28 @@ class SafeFetcher:
                 "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
             ) from None
 
+    async def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Sequence[tuple[str, str]] = (),
+        truncate: bool = False,
+        user_agent: str | None = None,
+    ) -> FetchResult:
+        """Like ``get`` with a method (GET or HEAD), the answer's headers, and, with
+        ``truncate``, a body cut at ``max_bytes`` instead of refused (a page is judged by
+        its beginning). ``user_agent`` replaces hoplink's default one."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                return await self._follow(
+                    url, headers, method=method, truncate=truncate, user_agent=user_agent
+                )
+        except TimeoutError:
+            raise FetchFailed(
+                "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
+            ) from None
+
     async def post(
         self, url: str, *, body: bytes, headers: dict[str, str] | None = None
     ) -> FetchResult:
@@ -199,25 +223,46 @@ class SafeFetcher:
             async with asyncio.timeout(self.limits.total_timeout):
                 target, address = await self.check(url)
                 extra = [*(headers or {}).items(), ("Content-Length", str(len(body)))]
-                status, _location, answer = await self._request(
-                    target, address, method="POST", body=body, extra=extra
-                )
-                return FetchResult(target, status, answer, str(address), [target])
+                answer = await self._request(target, address, method="POST", body=body, extra=extra)
+                return FetchResult(target, answer.status, answer.body, str(address), [target])
         except TimeoutError:
             raise FetchFailed(
                 "timeout", f"no complete answer within {self.limits.total_timeout:g} seconds"
             ) from None
 
-    async def _follow(self, url: str, headers: Sequence[tuple[str, str]] = ()) -> FetchResult:
+    async def _follow(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]] = (),
+        *,
+        method: str = "GET",
+        truncate: bool = False,
+        user_agent: str | None = None,
+    ) -> FetchResult:
         hops: list[str] = []
         origin = urlsplit(url).netloc
         while True:
             target, address = await self.check(url)
             hops.append(target)
             extra = headers if urlsplit(target).netloc == origin else ()
-            status, location, body = await self._request(target, address, extra=extra)
+            answer = await self._request(
+                target, address, method=method, extra=extra, truncate=truncate,
+                user_agent=user_agent,
+            )  # fmt: skip
+            status, location = answer.status, _header(answer.headers, b"location")
             if status not in _REDIRECTS or location is None:
-                return FetchResult(target, status, body, str(address), hops)
+                return FetchResult(
+                    target,
+                    status,
+                    answer.body,
+                    str(address),
+                    hops,
+                    headers=tuple(
+                        (k.decode("latin-1").lower(), v.decode("latin-1"))
+                        for k, v in answer.headers
+                    ),
+                    truncated=answer.truncated,
+                )
             if len(hops) > self.limits.max_redirects:
                 raise FetchFailed(
                     "too_many_redirects", f"more than {self.limits.max_redirects} redirects"
@@ -267,12 +312,14 @@ class SafeFetcher:
         method: str = "GET",
         body: bytes | None = None,
         extra: Sequence[tuple[str, str]] = (),
-    ) -> tuple[int, str | None, bytes]:
+        truncate: bool = False,
+        user_agent: str | None = None,
+    ) -> _Answer:
         parts = urlsplit(url)
         timeout = self.limits.connect_timeout
         headers = [
             (b"Host", parts.netloc.encode("ascii")),
-            (b"User-Agent", USER_AGENT.encode("ascii")),
+            (b"User-Agent", (user_agent or USER_AGENT).encode("ascii")),
             (b"Accept", b"*/*"),
             (b"Accept-Encoding", b"identity"),
             (b"Connection", b"close"),
@@ -291,28 +338,50 @@ class SafeFetcher:
                 async with pool.stream(
                     method, url, headers=headers, content=body, extensions=extensions
                 ) as response:
-                    location = _header(response.headers, b"location")
-                    body = await self._read(response)
-                    return response.status, location, body
+                    answer, truncated = await self._read(response, truncate=truncate)
+                    return _Answer(response.status, response.headers, answer, truncated)
             except httpcore.TimeoutException:
                 raise FetchFailed("timeout", f"{parts.netloc} did not answer in time") from None
             except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
-                raise FetchFailed(
-                    "network", f"{parts.netloc}: {exc or type(exc).__name__}"
-                ) from None
+                # A failed handshake (certificate, protocol) is its own code: a broken TLS
+                # set-up is not the same trouble as a host that is down.
+                code = "tls" if _caused_by_tls(exc) else "network"
+                raise FetchFailed(code, f"{parts.netloc}: {exc or type(exc).__name__}") from None
 
-    async def _read(self, response: httpcore.Response) -> bytes:
+    async def _read(self, response: httpcore.Response, *, truncate: bool) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
         size = 0
         stream = response.aiter_stream()
         async for chunk in stream:
             size += len(chunk)
             if size > self.limits.max_bytes:
+                if truncate:
+                    chunks.append(chunk[: len(chunk) - (size - self.limits.max_bytes)])
+                    return b"".join(chunks), True
                 raise FetchFailed(
                     "too_large", f"the answer is larger than {self.limits.max_bytes} bytes"
                 )
             chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), False
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    truncated: bool
+
+
+def _caused_by_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -71,6 +71,13 @@ WORKER_BATCH_SECONDS: Final = Histogram(
     "hoplink_worker_batch_duration_seconds",
     "Time the click worker takes to enrich and commit one batch (retries included).",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    registry=REGISTRY,
+)
+
+HEALTH_CHECKS: Final = Counter(
+    "hoplink_health_checks_total",
+    "Destination health checks of links, by the state each check found.",
+    ["state"],
     registry=REGISTRY,
 )
 

@@ -946,3 +946,57 @@ bulk_jobs = Table(
     Index("ix_bulk_jobs_workspace", "workspace_id", "started_at"),
     Index("ix_bulk_jobs_expires", "expires_at"),
 )
+
+# Destination health (issue 12): one row per link, the checker's schedule and lease, and
+# the link's last verdict. Written by hoplink.linkhealth; a link without a row is added
+# by the checker's sync step (spread over the interval) or on creation (due at once).
+link_health = Table(
+    "link_health",
+    metadata,
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
+    _ws(),
+    Column("state", String(16), nullable=False, default="unknown"),  # see linkhealth.models
+    Column("reason", String(40), nullable=True),
+    Column("detail", String(300), nullable=True),
+    Column("url", Text, nullable=True),  # the URL that gave the verdict
+    Column("status_code", Integer, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("changed_at", UTCDateTime, nullable=True),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    # A checker holds the row until then, under its lease token (an atomic claim).
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("lease", String(32), nullable=True),
+    # off | broken | degraded: send visitors to the fallback URL while that bad or worse.
+    Column("auto_fallback", String(16), nullable=False, default="off"),
+    # While switched: the destination the checker replaced (and still checks).
+    Column("switched_from", Text, nullable=True),
+    Column("switched_to", Text, nullable=True),
+    # JSON per checked URL: validators (ETag, Last-Modified) and that URL's last verdict.
+    Column("validators", Text, nullable=True),
+    # A digest of the URLs the link sends to: a change makes the link due at once.
+    Column("urls_sig", String(16), nullable=True),
+    Index("ix_link_health_due", "next_check_at"),
+    Index("ix_link_health_workspace_state", "workspace_id", "state"),
+)
+
+# Every state change of a link's health: its history, and the workspace's notification
+# list (acknowledged_at: dismissed by someone of the workspace).
+link_health_events = Table(
+    "link_health_events",
+    metadata,
+    _id(),
+    _ws(),
+    Column("link_id", String(32), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("old_state", String(16), nullable=False),
+    Column("new_state", String(16), nullable=False),
+    Column("reason", String(40), nullable=True),
+    Column("detail", String(300), nullable=True),
+    Column("url", Text, nullable=True),
+    Column("status_code", Integer, nullable=True),
+    # to_fallback | restored | None: what the automatic fallback did with this change.
+    Column("switch", String(16), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Index("ix_link_health_events_workspace", "workspace_id", "at"),
+    Index("ix_link_health_events_link", "link_id", "at"),
+)

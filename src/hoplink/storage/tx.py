@@ -19,6 +19,7 @@ from hoplink.storage.conversions import ConversionRepo
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
+from hoplink.storage.linkhealth import HealthQueue, HealthRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
@@ -60,6 +61,7 @@ class Tx:
         self.totp = TotpRepo(conn)
         self.workspace_security = WorkspaceSecurityRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
+        self.health_queue = HealthQueue(conn)
 
     @property
     def dialect(self) -> str:
@@ -108,6 +110,10 @@ class Tx:
 
     async def purge_expired_bulk_jobs(self, now: datetime) -> int:
         return await purge_expired_bulk_jobs(self.conn, now)
+
+    def health(self, workspace_id: str) -> HealthRepo:
+        """One workspace's destination health: states, history, notifications."""
+        return HealthRepo(self.conn, workspace_id)
 
     def record(self, *events: Event) -> None:
         """Note changes for the listeners: delivered after commit, dropped on rollback."""

@@ -1,0 +1,1 @@
+"""Destination health (issue 12): periodic checks of the URLs links send visitors to."""
