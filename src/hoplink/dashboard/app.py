@@ -30,6 +30,7 @@ from hoplink.dashboard import (
     links,
     report,
     settings,
+    short_domains,
     webhooks,
 )
 from hoplink.dashboard.bulkjobs import BulkJobs
@@ -130,6 +131,13 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/domains/{{domain}}/verify", domains.verify, methods=post),
         Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete_form, methods=get),
         Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete, methods=post),
+        # Issue 16: custom short domains.
+        Route(f"{W}/settings/short-domains", short_domains.list_page, methods=get),
+        Route(f"{W}/settings/short-domains", short_domains.add, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.domain_page, methods=get),
+        Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.save, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}/verify", short_domains.verify, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}/remove", short_domains.remove, methods=post),
         # Issue 6: the public report form (routed here by HoplinkApp) and the admin pages.
         Route(report.PUBLIC_PATH, report.to_form, methods=get),
         Route(report.PATH, report.report_form, methods=get),

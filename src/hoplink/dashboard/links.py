@@ -220,7 +220,10 @@ async def new_link(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         pickers = await _pickers(tx, v)
+        domain = await domain_for(tx, v.workspace, None)
     values = form_values({"preset": request.query_params.get("preset", "")})
+    if domain.forward_query:  # the default domain's default, shown so it can be changed
+        values["forward_query"] = "on"
     return render(request, "links/new.html", viewer=v, values=values, errors={}, **pickers)
 
 
