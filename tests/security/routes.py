@@ -25,6 +25,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/w/", "user", "user"),
     ("/app/w/", "key", "key"),
     ("/app/w/", "domain", "domain"),
+    ("/app/w/", "sdomain", "short_domain"),
     ("/app/w/", "order", "order"),
     ("/app/w/", "rule", "rule"),
     ("/app/w/", "ikey", "ikey"),
@@ -75,6 +76,14 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/settings/domains": {"hostname": "shop-new.example.com"},
     "/app/w/{ws}/settings/domains/{domain}/verify": {},
     "/app/w/{ws}/settings/domains/{domain}/delete": {},
+    "/app/w/{ws}/settings/short-domains": {"hostname": "go-new.example.com"},
+    "/app/w/{ws}/settings/short-domains/{sdomain}": {
+        "root_url": "https://shop.example.com/home",
+        "not_found_url": "",
+        "robots": "",
+    },
+    "/app/w/{ws}/settings/short-domains/{sdomain}/verify": {},
+    "/app/w/{ws}/settings/short-domains/{sdomain}/remove": {},
     "/app/w/{ws}/conversions/settings": {
         "window_days": "10",
         "model": "linear",

@@ -116,6 +116,24 @@ API_PROBES: dict[str, list[Probe]] = {
     "GET /api/v1/workspace/audit": [Probe(f"{API}/workspace/audit?limit=500", allowed=(200,))],
     "GET /api/v1/workspace/export": [Probe(f"{API}/workspace/export", allowed=(200,))],
     "GET /api/v1/workspace/domains": [Probe(f"{API}/workspace/domains", allowed=(200,))],
+    "GET /api/v1/workspace/short-domains": [
+        Probe(f"{API}/workspace/short-domains", allowed=(200,))
+    ],
+    "POST /api/v1/workspace/short-domains/{domain_id}/verify": [
+        Probe(f"{API}/workspace/short-domains/{{short_domain}}/verify"),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}/verify"),
+    ],
+    "PATCH /api/v1/workspace/short-domains/{domain_id}": [
+        Probe(
+            f"{API}/workspace/short-domains/{{short_domain}}",
+            {"root_url": "https://shop.example.com/hijacked"},
+        ),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}", {"workspace_default": True}),
+    ],
+    "DELETE /api/v1/workspace/short-domains/{domain_id}": [
+        Probe(f"{API}/workspace/short-domains/{{short_domain}}"),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}"),
+    ],
     "POST /api/v1/workspace/domains/{domain_id}/verify": [
         Probe(f"{API}/workspace/domains/{{domain}}/verify"),
         Probe(f"{API}/workspace/domains/{{host}}/verify"),
@@ -215,6 +233,9 @@ API_EXEMPT: dict[str, str] = {
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"
     " and DELETE probes check that)",
+    "POST /api/v1/workspace/short-domains": "a host name another workspace holds is refused"
+    " (domain_taken, whichever workspace it is, nothing of it shown); a new one is claimed"
+    " for the key's own workspace (tests/integration/redirect/test_custom_domains.py)",
     "PUT /api/v1/conversions/settings": "changes the key's own workspace's window, model,"
     " currency and commission; takes no reference",
     "POST /api/v1/conversions/ingest-keys": "creates an ingest key in the key's workspace;"
