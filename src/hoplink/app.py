@@ -87,7 +87,13 @@ class HoplinkApp:
             target, route = self.api_edge, "api"
         elif path.startswith("/rest/"):  # the code "rest" itself still redirects
             target, route = self.shlink_edge, "api"
-        elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
+        elif (
+            path == "/"
+            or path == "/app"
+            or path.startswith("/app/")
+            or path == "/report"
+            or path.startswith("/stats/")  # public stats pages; "stats" is a reserved code
+        ):
             target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
         elif path in self.ops:
             target, route = self.ops[path]

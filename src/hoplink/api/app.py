@@ -20,6 +20,7 @@ from hoplink.api import (
     imports,
     links,
     problems,
+    public_stats,
     rules,
     short_domains,
     stats,
@@ -65,6 +66,7 @@ def create_api() -> FastAPI:
     )
     for module in (
         links,
+        public_stats,
         rules,
         experiments,
         campaigns,

@@ -348,11 +348,13 @@ async def _link_page(request: Request, template: str, **extra: Any) -> Response:
             await tx.campaigns(v.workspace.id).get(link.campaign_id) if link.campaign_id else None
         )
         pickers = await _pickers(tx, v)
+        public_since = await tx.public_stats.since(workspace_id=v.workspace.id, link_id=link.id)
     return render(
         request,
         template,
         viewer=v,
         link=link,
+        public_since=public_since,
         history=history,
         totals=totals,
         members=members,

@@ -20,6 +20,7 @@ from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.public_stats import PublicStatsRepo
 from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.tags import TagRepo
 from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
@@ -46,6 +47,7 @@ class Tx:
         self.webhook_queue = WebhookQueue(conn)
         self.sessions = SessionRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
+        self.public_stats = PublicStatsRepo(conn)
 
     @property
     def dialect(self) -> str:
