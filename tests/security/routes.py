@@ -60,6 +60,8 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/links/{id}/archive": {"archived": "1"},
     "/app/w/{ws}/links/{id}/disable": {"disabled": "1"},
     "/app/w/{ws}/links/{id}/delete": {},
+    "/app/w/{ws}/links/{id}/public-stats": {},
+    "/app/w/{ws}/links/{id}/public-stats/revoke": {},
     "/app/w/{ws}/bulk": {"text": "https://shop.example.com/bulk"},
     "/app/w/{ws}/import": {"source": "csv", "text": "url\nhttps://shop.example.com/imp\n"},
     "/app/w/{ws}/campaigns": {"name": "New campaign"},

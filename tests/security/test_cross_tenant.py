@@ -101,6 +101,10 @@ API_PROBES: dict[str, list[Probe]] = {
     "PUT /api/v1/links/{link_id}/ab": [
         Probe(f"{API}/links/{{link}}/ab", {"variants": [{}, {"url": "https://e.example/b"}]})
     ],
+    "POST /api/v1/links/{link_id}/public-stats": [Probe(f"{API}/links/{{link}}/public-stats")],
+    "DELETE /api/v1/links/{link_id}/public-stats": [
+        Probe(f"{API}/links/{{link}}/public-stats")
+    ],
     "DELETE /api/v1/links/{link_id}": [Probe(f"{API}/links/{{link}}")],
     "GET /api/v1/links/{link_id}/history": [Probe(f"{API}/links/{{link}}/history")],
     "GET /api/v1/campaigns": [Probe(f"{API}/campaigns", allowed=(200,))],
@@ -422,6 +426,8 @@ DASH_EXEMPT: dict[str, str] = {
     "POST /app/signin": "signs in; no workspace reference",
     "POST /app/signout": "signs out",
     "POST /app/lang": "sets the language cookie",
+    "GET /stats/{token}": "a public stats page: the unguessable token is the only reference"
+    " (tests/integration/dashboard/test_public_stats.py: wrong, renewed and revoked tokens)",
 }
 # Routes that answer a foreign workspace without looking it up (identically, as the
 # comparison checks), with the status they give.
