@@ -102,9 +102,7 @@ API_PROBES: dict[str, list[Probe]] = {
         Probe(f"{API}/links/{{link}}/ab", {"variants": [{}, {"url": "https://e.example/b"}]})
     ],
     "POST /api/v1/links/{link_id}/public-stats": [Probe(f"{API}/links/{{link}}/public-stats")],
-    "DELETE /api/v1/links/{link_id}/public-stats": [
-        Probe(f"{API}/links/{{link}}/public-stats")
-    ],
+    "DELETE /api/v1/links/{link_id}/public-stats": [Probe(f"{API}/links/{{link}}/public-stats")],
     "DELETE /api/v1/links/{link_id}": [Probe(f"{API}/links/{{link}}")],
     "GET /api/v1/links/{link_id}/history": [Probe(f"{API}/links/{{link}}/history")],
     "GET /api/v1/campaigns": [Probe(f"{API}/campaigns", allowed=(200,))],

@@ -152,6 +152,10 @@ class LinkQuery:
     tags_all: bool = False
     domain_id: str | None = None
     destination: str | None = None  # exactly this canonical destination URL
+    # Leave out links whose click limit is used up / whose end lies before this time
+    # (the Shlink API's excludeMaxVisitsReached / excludePastValidUntil).
+    exclude_exhausted: bool = False
+    ended_before: datetime | None = None
     sort: str = "-created"
     page: int = 1
     per_page: int = 50

@@ -52,6 +52,13 @@ async def test_valid_since_until_and_max_visits_are_the_links_schedule(api: Api)
     )
     assert r.json()["meta"]["validUntil"] == "2021-01-01T00:00:00+00:00"
     assert (await api.http.get("/sale")).status_code != 302
+    # The list's filters: an ended link is left out on request.
+    listed = await api.http.get(
+        f"{REST}/short-urls", params={"excludePastValidUntil": "true"}, headers=key
+    )
+    assert listed.json()["shortUrls"]["data"] == []
+    listed = await api.http.get(f"{REST}/short-urls", headers=key)
+    assert [u["shortCode"] for u in listed.json()["shortUrls"]["data"]] == ["sale"]
     r = await api.http.patch(
         f"{REST}/short-urls/sale", json={"validUntil": None, "maxVisits": None}, headers=key
     )

@@ -32,6 +32,7 @@ from hoplink.api.shlink.schemas import (
 )
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.ids import utcnow
 from hoplink.links import service
 from hoplink.links.models import Link, LinkQuery
 from hoplink.links.routing import app_presets
@@ -80,8 +81,6 @@ async def list_short_urls(
     excludePastValidUntil: bool = False,
     domain: Annotated[str, Query(max_length=253)] = "",
 ) -> ShortUrlsOut:
-    # excludeMaxVisitsReached / excludePastValidUntil: no hoplink link has a visit limit or
-    # an end date yet, so none is ever excluded.
     size = Page.of(page, itemsPerPage, MAX_PAGE)
     start, end = parse_date(startDate, "startDate"), parse_date(endDate, "endDate")
     sort = _order(orderBy)
@@ -97,6 +96,8 @@ async def list_short_urls(
             tags_all=tagsMode == "all",
             domain_id=domain_id,
             archived=None,
+            exclude_exhausted=excludeMaxVisitsReached,
+            ended_before=utcnow() if excludePastValidUntil else None,
             created_from=start,
             created_to=end + timedelta(microseconds=1) if end else None,
             sort=sort,
