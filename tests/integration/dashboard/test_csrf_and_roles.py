@@ -21,6 +21,7 @@ from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
 from hoplink.conversions.ingest_keys import create_ingest_key
 from hoplink.conversions.settings import put_rule
+from hoplink.domains import service as short_domains
 from hoplink.links.campaigns import create_campaign
 from hoplink.safety import verification
 from hoplink.safety.policy import policy_from_settings
@@ -64,6 +65,7 @@ class World:
     rule_id: str = "com_" + "0" * 16
     ikey_id: str = "ikey_" + "0" * 16
     hook_id: str = "whe_" + "0" * 16
+    sdomain_id: str = "dom_" + "0" * 16
 
     def path(self, template: str) -> str:
         return template.format(
@@ -75,6 +77,7 @@ class World:
             rule=self.rule_id,
             ikey=self.ikey_id,
             hook=self.hook_id,
+            sdomain=self.sdomain_id,
         )
 
 
@@ -91,6 +94,14 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             tx,
             workspace=ws,
             hostname=f"shop-{ws.slug}.example.com",
+            policy=policy_from_settings(dash.app.settings),
+        )
+        approved = await short_domains.set_workspace_rules(tx, workspace=ws, approved=True)
+        short = await short_domains.add_domain(
+            tx,
+            workspace=approved,
+            hostname=f"go-{ws.slug}.example.com",
+            settings=dash.app.settings,
             policy=policy_from_settings(dash.app.settings),
         )
         rule = await put_rule(
@@ -118,6 +129,7 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         rule_id=rule.id,
         ikey_id=ikey.id,
         hook_id=hook.id,
+        sdomain_id=short.id,
     )
 
 
@@ -241,6 +253,7 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         theirs.domain_id,
         theirs.rule_id,
         theirs.ikey_id,
+        sdomain_id=theirs.sdomain_id,
     )
     gets = [
         "/app/w/{ws}/links/{id}",
