@@ -179,7 +179,8 @@ class RedirectApp:
             else:
                 await self._page(scope, send, "not_found")
             return
-        await self._not_found(scope, send, site.not_found_url)
+        # Only what could be a code counts as a guess (favicon.ico, /a/b never do).
+        await self._not_found(scope, send, site.not_found_url, guess=bool(_CODE.fullmatch(code)))
 
     async def _elsewhere_to(self, send: Send, url: str) -> None:
         """A domain's own redirect (root, 404): not a click, never cached by the browser."""
@@ -236,11 +237,13 @@ class RedirectApp:
         await send({"type": "http.response.start", "status": page.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _not_found(self, scope: Scope, send: Send, redirect_to: str | None = None) -> None:
+    async def _not_found(
+        self, scope: Scope, send: Send, redirect_to: str | None = None, *, guess: bool = True
+    ) -> None:
         """Only misses touch the limiter: an address that asked for too many unknown codes
         gets 429 for further ones (enumeration), while its existing links still redirect.
         ``redirect_to``: the domain's 404 redirect, else hoplink's page."""
-        if self.miss_limit is not None:
+        if self.miss_limit is not None and guess:
             client = scope.get("client")
             ip = self.capture.client_ip(client[0] if client else None, scope["headers"])[0]
             if ip is not None:
