@@ -27,6 +27,7 @@ from hoplink.observability import logs, metrics
 from hoplink.observability.health import HealthEndpoints
 from hoplink.observability.observe import Observer
 from hoplink.redirect.handler import RedirectApp
+from hoplink.redirect.tls import TlsAsk
 from hoplink.runtime import Runtime, ServiceFactory
 
 log = logging.getLogger("hoplink")
@@ -54,10 +55,13 @@ class HoplinkApp:
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()
         self.health = HealthEndpoints()
-        # /healthz, /readyz, /metrics: reserved codes, so no short link is hidden.
+        # /healthz, /readyz, /metrics: reserved codes, so no short link is hidden; /tls/ask
+        # (the TLS proxy's on-demand question, docs/domains.md) cannot be a code at all.
+        self.tls_ask = TlsAsk(self.redirect)
         self.ops: dict[str, tuple[ASGIApp, str]] = {
             "/healthz": (self.health, "health"),
             "/readyz": (self.health, "health"),
+            "/tls/ask": (self.tls_ask, "health"),
         }
         if settings.metrics_enabled:
             endpoint = metrics.MetricsEndpoint(
@@ -83,11 +87,21 @@ class HoplinkApp:
             target, route = self.api_edge, "api"
         elif path.startswith("/rest/"):  # the code "rest" itself still redirects
             target, route = self.shlink_edge, "api"
-        elif path == "/" or path == "/app" or path.startswith("/app/") or path == "/report":
+        elif (
+            path == "/"
+            or path == "/app"
+            or path.startswith("/app/")
+            or path == "/report"
+            or path.startswith("/stats/")  # public stats pages; "stats" is a reserved code
+        ):
             target, route = self.dashboard, "dashboard"  # "app", "report" are reserved codes
         elif path in self.ops:
             target, route = self.ops[path]
         else:
+            target, route = self.redirect, "redirect"
+        if (
+            route in ("dashboard", "health") or (route == "api" and target is self.api_edge)
+        ) and await self.redirect.custom_host(scope):  # a seller's domain: links only
             target, route = self.redirect, "redirect"
         if route != "redirect":
             await self.observer.other(target, route, scope, receive, send)

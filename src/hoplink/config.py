@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     # Log level of hoplink's own loggers.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # --- Custom short domains (issue 16; docs/domains.md) ---
+    # Who may add their own short domain: nobody ("off"), workspaces a platform admin
+    # approved ("approval"; the seed reserves white-label domains for large brands), or
+    # every workspace ("automatic").
+    custom_domains: Literal["off", "approval", "automatic"] = "approval"
+    # Custom short domains per workspace unless an admin sets its own limit.
+    custom_domain_limit: int = Field(default=3, ge=0, le=10_000)
+    # The CNAME target of custom domains: a workspace may prove a domain by pointing it at
+    # "<its token label>.<this>" (the operator serves a wildcard record for it). Empty:
+    # DNS TXT proof only.
+    custom_domain_cname_target: str = ""
+
     # --- Redirect edge (issue 3) ---
     # Seconds a resolved link stays in a web process's cache: edits made on another node
     # take effect within this time (on the node that made them, at once).
@@ -530,6 +542,14 @@ class Settings(BaseSettings):
     def dashboard_url(self) -> str:
         """Where the dashboard is reached from outside, for printed and e-mailed links."""
         return self.public_url or f"{self.short_url_scheme}://{self.domain}"
+
+    @field_validator("custom_domain_cname_target")
+    @classmethod
+    def _check_cname_target(cls, value: str) -> str:
+        value = value.strip().lower().rstrip(".")
+        if value and (not _HOST_RE.match(value) or ":" in value or "." not in value):
+            raise ValueError(f"{value!r} is not a DNS name, e.g. domains.hop.example.com")
+        return value
 
     @field_validator("default_domain")
     @classmethod

@@ -45,6 +45,8 @@ def _env(data_dir: Path) -> dict[str, str]:
         "HOPLINK_SECRET_KEY": SECRET,
         "HOPLINK_EMBEDDED_WORKER": "true",
         "HOPLINK_WORKER_FLUSH_INTERVAL": "0.05",
+        # Every workspace may add custom short domains (test_short_domains_phone.py).
+        "HOPLINK_CUSTOM_DOMAINS": "automatic",
     }
 
 

@@ -35,6 +35,7 @@ from hoplink.conversions.models import Source  # noqa: E402
 from hoplink.conversions.parse import parse_event  # noqa: E402
 from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
+from hoplink.domains import service as short_domains  # noqa: E402
 from hoplink.forwarding import service as forwarding  # noqa: E402
 from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
@@ -92,6 +93,8 @@ class Tenant:
     domain_id: str
     domain_host: str
     report_id: str
+    # A verified custom short domain (issue 16).
+    short_domain_id: str
     ban_id: str
     webhook_id: str = ""
     message_id: str = ""  # a failed webhook message (replayable)
@@ -129,6 +132,8 @@ class Tenant:
             "ws_id": self.ws.id,
             "domain": self.domain_id,
             "host": self.domain_host,
+            "short_domain": self.short_domain_id,
+            "short_host": f"go-{self.ws.slug}.example.com",
             "report": self.report_id,
             "ban": self.ban_id,
             "order": self.order,
@@ -233,6 +238,15 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             hostname=f"shop-{label}.example.com",
             policy=policy_from_settings(settings),
         )
+        approved = await short_domains.set_workspace_rules(tx, workspace=ws, approved=True)
+        short = await short_domains.add_domain(
+            tx,
+            workspace=approved,
+            hostname=f"go-{ws.slug}.example.com",
+            settings=settings,
+            policy=policy_from_settings(settings),
+        )
+        await short_domains.approve_domain(tx, ref=short.id, actor=None)
         report = await reports.submit_report(
             tx,
             link=f"http://{HOST}/{link.code}",
@@ -362,6 +376,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         keys=keys,
         domain_id=domain.id,
         domain_host=domain.hostname,
+        short_domain_id=short.id,
         report_id=report.id,
         ban_id=ban.id,
         **conv,

@@ -101,6 +101,8 @@ API_PROBES: dict[str, list[Probe]] = {
     "PUT /api/v1/links/{link_id}/ab": [
         Probe(f"{API}/links/{{link}}/ab", {"variants": [{}, {"url": "https://e.example/b"}]})
     ],
+    "POST /api/v1/links/{link_id}/public-stats": [Probe(f"{API}/links/{{link}}/public-stats")],
+    "DELETE /api/v1/links/{link_id}/public-stats": [Probe(f"{API}/links/{{link}}/public-stats")],
     "DELETE /api/v1/links/{link_id}": [Probe(f"{API}/links/{{link}}")],
     "GET /api/v1/links/{link_id}/history": [Probe(f"{API}/links/{{link}}/history")],
     "GET /api/v1/campaigns": [Probe(f"{API}/campaigns", allowed=(200,))],
@@ -116,6 +118,24 @@ API_PROBES: dict[str, list[Probe]] = {
     "GET /api/v1/workspace/audit": [Probe(f"{API}/workspace/audit?limit=500", allowed=(200,))],
     "GET /api/v1/workspace/export": [Probe(f"{API}/workspace/export", allowed=(200,))],
     "GET /api/v1/workspace/domains": [Probe(f"{API}/workspace/domains", allowed=(200,))],
+    "GET /api/v1/workspace/short-domains": [
+        Probe(f"{API}/workspace/short-domains", allowed=(200,))
+    ],
+    "POST /api/v1/workspace/short-domains/{domain_id}/verify": [
+        Probe(f"{API}/workspace/short-domains/{{short_domain}}/verify"),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}/verify"),
+    ],
+    "PATCH /api/v1/workspace/short-domains/{domain_id}": [
+        Probe(
+            f"{API}/workspace/short-domains/{{short_domain}}",
+            {"root_url": "https://shop.example.com/hijacked"},
+        ),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}", {"workspace_default": True}),
+    ],
+    "DELETE /api/v1/workspace/short-domains/{domain_id}": [
+        Probe(f"{API}/workspace/short-domains/{{short_domain}}"),
+        Probe(f"{API}/workspace/short-domains/{{short_host}}"),
+    ],
     "POST /api/v1/workspace/domains/{domain_id}/verify": [
         Probe(f"{API}/workspace/domains/{{domain}}/verify"),
         Probe(f"{API}/workspace/domains/{{host}}/verify"),
@@ -251,6 +271,9 @@ API_EXEMPT: dict[str, str] = {
     "POST /api/v1/workspace/domains": "claims are per workspace: any workspace may claim a"
     " hostname another has claimed; B's claim is neither shown nor changed (the GET, verify"
     " and DELETE probes check that)",
+    "POST /api/v1/workspace/short-domains": "a host name another workspace holds is refused"
+    " (domain_taken, whichever workspace it is, nothing of it shown); a new one is claimed"
+    " for the key's own workspace (tests/integration/redirect/test_custom_domains.py)",
     "PUT /api/v1/conversions/settings": "changes the key's own workspace's window, model,"
     " currency and commission; takes no reference",
     "POST /api/v1/conversions/ingest-keys": "creates an ingest key in the key's workspace;"
@@ -456,6 +479,8 @@ DASH_EXEMPT: dict[str, str] = {
     "POST /app/account/2fa": "the signed-in person's own enrolment",
     "POST /app/account/2fa/disable": "the signed-in person's own second factor",
     "POST /app/account/2fa/codes": "the signed-in person's own recovery codes",
+    "GET /stats/{token}": "a public stats page: the unguessable token is the only reference"
+    " (tests/integration/dashboard/test_public_stats.py: wrong, renewed and revoked tokens)",
 }
 # Routes that answer a foreign workspace without looking it up (identically, as the
 # comparison checks), with the status they give.

@@ -31,21 +31,25 @@ PROBES: dict[str, list[Probe]] = {
         Probe(f"{REST}/short-urls/{{code}}/redirect-rules", {"redirectRules": []})
     ],
     "GET /rest/v3/tags/{tag}/visits": [Probe(f"{REST}/tags/{{tag}}/visits")],
+    "GET /rest/v3/domains/{domain}/visits": [Probe(f"{REST}/domains/{{short_host}}/visits")],
+    "PATCH /rest/v3/domains/redirects": [
+        Probe(
+            f"{REST}/domains/redirects",
+            {"domain": "{short_host}", "baseUrlRedirect": "https://shop.example.com/hijacked"},
+        )
+    ],
     "PUT /rest/v3/tags": [Probe(f"{REST}/tags", {"oldName": "{tag}", "newName": "mine now"})],
     "DELETE /rest/v3/tags": [Probe(f"{REST}/tags?tags[]={{tag}}", allowed=(204,))],
 }
 EXEMPT = {
     "POST /rest/v3/short-urls": "codes are unique per domain across workspaces, as in"
     " /api/v1: a taken custom slug is refused whoever holds it (no data of B is shown)",
-    "GET /rest/v3/domains/{domain}/visits": "short domains are the platform's (shared); the"
-    " visits are the key's workspace's only (tests/integration/shlink)",
     "GET /rest/v3/tags": "takes no reference; lists the key's workspace's only",
     "GET /rest/v3/tags/stats": "takes no reference",
     "GET /rest/v3/visits": "takes no reference",
     "GET /rest/v3/visits/orphan": "takes no reference; always empty",
     "GET /rest/v3/visits/non-orphan": "takes no reference",
     "GET /rest/v3/domains": "takes no reference",
-    "PATCH /rest/v3/domains/redirects": "always refused (not mapped)",
     "GET /rest/v3/health": "no key, no data",
     "GET /rest/v3/mercure-info": "always 501",
 }
@@ -100,6 +104,14 @@ async def test_foreign_codes_and_tags_answer_like_missing_ones(world: World) -> 
     assert cases >= len(KEY_LABELS) * 10
     # Positive control: B's own full key reaches B's code and tag.
     own = b.keys["all"].raw
-    for path in (f"{REST}/short-urls/{b.link_code}", f"{REST}/tags/{b.tag}/visits"):
+    short_host = _refs(b)["short_host"]
+    for path in (
+        f"{REST}/short-urls/{b.link_code}",
+        f"{REST}/tags/{b.tag}/visits",
+        f"{REST}/domains/{short_host}/visits",
+    ):
         r = await http.get(path, headers={"X-Api-Key": own})
         assert r.status_code == 200, (path, r.text)
+    edit = {"domain": short_host, "baseUrlRedirect": "https://shop.example.com/home"}
+    r = await http.patch(f"{REST}/domains/redirects", json=edit, headers={"X-Api-Key": own})
+    assert r.status_code == 200, r.text

@@ -67,8 +67,14 @@ class LinkCreate(_In):
     title: str | None = None
     notes: str | None = None
     code: str | None = Field(None, description="Custom back-half; random when omitted.")
-    domain: str | None = Field(None, description="Short-link domain; the default when omitted.")
-    forward_query: bool = False
+    domain: str | None = Field(
+        None,
+        description="Short-link domain (a platform one or your verified custom one); your"
+        " default custom domain, else the platform's, when omitted.",
+    )
+    forward_query: bool | None = Field(
+        None, description="Pass the visitor's query on; omitted: the domain's default"
+    )
     # ISO 8601 text is how JSON carries a time: strict mode would refuse every string.
     starts_at: datetime | None = Field(
         None, description="Served from this time (with a zone)", strict=False

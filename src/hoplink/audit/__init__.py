@@ -34,6 +34,11 @@ WORKSPACE_REINSTATED = "workspace.reinstated"
 WORKSPACE_EXPORTED = "workspace.exported"
 WORKSPACE_ERASED = "workspace.erased"
 DOMAIN_VERIFIED = "domain.verified"
+SHORT_DOMAIN_VERIFIED = "short_domain.verified"
+SHORT_DOMAIN_SUSPENDED = "short_domain.suspended"
+SHORT_DOMAIN_REINSTATED = "short_domain.reinstated"
+SHORT_DOMAIN_TRANSFERRED = "short_domain.transferred"
+SHORT_DOMAIN_REMOVED = "short_domain.removed"
 INGEST_KEY_CREATED = "ingest_key.created"
 INGEST_KEY_REVOKED = "ingest_key.revoked"
 INVITATION_CREATED = "invitation.created"
@@ -73,6 +78,11 @@ ACTIONS: tuple[str, ...] = (
     TOTP_ENABLED,
     TOTP_RECOVERY_RENEWED,
     TOTP_RECOVERY_USED,
+    SHORT_DOMAIN_REINSTATED,
+    SHORT_DOMAIN_REMOVED,
+    SHORT_DOMAIN_SUSPENDED,
+    SHORT_DOMAIN_TRANSFERRED,
+    SHORT_DOMAIN_VERIFIED,
     WORKSPACE_ERASED,
     WORKSPACE_EXPORTED,
     WORKSPACE_REINSTATED,

@@ -16,6 +16,7 @@ from hoplink.cli import (
     integrations,
     links,
     rules,
+    short_domains,
     users,
     webhooks,
     workspaces,
@@ -89,3 +90,4 @@ app.add_typer(webhooks.app, name="webhook", rich_help_panel="Administer")
 app.add_typer(integrations.app, name="integration", rich_help_panel="Administer")
 app.add_typer(rules.app, name="rule", rich_help_panel="Administer")
 app.add_typer(health.app, name="health", rich_help_panel="Administer")
+app.add_typer(short_domains.app, name="short-domain", rich_help_panel="Administer")

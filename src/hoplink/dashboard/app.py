@@ -32,10 +32,12 @@ from hoplink.dashboard import (
     integrations,
     links,
     linktools,
+    public_stats,
     qrcodes,
     recovery,
     report,
     settings,
+    short_domains,
     webhooks,
 )
 from hoplink.dashboard.bulkjobs import BulkJobs
@@ -106,6 +108,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/links/new", links.new_link, methods=get),
         Route(f"{W}/links/preview", links.preview, methods=post),
         Route(f"{W}/links/{{id}}", links.link_detail, methods=get),
+        Route(f"{W}/links/{{id}}/public-stats", public_stats.enable, methods=post),
+        Route(f"{W}/links/{{id}}/public-stats/revoke", public_stats.revoke, methods=post),
+        Route("/stats/{token}", public_stats.page, methods=get),
         Route(f"{W}/links/{{id}}/edit", links.edit_form, methods=get),
         Route(f"{W}/links/{{id}}/edit", links.update, methods=post),
         Route(f"{W}/links/{{id}}/rules", linktools.save_rule, methods=post),
@@ -182,6 +187,13 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/domains/{{domain}}/verify", domains.verify, methods=post),
         Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete_form, methods=get),
         Route(f"{W}/settings/domains/{{domain}}/delete", domains.delete, methods=post),
+        # Issue 16: custom short domains.
+        Route(f"{W}/settings/short-domains", short_domains.list_page, methods=get),
+        Route(f"{W}/settings/short-domains", short_domains.add, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.domain_page, methods=get),
+        Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.save, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}/verify", short_domains.verify, methods=post),
+        Route(f"{W}/settings/short-domains/{{sdomain}}/remove", short_domains.remove, methods=post),
         # Issue 6: the public report form (routed here by HoplinkApp) and the admin pages.
         Route(report.PUBLIC_PATH, report.to_form, methods=get),
         Route(report.PATH, report.report_form, methods=get),

@@ -228,7 +228,10 @@ async def new_link(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         pickers = await _pickers(tx, v)
+        domain = await domain_for(tx, v.workspace, None)
     values = form_values({"preset": request.query_params.get("preset", "")})
+    if domain.forward_query:  # the default domain's default, shown so it can be changed
+        values["forward_query"] = "on"
     return render(request, "links/new.html", viewer=v, values=values, errors={}, **pickers)
 
 
@@ -360,6 +363,7 @@ async def link_page(
         qr = await qr_context(tx, request, v.workspace.id, link)
         campaign_tools = await linktools.page_context(tx, request, v, link, **(tools or {}))
         health = await link_health_section(tx, v.workspace, link.id)
+        public_since = await tx.public_stats.since(workspace_id=v.workspace.id, link_id=link.id)
     return render(
         request,
         "links/detail.html",
@@ -367,6 +371,7 @@ async def link_page(
         **qr,
         viewer=v,
         link=link,
+        public_since=public_since,
         history=history,
         **health,
         totals=totals,

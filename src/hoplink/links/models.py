@@ -87,10 +87,31 @@ class HistoryEntry:
 
 @dataclass(frozen=True, slots=True)
 class Domain:
+    """A short-link domain: a platform one (``workspace_id`` None, every workspace may use it)
+    or a workspace's custom domain (issue 16, hoplink.domains)."""
+
     id: str
     hostname: str
     workspace_id: str | None
     is_default: bool
+    # pending | verified | suspended | removed (hoplink.domains.models.ShortDomainStatus)
+    status: str = "verified"
+    token: str | None = None
+    method: str | None = None  # dns_txt, cname or admin, once verified
+    last_error: str | None = None
+    checked_at: datetime | None = None
+    verified_at: datetime | None = None
+    root_url: str | None = None  # "/" redirects here (None: hoplink's page)
+    not_found_url: str | None = None  # unknown codes redirect here (None: hoplink's page)
+    robots: str | None = None  # robots.txt (None: disallow everything)
+    forward_query: bool = False  # the default of new links' forward_query
+    workspace_default: bool = False  # new links of its workspace go here by default
+    created_at: datetime | None = None
+
+    @property
+    def usable(self) -> bool:
+        """New links may be created on it (verified, not suspended or removed)."""
+        return self.status == "verified"
 
 
 LINK_SORTS = (
@@ -131,6 +152,10 @@ class LinkQuery:
     tags_all: bool = False
     domain_id: str | None = None
     destination: str | None = None  # exactly this canonical destination URL
+    # Leave out links whose click limit is used up / whose end lies before this time
+    # (the Shlink API's excludeMaxVisitsReached / excludePastValidUntil).
+    exclude_exhausted: bool = False
+    ended_before: datetime | None = None
     sort: str = "-created"
     page: int = 1
     per_page: int = 50

@@ -44,7 +44,7 @@ class LinkSpec:
     title: str | None = None
     notes: str | None = None
     code: str | None = None
-    forward_query: bool = False
+    forward_query: bool | None = None  # None: the domain's default (issue 16)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     max_clicks: int | None = None
@@ -325,6 +325,8 @@ async def create_links(
     QuotaExceeded is raised and nothing is written. None: no quota (the operator's CLI).
     """
     check_can_create_links(workspace, require_verified=require_verified)
+    if domain.workspace_id not in (None, workspace.id) or not domain.usable:
+        raise InvalidInput.one("domain", "unknown_domain", f"{domain.hostname} is not yours to use")
     repo = tx.links(workspace.id)
     wanted_campaigns = {s.campaign_id for s in specs if s.campaign_id}
     campaigns = await tx.campaigns(workspace.id).many(wanted_campaigns)
@@ -354,8 +356,10 @@ async def create_links(
     tag_ids = await repo.ensure_tags({tag for _, d in drafts for tag in d.tags}, now)
     rows: dict[int, dict[str, Any]] = {}
     for i, d in drafts:
+        forward = d.values["forward_query"]
         rows[i] = {
             **d.values,
+            "forward_query": domain.forward_query if forward is None else forward,
             "id": new_id("lnk"),
             "workspace_id": workspace.id,
             "domain_id": domain.id,

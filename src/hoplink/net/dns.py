@@ -1,7 +1,8 @@
 """DNS lookups of hoplink's own (dnspython), when the operator names the servers to ask.
 
 Used for the outbound fetcher's A/AAAA lookups (instead of the system's getaddrinfo) and
-for domain verification TXT records. Servers are "ip" or "ip:port" (one port for all).
+for domain verification TXT (and short-domain CNAME) records. Servers are "ip" or
+"ip:port" (one port for all).
 """
 
 from __future__ import annotations
@@ -66,5 +67,19 @@ def txt_lookup(servers: tuple[str, ...] = ()) -> Callable[[str], Awaitable[list[
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
+
+    return lookup
+
+
+def cname_lookup(servers: tuple[str, ...] = ()) -> Callable[[str], Awaitable[list[str]]]:
+    """The CNAME target of a name (without the trailing dot); [] when it has none."""
+    ask = resolver(servers)
+
+    async def lookup(name: str) -> list[str]:
+        try:
+            answer = await ask.resolve(name, "CNAME")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        return [record.target.to_text(omit_final_dot=True) for record in answer]
 
     return lookup

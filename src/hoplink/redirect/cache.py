@@ -15,11 +15,11 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Final, Literal
 
-from hoplink.storage.redirects import Target
+from hoplink.storage.redirects import Site, Target
 
 
 class _Missing(Enum):
@@ -50,7 +50,9 @@ class RedirectCache:
         self._clock = clock
         # "host/code" → (expires at, refresh after, target or None); a host never has "/".
         self._entries: OrderedDict[str, tuple[float, float, Target | None]] = OrderedDict()
-        self._hosts: frozenset[str] | None = None
+        # Every served host → its Site (domain settings): the whole map is in memory, so a
+        # request's Host is resolved with no I/O (docs/domains.md).
+        self._hosts: Mapping[str, Site] | None = None
         self._hosts_expire = 0.0
         # Bumped by every invalidation: a load that began before it must not be cached.
         self.generation = 0
@@ -102,13 +104,17 @@ class RedirectCache:
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def hosts(self) -> frozenset[str] | None:
-        """The known hostnames, or None when they must be (re)loaded."""
+    def hosts(self) -> Mapping[str, Site] | None:
+        """The served hosts and their sites, or None when they must be (re)loaded."""
         if self._hosts is not None and self._hosts_expire > self._clock():
             return self._hosts
         return None
 
-    def put_hosts(self, hosts: frozenset[str], *, generation: int) -> None:
+    def stale_hosts(self) -> Mapping[str, Site] | None:
+        """The last map even past its TTL, to serve while the database is unreachable."""
+        return self._hosts
+
+    def put_hosts(self, hosts: Mapping[str, Site], *, generation: int) -> None:
         if generation == self.generation:
             self._hosts, self._hosts_expire = hosts, self._clock() + self.ttl
 
@@ -126,6 +132,10 @@ class RedirectCache:
         ]
         for key in stale:
             del self._entries[key]
+        if self._hosts is not None and any(
+            site.workspace_id == workspace_id for site in self._hosts.values()
+        ):
+            self._hosts = None  # its domains' root, robots and 404 answers change too
 
     def clear(self) -> None:
         """Forget everything, including the known hosts (a domain was added or removed)."""

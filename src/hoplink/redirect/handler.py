@@ -24,9 +24,9 @@ from hoplink.redirect.forward import forward_query, tag_location
 from hoplink.redirect.pages import VisitorPages, language
 from hoplink.redirect.parts import EdgeParts
 from hoplink.redirect.proxies import HSTS, HttpsDetector
-from hoplink.redirect.resolver import Resolver
+from hoplink.redirect.resolver import Resolver, emittable
 from hoplink.redirect.rules import route
-from hoplink.storage.redirects import Target
+from hoplink.storage.redirects import Site, Target
 
 log = logging.getLogger("hoplink.redirect")
 
@@ -40,6 +40,18 @@ _PAGE_HEADERS = [
     (b"vary", b"accept-language"),
 ]
 _HSTS = (b"strict-transport-security", HSTS.encode())
+_ROBOTS_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"cache-control", b"public, max-age=3600"),
+    (b"x-content-type-options", b"nosniff"),
+]
+_ELSEWHERE_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-length", b"0"),
+]
+# robots.txt of a short domain without its own: short links are not pages to index.
+DEFAULT_ROBOTS = "User-agent: *\nDisallow: /\n"
 
 
 class RedirectApp:
@@ -92,19 +104,30 @@ class RedirectApp:
             return
         host = _host(scope["headers"])
         code = scope["path"][1:]
-        if host is None or not _CODE.fullmatch(code):
+        if host is None:
             await self._page(scope, send, "not_found")
             return
-        try:
-            target = await self.resolver.resolve(host, code)
+        target: Target | None = None
+        try:  # the host's site is in memory (redirect/cache.py): no I/O for it
+            site = await self.resolver.site(host)
+            if site is not None and not site.suspended and _CODE.fullmatch(code):
+                target = await self.resolver.resolve(host, code)
         except Exception:
             self.lookups_failed += 1
             if self.lookups_failed % 1000 == 1:
                 log.exception("short link lookup failed (%d so far)", self.lookups_failed)
             await self._page(scope, send, "unavailable", extra=[(b"retry-after", b"5")])
             return
-        if target is None:
-            await self._not_found(scope, send)
+        if site is None:
+            await self._page(scope, send, "not_found")
+            return
+        if site.suspended:
+            await self._page(scope, send, "gone")
+            return
+        # A custom domain serves its own workspace's links only: after an operator transfer
+        # the previous owner's codes stay reserved there but answer as unknown.
+        if target is None or (site.workspace_id not in (None, target.workspace_id)):
+            await self._elsewhere(scope, send, site, code)
             return
         # Archived links keep redirecting: archiving only tidies the seller's list.
         if target.disabled or target.banned or target.workspace_status == "suspended":
@@ -146,6 +169,43 @@ class RedirectApp:
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
+    async def _elsewhere(self, scope: Scope, send: Send, site: Site, code: str) -> None:
+        """Not a link of this domain: its root, its robots.txt, or its 404 answer."""
+        if code == "robots.txt":
+            body = (site.robots or DEFAULT_ROBOTS).encode()
+            headers = [*_ROBOTS_HEADERS, (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send(
+                {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+            )
+            return
+        if code == "":
+            if site.root_url is not None and emittable(site.root_url):
+                await self._elsewhere_to(send, site.root_url)
+            else:
+                await self._page(scope, send, "not_found")
+            return
+        # Only what could be a code counts as a guess (favicon.ico, /a/b never do).
+        await self._not_found(scope, send, site.not_found_url, guess=bool(_CODE.fullmatch(code)))
+
+    async def _elsewhere_to(self, send: Send, url: str) -> None:
+        """A domain's own redirect (root, 404): not a click, never cached by the browser."""
+        headers = [(b"location", url.encode("ascii")), *_ELSEWHERE_HEADERS]
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def custom_host(self, scope: Scope) -> bool:
+        """Whether the request is for a workspace's custom domain: there every path but the
+        Shlink API's is the redirect's (no dashboard, no /api on a seller's domain)."""
+        host = _host(scope["headers"])
+        if host is None or not hasattr(self, "resolver"):
+            return False
+        try:
+            site = await self.resolver.site(host)
+        except Exception:
+            return False
+        return site is not None and site.workspace_id is not None
+
     def _lost(self) -> None:
         """A click not recorded: counted, and logged once per 1,000."""
         self.clicks_lost += 1
@@ -183,10 +243,13 @@ class RedirectApp:
         await send({"type": "http.response.start", "status": page.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _not_found(self, scope: Scope, send: Send) -> None:
+    async def _not_found(
+        self, scope: Scope, send: Send, redirect_to: str | None = None, *, guess: bool = True
+    ) -> None:
         """Only misses touch the limiter: an address that asked for too many unknown codes
-        gets 429 for further ones (enumeration), while its existing links still redirect."""
-        if self.miss_limit is not None:
+        gets 429 for further ones (enumeration), while its existing links still redirect.
+        ``redirect_to``: the domain's 404 redirect, else hoplink's page."""
+        if self.miss_limit is not None and guess:
             client = scope.get("client")
             ip = self.capture.client_ip(client[0] if client else None, scope["headers"])[0]
             if ip is not None:
@@ -196,6 +259,9 @@ class RedirectApp:
                     retry = str(retry_after_seconds(wait)).encode()
                     await self._page(scope, send, "too_many", extra=[(b"retry-after", retry)])
                     return
+        if redirect_to is not None and emittable(redirect_to):
+            await self._elsewhere_to(send, redirect_to)
+            return
         await self._page(scope, send, "not_found")
 
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,7 +32,7 @@ from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 from hoplink.redirect.cache import MISSING, RedirectCache
 from hoplink.redirect.shared_cache import Key, SharedLinkCache
 from hoplink.storage.database import Database
-from hoplink.storage.redirects import Target, hostnames, resolve_many
+from hoplink.storage.redirects import Site, Target, resolve_many, sites
 
 if TYPE_CHECKING:
     from hoplink.redirect.parts import EdgeParts
@@ -45,7 +45,7 @@ MAX_LOADERS = 2
 STALE_IF_ERROR = 600.0
 
 
-def _emittable(url: str) -> bool:
+def emittable(url: str) -> bool:
     """Only printable ASCII may go into a Location header (canonical URLs always are)."""
     return url.isascii() and all(0x21 <= ord(c) <= 0x7E for c in url)
 
@@ -120,6 +120,19 @@ class Resolver:
                 raise
             return stale
 
+    async def site(self, host: str) -> Site | None:
+        """The short domain ``host`` names, from memory (the whole map is reloaded only after
+        a domain change or once per cache TTL), or None: not a served host."""
+        hosts = self.cache.hosts()
+        if hosts is None:
+            try:
+                hosts = await self._load_hosts()
+            except Exception:
+                hosts = self.cache.stale_hosts()  # the database is down: the last map
+                if hosts is None:
+                    raise
+        return hosts.get(host)
+
     async def _load(self, host: str, code: str) -> Target | None:
         hosts = self.cache.hosts()
         if hosts is None:
@@ -184,7 +197,7 @@ class Resolver:
         written: list[tuple[Key, Target | None]] = []
         for host, code, generation in batch:
             target: Target | None = found.get((host, code))
-            if target is not None and not _emittable(target.final_url):
+            if target is not None and not emittable(target.final_url):
                 log.error("link %s has a final URL that cannot be sent; 404", target.link_id)
                 target = None
             self._settle(host, code, generation, target)
@@ -212,7 +225,7 @@ class Resolver:
             raise
         self.db_breaker.success()
 
-    async def _load_hosts(self) -> frozenset[str]:
+    async def _load_hosts(self) -> Mapping[str, Site]:
         async with self._hosts_lock:
             cached = self.cache.hosts()
             if cached is not None:
@@ -225,7 +238,7 @@ class Resolver:
                     self.cache.put_hosts(shared, generation=generation)
                     return shared
             async with self._database() as conn:
-                hosts = await hostnames(conn)
+                hosts = await sites(conn)
             self.cache.put_hosts(hosts, generation=generation)
             if self.shared is not None:
                 await self.shared.put_hosts(token, hosts)

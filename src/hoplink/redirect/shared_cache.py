@@ -25,14 +25,14 @@ import enum
 import hashlib
 import logging
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hoplink.redirect.breaker import CircuitBreaker
-from hoplink.storage.redirects import Target
+from hoplink.storage.redirects import Site, Target
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -261,8 +261,9 @@ class SharedLinkCache:
         except Exception:
             self._failed("write")
 
-    async def get_hosts(self) -> tuple[bytes | None, frozenset[str] | None]:
-        """The known hostnames as stored by any node (None: not there or unreadable)."""
+    async def get_hosts(self) -> tuple[bytes | None, dict[str, Site] | None]:
+        """The served hosts and their sites as stored by any node (None: not there or
+        unreadable, or in an older node's format)."""
         if not self.enabled or self.pending_all or not self.breaker.allow():
             return None, None
         try:
@@ -276,18 +277,20 @@ class SharedLinkCache:
         if raw is None:
             return token, None
         try:
-            return token, frozenset(str(h) for h in orjson.loads(raw))
-        except (ValueError, TypeError):
+            stored = orjson.loads(raw)
+            sites = {str(h): Site.from_json(v) for h, v in stored["sites"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
             return token, None
+        return token, sites
 
-    async def put_hosts(self, token: bytes | None, hosts: frozenset[str]) -> None:
+    async def put_hosts(self, token: bytes | None, hosts: Mapping[str, Site]) -> None:
         if token is None or self.pending_all or not self.enabled:
             return
         try:
             async with asyncio.timeout(self.timeout):
                 await self._write_hosts(
                     keys=[self.generation_key, self.hosts_key],
-                    args=[token, orjson.dumps(sorted(hosts)), self.ttl_ms],
+                    args=[token, _sites_json(hosts), self.ttl_ms],
                 )
         except Exception:
             self._failed("write")
@@ -316,3 +319,7 @@ class SharedLinkCache:
                         batch = []
                 if batch:
                     await self.redis.unlink(*batch)
+
+
+def _sites_json(hosts: Mapping[str, Site]) -> bytes:
+    return orjson.dumps({"sites": {host: site.as_json() for host, site in hosts.items()}})

@@ -315,6 +315,10 @@ class LinkRepo:
             conds.append(_L.domain_id == query.domain_id)
         if query.destination:
             conds.append(_L.destination_url == query.destination)
+        if query.exclude_exhausted:
+            conds.append(_L.exhausted_at.is_(None))
+        if query.ended_before is not None:
+            conds.append(or_(_L.ends_at.is_(None), _L.ends_at >= query.ended_before))
         if query.text:
             conds.append(self._text_matches(query.text))
         key = query.sort.lstrip("-")

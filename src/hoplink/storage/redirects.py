@@ -135,10 +135,64 @@ async def resolve(
     return (await resolve_many(conn, hostname, [code], click_param=click_param)).get(code)
 
 
-async def hostnames(conn: AsyncConnection) -> frozenset[str]:
-    """Every domain links can live on; a request for any other Host is answered 404 at once."""
-    rows = await conn.execute(select(t.domains.c.hostname))
-    return frozenset(row[0] for row in rows)
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A short domain as the redirect edge keeps it in memory, one per served host: what
+    "/", robots.txt and unknown codes answer there, and whose links it serves."""
+
+    domain_id: str
+    workspace_id: str | None  # None: a platform domain (every workspace's links)
+    # Suspended by the operator (or its workspace is): every path answers the "gone" page.
+    suspended: bool = False
+    root_url: str | None = None
+    not_found_url: str | None = None
+    robots: str | None = None
+
+    def as_json(self) -> list[Any]:
+        return [
+            self.domain_id,
+            self.workspace_id,
+            self.suspended,
+            self.root_url,
+            self.not_found_url,
+            self.robots,
+        ]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> Site:
+        domain_id, workspace_id, suspended, root, not_found, robots = value
+        return cls(str(domain_id), workspace_id, bool(suspended), root, not_found, robots)
+
+
+async def sites(conn: AsyncConnection) -> dict[str, Site]:
+    """Every host the redirect serves (platform domains, verified and suspended custom ones):
+    a request for any other Host is answered 404 at once, with no query."""
+    D, W = t.domains.c, t.workspaces.c
+    query = (
+        select(
+            D.hostname,
+            D.id,
+            D.workspace_id,
+            D.status,
+            W.status,
+            D.root_url,
+            D.not_found_url,
+            D.robots,
+        )
+        .outerjoin(t.workspaces, W.id == D.workspace_id)
+        .where(D.status.in_(("verified", "suspended")))
+    )
+    return {
+        row[0]: Site(
+            domain_id=row[1],
+            workspace_id=row[2],
+            suspended=row[3] == "suspended" or row[4] == "suspended",
+            root_url=row[5],
+            not_found_url=row[6],
+            robots=row[7],
+        )
+        for row in await conn.execute(query)
+    }
 
 
 async def ensure_salt(conn: AsyncConnection, *, day: date, candidate: str, now: datetime) -> str:

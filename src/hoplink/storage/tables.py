@@ -98,6 +98,12 @@ workspaces = Table(
     # Links the workspace may create per UTC day / month; NULL: the operator's defaults.
     Column("links_per_day", Integer, nullable=True),
     Column("links_per_month", Integer, nullable=True),
+    # Custom short domains it may have (NULL: the operator's default), and whether a platform
+    # admin approved it for them (HOPLINK_CUSTOM_DOMAINS=approval).
+    Column("short_domain_limit", Integer, nullable=True),
+    Column(
+        "short_domains_approved", Boolean, nullable=False, default=False, server_default=false()
+    ),
 )
 
 users = Table(
@@ -151,6 +157,23 @@ domains = Table(
     ),
     Column("is_default", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Custom short domains (issue 16; docs/domains.md). status: pending | verified |
+    # suspended (by the operator) | removed (by its workspace: the row and its links stay,
+    # so their codes stay reserved). Platform domains are verified.
+    Column("status", String(16), nullable=False, default="verified", server_default="verified"),
+    # The verification token (TXT value and CNAME label), how and when it was proven.
+    Column("token", String(64), nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("checked_at", UTCDateTime, nullable=True),
+    Column("verified_at", UTCDateTime, nullable=True),
+    # Where "/" and unknown codes send visitors (NULL: hoplink's page), robots.txt (NULL:
+    # disallow all), the default of new links' forward_query, the workspace's default domain.
+    Column("root_url", Text, nullable=True),
+    Column("not_found_url", Text, nullable=True),
+    Column("robots", Text, nullable=True),
+    Column("forward_query", Boolean, nullable=False, default=False, server_default=false()),
+    Column("workspace_default", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 campaigns = Table(
@@ -485,6 +508,22 @@ retired_codes = Table(
     ),
     Column("code", String(64), primary_key=True),
     Column("retired_at", UTCDateTime, nullable=False),
+)
+
+# A link's public stats page (issue 16): opt-in, found by the SHA-256 of its unguessable
+# token (shown once), revoked by deleting the row.
+public_stats = Table(
+    "public_stats",
+    metadata,
+    Column(
+        "link_id",
+        String(32),
+        ForeignKey("links.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("workspace_id", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # --- Webhooks (issue 10): endpoints, the transactional outbox, the delivery log ---

@@ -24,6 +24,7 @@ from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
 from hoplink.storage.privacy import PrivacyRepo
+from hoplink.storage.public_stats import PublicStatsRepo
 from hoplink.storage.recovery import (
     InvitationRepo,
     PasswordResetRepo,
@@ -62,6 +63,7 @@ class Tx:
         self.workspace_security = WorkspaceSecurityRepo(conn)
         self.redirect_changes = RedirectChangeRepo(conn)
         self.health_queue = HealthQueue(conn)
+        self.public_stats = PublicStatsRepo(conn)
 
     @property
     def dialect(self) -> str:

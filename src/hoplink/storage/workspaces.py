@@ -30,6 +30,8 @@ def _workspace(row: Row[Any]) -> Workspace:
         fallback_url=row.fallback_url,
         links_per_day=row.links_per_day,
         links_per_month=row.links_per_month,
+        short_domain_limit=row.short_domain_limit,
+        short_domains_approved=bool(row.short_domains_approved),
     )
 
 

@@ -61,6 +61,10 @@ class Workspace:
     # Creation quotas set by the operator; None: the settings' defaults.
     links_per_day: int | None = None
     links_per_month: int | None = None
+    # Custom short domains (issue 16): its own limit (None: the operator's default), and
+    # whether a platform admin approved it for them (HOPLINK_CUSTOM_DOMAINS=approval).
+    short_domain_limit: int | None = None
+    short_domains_approved: bool = False
 
     @property
     def channels(self) -> tuple[str, ...]:

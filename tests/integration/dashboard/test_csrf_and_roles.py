@@ -23,6 +23,7 @@ from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
 from hoplink.conversions.ingest_keys import create_ingest_key
 from hoplink.conversions.settings import put_rule
+from hoplink.domains import service as short_domains
 from hoplink.forwarding import service as forwarding
 from hoplink.forwarding.models import Kind
 from hoplink.links import experiments
@@ -87,6 +88,7 @@ class World:
     session_id: str = "0" * 64
     routing_rule_id: str = "rul_" + "0" * 16
     variant_id: str = "var_" + "0" * 16
+    sdomain_id: str = "dom_" + "0" * 16
 
     def path(self, template: str) -> str:
         token = self.invite_token if template.startswith("/app/invite/") else self.reset_token
@@ -104,6 +106,7 @@ class World:
             hook=self.hook_id,
             fwd=self.fwd_id,
             routing_rule=self.routing_rule_id,
+            sdomain=self.sdomain_id,
         )
 
     def form(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +127,14 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             tx,
             workspace=ws,
             hostname=f"shop-{ws.slug}.example.com",
+            policy=policy_from_settings(dash.app.settings),
+        )
+        approved = await short_domains.set_workspace_rules(tx, workspace=ws, approved=True)
+        short = await short_domains.add_domain(
+            tx,
+            workspace=approved,
+            hostname=f"go-{ws.slug}.example.com",
+            settings=dash.app.settings,
             policy=policy_from_settings(dash.app.settings),
         )
         rule = await put_rule(
@@ -200,6 +211,7 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
         fwd_id=fwd.id,
         routing_rule_id=routing_rule.id,
         variant_id=test.variants[1].id,
+        sdomain_id=short.id,
     )
 
 
@@ -341,6 +353,7 @@ async def test_another_workspace_answers_like_a_missing_one(dash: Dash) -> None:
         theirs.ikey_id,
         routing_rule_id=theirs.routing_rule_id,
         variant_id=theirs.variant_id,
+        sdomain_id=theirs.sdomain_id,
     )
     gets = [
         "/app/w/{ws}/links/{id}",

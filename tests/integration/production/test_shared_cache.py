@@ -15,6 +15,8 @@ from changes import committed
 from clickids import without_click_id
 from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.events import LinkChanged, ShortDomainChanged
+from hoplink.ids import new_id, utcnow
+from hoplink.links.models import Domain
 from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, resolve
 from hoplink.workspaces.models import WorkspaceStatus
@@ -152,3 +154,43 @@ async def test_redirects_keep_working_from_the_database_when_redis_is_down(
             assert a.invalidation.resubscribes >= 2
             for link in links:
                 assert (await a.get(link.code)).status_code == 302
+
+
+async def test_custom_domains_are_shared_with_their_settings_through_redis(
+    nodes: tuple[Node, Node], pg: Database
+) -> None:
+    """The map of hosts (issue 16) travels through Redis with each domain's settings: node
+    B answers a custom domain's root, robots.txt and 404 redirect without a query."""
+    a, b = nodes
+    ws, _ = await tenant(pg)
+    now = utcnow()
+    async with pg.transaction() as tx:
+        await tx.domains.insert(
+            Domain(
+                id=new_id("dom"),
+                hostname="go.brand.example",
+                workspace_id=ws.id,
+                is_default=False,
+                status="verified",
+            ),
+            now,
+        )
+        found = await tx.domains.by_hostname("go.brand.example")
+        assert found is not None
+        await tx.domains.update(
+            found.id,
+            root_url="https://brand.example.com/",
+            not_found_url="https://brand.example.com/404",
+            robots="User-agent: *\nAllow: /\n",
+        )
+    await committed(a.db, ShortDomainChanged("go.brand.example"))
+    await a.invalidation.flushed(2)
+    r = await a.get("", host="go.brand.example")
+    assert r.status_code == 302 and r.headers["location"] == "https://brand.example.com/"
+    b.queries.clear()
+    r = await b.get("", host="go.brand.example")
+    assert r.status_code == 302 and r.headers["location"] == "https://brand.example.com/"
+    assert (await b.get("robots.txt", host="go.brand.example")).text == "User-agent: *\nAllow: /\n"
+    assert b.selects() == []
+    r = await b.get("nope-nope", host="go.brand.example")  # the code itself is looked up
+    assert r.headers["location"] == "https://brand.example.com/404"

@@ -16,6 +16,10 @@ import pytest
 
 from factories import domain, workspace
 from hoplink import domains, privacy
+from hoplink.config import Settings
+from hoplink.domains import service as domain_service
+from hoplink.domains.models import ShortDomainMethod
+from hoplink.domains.verification import Outcome
 from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
 from hoplink.links import experiments
 from hoplink.links import rules as link_rules
@@ -28,14 +32,17 @@ from hoplink.moderation import service as moderation
 from hoplink.moderation.models import ReportStatus
 from hoplink.redirect.cache import MISSING, RedirectCache
 from hoplink.redirect.invalidation import InvalidateOnCommit
+from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.database import Database
-from hoplink.storage.redirects import Target
+from hoplink.storage.redirects import Site, Target
 from hoplink.storage.tx import Tx
 from hoplink.workspaces import service as workspaces
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
+SITE = Site("dom_test", None)
+
 MODULES: tuple[ModuleType, ...] = (
-    links, link_rules, experiments, moderation, reports, workspaces, privacy, domains
+    links, link_rules, experiments, moderation, reports, workspaces, privacy, domain_service
 )  # fmt: skip
 # Service functions that change what a short link answers: each is exercised below.
 CHANGING = {
@@ -51,7 +58,15 @@ CHANGING = {
     "moderation.reports.close_report",
     "workspaces.service.set_status",
     "privacy.erase_workspace",
-    "domains.ensure_default_domain",
+    "domains.service.ensure_default_domain",
+    "domains.service.add_domain",
+    "domains.service.record_check",
+    "domains.service.approve_domain",
+    "domains.service.remove_domain",
+    "domains.service.update_settings",
+    "domains.service.suspend_domain",
+    "domains.service.reinstate_domain",
+    "domains.service.transfer_domain",
     "links.rules.add_rule",
     "links.rules.replace_rule",
     "links.rules.set_rules",
@@ -70,7 +85,10 @@ NOT_CHANGING = {
     "workspaces.service.find_workspace",
     "privacy.record_export",
     "privacy.export_chunks",
-    "domains.domain_for",
+    "domains.service.domain_for",
+    "domains.service.find_domain",
+    "domains.service.any_domain",
+    "domains.service.set_workspace_rules",
     "links.service.destination_check",
     "links.rules.list_rules",
 }
@@ -253,7 +271,7 @@ async def test_moderation_records_its_changes_and_drops_the_cache(watched: Watch
 
 async def test_erasure_and_domain_changes_drop_everything(watched: Watched) -> None:
     _, ws, link = await _start(watched)
-    watched.cache.put_hosts(frozenset({"hop.test"}), generation=watched.cache.generation)
+    watched.cache.put_hosts({"hop.test": SITE}, generation=watched.cache.generation)
     watched.cache_link(link, ws)
     assert await watched.change(lambda tx: privacy.erase_workspace(tx, ref=ws.id, actor="t")) == [
         WorkspaceChanged(ws.id, "erased"),
@@ -261,13 +279,55 @@ async def test_erasure_and_domain_changes_drop_everything(watched: Watched) -> N
     ]
     assert not watched.cached(link) and watched.cache.hosts() is None
 
-    watched.cache.put_hosts(frozenset({"hop.test"}), generation=watched.cache.generation)
+    watched.cache.put_hosts({"hop.test": SITE}, generation=watched.cache.generation)
     assert await watched.change(lambda tx: domains.ensure_default_domain(tx, "hop.test")) == []
     assert watched.cache.hosts() is not None  # already the default: nothing changed
     assert await watched.change(lambda tx: domains.ensure_default_domain(tx, "go.example")) == [
         ShortDomainChanged("go.example")
     ]
     assert watched.cache.hosts() is None
+
+
+async def test_custom_domain_services_record_their_changes_and_drop_the_hosts(
+    watched: Watched, tmp_path: object
+) -> None:
+    _, ws, _ = await _start(watched)
+    async with watched.db.transaction() as tx:
+        other = await workspace(tx, name="Other Shop")
+    settings = Settings(data_dir=tmp_path, custom_domains="automatic")  # type: ignore[arg-type]
+    policy = DestinationPolicy()
+    made: list[Domain] = []
+
+    async def add(tx: Tx) -> None:
+        made.append(
+            await domain_service.add_domain(
+                tx, workspace=ws, hostname="go.brand.example", settings=settings, policy=policy
+            )
+        )
+
+    async def proven(tx: Tx) -> None:
+        outcome = Outcome(ShortDomainMethod.DNS_TXT, None)
+        await domain_service.record_check(tx, domain=made[0], outcome=outcome, actor="t")
+
+    home = "https://shop.example.com/"
+    steps: list[Callable[[Tx], Awaitable[object]]] = [
+        add,
+        proven,
+        lambda tx: domain_service.update_settings(
+            tx, workspace=ws, ref="go.brand.example", policy=policy, root_url=home
+        ),
+        lambda tx: domain_service.suspend_domain(tx, ref="go.brand.example", actor="a", reason="r"),
+        lambda tx: domain_service.reinstate_domain(tx, ref="go.brand.example", actor="a"),
+        lambda tx: domain_service.remove_domain(
+            tx, workspace=ws, ref="go.brand.example", actor="t"
+        ),
+        lambda tx: domain_service.transfer_domain(tx, ref="go.brand.example", to=other, actor="a"),
+        lambda tx: domain_service.approve_domain(tx, ref="go.brand.example", actor="a"),
+    ]
+    for run in steps:
+        watched.cache.put_hosts({"hop.test": SITE}, generation=watched.cache.generation)
+        assert await watched.change(run) == [ShortDomainChanged("go.brand.example")]
+        assert watched.cache.hosts() is None
 
 
 async def test_rules_and_ab_tests_record_their_changes_and_drop_the_cache(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from clocks import Clock
 from hoplink.redirect.cache import MISSING, RedirectCache
-from hoplink.storage.redirects import Target
+from hoplink.storage.redirects import Site, Target
+
+SITE = Site("dom_test", None)
 
 
 def target(n: int = 1, workspace: str = "ws_a") -> Target:
@@ -94,11 +96,11 @@ def test_known_hosts_expire_and_clear_forgets_them() -> None:
     clock = Clock()
     cache = make(clock)
     assert cache.hosts() is None
-    cache.put_hosts(frozenset({"hop.test"}), generation=cache.generation)
-    assert cache.hosts() == frozenset({"hop.test"})
+    cache.put_hosts({"hop.test": SITE}, generation=cache.generation)
+    assert cache.hosts() == {"hop.test": SITE}
     clock.now += 30
     assert cache.hosts() is None
-    cache.put_hosts(frozenset({"hop.test"}), generation=cache.generation)
+    cache.put_hosts({"hop.test": SITE}, generation=cache.generation)
     cache.put("hop.test", "a", target(), generation=cache.generation)
     cache.clear()
     assert cache.hosts() is None

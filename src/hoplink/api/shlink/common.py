@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 from hoplink.analytics import visits as visit_service
 from hoplink.analytics.models import Totals
+from hoplink.api.shlink import redirect_rules
 from hoplink.api.shlink.problems import ShlinkProblem, invalid_data, short_url_not_found
 from hoplink.api.shlink.schemas import Meta, Pagination, ShortUrl, VisitsSummary
 from hoplink.errors import FieldError
 from hoplink.links.models import Domain, Link
+from hoplink.links.rules import rules_of
 from hoplink.runtime import Runtime
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
@@ -113,12 +115,16 @@ async def short_urls(
             dateCreated=atom(link.created_at),
             visitsSummary=summary(totals.get(link.id, Totals())),
             tags=link.tags,
-            meta=Meta(),
+            meta=Meta(
+                validSince=atom(link.starts_at) if link.starts_at else None,
+                validUntil=atom(link.ends_at) if link.ends_at else None,
+                maxVisits=link.max_clicks,
+            ),
             domain=None if link.domain == default_host else link.domain,
             title=link.title,
             crawlable=False,
             forwardQuery=link.forward_query,
-            hasRedirectRules=False,
+            hasRedirectRules=bool(redirect_rules.to_shlink(rules_of(link))[0]),
         )
         for link in links
     ]

@@ -55,4 +55,6 @@ def require(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 LinksRead = Annotated[Principal, Depends(require(Scope.LINKS_READ))]
 LinksWrite = Annotated[Principal, Depends(require(Scope.LINKS_WRITE))]
+# A domain's redirects change what every visitor of it sees: as in /api/v1, workspace:admin.
+WorkspaceAdmin = Annotated[Principal, Depends(require(Scope.WORKSPACE_ADMIN))]
 StatsRead = Annotated[Principal, Depends(require(Scope.STATS_READ))]

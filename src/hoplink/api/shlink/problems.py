@@ -37,6 +37,10 @@ FIELD_NAMES = {
     "forward_query": "forwardQuery",
     "created_from": "startDate",
     "created_to": "endDate",
+    "starts_at": "validSince",
+    "ends_at": "validUntil",
+    "max_clicks": "maxVisits",
+    "rules": "redirectRules",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from hoplink.api.deps import ClientIP
+from hoplink.api.shlink import redirect_rules
 from hoplink.api.shlink.common import (
     DATE_PATTERN,
     Page,
@@ -31,8 +32,11 @@ from hoplink.api.shlink.schemas import (
 )
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.ids import utcnow
 from hoplink.links import service
 from hoplink.links.models import Link, LinkQuery
+from hoplink.links.routing import app_presets
+from hoplink.links.rules import rules_of, set_rules
 from hoplink.links.urls import canonicalize_destination
 from hoplink.ratelimit import enforce, parse_limit
 from hoplink.safety.policy import policy_from_settings
@@ -50,8 +54,6 @@ _ORDER_FIELDS = {
 }
 # Shlink's orderBy values: <field>, <field>-ASC or <field>-DESC.
 OrderBy = Annotated[str, Query(pattern=rf"^({'|'.join(_ORDER_FIELDS)})(-ASC|-DESC)?$")]
-_SCHEDULE = ("validSince", "validUntil", "maxVisits")
-_NO_SCHEDULE = "hoplink links have no start, end or visit limit yet; send null or leave it out"
 _NO_CRAWLABLE = "hoplink short links are never listed for crawlers; send false or leave it out"
 
 
@@ -79,8 +81,6 @@ async def list_short_urls(
     excludePastValidUntil: bool = False,
     domain: Annotated[str, Query(max_length=253)] = "",
 ) -> ShortUrlsOut:
-    # excludeMaxVisitsReached / excludePastValidUntil: no hoplink link has a visit limit or
-    # an end date yet, so none is ever excluded.
     size = Page.of(page, itemsPerPage, MAX_PAGE)
     start, end = parse_date(startDate, "startDate"), parse_date(endDate, "endDate")
     sort = _order(orderBy)
@@ -96,6 +96,8 @@ async def list_short_urls(
             tags_all=tagsMode == "all",
             domain_id=domain_id,
             archived=None,
+            exclude_exhausted=excludeMaxVisitsReached,
+            ended_before=utcnow() if excludePastValidUntil else None,
             created_from=start,
             created_to=end + timedelta(microseconds=1) if end else None,
             sort=sort,
@@ -109,16 +111,22 @@ async def list_short_urls(
     )
 
 
-def _refuse_unmapped(schedule: dict[str, object], crawlable: bool | None) -> None:
-    errors = [
-        FieldError(name, "not_supported", _NO_SCHEDULE)
-        for name in _SCHEDULE
-        if schedule.get(name) is not None
-    ]
+def _refuse_unmapped(crawlable: bool | None) -> None:
     if crawlable:
-        errors.append(FieldError("crawlable", "not_supported", _NO_CRAWLABLE))
-    if errors:
-        raise invalid_data(errors)
+        raise invalid_data([FieldError("crawlable", "not_supported", _NO_CRAWLABLE)])
+
+
+def _schedule(body: ShortUrlCreate | ShortUrlEdit, sent: set[str]) -> dict[str, object]:
+    """validSince / validUntil / maxVisits as the link's starts_at / ends_at / max_clicks
+    (only those sent; null clears). The link service validates them as for /api/v1."""
+    out: dict[str, object] = {}
+    if "validSince" in sent:
+        out["starts_at"] = parse_date(body.validSince, "validSince")
+    if "validUntil" in sent:
+        out["ends_at"] = parse_date(body.validUntil, "validUntil")
+    if "maxVisits" in sent:
+        out["max_clicks"] = body.maxVisits
+    return out
 
 
 async def _existing(runtime: RuntimeDep, who: LinksWrite, body: ShortUrlCreate) -> Link | None:
@@ -151,7 +159,8 @@ async def _existing(runtime: RuntimeDep, who: LinksWrite, body: ShortUrlCreate) 
 async def create_short_url(
     body: ShortUrlCreate, who: LinksWrite, runtime: RuntimeDep, ip: ClientIP
 ) -> ShortUrl:
-    _refuse_unmapped(body.model_dump(include=set(_SCHEDULE)), body.crawlable)
+    _refuse_unmapped(body.crawlable)
+    schedule = _schedule(body, body.model_fields_set)
     link = await _existing(runtime, who, body) if body.findIfExists else None
     if link is None:
         await enforce(
@@ -166,6 +175,9 @@ async def create_short_url(
             title=body.title,
             code=body.customSlug,
             forward_query=body.forwardQuery,
+            starts_at=schedule.get("starts_at"),  # type: ignore[arg-type]
+            ends_at=schedule.get("ends_at"),  # type: ignore[arg-type]
+            max_clicks=schedule.get("max_clicks"),  # type: ignore[arg-type]
         )
         async with runtime.db.transaction() as tx:
             name = None if body.domain in (None, "", "DEFAULT") else body.domain
@@ -208,8 +220,8 @@ async def edit_short_url(
     domain: _Domain = "",
 ) -> ShortUrl:
     sent = body.model_fields_set
-    _refuse_unmapped(body.model_dump(include=set(_SCHEDULE) & sent), body.crawlable)
-    changes: dict[str, object] = {}
+    _refuse_unmapped(body.crawlable)
+    changes: dict[str, object] = _schedule(body, sent)
     if "longUrl" in sent:
         if body.longUrl is None:
             raise invalid_data(
@@ -250,20 +262,21 @@ async def delete_short_url(
 @router.get(
     "/{shortCode}/redirect-rules",
     response_model=RedirectRules,
-    summary="Redirect rules of a short URL (hoplink has none: always empty)",
+    summary="Redirect rules of a short URL (hoplink's routing rules Shlink can express)",
 )
 async def get_redirect_rules(
     shortCode: str, who: LinksRead, runtime: RuntimeDep, domain: _Domain = ""
 ) -> RedirectRules:
     async with runtime.db.transaction(write=False) as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
-    return RedirectRules(defaultLongUrl=link.destination_url, redirectRules=[])
+    shown, _ = redirect_rules.to_shlink(rules_of(link))
+    return RedirectRules(defaultLongUrl=link.destination_url, redirectRules=shown)
 
 
 @router.post(
     "/{shortCode}/redirect-rules",
     response_model=RedirectRules,
-    summary="Set redirect rules (only an empty list: hoplink has no redirect rules yet)",
+    summary="Replace the redirect rules (mapped onto hoplink's routing rules)",
 )
 async def set_redirect_rules(
     shortCode: str,
@@ -272,8 +285,26 @@ async def set_redirect_rules(
     runtime: RuntimeDep,
     domain: _Domain = "",
 ) -> RedirectRules:
-    async with runtime.db.transaction(write=False) as tx:
+    wanted, errors = redirect_rules.to_hoplink(body.redirectRules)
+    if errors:
+        raise invalid_data(errors)
+    async with runtime.db.transaction() as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
-    if body.redirectRules:
-        raise not_mapped("redirectRules", "hoplink has no redirect rules yet; send an empty list")
-    return RedirectRules(defaultLongUrl=link.destination_url, redirectRules=[])
+        _, hidden = redirect_rules.to_shlink(rules_of(link))
+        if hidden:  # a Shlink client would silently delete what it cannot see
+            raise not_mapped(
+                "redirectRules",
+                "this link has routing rules Shlink cannot express (app hand-off, in-app"
+                " browser, time window, several values); edit them in hoplink",
+            )
+        link, _ = await set_rules(
+            tx,
+            workspace=who.workspace,
+            link_id=link.id,
+            rules=wanted,
+            actor=who.actor,
+            policy=policy_from_settings(runtime.settings),
+            presets=app_presets(runtime.settings.app_presets_file),
+        )
+    shown, _ = redirect_rules.to_shlink(rules_of(link))
+    return RedirectRules(defaultLongUrl=link.destination_url, redirectRules=shown)

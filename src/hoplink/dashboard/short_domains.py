@@ -1,0 +1,246 @@
+"""Settings → Short domains: a workspace's custom short domains (issue 16).
+
+The same service functions as ``/api/v1/workspace/short-domains``: the same rules and
+messages. Everyone in the workspace sees the list and the DNS records (they are meant to be
+published); owners and admins add, check, configure and remove. Another workspace's domain
+answers exactly like one that does not exist (``find_domain`` looks only in this one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.forms import errors_by_field
+from hoplink.dashboard.i18n import N_
+from hoplink.dashboard.pages import flash, gettext, render
+from hoplink.domains import service
+from hoplink.domains.models import proof_records
+from hoplink.domains.verification import ShortDomainVerifier
+from hoplink.errors import InvalidInput, WorkspaceSuspended
+from hoplink.links.models import Domain
+from hoplink.safety.policy import policy_from_settings
+
+STATUS_NAMES = {
+    "pending": N_("Pending"),
+    "verified": N_("Verified"),
+    "suspended": N_("Suspended by the platform"),
+    "removed": N_("Removed"),
+}
+METHOD_NAMES = {
+    "dns_txt": N_("DNS TXT record"),
+    "cname": N_("CNAME record"),
+    "admin": N_("approved by the platform operator"),
+}
+_SETTINGS = ("root_url", "not_found_url", "robots")
+
+
+async def _viewer(request: Request) -> Viewer:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        return await load_viewer(tx, request, request.path_params["ws"])
+
+
+async def _manager(request: Request) -> Viewer:
+    v = await _viewer(request)
+    v.require_manage()
+    if v.suspended:
+        raise WorkspaceSuspended("this workspace is suspended; its domains cannot be changed")
+    return v
+
+
+async def _find(request: Request, v: Viewer) -> Domain:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        return await service.find_domain(
+            tx, workspace=v.workspace, ref=request.path_params["sdomain"]
+        )
+
+
+def _common(request: Request, v: Viewer) -> dict[str, Any]:
+    settings = services(request).runtime.settings
+    refused = service.eligible(v.workspace, settings)
+    return {
+        "viewer": v,
+        "can_change": v.can_manage and not v.suspended,
+        "status_names": STATUS_NAMES,
+        "method_names": METHOD_NAMES,
+        "limit": service.limit_of(v.workspace, settings),
+        "eligible": refused is None,
+        "mode": settings.custom_domains,
+    }
+
+
+async def _list_page(
+    request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
+) -> Response:
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        found = await tx.domains.of_workspace(v.workspace.id)
+    extra.setdefault("values", {"hostname": ""})
+    extra.setdefault("errors", {})
+    return render(
+        request,
+        "settings/short_domains.html",
+        status_code=status_code,
+        domains=found,
+        **_common(request, v),
+        **extra,
+    )
+
+
+async def list_page(request: Request) -> Response:
+    return await _list_page(request, await _viewer(request))
+
+
+async def add(request: Request) -> Response:
+    v = await _manager(request)
+    form = await request.form()
+    typed = form.get("hostname")
+    hostname = typed if isinstance(typed, str) else ""
+    runtime = services(request).runtime
+    try:
+        async with runtime.db.transaction() as tx:
+            domain = await service.add_domain(
+                tx,
+                workspace=v.workspace,
+                hostname=hostname,
+                settings=runtime.settings,
+                policy=policy_from_settings(runtime.settings),
+            )
+    except InvalidInput as exc:
+        return await _list_page(
+            request,
+            v,
+            values={"hostname": hostname},
+            errors=errors_by_field(exc),
+            status_code=422,
+        )
+    flash(
+        request,
+        gettext(
+            request,
+            "%(domain)s was added. Publish one of the DNS records below, then check.",
+            domain=domain.hostname,
+        ),
+    )
+    return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
+
+
+async def _domain_page(
+    request: Request,
+    v: Viewer,
+    domain: Domain,
+    *,
+    status_code: int = 200,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
+) -> Response:
+    runtime = services(request).runtime
+    records = proof_records(domain, runtime.settings.custom_domain_cname_target)
+    shown = values or {
+        "root_url": domain.root_url or "",
+        "not_found_url": domain.not_found_url or "",
+        "robots": domain.robots or "",
+        "forward_query": domain.forward_query,
+        "workspace_default": domain.workspace_default,
+    }
+    return render(
+        request,
+        "settings/short_domain.html",
+        status_code=status_code,
+        domain=domain,
+        records=records,
+        values=shown,
+        errors=errors or {},
+        **_common(request, v),
+    )
+
+
+async def domain_page(request: Request) -> Response:
+    v = await _viewer(request)
+    return await _domain_page(request, v, await _find(request, v))
+
+
+async def verify(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    runtime = services(request).runtime
+    # The DNS lookups hold no transaction, as in the API and the CLI.
+    outcome = await ShortDomainVerifier.from_settings(runtime.settings).check(domain)
+    async with runtime.db.transaction() as tx:
+        domain = await service.record_check(tx, domain=domain, outcome=outcome, actor=v.actor)
+    if domain.status == "verified" and outcome.method is not None:
+        flash(
+            request,
+            gettext(
+                request,
+                "%(domain)s is verified (%(method)s).",
+                domain=domain.hostname,
+                method=gettext(request, METHOD_NAMES[outcome.method.value]),
+            ),
+        )
+    else:
+        flash(
+            request,
+            gettext(
+                request,
+                "%(domain)s: no record with the token was found yet. What the check found:"
+                " %(found)s",
+                domain=domain.hostname,
+                found=outcome.error or "",
+            ),
+            "error",
+        )
+    return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
+
+
+async def save(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    form = await request.form()
+    typed = {name: form.get(name) for name in _SETTINGS}
+    values: dict[str, Any] = {k: t if isinstance(t, str) else "" for k, t in typed.items()}
+    values["forward_query"] = form.get("forward_query") == "1"
+    values["workspace_default"] = form.get("workspace_default") == "1"
+    runtime = services(request).runtime
+    try:
+        async with runtime.db.transaction() as tx:
+            domain = await service.update_settings(
+                tx,
+                workspace=v.workspace,
+                ref=domain.id,
+                policy=policy_from_settings(runtime.settings),
+                root_url=values["root_url"],
+                not_found_url=values["not_found_url"],
+                robots=values["robots"],
+                forward_query=values["forward_query"],
+                workspace_default=values["workspace_default"],
+            )
+    except InvalidInput as exc:
+        return await _domain_page(
+            request, v, domain, status_code=422, values=values, errors=errors_by_field(exc)
+        )
+    flash(
+        request, gettext(request, "The settings of %(domain)s were saved.", domain=domain.hostname)
+    )
+    return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
+
+
+async def remove(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    async with services(request).runtime.db.transaction() as tx:
+        domain = await service.remove_domain(
+            tx, workspace=v.workspace, ref=domain.id, actor=v.actor
+        )
+    flash(
+        request,
+        gettext(
+            request,
+            "%(domain)s is no longer served. Its links and their codes are kept: add it again"
+            " to bring them back.",
+            domain=domain.hostname,
+        ),
+    )
+    return RedirectResponse(f"{v.base}/settings/short-domains", status_code=303)

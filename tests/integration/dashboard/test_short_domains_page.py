@@ -1,0 +1,144 @@
+"""Settings → Short domains: add a custom short domain, see the exact DNS records, check
+(a real local DNS server answers), configure what visitors see, remove; roles and the
+operator's eligibility rule. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest_asyncio
+from dashboard_harness import Dash, running_dashboard
+
+from hoplink.domains import service
+from hoplink.domains.models import TXT_PREFIX, cname_label
+from hoplink.links.models import Domain, LinkQuery
+from hoplink.workspaces.models import Role, Workspace
+from security.dns_server import DnsServer, dns_server
+
+HOST = "go.brand.example"
+
+
+@dataclass
+class World:
+    dash: Dash
+    dns: DnsServer
+
+
+@pytest_asyncio.fixture
+async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    async with (
+        dns_server() as dns,
+        running_dashboard(
+            db_url,
+            tmp_path / "data",
+            outbound_dns_servers=dns.address,
+            custom_domains="approval",
+            custom_domain_cname_target="domains.hop.test",
+        ) as dash,
+    ):
+        yield World(dash, dns)
+
+
+def _base(ws: Workspace) -> str:
+    return f"/app/w/{ws.slug}/settings/short-domains"
+
+
+async def _approve(dash: Dash, ws: Workspace) -> None:
+    async with dash.db.transaction() as tx:
+        await service.set_workspace_rules(tx, workspace=ws, approved=True)
+
+
+async def _stored(dash: Dash, ws: Workspace) -> list[Domain]:
+    async with dash.db.transaction(write=False) as tx:
+        return await tx.domains.of_workspace(ws.id)
+
+
+async def test_add_see_records_check_configure_and_remove(world: World) -> None:
+    dash = world.dash
+    b, ws = await dash.signed_in(Role.ADMIN)
+    page = await b.get(_base(ws))
+    assert "need the platform's approval" in html.unescape(page.text)
+    assert (await b.post(_base(ws), {"hostname": HOST})).status_code == 422  # not approved
+    assert await _stored(dash, ws) == []
+    await _approve(dash, ws)
+
+    added = await b.post(_base(ws), {"hostname": HOST})
+    assert added.status_code == 303, added.text[-1500:]
+    [domain] = await _stored(dash, ws)
+    assert added.headers["location"] == f"{_base(ws)}/{domain.id}"
+    assert domain.token is not None
+    page = await b.get(added.headers["location"])
+    text = html.unescape(page.text)
+    assert f"_hoplink.{HOST}" in text and f"{TXT_PREFIX}{domain.token}" in text
+    assert f"{cname_label(domain.token)}.domains.hop.test" in text
+
+    checked = await b.post(f"{_base(ws)}/{domain.id}/verify", {})
+    assert checked.status_code == 303
+    page = await b.get(checked.headers["location"])
+    assert "no record with the token" in html.unescape(page.text)
+    assert (await _stored(dash, ws))[0].status == "pending"
+
+    world.dns.records[(f"_hoplink.{HOST}.", "TXT")] = [f'"{TXT_PREFIX}{domain.token}"']
+    await b.post(f"{_base(ws)}/{domain.id}/verify", {})
+    [domain] = await _stored(dash, ws)
+    assert domain.status == "verified" and domain.method == "dns_txt"
+
+    bad = await b.post(
+        f"{_base(ws)}/{domain.id}",
+        {"root_url": "javascript:alert(1)", "not_found_url": "", "robots": ""},
+    )
+    assert bad.status_code == 422 and "root_url" in bad.text
+    saved = await b.post(
+        f"{_base(ws)}/{domain.id}",
+        {
+            "root_url": "https://brand.example.com/",
+            "not_found_url": "https://brand.example.com/404",
+            "robots": "User-agent: *\nDisallow: /private",
+            "forward_query": "1",
+            "workspace_default": "1",
+        },
+    )
+    assert saved.status_code == 303, saved.text[-1500:]
+    [domain] = await _stored(dash, ws)
+    assert domain.root_url == "https://brand.example.com/" and domain.workspace_default
+    assert domain.robots == "User-agent: *\nDisallow: /private\n" and domain.forward_query
+    root = await b.http.get(f"http://{HOST}/")
+    assert root.status_code == 302 and root.headers["location"] == "https://brand.example.com/"
+
+    # The new-link form starts from the default domain's forward-query; the link lands there.
+    form = await b.get(f"/app/w/{ws.slug}/links/new")
+    assert 'name="forward_query" type="checkbox" checked' in form.text
+    made = await b.post(
+        f"/app/w/{ws.slug}/links", {"url": "https://shop.example.com/n", "forward_query": "on"}
+    )
+    assert made.status_code in (200, 303), made.text[-1500:]
+    async with dash.db.transaction(write=False) as tx:
+        links, _ = await tx.links(ws.id).search(LinkQuery())
+    assert [(link.domain, link.forward_query) for link in links] == [(HOST, True)]
+    removed = await b.post(f"{_base(ws)}/{domain.id}/remove", {})
+    assert removed.status_code == 303
+    assert (await _stored(dash, ws))[0].status == "removed"
+    assert (await b.http.get(f"http://{HOST}/")).status_code != 302
+
+
+async def test_members_see_records_but_cannot_change_anything(world: World) -> None:
+    dash = world.dash
+    owner, ws = await dash.signed_in(Role.OWNER)
+    await _approve(dash, ws)
+    assert (await owner.post(_base(ws), {"hostname": HOST})).status_code == 303
+    [domain] = await _stored(dash, ws)
+    member, _ = await dash.signed_in(Role.MEMBER, ws=ws)
+    page = await member.get(f"{_base(ws)}/{domain.id}")
+    assert page.status_code == 200 and f"_hoplink.{HOST}" in page.text
+    assert "/remove" not in page.text
+    for path, form in (
+        (_base(ws), {"hostname": "other.brand.example"}),
+        (f"{_base(ws)}/{domain.id}/verify", {}),
+        (f"{_base(ws)}/{domain.id}", {"root_url": "https://evil.example.com/"}),
+        (f"{_base(ws)}/{domain.id}/remove", {}),
+    ):
+        assert (await member.post(path, form)).status_code == 403, path
+    assert await _stored(dash, ws) == [domain]
