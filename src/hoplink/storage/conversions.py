@@ -143,17 +143,7 @@ class ConversionRepo:
         )
         return result.rowcount > 0
 
-    # --- clicks ------------------------------------------------------------------------------
-    async def click(self, click_id: str) -> Click | None:
-        row = (
-            await self.conn.execute(
-                select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
-                    _C.click_id == click_id, _C.workspace_id == self.workspace_id
-                )
-            )
-        ).first()
-        return _click(row) if row else None
-
+    # --- clicks (one by id: hoplink.clicks.service.find_click) -------------------------
     async def visitor_clicks(
         self,
         hashes: Sequence[str],
@@ -374,16 +364,6 @@ class BatchRepo(ConversionRepo):
                 in_list(self.conn, _O.order_id, list(order_ids[i : i + 500])),
             )
             found.update((await self.conn.execute(q)).scalars())
-        return found
-
-    async def clicks(self, click_ids: Sequence[str]) -> dict[str, Click]:
-        found: dict[str, Click] = {}
-        for i in range(0, len(click_ids), 500):
-            q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
-                _C.workspace_id == self.workspace_id,
-                in_list(self.conn, _C.click_id, list(click_ids[i : i + 500])),
-            )
-            found.update((r.click_id, _click(r)) for r in await self.conn.execute(q))
         return found
 
     async def clicks_of_visitors(
