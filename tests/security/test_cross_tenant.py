@@ -219,6 +219,10 @@ API_EXEMPT: dict[str, str] = {
     " currency and commission; takes no reference",
     "POST /api/v1/conversions/ingest-keys": "creates an ingest key in the key's workspace;"
     " takes no reference",
+    "POST /api/v1/fx/rates": "the platform's exchange rates, no workspace's data; only a key"
+    " with the operator scope rates:write (tests/integration/api/test_fx_api.py)",
+    "GET /api/v1/fx/rates": "the platform's exchange rates (no workspace's data); operator"
+    " scope rates:write only",
     "POST /api/v1/spend/import": "imports spend rows into the key's workspace, matched to"
     " its own links by utm values at report time; takes no reference",
 }

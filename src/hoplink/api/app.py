@@ -17,6 +17,7 @@ from hoplink.api import (
     conversions,
     domains,
     experiments,
+    fx,
     imports,
     links,
     problems,
@@ -73,6 +74,7 @@ def create_api() -> FastAPI:
         conversion_stats,
         stats,
         conversions,
+        fx,
         imports,
         webhooks,
     ):

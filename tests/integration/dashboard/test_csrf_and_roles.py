@@ -84,7 +84,12 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
     member = await dash.user(f"member-{ws.slug}@example.com", ws, Role.MEMBER)
     async with dash.db.transaction() as tx:
         key, _ = await create_api_key(
-            tx, workspace=ws, name="existing", scopes=frozenset(Scope), created_by=None
+            tx,
+            workspace=ws,
+            name="existing",
+            scopes=frozenset(Scope),
+            created_by=None,
+            operator=True,
         )
         await create_campaign(tx, workspace_id=ws.id, name="Existing")
         domain = await verification.add_domain(
