@@ -623,6 +623,25 @@ conversion_settings = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A workspace's saved column mapping for marketplace order-export CSVs (issue 10): which
+# preset (shopee, lazada, amazon, tiktok_shop, generic) and, per hoplink field, the column
+# header of its export that holds it (JSON {"order_id": "Order ID", ...}).
+order_import_mappings = Table(
+    "order_import_mappings",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("preset", String(16), nullable=False),
+    Column("columns", JSON, nullable=False, default=dict),
+    # The currency of amounts when the export names none (null: the workspace's).
+    Column("currency", String(3), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Commission overrides for the links of one tag (ref = tag name) or campaign (ref = id).
 commission_rules = Table(
     "commission_rules",

@@ -19,6 +19,7 @@ from hoplink.storage.domains import DomainRepo
 from hoplink.storage.imports import ImportRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
+from hoplink.storage.order_exports import OrderExportRepo
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.sessions import SessionRepo
 from hoplink.storage.tags import TagRepo
@@ -71,6 +72,10 @@ class Tx:
     def conversions(self, workspace_id: str) -> ConversionRepo:
         """Orders, conversion events and attribution settings of one workspace."""
         return ConversionRepo(self.conn, workspace_id)
+
+    def order_exports(self, workspace_id: str) -> OrderExportRepo:
+        """The workspace's saved column mapping of marketplace order exports."""
+        return OrderExportRepo(self.conn, workspace_id)
 
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""

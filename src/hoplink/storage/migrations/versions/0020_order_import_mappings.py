@@ -1,0 +1,41 @@
+"""saved column mappings of marketplace order-export CSVs
+
+Revision ID: 0020
+Revises: 0010
+Create Date: 2026-12-03 20:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "order_import_mappings",
+        sa.Column(
+            "workspace_id",
+            sa.String(length=32),
+            sa.ForeignKey(
+                "workspaces.id",
+                name="fk_order_import_mappings_workspace_id_workspaces",
+                ondelete="CASCADE",
+            ),
+            nullable=False,
+        ),
+        sa.Column("preset", sa.String(length=16), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("workspace_id", name="pk_order_import_mappings"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("order_import_mappings")
