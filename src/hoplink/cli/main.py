@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from hoplink import __version__, storable
-from hoplink.cli import apikeys, db, fx, links, rules, users, webhooks, workspaces
+from hoplink.cli import apikeys, db, fx, links, orders, rules, users, webhooks, workspaces
 from hoplink.cli.imports import import_links
 from hoplink.cli.serve import serve
 from hoplink.cli.worker import worker
@@ -74,5 +74,6 @@ app.add_typer(apikeys.app, name="apikey", rich_help_panel="Administer")
 app.add_typer(links.app, name="link", rich_help_panel="Administer")
 app.command("import", rich_help_panel="Administer")(import_links)
 app.add_typer(fx.app, name="fx", rich_help_panel="Administer")
+app.add_typer(orders.app, name="orders", rich_help_panel="Administer")
 app.add_typer(webhooks.app, name="webhook", rich_help_panel="Administer")
 app.add_typer(rules.app, name="rule", rich_help_panel="Administer")
