@@ -7,6 +7,7 @@ their ``classified`` tests fail.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.routing import Mount, Route
@@ -48,6 +49,9 @@ def fill(path: str, values: dict[str, str]) -> str:
     )
 
 
+# A day the conversions API takes as an order's (not in the future, not too old).
+_YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+
 # A valid form for each POST route (as an owner would send it).
 FORMS: dict[str, dict[str, Any]] = {
     "/app/signin": {"email": "owner-a@example.com", "password": PASSWORD},
@@ -88,6 +92,17 @@ FORMS: dict[str, dict[str, Any]] = {
     "/app/w/{ws}/conversions/spend": {
         "format": "generic",
         "text": "date,campaign,ad_group,spend,currency\n2026-11-01,spring,ad-a,1.50,USD",
+    },
+    "/app/w/{ws}/conversions/mapping": {
+        "preset": "shopee",
+        "currency": "PHP",
+        "col_order_id": "Order ID",
+    },
+    "/app/w/{ws}/conversions/import": {
+        "mode": "import",
+        # Read the same under the mapping above (Shopee) and the default (generic one).
+        "text": "Order ID,Order Creation Date,Date,Grand Total,Total\n"
+        f"CSV-1,{_YESTERDAY} 10:00,{_YESTERDAY} 10:00,10.00,10.00",
     },
     "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
     "/app/w/{ws}/settings/webhooks/replay": {},

@@ -41,7 +41,7 @@ FORMS: dict[str, dict[str, Any]] = {
 ISSUE_6 = [p for p in FORMS if p == "/app/report" or p.startswith("/app/admin/")]
 # Writes a viewer (and, for settings, a member) must not make.
 EDITS = [p for p in FORMS if p.startswith("/app/w/")]
-SETTINGS = [p for p in EDITS if "/settings/" in p]
+SETTINGS = [p for p in EDITS if "/settings/" in p or "/conversions/" in p]
 
 
 @pytest_asyncio.fixture
