@@ -682,7 +682,18 @@ orders = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "order_id", name="uq_orders_workspace_order_id"),
-    Index("ix_orders_workspace_hour", "workspace_id", "placed_hour"),
+    # The conversion report reads only these columns over an hour range: covering, the
+    # scan never visits the table (last-click and unattributed sums, the join's outer side).
+    Index(
+        "ix_orders_report",
+        "workspace_id",
+        "placed_hour",
+        "link_id",
+        "currency",
+        "amount",
+        "refunded",
+        "id",
+    ),
     Index("ix_orders_workspace_placed", "workspace_id", "placed_at"),
 )
 
@@ -716,6 +727,8 @@ order_touches = Table(
     Column("is_last", Boolean, nullable=False),
     Column("touches", Integer, nullable=False),
     Index("ix_order_touches_workspace_link", "workspace_id", "link_id"),
+    # First-click and linear reports join each order of the range to its touches.
+    Index("ix_order_touches_report", "order_pk", "workspace_id", "link_id", "touches", "is_first"),
 )
 
 # Every accepted event, as the platforms' server-side APIs want it (event id, time, hashed

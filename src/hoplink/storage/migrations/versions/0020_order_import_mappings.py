@@ -1,4 +1,5 @@
-"""saved column mappings of marketplace order-export CSVs
+"""saved column mappings of marketplace order-export CSVs; covering indexes for the
+conversion report
 
 Revision ID: 0020
 Revises: 0010
@@ -35,7 +36,23 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("workspace_id", name="pk_order_import_mappings"),
     )
+    # The report's hour-range scan reads only these columns (an index-only scan); the old
+    # (workspace_id, placed_hour) index is its prefix.
+    op.create_index(
+        "ix_orders_report",
+        "orders",
+        ["workspace_id", "placed_hour", "link_id", "currency", "amount", "refunded", "id"],
+    )
+    op.drop_index("ix_orders_workspace_hour", table_name="orders")
+    op.create_index(
+        "ix_order_touches_report",
+        "order_touches",
+        ["order_pk", "workspace_id", "link_id", "touches", "is_first"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_order_touches_report", table_name="order_touches")
+    op.create_index("ix_orders_workspace_hour", "orders", ["workspace_id", "placed_hour"])
+    op.drop_index("ix_orders_report", table_name="orders")
     op.drop_table("order_import_mappings")
