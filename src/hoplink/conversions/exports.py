@@ -256,7 +256,12 @@ def _locate(
 
 def _money(text: str, currency: str) -> int | None:
     """Major units as printed ("1,234.56", "RM 12.90", "Rp 150.000") → minor units."""
-    cleaned = re.sub(r"[^0-9.,\-]", "", text)
+    # A currency code or symbol before or after the number ("RM 12.90", "12.50 USD");
+    # anything else that is not a digit or separator ("1e999") makes it unreadable.
+    core = re.sub(r"^[^\d\-.,]*|[^\d.,]*$", "", text.strip())
+    if not re.fullmatch(r"-?[\d.,\s\u00a0\u202f']+", core):
+        return None
+    cleaned = re.sub(r"[\s\u00a0\u202f']", "", core)
     if not cleaned or cleaned in ("-", "--"):
         return None
     digits = exponent(currency)
@@ -407,7 +412,8 @@ def parse_export(
                 errors.append(FieldError(header[name], "invalid", "not an amount"))
                 amounts[name] = None
         qty_raw = cell(cells, "quantity") or "1"
-        qty = int(qty_raw) if qty_raw.isdigit() and 0 < int(qty_raw) <= 1_000_000 else None
+        digits = qty_raw.isascii() and qty_raw.isdigit()  # "²".isdigit() is True too
+        qty = int(qty_raw) if digits and 0 < int(qty_raw) <= 1_000_000 else None
         if qty is None:
             errors.append(FieldError(header.get("quantity", "quantity"), "invalid", "not a count"))
         if errors:

@@ -191,3 +191,21 @@ async def test_ingest_key_imports_and_another_workspaces_click_is_unknown(api: A
     assert (await api.http.get("/api/v1/conversions/orders", headers=theirs.headers)).json()[
         "items"
     ] == []
+
+
+async def test_odd_cells_are_row_errors_never_500(api: Api) -> None:
+    s = await shop(api)
+    body = (
+        "order_id,placed_at,amount,currency,quantity\n"
+        f"Q-1,{DAY}T10:00:00Z,10.00,USD,²\n"
+        f"Q-2,{DAY}T10:00:00Z,1e999,USD,1\n"
+        f"Q-3,{DAY}T10:00:00Z,{'9' * 400},USD,1\n"
+        f"Q-4,{DAY}T10:00:00Z,.,USD,1\n"
+        f"{'Q' * 200},{DAY}T10:00:00Z,1.00,USD,1\n"
+        f"Q-6,{DAY}T10:00:00Z,1.00,usd,1\n"
+    )
+    out = await _import(api, s.headers, body, preset="generic")
+    by_row = {r["row"]: r for r in out["results"]}
+    assert by_row[2]["errors"][0]["column"] == "quantity"
+    assert [by_row[n]["status"] for n in range(2, 8)] == ["error"] * 5 + ["created"]
+    assert by_row[6]["errors"][0]["column"] == "order_id"
