@@ -14,6 +14,12 @@ Starts hoplink under uvicorn (a subprocess) on SQLite in a temporary data dir.
    alternately; prints p50/p95 of each.
 
     .venv/bin/python bench/conversions.py [--calls 20] [--orders 1000000] [--requests 40]
+        [--skip-ingest] [--compare-indexes]
+
+``--compare-indexes`` requests the report pages first with the indexes the orders had
+before migration 0020, then with 0020's covering indexes, on the same 1 M orders; each
+phase alternates with its own click-stats baseline, so the ratios compare across phases
+on a noisy machine.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import os
 import random
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,7 +48,6 @@ from hoplink.config import load_settings
 from hoplink.ingest.worker import Worker
 from hoplink.links.service import LinkSpec, create_links
 from hoplink.runtime import Runtime
-from hoplink.storage import tables as t
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import create_workspace
 
@@ -78,7 +84,7 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, list[str], list[str]]:
     async with runtime.db.transaction() as tx:
         ws = await create_workspace(tx, name="Bench Store", status=WorkspaceStatus.VERIFIED)
         _, key = await create_api_key(
-            tx, workspace=ws, name="bench", scopes=frozenset(Scope), created_by=None
+            tx, workspace=ws, name="bench", scopes=frozenset(Scope), created_by=None, operator=True
         )
         specs = [
             LinkSpec(
@@ -122,16 +128,19 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, list[str], list[str]]:
     return ws.id, key, link_ids, [c.click_id for c in clicks]
 
 
-async def load_orders(env: dict[str, str], ws_id: str, links: list[str], n: int) -> float:
-    """``n`` orders and their touches, straight into the tables; the seconds it took."""
-    settings = load_settings(
-        database_url=env["HOPLINK_DATABASE_URL"], data_dir=Path(env["HOPLINK_DATA_DIR"])
-    )
-    runtime = await Runtime.start(settings)
+def _stamp(dt: datetime) -> str:
+    # How SQLAlchemy's SQLite DateTime stores a (naive UTC) value.
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def load_orders(db_path: str, ws_id: str, links: list[str], n: int) -> float:
+    """``n`` orders and their touches, straight into the SQLite tables (the stdlib driver,
+    values as SQLAlchemy stores them); the seconds it took."""
     rnd = random.Random(2)
     now = datetime.now(UTC)
     t0 = time.perf_counter()
-    batch = 20_000
+    conn = sqlite3.connect(db_path)
+    batch = 50_000
     for start in range(0, n, batch):
         orders, touches = [], []
         for i in range(start, min(n, start + batch)):
@@ -140,54 +149,82 @@ async def load_orders(env: dict[str, str], ws_id: str, links: list[str], n: int)
             amount = rnd.randrange(500, 50_000)
             pk = f"ord_b{i:015d}"
             orders.append(
-                {
-                    "id": pk,
-                    "workspace_id": ws_id,
-                    "order_id": f"BULK-{i}",
-                    "status": "open",
-                    "currency": rnd.choice(("USD", "USD", "EUR", "CNY")),
-                    "amount": amount,
-                    "refunded": amount // 4 if rnd.random() < 0.1 else 0,
-                    "placed_at": placed,
-                    "placed_hour": int(placed.timestamp() // 3600),
-                    "click_id": f"bulkclick{i}" if link else None,
-                    "link_id": link,
-                    "matched_by": "click_id" if link else None,
-                    "unattributed": None if link else "no_click",
-                    "items": [],
-                    "customer": {},
-                    "revision": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (
+                    pk,
+                    ws_id,
+                    f"BULK-{i}",
+                    "open",
+                    rnd.choice(("USD", "USD", "EUR", "CNY")),
+                    amount,
+                    amount // 4 if rnd.random() < 0.1 else 0,
+                    _stamp(placed),
+                    int(placed.timestamp() // 3600),
+                    f"bulkclick{i}" if link else None,
+                    link,
+                    "click_id" if link else None,
+                    None if link else "no_click",
+                    "[]",
+                    "{}",
+                    1,
+                    _stamp(now),
+                    _stamp(now),
+                )
             )
             if link:
-                touches.append(
-                    {
-                        "order_pk": pk,
-                        "click_id": f"bulkclick{i}",
-                        "workspace_id": ws_id,
-                        "link_id": link,
-                        "ts": placed,
-                        "is_first": True,
-                        "is_last": True,
-                        "touches": 1,
-                    }
-                )
-        async with runtime.db.transaction() as tx:
-            await tx.conn.execute(t.orders.insert(), orders)
-            await tx.conn.execute(t.order_touches.insert(), touches)
+                touches.append((pk, f"bulkclick{i}", ws_id, link, _stamp(placed), 1, 1, 1))
+        conn.executemany(
+            "INSERT INTO orders (id, workspace_id, order_id, status, currency, amount, refunded,"
+            " placed_at, placed_hour, click_id, link_id, matched_by, unattributed, items,"
+            " customer, revision, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            orders,
+        )
+        conn.executemany(
+            "INSERT INTO order_touches (order_pk, click_id, workspace_id, link_id, ts,"
+            " is_first, is_last, touches) VALUES (?,?,?,?,?,?,?,?)",
+            touches,
+        )
+        conn.commit()
     rates = []
     for d in range(40):
-        day = (now - timedelta(days=d)).date()
+        day = (now - timedelta(days=d)).date().isoformat()
         rates += [
-            {"day": day, "base": "EUR", "quote": "USD", "rate": "1.08", "updated_at": now},
-            {"day": day, "base": "USD", "quote": "CNY", "rate": "7.12", "updated_at": now},
+            (day, "EUR", "USD", "1.08", _stamp(now)),
+            (day, "USD", "CNY", "7.12", _stamp(now)),
         ]
-    async with runtime.db.transaction() as tx:
-        await tx.conn.execute(t.fx_rates.insert(), rates)
-        await tx.conn.exec_driver_sql("ANALYZE")
-    await runtime.close()
+    conn.executemany(
+        "INSERT INTO fx_rates (day, base, quote, rate, updated_at) VALUES (?,?,?,?,?)", rates
+    )
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - t0
+
+
+# The report indexes before issue 10's performance round (migration 0020 replaced them).
+_OLD_INDEXES = [
+    "DROP INDEX IF EXISTS ix_orders_report",
+    "DROP INDEX IF EXISTS ix_order_touches_report",
+    "CREATE INDEX IF NOT EXISTS ix_orders_workspace_hour ON orders (workspace_id, placed_hour)",
+    "ANALYZE",
+]
+_NEW_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS ix_orders_report ON orders"
+    " (workspace_id, placed_hour, link_id, currency, amount, refunded, id)",
+    "CREATE INDEX IF NOT EXISTS ix_order_touches_report ON order_touches"
+    " (order_pk, workspace_id, link_id, touches, is_first)",
+    "DROP INDEX IF EXISTS ix_orders_workspace_hour",
+    "ANALYZE",
+]
+
+
+def set_indexes(db_path: str, statements: list[str]) -> float:
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(db_path)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
     return time.perf_counter() - t0
 
 
@@ -240,7 +277,7 @@ async def ingest(base: str, key: str, clicks: list[str], calls: int, size: int) 
     print(f"  ratio ingest / baseline: {spent['baseline'] / spent['ingest']:.2f}")
 
 
-async def reports(base: str, key: str, requests: int) -> None:
+async def reports(base: str, key: str, requests: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {key}"}
     today = datetime.now(UTC).date()
     week = {"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()}
@@ -280,12 +317,17 @@ async def reports(base: str, key: str, requests: int) -> None:
                 t0 = time.perf_counter()
                 r = await client.get(f"{base}{path}", params=params, headers=headers)
                 times[name].append(time.perf_counter() - t0)
+    p95s: dict[str, float] = {}
+    baseline = next(iter(times))
     for name, values in times.items():
         values.sort()
         p95 = values[max(0, int(len(values) * 0.95) - 1)]
+        p95s[name] = p95
         print(
-            f"  {name:46s} p50 {statistics.median(values) * 1000:6.1f} ms, p95 {p95 * 1000:6.1f} ms"
+            f"  {name:46s} p50 {statistics.median(values) * 1000:6.1f} ms,"
+            f" p95 {p95 * 1000:6.1f} ms, p95 / baseline's {p95 / p95s[baseline]:5.2f}"
         )
+    return p95s
 
 
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -309,32 +351,47 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--compare-indexes",
+        action="store_true",
+        help="report pages first with the indexes before migration 0020, then with its",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        db_path = f"{tmp}/bench.db"
         env = {
             "HOPLINK_DATA_DIR": tmp,
-            "HOPLINK_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "HOPLINK_DATABASE_URL": f"sqlite:///{db_path}",
             "HOPLINK_EMBEDDED_WORKER": "false",
             "HOPLINK_RATE_LIMIT_API_KEY": "off",
         }
         ws_id, key, links, clicks = asyncio.run(prepare(env))
         print(f"SQLite: {len(links)} links, {len(clicks)} clicks")
-        proc, base = serve(env)
-        try:
-            print(f"ingest, {args.calls} x {args.size} purchases per call:")
-            asyncio.run(ingest(base, key, clicks, args.calls, args.size))
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        took = asyncio.run(load_orders(env, ws_id, links, args.orders))
+        if not args.skip_ingest:
+            proc, base = serve(env)
+            try:
+                print(f"ingest, {args.calls} x {args.size} purchases per call:")
+                asyncio.run(ingest(base, key, clicks, args.calls, args.size))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        if args.orders <= 0:
+            return
+        took = load_orders(db_path, ws_id, links, args.orders)
         print(f"loaded {args.orders:,} orders in {took:.0f} s")
-        proc, base = serve(env)
-        try:
-            print(f"report pages, {args.requests} requests each, alternating:")
-            asyncio.run(reports(base, key, args.requests))
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        phases = [("with migration 0020's indexes", _NEW_INDEXES)]
+        if args.compare_indexes:
+            phases.insert(0, ("with the indexes before migration 0020", _OLD_INDEXES))
+        for label, statements in phases:
+            print(f"  (indexes set in {set_indexes(db_path, statements):.0f} s)")
+            proc, base = serve(env)
+            try:
+                print(f"report pages {label}, {args.requests} requests each, alternating:")
+                asyncio.run(reports(base, key, args.requests))
+            finally:
+                proc.terminate()
+                proc.wait(10)
 
 
 if __name__ == "__main__":

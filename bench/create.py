@@ -60,7 +60,7 @@ async def prepare(env: dict[str, str]) -> str:
     async with runtime.db.transaction() as tx:
         ws = await create_workspace(tx, name="Bench Store", status=WorkspaceStatus.VERIFIED)
         _, key = await create_api_key(
-            tx, workspace=ws, name="bench", scopes=frozenset(Scope), created_by=None
+            tx, workspace=ws, name="bench", scopes=frozenset(Scope), created_by=None, operator=True
         )
     await runtime.close()
     return key

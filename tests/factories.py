@@ -26,5 +26,7 @@ async def workspace(tx: Tx, name: str = "Acme Store", **kwargs: object) -> Works
 async def api_key(
     tx: Tx, ws: Workspace, scopes: frozenset[Scope] = ALL_SCOPES, name: str = "test"
 ) -> str:
-    _, raw = await create_api_key(tx, workspace=ws, name=name, scopes=scopes, created_by=None)
+    _, raw = await create_api_key(
+        tx, workspace=ws, name=name, scopes=scopes, created_by=None, operator=True
+    )
     return raw

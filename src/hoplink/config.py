@@ -360,8 +360,13 @@ class Settings(BaseSettings):
     # Most bytes of a response body the outbound fetcher reads; more is an error.
     outbound_max_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     # DNS servers ("ip" or "ip:port", comma-separated) for the outbound fetcher's address
-    # lookups and domain verification TXT records. Empty: the system's resolver.
+    # lookups, the create-time resolution check and domain verification TXT records.
+    # Empty: the system's resolver.
     outbound_dns_servers: Annotated[tuple[str, ...], NoDecode] = ()
+    # Resolve a destination's host when a link is created or its destination edited, and
+    # refuse names with a private/reserved address or none at all. "auto": on in allowlist
+    # mode, off in open mode (a lookup per new host slows bulk creation); "on"; "off".
+    destination_resolve: Literal["auto", "on", "off"] = "auto"
 
     @field_validator(
         "destination_allowlist",

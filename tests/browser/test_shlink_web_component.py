@@ -116,7 +116,12 @@ async def _key_and_links(server: Server) -> str:
                 tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
             )
             _, raw = await create_api_key(
-                tx, workspace=ws, name="shlink-web", scopes=frozenset(Scope), created_by=None
+                tx,
+                workspace=ws,
+                name="shlink-web",
+                scopes=frozenset(Scope),
+                created_by=None,
+                operator=True,
             )
         return raw
     finally:

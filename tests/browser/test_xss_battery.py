@@ -311,7 +311,12 @@ async def _seed(server: Server) -> dict[str, Any]:
             key_ids = []
             for p in PAYLOADS[:20]:
                 key, _ = await create_api_key(
-                    tx, workspace=ws, name=p[:100], scopes=frozenset(Scope), created_by=None
+                    tx,
+                    workspace=ws,
+                    name=p[:100],
+                    scopes=frozenset(Scope),
+                    created_by=None,
+                    operator=True,
                 )
                 key_ids.append(key.id)
             # Visitors' reports and the operator's reasons, shown on the admin pages.

@@ -50,7 +50,12 @@ async def _seed(server: Server) -> dict[str, Any]:
             )
             for p in PAYLOADS[:10]:
                 await create_api_key(
-                    tx, workspace=ws, name=short(p, 100), scopes=frozenset(Scope), created_by=None
+                    tx,
+                    workspace=ws,
+                    name=short(p, 100),
+                    scopes=frozenset(Scope),
+                    created_by=None,
+                    operator=True,
                 )
         hour = int(time.time() // 3600)
         delta = RollupDelta()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image
@@ -56,6 +57,9 @@ def fill(path: str, values: dict[str, str]) -> str:
         r"\{(\w+)(?::\w+)?\}", lambda m: values[param_kind(path, m.group(1)) or "?"], path
     )
 
+
+# A day the conversions API takes as an order's (not in the future, not too old).
+_YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
 
 # A valid form for each POST route (as an owner would send it).
 FORMS: dict[str, dict[str, Any]] = {
@@ -155,6 +159,17 @@ FORMS: dict[str, dict[str, Any]] = {
     },
     "/app/w/{ws}/settings/qr-logo": {},  # the file is in FILES
     "/app/w/{ws}/settings/qr-logo/delete": {},
+    "/app/w/{ws}/conversions/mapping": {
+        "preset": "shopee",
+        "currency": "PHP",
+        "col_order_id": "Order ID",
+    },
+    "/app/w/{ws}/conversions/import": {
+        "mode": "import",
+        # Read the same under the mapping above (Shopee) and the default (generic one).
+        "text": "Order ID,Order Creation Date,Date,Grand Total,Total\n"
+        f"CSV-1,{_YESTERDAY} 10:00,{_YESTERDAY} 10:00,10.00,10.00",
+    },
     "/app/w/{ws}/settings/webhooks": {"url": "http://127.0.0.1:9/in", "events": "click"},
     "/app/w/{ws}/settings/webhooks/replay": {},
     "/app/w/{ws}/settings/webhooks/{hook}/delete": {},

@@ -217,7 +217,12 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         for name in KEY_LABELS:
             scopes = frozenset(Scope) if name == "all" else frozenset({Scope(name)})
             key, raw = await create_api_key(
-                tx, workspace=ws, name=f"key {name}", scopes=scopes, created_by=owner.id
+                tx,
+                workspace=ws,
+                name=f"key {name}",
+                scopes=scopes,
+                created_by=owner.id,
+                operator=True,
             )
             keys[name] = Key(key.id, raw)
     tag = f"{label}-secret-tag"

@@ -278,6 +278,18 @@ API_EXEMPT: dict[str, str] = {
     " currency and commission; takes no reference",
     "POST /api/v1/conversions/ingest-keys": "creates an ingest key in the key's workspace;"
     " takes no reference",
+    "GET /api/v1/conversions/import/presets": "the shipped presets; no workspace data",
+    "GET /api/v1/conversions/import/mapping": "the key's own workspace's saved mapping; takes"
+    " no reference",
+    "PUT /api/v1/conversions/import/mapping": "saves the key's own workspace's mapping; takes no"
+    " reference",
+    "POST /api/v1/conversions/import": "a CSV body (not JSON, so no probe here): imports into"
+    " the key's workspace; another workspace's click id in it is unknown, its orders are"
+    " never touched (test_order_export_import.py, test_ingest_key_imports_and_another_…)",
+    "POST /api/v1/fx/rates": "the platform's exchange rates, no workspace's data; only a key"
+    " with the operator scope rates:write (tests/integration/api/test_fx_api.py)",
+    "GET /api/v1/fx/rates": "the platform's exchange rates (no workspace's data); operator"
+    " scope rates:write only",
     "POST /api/v1/spend/import": "imports spend rows into the key's workspace, matched to"
     " its own links by utm values at report time; takes no reference",
 }

@@ -66,7 +66,13 @@ LEGIT_IP = [u for u in LEGIT if host_address(_host(u)) is not None]
 ALLOWLIST = ",".join(sorted({_host(u) for u in LEGIT_NAMED}))
 MODES: dict[str, dict[str, Any]] = {
     "open": {},
-    "allowlist": {"destination_policy": "allowlist", "destination_allowlist": ALLOWLIST},
+    # The legit hosts are real names without DNS here (no internet); the create-time
+    # resolution check has its own tests (test_destination_resolution.py).
+    "allowlist": {
+        "destination_policy": "allowlist",
+        "destination_allowlist": ALLOWLIST,
+        "destination_resolve": "off",
+    },
 }
 
 

@@ -51,6 +51,9 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
             outbound_dns_servers=dns.address,
             outbound_allow_private=f"{web.address}/32",
             outbound_total_timeout=5,
+            # The test site is on 127.0.0.1: its names would fail the create-time resolution
+            # check, which has its own tests (test_destination_resolution.py).
+            destination_resolve="off",
             rate_limit_create_ip="off",
         ) as api:
             _, headers = await api.tenant()
@@ -216,6 +219,7 @@ def test_cli_domain_add_verify_approve_list_and_link_create(
         "HOPLINK_DESTINATION_ALLOWLIST": "amazon.com",
         "HOPLINK_OUTBOUND_DNS_SERVERS": threaded_dns.address,
         "HOPLINK_OUTBOUND_TOTAL_TIMEOUT": "5",
+        "HOPLINK_DESTINATION_RESOLVE": "off",  # the names resolve to the local test site
     }
     cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
     refused = cli.fails("link", "create", "https://shop.acme.test/x", "-w", "acme")

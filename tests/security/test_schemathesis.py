@@ -64,7 +64,12 @@ async def _seed(server: Server) -> str:
                 tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
             )
             _, raw = await create_api_key(
-                tx, workspace=ws, name="schemathesis", scopes=frozenset(Scope), created_by=None
+                tx,
+                workspace=ws,
+                name="schemathesis",
+                scopes=frozenset(Scope),
+                created_by=None,
+                operator=True,
             )
         return raw
     finally:

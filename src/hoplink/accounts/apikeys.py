@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from hoplink import audit
-from hoplink.accounts.models import ApiKey, Scope
+from hoplink.accounts.models import OPERATOR_SCOPES, ApiKey, Scope
 from hoplink.errors import AuthenticationFailed, FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, random_base62, utcnow
 from hoplink.storage.tx import Tx
@@ -50,9 +50,19 @@ async def create_api_key(
     name: str,
     scopes: frozenset[Scope],
     created_by: str | None,
+    operator: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key; the returned secret is the only time the full key exists in clear."""
+    """Create a key; the returned secret is the only time the full key exists in clear.
+    ``operator``: the caller is the platform operator (the CLI, a platform admin), who
+    alone may grant the platform-wide scopes."""
     name = name.strip()
+    platform = sorted(s.value for s in scopes & OPERATOR_SCOPES)
+    if platform and not operator:
+        raise InvalidInput(
+            FieldError(
+                "scopes", "operator_only", f"only a platform operator may grant {platform[0]}"
+            )
+        )
     if not 1 <= len(name) <= 100:
         raise InvalidInput(FieldError("name", "invalid_length", "must be 1 to 100 characters"))
     prefix = f"hl_{random_base62(10)}"

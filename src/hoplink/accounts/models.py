@@ -16,6 +16,14 @@ class Scope(StrEnum):
     # Export or erase the whole workspace, read its audit log (issue 6). Never given by
     # default: a dashboard user ticks it explicitly.
     WORKSPACE_ADMIN = "workspace:admin"
+    # Upload the platform's exchange rates (not the workspace's: every workspace's reports
+    # convert with them). An operator scope: only `hoplink apikey create` or a platform
+    # admin in the dashboard grants it.
+    RATES_WRITE = "rates:write"
+
+
+# Scopes that act on the whole platform, granted by operators only.
+OPERATOR_SCOPES = frozenset({Scope.RATES_WRITE})
 
 
 @dataclass(frozen=True, slots=True)

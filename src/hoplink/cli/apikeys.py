@@ -31,6 +31,7 @@ async def _create(
             name=name,
             scopes=parse_scopes(s.value for s in scopes),
             created_by="cli",
+            operator=True,
         )
         return ws, key, raw
 
@@ -41,8 +42,9 @@ def create(
     scope: Annotated[
         list[Scope],
         typer.Option(
-            help="What the key may do: links:read, links:write, stats:read, workspace:admin"
-            " (export, erase, audit log). Repeat for more.",
+            help="What the key may do: links:read, links:write, stats:read, conversions:write,"
+            " workspace:admin (export, erase, audit log), rates:write (the platform's"
+            " exchange rates; operators only). Repeat for more.",
             show_default=False,
         ),
     ],

@@ -15,6 +15,7 @@ from hoplink.cli import (
     health,
     integrations,
     links,
+    orders,
     rules,
     short_domains,
     users,
@@ -86,6 +87,7 @@ app.add_typer(apikeys.app, name="apikey", rich_help_panel="Administer")
 app.add_typer(links.app, name="link", rich_help_panel="Administer")
 app.command("import", rich_help_panel="Administer")(import_links)
 app.add_typer(fx.app, name="fx", rich_help_panel="Administer")
+app.add_typer(orders.app, name="orders", rich_help_panel="Administer")
 app.add_typer(webhooks.app, name="webhook", rich_help_panel="Administer")
 app.add_typer(integrations.app, name="integration", rich_help_panel="Administer")
 app.add_typer(rules.app, name="rule", rich_help_panel="Administer")

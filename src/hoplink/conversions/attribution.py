@@ -14,12 +14,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from hoplink.clicks.models import StoredClick
 from hoplink.conversions.models import Click, Model, Touch, Unattributed
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS, DEFAULT_WINDOW_DAYS = 1, 90, 7
 # A click stamped up to this long after the order still counts (clocks of two machines).
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_TOUCHES = 50
+
+
+def as_click(stored: StoredClick) -> Click:
+    """A click found by id (``clicks.service.find_click``), as attribution sees it."""
+    return Click(
+        click_id=stored.click_id,
+        link_id=stored.link_id,
+        ts=stored.ts,
+        visitor_hash=stored.visitor_hash,
+        bot=stored.bot is not None,
+    )
 
 
 def in_window(click_ts: datetime, placed_at: datetime, window_days: int) -> bool:

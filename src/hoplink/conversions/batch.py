@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from hoplink.conversions.attribution import check_anchor, path_of
+from hoplink.clicks.service import find_clicks
+from hoplink.conversions.attribution import as_click, check_anchor, path_of
 from hoplink.conversions.models import (
     Click,
     ConversionEvent,
@@ -64,7 +65,10 @@ async def record_batch(
         seen.add(str(e.order_id))
         seen_events.add(e.event_id)
         fast.append((i, e))
-    anchors = await repo.clicks(sorted({e.click_id for _, e in fast if e.click_id}))
+    stored = await find_clicks(
+        tx, workspace_id=workspace_id, click_ids=(e.click_id for _, e in fast if e.click_id)
+    )
+    anchors = {k: as_click(c) for k, c in stored.items()}
     window = timedelta(days=settings.window_days)
     matched = {i: anchors.get(e.click_id) if e.click_id else None for i, e in fast}
     usable = {

@@ -46,6 +46,7 @@ class Source(StrEnum):
     API = "api"
     INGEST_KEY = "ingest_key"
     DASHBOARD = "dashboard"
+    ORDER_EXPORT = "order_export"  # a marketplace's order-export CSV (API, dashboard, CLI)
 
 
 @dataclass(frozen=True, slots=True)

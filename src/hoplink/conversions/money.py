@@ -6,6 +6,7 @@ no float ever holds money. Conversion goes through ``Decimal`` and rounds half-e
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -23,6 +24,7 @@ def is_currency(code: str) -> bool:
     return code in CURRENCIES
 
 
+@functools.lru_cache(maxsize=512)
 def exponent(currency: str) -> int:
     """Digits after the decimal point in the currency's minor unit (USD 2, JPY 0, KWD 3)."""
     return int(get_currency_precision(currency))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -23,6 +23,47 @@ from hoplink.storage.tx import Tx
 
 MAX_ROWS = 100_000
 Rate = tuple[date, str, str, Decimal]
+
+
+def _check(
+    field: str, cells: Sequence[object], errors: list[FieldError], names: Sequence[str]
+) -> Rate | None:
+    """One rate from (date, base, quote, rate); None with its error added to ``errors``.
+    ``names`` are how the source calls the four parts (CSV columns, JSON members)."""
+    day_s, base, quote, rate_s = (str(c).strip() if c is not None else "" for c in cells)
+    try:
+        day = date.fromisoformat(day_s)
+    except ValueError:
+        errors.append(FieldError(f"{field}.{names[0]}", "invalid", "use YYYY-MM-DD"))
+        return None
+    base, quote = base.upper(), quote.upper()
+    for name, code in ((names[1], base), (names[2], quote)):
+        if code not in CURRENCIES:
+            errors.append(FieldError(f"{field}.{name}", "invalid_currency", "not ISO 4217"))
+            return None
+    if base == quote:
+        errors.append(FieldError(f"{field}.{names[2]}", "invalid_currency", "same as the base"))
+        return None
+    try:
+        rate = Decimal(rate_s)
+    except InvalidOperation:
+        rate = Decimal(0)
+    if not rate.is_finite() or rate <= 0 or rate > Decimal(10) ** 9:
+        errors.append(FieldError(f"{field}.{names[3]}", "invalid", "a positive decimal number"))
+        return None
+    return day, base, quote, rate
+
+
+def _done(rows: list[Rate], errors: list[FieldError], where: str) -> list[Rate]:
+    if errors:
+        raise InvalidInput(errors[:50])
+    if not rows:
+        raise InvalidInput(FieldError(where, "empty", "no rates given"))
+    return rows
+
+
+_CSV_NAMES = ("date", "currency", "currency", "rate")
+_JSON_NAMES = ("date", "base", "quote", "rate")
 
 
 def parse_rates_csv(text: str) -> list[Rate]:
@@ -38,31 +79,55 @@ def parse_rates_csv(text: str) -> list[Rate]:
         if len(cells) != 4:
             errors.append(FieldError(field, "invalid", "give date,base,quote,rate"))
             continue
-        day_s, base, quote, rate_s = (c.strip() for c in cells)
-        try:
-            day = date.fromisoformat(day_s)
-        except ValueError:
-            errors.append(FieldError(f"{field}.date", "invalid", "use YYYY-MM-DD"))
-            continue
-        base, quote = base.upper(), quote.upper()
-        if base not in CURRENCIES or quote not in CURRENCIES or base == quote:
-            errors.append(FieldError(f"{field}.currency", "invalid_currency", "two ISO 4217 codes"))
-            continue
-        try:
-            rate = Decimal(rate_s)
-        except InvalidOperation:
-            rate = Decimal(0)
-        if not rate.is_finite() or rate <= 0 or rate > Decimal(10) ** 9:
-            errors.append(FieldError(f"{field}.rate", "invalid", "a positive decimal number"))
-            continue
-        rows.append((day, base, quote, rate))
+        rate = _check(field, cells, errors, _CSV_NAMES)
+        if rate is not None:
+            rows.append(rate)
         if len(rows) > MAX_ROWS:
             raise InvalidInput(FieldError("rows", "too_many", f"at most {MAX_ROWS} rows"))
-    if errors:
-        raise InvalidInput(errors[:50])
-    if not rows:
-        raise InvalidInput(FieldError("rows", "empty", "no rates in the file"))
-    return rows
+    return _done(rows, errors, "rows")
+
+
+def parse_rates_json(body: object) -> list[Rate]:
+    """``{"rates": [{"date", "base", "quote", "rate"}, ...]}``: the CSV's rules, as JSON.
+    A rate is a string ("7.1234", exact) or a number."""
+    if not isinstance(body, dict) or not isinstance(body.get("rates"), list):
+        raise InvalidInput(FieldError("rates", "list_type", 'send {"rates": [...]}'))
+    extra = sorted(set(body) - {"rates"})
+    if extra:
+        raise InvalidInput(FieldError(extra[0], "extra_forbidden", "is not a known field"))
+    items: list[object] = body["rates"]
+    if len(items) > MAX_ROWS:
+        raise InvalidInput(FieldError("rates", "too_many", f"at most {MAX_ROWS} rates"))
+    rows: list[Rate] = []
+    errors: list[FieldError] = []
+    for n, item in enumerate(items):
+        field = f"rates.{n}"
+        if not isinstance(item, dict):
+            errors.append(FieldError(field, "dict_type", "must be an object"))
+            continue
+        bad = sorted(set(item) - set(_JSON_NAMES))
+        if bad:
+            errors.append(
+                FieldError(f"{field}.{bad[0]}", "extra_forbidden", "is not a known field")
+            )
+            continue
+        values = [item.get(k) for k in _JSON_NAMES]
+        wrong = next(
+            (
+                k
+                for k, v in zip(_JSON_NAMES, values, strict=True)
+                if not isinstance(v, str)
+                and not (k == "rate" and isinstance(v, int | float) and not isinstance(v, bool))
+            ),
+            None,
+        )
+        if wrong is not None:
+            errors.append(FieldError(f"{field}.{wrong}", "string_type", "must be a string"))
+            continue
+        rate = _check(field, values, errors, _JSON_NAMES)
+        if rate is not None:
+            rows.append(rate)
+    return _done(rows, errors, "rates")
 
 
 class Converter:
@@ -109,7 +174,11 @@ class Converter:
 
 async def import_rates(tx: Tx, *, text: str) -> int:
     """Store the rates of a CSV (a day's rate uploaded again replaces it)."""
-    rows = parse_rates_csv(text)
+    return await store_rates(tx, rows=parse_rates_csv(text))
+
+
+async def store_rates(tx: Tx, *, rows: Sequence[Rate]) -> int:
+    """Store checked rates (``parse_rates_csv`` / ``parse_rates_json``); all or none."""
     return await RateRepo(tx.conn).upsert(rows, utcnow())
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from hoplink.conversions.attribution import CLOCK_SKEW, check_anchor, path_of
+from hoplink.clicks.service import find_click
+from hoplink.conversions.attribution import CLOCK_SKEW, as_click, check_anchor, path_of
 from hoplink.conversions.models import (
     Click,
     ConversionEvent,
@@ -44,13 +45,14 @@ class Attribution:
 
 
 async def attribute(
-    repo: ConversionRepo, event: ConversionEvent, settings: Settings
+    tx: Tx, repo: ConversionRepo, event: ConversionEvent, settings: Settings
 ) -> Attribution:
     """The order's path of clicks, or why it has none."""
     window, placed = settings.window_days, event.occurred_at
     anchor: Click | None
     if event.click_id is not None:
-        anchor, matched_by = await repo.click(event.click_id), "click_id"
+        stored = await find_click(tx, workspace_id=repo.workspace_id, click_id=event.click_id)
+        anchor, matched_by = (as_click(stored) if stored else None), "click_id"
     elif event.link_id is not None and event.visitor_hashes:
         found = await repo.visitor_clicks(
             event.visitor_hashes,
@@ -95,10 +97,10 @@ async def record_event(
         order = await repo.order_for_update(event.order_id) if event.order_id else None
         return EventResult(event.event_id, Outcome.DUPLICATE, order)
     if event.type is EventType.PURCHASE:
-        return await _purchase(repo, event, settings, source, now)
+        return await _purchase(tx, repo, event, settings, source, now)
     if event.type in (EventType.REFUND, EventType.CANCEL):
         return await _reverse(repo, event, source, now)
-    found = await attribute(repo, event, settings)
+    found = await attribute(tx, repo, event, settings)
     last = found.last
     await _insert_event(
         repo, event, source, now, event.amount, last.click_id if last else None, last
@@ -127,13 +129,18 @@ async def _insert_event(
 
 
 async def _purchase(
-    repo: ConversionRepo, event: ConversionEvent, settings: Settings, source: Source, now: datetime
+    tx: Tx,
+    repo: ConversionRepo,
+    event: ConversionEvent,
+    settings: Settings,
+    source: Source,
+    now: datetime,
 ) -> EventResult:
     assert event.order_id is not None and event.amount is not None and event.currency
     items = [i.as_dict() for i in event.items]
     existing = await repo.order_for_update(event.order_id)
     if existing is None:
-        found = await attribute(repo, event, settings)
+        found = await attribute(tx, repo, event, settings)
         last = found.last
         order = Order(
             id=new_id("ord"),

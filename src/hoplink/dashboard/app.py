@@ -153,6 +153,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/conversions/keys", conversions.create_key, methods=post),
         Route(f"{W}/conversions/keys/{{ikey}}/revoke", conversions.revoke_key, methods=post),
         Route(f"{W}/conversions/spend", conversions.import_spend_file, methods=post),
+        Route(f"{W}/conversions/mapping", conversions.save_export_mapping, methods=post),
+        Route(f"{W}/conversions/import", conversions.import_orders_file, methods=post),
         Route(f"{W}/campaigns", campaigns.campaigns_page, methods=get),
         Route(f"{W}/campaigns", campaigns.add_campaign, methods=post),
         Route(f"{W}/settings", settings.settings_page, methods=get),

@@ -17,8 +17,10 @@ from starlette.responses import RedirectResponse, Response
 
 from hoplink.conversions import ingest_keys
 from hoplink.conversions import settings as conv_settings
-from hoplink.conversions.models import Model
+from hoplink.conversions.exports import FIELDS, PRESETS
+from hoplink.conversions.models import Model, Source
 from hoplink.conversions.money import CURRENCIES
+from hoplink.conversions.order_import import preview_or_import, save_mapping, saved_mapping
 from hoplink.conversions.rates import import_rates, latest_rates
 from hoplink.conversions.spend import FORMATS, import_spend
 from hoplink.dashboard.admin import _admin as admin_user
@@ -47,6 +49,30 @@ REASON_NAMES = {
     "outside_window": N_("Click outside the attribution window"),
 }
 FILTERS = ("all", "attributed", "unattributed", "refunded")
+# The fields of an order export, as the mapping form names them.
+EXPORT_FIELDS = {
+    "order_id": N_("Order number"),
+    "placed_at": N_("Order time"),
+    "status": N_("Order status"),
+    "amount": N_("Order total"),
+    "line_amount": N_("Line total"),
+    "unit_price": N_("Unit price"),
+    "quantity": N_("Quantity"),
+    "sku": N_("SKU"),
+    "currency": N_("Currency"),
+    "refund_amount": N_("Refunded amount"),
+    "click_id": N_("hoplink click id (hl_click)"),
+    "link_id": N_("hoplink link id"),
+}
+RESULT_NAMES = {
+    "created": N_("New order"),
+    "updated": N_("Amount changed"),
+    "duplicate": N_("Already imported"),
+    "cancelled": N_("Cancelled"),
+    "refunded": N_("Refunded"),
+    "skipped": N_("Skipped (not paid)"),
+    "error": N_("Not imported"),
+}
 
 
 async def _viewer(request: Request) -> Viewer:
@@ -139,6 +165,8 @@ async def _settings_page(
         campaigns = await tx.campaigns(v.workspace.id).all()
         tags = await tx.links(v.workspace.id).tag_names()
         rates = await latest_rates(tx, limit=20)
+        mapping = await saved_mapping(tx, workspace_id=v.workspace.id)
+    extra.setdefault("mapping", mapping)
     extra.setdefault(
         "values",
         {
@@ -167,6 +195,9 @@ async def _settings_page(
             runtime.settings.commission_max_percent,
         ),
         is_operator=v.user.is_platform_admin,
+        presets={name: p.label for name, p in PRESETS.items()},
+        preset_columns={name: p.columns for name, p in PRESETS.items()},
+        export_fields=EXPORT_FIELDS,
         **extra,
     )
 
@@ -343,3 +374,51 @@ async def import_rates_file(request: Request) -> Response:
         return await _rates_page(request, rate_errors=exc.errors, status_code=422)
     flash(request, gettext(request, "%(n)s exchange rates stored.", n=n))
     return RedirectResponse("/app/admin/rates", status_code=303)
+
+
+async def save_export_mapping(request: Request) -> Response:
+    """Settings → Conversions → the columns of the shop's order export, saved once."""
+    v = await _manager(request)
+    form = await request.form(max_fields=40)
+    try:
+        columns = {name: str(form.get(f"col_{name}", "")) for name in FIELDS}
+        async with services(request).runtime.db.transaction() as tx:
+            await save_mapping(
+                tx,
+                workspace_id=v.workspace.id,
+                preset=str(form.get("preset", "")),
+                columns=columns,
+                currency=str(form.get("currency", "")),
+            )
+    except InvalidInput as exc:
+        return await _settings_page(request, v, mapping_errors=exc.errors, status_code=422)
+    flash(request, gettext(request, "Column mapping saved."))
+    return RedirectResponse(f"{v.base}/conversions#orders-import", status_code=303)
+
+
+async def import_orders_file(request: Request) -> Response:
+    """An order export through the saved mapping: a preview (nothing stored) or the import,
+    with a result for every row."""
+    v = await _manager(request)
+    try:
+        fields, text = await _upload(request)
+        report = await preview_or_import(
+            services(request).runtime.db,
+            workspace_id=v.workspace.id,
+            timezone=v.workspace.timezone,
+            text=text,
+            mapping=None,
+            source=Source.ORDER_EXPORT,
+            dry_run=fields.get("mode") != "import",
+        )
+    except InvalidInput as exc:
+        return await _settings_page(request, v, import_errors=exc.errors, status_code=422)
+    return render(
+        request,
+        "conversions/import_result.html",
+        viewer=v,
+        report=report,
+        text=text if report.dry_run else "",
+        result_names=RESULT_NAMES,
+        export_fields=EXPORT_FIELDS,
+    )

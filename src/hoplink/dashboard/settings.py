@@ -15,8 +15,8 @@ from starlette.responses import RedirectResponse, Response
 
 from hoplink.accounts import apikeys, invitations, totp
 from hoplink.accounts import users as members
-from hoplink.accounts.models import Scope
-from hoplink.accounts.users import add_member, normalize_email
+from hoplink.accounts.models import OPERATOR_SCOPES, Scope
+from hoplink.accounts.users import add_member, create_user, normalize_email
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, locale_of, render
@@ -78,7 +78,7 @@ async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults, locale: str) ->
         "timezone_groups": zone_groups(locale),
         "timezone_names": zone_names(),
         "roles": ROLES,
-        "scopes": tuple(Scope),
+        "scopes": tuple(s for s in Scope if v.user.is_platform_admin or s not in OPERATOR_SCOPES),
         "has_logo": await tx.qr_logo(v.workspace.id).get() is not None,
     }
 
@@ -335,7 +335,12 @@ async def create_key(request: Request) -> Response:
         scopes = apikeys.parse_scopes([str(s) for s in form.getlist("scopes")])
         async with services(request).runtime.db.transaction() as tx:
             key, raw = await apikeys.create_api_key(
-                tx, workspace=v.workspace, name=name, scopes=scopes, created_by=v.actor
+                tx,
+                workspace=v.workspace,
+                name=name,
+                scopes=scopes,
+                created_by=v.actor,
+                operator=v.user.is_platform_admin,
             )
     except InvalidInput as exc:
         return await _render(request, v, key_errors=exc.errors, key_name=name, status_code=422)

@@ -50,6 +50,11 @@ async def start_test(
         raise Conflict("an A/B test is running on this link; stop it first")
     check = await service.destination_check(tx, workspace=workspace, policy=policy)
     test = validate_variants(variants, check=check.check, started_at=utcnow())
+    refused = await check.resolution_errors(
+        [(f"variants.{i}.url", v.url) for i, v in enumerate(test.variants) if v.url]
+    )
+    if refused:
+        raise InvalidInput(list(refused.values()))
     new = orjson.dumps(test.to_json()).decode()
     routing = with_part(link.routing, "ab", test.to_json())
     link = await save_routing(

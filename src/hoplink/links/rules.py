@@ -127,6 +127,15 @@ async def _validated(
             errors.extend(exc.errors)
     if errors:
         raise InvalidInput(errors)
+    # The resolution check (when on) for alternate URLs; the link's own one was judged.
+    urls = [
+        (f"{at}{'.' if at else ''}action.url", r.action.url)
+        for (at, _, _), r in zip(raws, rules, strict=True)
+        if r.action.url != link.final_url
+    ]
+    refused = await check.resolution_errors(urls)
+    if refused:
+        raise InvalidInput(list(refused.values()))
     return rules
 
 

@@ -155,6 +155,38 @@ class _Destinations:
     def check(self, url: str, field: str = "url") -> FieldError | None:
         return self.policy.check(url, own_hosts=self.own_hosts, verified=self.verified, field=field)
 
+    async def resolution_errors(
+        self, urls: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], FieldError]:
+        """The create-time resolution check (when the operator has it on) of (field, url)
+        pairs that ``check`` allowed: the refused ones, with the field named."""
+        refused = await self.policy.check_resolves({url for _, url in urls})
+        return {
+            (f, url): FieldError(f, refused[url].code, refused[url].message)
+            for f, url in urls
+            if url in refused
+        }
+
+    async def refuse_unresolved(self, drafts: list[_Draft | InvalidInput]) -> None:
+        """Replace each draft whose destination or fallback fails the resolution check
+        with why (in place)."""
+        wanted = {i: _draft_urls(d) for i, d in enumerate(drafts) if isinstance(d, _Draft)}
+        refused = await self.resolution_errors([p for pairs in wanted.values() for p in pairs])
+        if not refused:
+            return
+        for i, pairs in wanted.items():
+            errors = [refused[p] for p in pairs if p in refused]
+            if errors:
+                drafts[i] = InvalidInput(errors)
+
+
+def _draft_urls(draft: _Draft) -> list[tuple[str, str]]:
+    return [
+        (f, url)
+        for f, key in (("url", "destination_url"), ("expiry_url", "expiry_url"))
+        if isinstance(url := draft.values.get(key), str)
+    ]
+
 
 async def destination_check(
     tx: Tx, *, workspace: Workspace, policy: DestinationPolicy | None
@@ -334,6 +366,7 @@ async def create_links(
     results: list[_Draft | InvalidInput] = [
         _prepare(s, workspace, campaigns, destinations) for s in specs
     ]
+    await destinations.refuse_unresolved(results)
 
     # Custom codes: unique within the batch and on the domain.
     custom: dict[str, int] = {}
@@ -512,7 +545,10 @@ async def preview_link(
     Runs the same validation and URL building as creation, without writing anything."""
     wanted = {spec.campaign_id} if spec.campaign_id else set()
     campaigns = await tx.campaigns(workspace.id).many(wanted)
-    draft = _prepare(spec, workspace, campaigns, await _destinations(tx, workspace, policy))
+    destinations = await _destinations(tx, workspace, policy)
+    drafts = [_prepare(spec, workspace, campaigns, destinations)]
+    await destinations.refuse_unresolved(drafts)
+    draft = drafts[0]
     if isinstance(draft, InvalidInput):
         return draft
     if spec.code and await tx.links(workspace.id).codes_taken(domain.id, [spec.code]):
@@ -603,11 +639,20 @@ async def update_link(
     # The policy judges a new destination only: a link whose host a later, stricter policy
     # refuses can still be renamed, archived or deleted by its owner.
     moved = spec.url != link.destination_url or spec.expiry_url != link.expiry_url
-    draft = _prepare(
-        spec, workspace, campaigns, await _destinations(tx, workspace, policy) if moved else None
-    )
+    destinations = await _destinations(tx, workspace, policy) if moved else None
+    draft = _prepare(spec, workspace, campaigns, destinations)
     if isinstance(draft, InvalidInput):
         raise draft
+    if destinations is not None:
+        # Only what changed is looked up again (a kept fallback was judged when it was set).
+        new_urls = [
+            (f, url)
+            for f, url in _draft_urls(draft)
+            if url not in (link.destination_url, link.expiry_url)
+        ]
+        refused = await destinations.resolution_errors(new_urls)
+        if refused:
+            raise InvalidInput(list(refused.values()))
     now = utcnow()
     values: dict[str, Any] = dict(draft.values)
     for flag in ("archived", "disabled"):

@@ -159,6 +159,14 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+def resolver_for(servers: tuple[str, ...]) -> Resolver:
+    """The outbound resolver: the operator's DNS servers (HOPLINK_OUTBOUND_DNS_SERVERS),
+    else the system's. The fetcher and the destination policy's create-time check share it."""
+    from hoplink.net.dns import address_lookup
+
+    return address_lookup(servers) if servers else system_resolve
+
+
 class SafeFetcher:
     def __init__(
         self,
@@ -173,12 +181,9 @@ class SafeFetcher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SafeFetcher:
-        from hoplink.net.dns import address_lookup
-
-        servers = settings.outbound_dns_servers
         return cls(
             FetchLimits.from_settings(settings),
-            resolver=address_lookup(servers) if servers else system_resolve,
+            resolver=resolver_for(settings.outbound_dns_servers),
         )
 
     async def get(self, url: str, *, headers: Sequence[tuple[str, str]] = ()) -> FetchResult:

@@ -18,14 +18,28 @@ refusal is a ``FieldError`` whose code names the rule and whose message says why
                       (127.0.0.1.nip.io, localtest.me): a private address in disguise
     not_allowed       allowlist mode: neither the platform allowlist nor a verified domain
 
+With the create-time resolution check on (``HOPLINK_DESTINATION_RESOLVE``: by default in
+allowlist mode), a name is also looked up through the outbound resolver (``net.fetch``'s,
+the operator's DNS servers or the system's) when a link is created or its destination
+edited; ``check_resolves`` then refuses:
+
+    resolves_private  a name with any address that is not public unicast (a name pointed
+                      at 127.0.0.1 or 10.x: the same private address in another spelling)
+    unresolvable_host a name with no address at all (a typo, an expired domain), or whose
+                      lookup failed
+
+This is a check at write time only: DNS may change later, and the redirect itself never
+resolves anything (it answers with the URL; the visitor's browser connects).
+
 Blocks always win over the allowlist and over verified domains.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -36,11 +50,20 @@ import idna
 from confusable_homoglyphs import categories, confusables
 
 from hoplink.errors import FieldError
-from hoplink.net.addresses import host_address, non_global_reason
+from hoplink.net.addresses import IPAddress, host_address, non_global_reason
 from hoplink.safety.patterns import normalize_pattern
 
 if TYPE_CHECKING:
     from hoplink.config import Settings
+
+
+# The outbound resolver's shape (``hoplink.net.fetch.Resolver``): every A and AAAA address
+# of a host; OSError when there is none or the lookup failed.
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+# Seconds one name may take to resolve at create time; longer counts as unresolvable.
+RESOLVE_TIMEOUT = 5.0
+# Names looked up at once for a bulk call (distinct hosts only).
+RESOLVE_CONCURRENCY = 16
 
 
 class PolicyMode(StrEnum):
@@ -205,6 +228,8 @@ class DestinationPolicy:
     blocklist: tuple[str, ...] = ()  # normalised; a domain also blocks its subdomains
     shorteners: frozenset[str] = field(default_factory=_shipped_shorteners)
     wildcard_dns: frozenset[str] = field(default_factory=_shipped_wildcard_dns)
+    # Set: destinations' names are resolved at create/edit time (``check_resolves``).
+    resolver: Resolver | None = field(default=None, compare=False)
 
     @classmethod
     def build(
@@ -214,6 +239,7 @@ class DestinationPolicy:
         allowlist: Iterable[str] = (),
         blocklist: Iterable[str] = (),
         blocklist_file: Path | None = None,
+        resolver: Resolver | None = None,
     ) -> DestinationPolicy:
         """Normalise operator input; raises ValueError naming a bad pattern."""
         blocked = list(blocklist)
@@ -223,6 +249,7 @@ class DestinationPolicy:
             mode=PolicyMode(mode),
             allowlist=tuple(normalize_pattern(p) for p in allowlist),
             blocklist=tuple(normalize_pattern(p) for p in blocked),
+            resolver=resolver,
         )
 
     def check(
@@ -241,6 +268,56 @@ class DestinationPolicy:
         host, port = split_host_port(url)
         problem = self._refusal(host, port, own_hosts, verified)
         return None if problem is None else FieldError(field, *problem)
+
+    async def check_resolves(
+        self, urls: Iterable[str], *, field: str = "url"
+    ) -> dict[str, FieldError]:
+        """The create-time resolution check of ``urls`` (canonical, already allowed by
+        ``check``): the refused ones, each with why. Nothing when the check is off; IP
+        literals are judged by ``check`` alone. Each distinct host is looked up once."""
+        if self.resolver is None:
+            return {}
+        hosts = {url: split_host_port(url) for url in urls}
+        names = {(h, p or 443) for h, p in hosts.values() if host_address(h) is None}
+        if not names:
+            return {}
+        gate = asyncio.Semaphore(RESOLVE_CONCURRENCY)
+
+        async def judge(host: str, port: int) -> tuple[str, str] | None:
+            async with gate:
+                return await self._resolution_refusal(host, port)
+
+        ordered = sorted(names)
+        found = await asyncio.gather(*(judge(h, p) for h, p in ordered))
+        refused = {name: problem for name, problem in zip(ordered, found, strict=True) if problem}
+        out: dict[str, FieldError] = {}
+        for url, (host, port) in hosts.items():
+            problem = refused.get((host, port or 443))
+            if problem is not None:
+                out[url] = FieldError(field, *problem)
+        return out
+
+    async def _resolution_refusal(self, host: str, port: int) -> tuple[str, str] | None:
+        assert self.resolver is not None
+        shown = _unicode_host(host)
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT):
+                addresses = await self.resolver(host, port)
+        except (OSError, TimeoutError, UnicodeError, ValueError):
+            addresses = []
+        if not addresses:
+            return "unresolvable_host", (
+                f"blocked: {shown} does not resolve to any address; check the spelling (or"
+                " try again later if its DNS is down)"
+            )
+        for address in addresses:
+            reason = non_global_reason(address)
+            if reason is not None:
+                return "resolves_private", (
+                    f"blocked: {shown} resolves to {address} ({reason}); links must lead to"
+                    " a public web site"
+                )
+        return None
 
     def _refusal(
         self, host: str, port: int | None, own_hosts: Iterable[str], verified: Iterable[str]
@@ -317,11 +394,33 @@ class DestinationPolicy:
 
 @functools.lru_cache(maxsize=8)
 def _cached_policy(
-    mode: str, allowlist: tuple[str, ...], blocklist: tuple[str, ...], blocklist_file: Path | None
+    mode: str,
+    allowlist: tuple[str, ...],
+    blocklist: tuple[str, ...],
+    blocklist_file: Path | None,
+    resolve: bool,
+    dns_servers: tuple[str, ...],
 ) -> DestinationPolicy:
+    resolver = None
+    if resolve:
+        from hoplink.net.fetch import resolver_for
+
+        resolver = resolver_for(dns_servers)
     return DestinationPolicy.build(
-        mode=mode, allowlist=allowlist, blocklist=blocklist, blocklist_file=blocklist_file
+        mode=mode,
+        allowlist=allowlist,
+        blocklist=blocklist,
+        blocklist_file=blocklist_file,
+        resolver=resolver,
     )
+
+
+def resolves_at_create(settings: Settings) -> bool:
+    """Whether destinations are resolved when a link is created or edited: "on", "off",
+    or "auto" (on in allowlist mode; off in open mode, where bulk speed matters more)."""
+    if settings.destination_resolve == "auto":
+        return settings.destination_policy == "allowlist"
+    return settings.destination_resolve == "on"
 
 
 def policy_from_settings(settings: Settings) -> DestinationPolicy:
@@ -331,4 +430,6 @@ def policy_from_settings(settings: Settings) -> DestinationPolicy:
         settings.destination_allowlist,
         settings.destination_blocklist,
         settings.destination_blocklist_file,
+        resolves_at_create(settings),
+        settings.outbound_dns_servers,
     )

@@ -83,21 +83,28 @@ class WorkspaceClicks:
         self.workspace_id = workspace_id
 
     async def get(self, click_id: str) -> StoredClick | None:
-        q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.ad_click_ids, _C.bot).where(
-            _C.click_id == click_id, _C.workspace_id == self.workspace_id
-        )
-        row = (await self.conn.execute(q)).first()
-        if row is None:
-            return None
-        return StoredClick(
-            click_id=row.click_id,
-            workspace_id=self.workspace_id,
-            link_id=row.link_id,
-            ts=row.ts,
-            visitor_hash=row.visitor_hash,
-            ad_click_ids=orjson.loads(row.ad_click_ids) if row.ad_click_ids else {},
-            bot=row.bot,
-        )
+        return (await self.get_many([click_id])).get(click_id)
+
+    async def get_many(self, click_ids: Sequence[str]) -> dict[str, StoredClick]:
+        found: dict[str, StoredClick] = {}
+        for i in range(0, len(click_ids), 500):
+            q = select(
+                _C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.ad_click_ids, _C.bot
+            ).where(
+                _C.workspace_id == self.workspace_id,
+                in_list(self.conn, _C.click_id, list(click_ids[i : i + 500])),
+            )
+            for row in await self.conn.execute(q):
+                found[row.click_id] = StoredClick(
+                    click_id=row.click_id,
+                    workspace_id=self.workspace_id,
+                    link_id=row.link_id,
+                    ts=row.ts,
+                    visitor_hash=row.visitor_hash,
+                    ad_click_ids=orjson.loads(row.ad_click_ids) if row.ad_click_ids else {},
+                    bot=row.bot,
+                )
+        return found
 
 
 class ClickRepo:

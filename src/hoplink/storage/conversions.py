@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Column, Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.conversions.models import (
@@ -27,7 +27,7 @@ from hoplink.conversions.models import (
     Unattributed,
 )
 from hoplink.storage import tables as t
-from hoplink.storage._rows import in_list
+from hoplink.storage._rows import in_list, rows_select
 from hoplink.storage.rollups import dialect_insert
 
 _O = t.orders.c
@@ -143,17 +143,7 @@ class ConversionRepo:
         )
         return result.rowcount > 0
 
-    # --- clicks ------------------------------------------------------------------------------
-    async def click(self, click_id: str) -> Click | None:
-        row = (
-            await self.conn.execute(
-                select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
-                    _C.click_id == click_id, _C.workspace_id == self.workspace_id
-                )
-            )
-        ).first()
-        return _click(row) if row else None
-
+    # --- clicks (one by id: hoplink.clicks.service.find_click) -------------------------
     async def visitor_clicks(
         self,
         hashes: Sequence[str],
@@ -376,16 +366,6 @@ class BatchRepo(ConversionRepo):
             found.update((await self.conn.execute(q)).scalars())
         return found
 
-    async def clicks(self, click_ids: Sequence[str]) -> dict[str, Click]:
-        found: dict[str, Click] = {}
-        for i in range(0, len(click_ids), 500):
-            q = select(_C.click_id, _C.link_id, _C.ts, _C.visitor_hash, _C.bot).where(
-                _C.workspace_id == self.workspace_id,
-                in_list(self.conn, _C.click_id, list(click_ids[i : i + 500])),
-            )
-            found.update((r.click_id, _click(r)) for r in await self.conn.execute(q))
-        return found
-
     async def clicks_of_visitors(
         self, hashes: Sequence[str], since: datetime, until: datetime
     ) -> list[Click]:
@@ -405,63 +385,138 @@ class BatchRepo(ConversionRepo):
         if not orders:
             return set()
         rows = [
-            {
-                "id": o.id,
-                "workspace_id": self.workspace_id,
-                "order_id": o.order_id,
-                "status": o.status.value,
-                "currency": o.currency,
-                "amount": o.amount,
-                "refunded": o.refunded,
-                "placed_at": o.placed_at,
-                "placed_hour": int(o.placed_at.timestamp() // 3600),
-                "click_id": o.click_id,
-                "link_id": o.link_id,
-                "matched_by": o.matched_by,
-                "unattributed": o.unattributed.value if o.unattributed else None,
-                "items": o.items,
-                "customer": o.customer,
-                "revision": o.revision,
-                "created_at": o.created_at,
-                "updated_at": o.updated_at,
-            }
+            (
+                o.id,
+                self.workspace_id,
+                o.order_id,
+                o.status.value,
+                o.currency,
+                o.amount,
+                o.refunded,
+                o.placed_at,
+                int(o.placed_at.timestamp() // 3600),
+                o.click_id,
+                o.link_id,
+                o.matched_by,
+                o.unattributed.value if o.unattributed else None,
+                o.items,
+                o.customer,
+                o.revision,
+                o.created_at,
+                o.updated_at,
+            )
             for o in orders
         ]
-        stmt = dialect_insert(self.conn, t.orders).on_conflict_do_nothing().returning(_O.order_id)
-        return set((await self.conn.execute(stmt, rows)).scalars())
+        return set(await _insert_rows(self.conn, _ORDER_COLUMNS, rows, _O.order_id))
 
     async def insert_touches_many(self, touches: Sequence[tuple[str, Touch]]) -> None:
         if touches:
-            await self.conn.execute(
-                t.order_touches.insert(),
-                [
-                    {
-                        "order_pk": pk,
-                        "click_id": x.click_id,
-                        "workspace_id": self.workspace_id,
-                        "link_id": x.link_id,
-                        "ts": x.ts,
-                        "is_first": x.is_first,
-                        "is_last": x.is_last,
-                        "touches": x.touches,
-                    }
-                    for pk, x in touches
-                ],
-            )
+            rows = [
+                (
+                    pk,
+                    x.click_id,
+                    self.workspace_id,
+                    x.link_id,
+                    x.ts,
+                    x.is_first,
+                    x.is_last,
+                    x.touches,
+                )
+                for pk, x in touches
+            ]
+            await _insert_rows(self.conn, _TOUCH_COLUMNS, rows, None)
 
     async def insert_events_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert events (dicts of conversion_events columns); the event ids inserted."""
         if not rows:
             return set()
-        stmt = (
-            dialect_insert(self.conn, t.conversion_events)
-            .on_conflict_do_nothing()
-            .returning(_E.event_id)
-        )
-        return set(
-            (
-                await self.conn.execute(
-                    stmt, [{**r, "workspace_id": self.workspace_id} for r in rows]
-                )
-            ).scalars()
-        )
+        values = [
+            tuple(
+                self.workspace_id if c.name == "workspace_id" else r[c.name] for c in _EVENT_COLUMNS
+            )
+            for r in rows
+        ]
+        return set(await _insert_rows(self.conn, _EVENT_COLUMNS, values, _E.event_id))
+
+
+# Set-at-a-time inserts: the rows travel as one parameter per column (PostgreSQL) or one
+# JSON document (SQLite), see storage._rows.rows_select; an executemany of 1,000 orders
+# spent most of a bulk call binding each value in Python.
+_ORDER_COLUMNS = tuple(
+    t.orders.c[n]
+    for n in (
+        "id",
+        "workspace_id",
+        "order_id",
+        "status",
+        "currency",
+        "amount",
+        "refunded",
+        "placed_at",
+        "placed_hour",
+        "click_id",
+        "link_id",
+        "matched_by",
+        "unattributed",
+        "items",
+        "customer",
+        "revision",
+        "created_at",
+        "updated_at",
+    )
+)
+_TOUCH_COLUMNS = tuple(
+    t.order_touches.c[n]
+    for n in (
+        "order_pk",
+        "click_id",
+        "workspace_id",
+        "link_id",
+        "ts",
+        "is_first",
+        "is_last",
+        "touches",
+    )
+)
+_EVENT_COLUMNS = tuple(
+    t.conversion_events.c[n]
+    for n in (
+        "id",
+        "workspace_id",
+        "event_id",
+        "type",
+        "order_id",
+        "occurred_at",
+        "received_at",
+        "amount",
+        "currency",
+        "items",
+        "customer",
+        "click_id",
+        "link_id",
+        "source",
+    )
+)
+
+
+async def _insert_rows(
+    conn: AsyncConnection,
+    columns: Sequence[Column[Any]],
+    rows: Sequence[Sequence[Any]],
+    returning: Column[Any] | None,
+) -> list[Any]:
+    """Insert ``rows``; with ``returning``, ON CONFLICT DO NOTHING and the values of that
+    column of the rows inserted."""
+    table = columns[0].table
+    names = [c.name for c in columns]
+    stmt: Any = dialect_insert(conn, table)
+    params: Any = None
+    if conn.dialect.name == "postgresql":
+        # asyncpg binds an executemany in C already (and has no json[] for ``unnest``).
+        params = [dict(zip(names, row, strict=True)) for row in rows]
+    else:
+        stmt = stmt.from_select(names, rows_select(conn, columns, rows))
+    if returning is not None:
+        stmt = stmt.on_conflict_do_nothing().returning(returning)
+    result = await conn.execute(stmt, params)
+    return list(result.scalars()) if returning is not None else []

@@ -795,6 +795,25 @@ conversion_settings = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A workspace's saved column mapping for marketplace order-export CSVs (issue 10): which
+# preset (shopee, lazada, amazon, tiktok_shop, generic) and, per hoplink field, the column
+# header of its export that holds it (JSON {"order_id": "Order ID", ...}).
+order_import_mappings = Table(
+    "order_import_mappings",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("preset", String(16), nullable=False),
+    Column("columns", JSON, nullable=False, default=dict),
+    # The currency of amounts when the export names none (null: the workspace's).
+    Column("currency", String(3), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Commission overrides for the links of one tag (ref = tag name) or campaign (ref = id).
 commission_rules = Table(
     "commission_rules",
@@ -835,7 +854,18 @@ orders = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "order_id", name="uq_orders_workspace_order_id"),
-    Index("ix_orders_workspace_hour", "workspace_id", "placed_hour"),
+    # The conversion report reads only these columns over an hour range: covering, the
+    # scan never visits the table (last-click and unattributed sums, the join's outer side).
+    Index(
+        "ix_orders_report",
+        "workspace_id",
+        "placed_hour",
+        "link_id",
+        "currency",
+        "amount",
+        "refunded",
+        "id",
+    ),
     Index("ix_orders_workspace_placed", "workspace_id", "placed_at"),
 )
 
@@ -869,6 +899,8 @@ order_touches = Table(
     Column("is_last", Boolean, nullable=False),
     Column("touches", Integer, nullable=False),
     Index("ix_order_touches_workspace_link", "workspace_id", "link_id"),
+    # First-click and linear reports join each order of the range to its touches.
+    Index("ix_order_touches_report", "order_pk", "workspace_id", "link_id", "touches", "is_first"),
 )
 
 # Every accepted event, as the platforms' server-side APIs want it (event id, time, hashed

@@ -23,6 +23,7 @@ from hoplink.storage.linkhealth import HealthQueue, HealthRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
+from hoplink.storage.order_exports import OrderExportRepo
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.public_stats import PublicStatsRepo
 from hoplink.storage.recovery import (
@@ -89,6 +90,10 @@ class Tx:
     def conversions(self, workspace_id: str) -> ConversionRepo:
         """Orders, conversion events and attribution settings of one workspace."""
         return ConversionRepo(self.conn, workspace_id)
+
+    def order_exports(self, workspace_id: str) -> OrderExportRepo:
+        """The workspace's saved column mapping of marketplace order exports."""
+        return OrderExportRepo(self.conn, workspace_id)
 
     def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
         """Destination domains one workspace claims (and has verified)."""

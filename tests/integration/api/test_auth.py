@@ -63,6 +63,7 @@ async def test_workspace_endpoint_describes_the_key(api: Api) -> None:
         "conversions:write",
         "links:read",
         "links:write",
+        "rates:write",
         "stats:read",
         "workspace:admin",
     ]

@@ -50,7 +50,7 @@ FORMS: dict[str, dict[str, Any]] = {
 ISSUE_6 = [p for p in FORMS if p == "/app/report" or p.startswith("/app/admin/")]
 # Writes a viewer (and, for settings, a member) must not make.
 EDITS = [p for p in FORMS if p.startswith("/app/w/")]
-SETTINGS = [p for p in EDITS if "/settings/" in p]
+SETTINGS = [p for p in EDITS if "/settings/" in p or "/conversions/" in p]
 
 
 @pytest_asyncio.fixture
@@ -120,7 +120,12 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
     member = await dash.user(f"member-{ws.slug}@example.com", ws, Role.MEMBER)
     async with dash.db.transaction() as tx:
         key, _ = await create_api_key(
-            tx, workspace=ws, name="existing", scopes=frozenset(Scope), created_by=None
+            tx,
+            workspace=ws,
+            name="existing",
+            scopes=frozenset(Scope),
+            created_by=None,
+            operator=True,
         )
         await create_campaign(tx, workspace_id=ws.id, name="Existing")
         domain = await verification.add_domain(

@@ -116,3 +116,18 @@ async def test_the_time_zone_picker_is_grouped_by_region_without_aliases(dash: D
     assert saved.status_code in (200, 303), saved.text[-500:]
     page = (await b.get(f"/app/w/{ws.slug}/settings")).text
     assert '<option value="Asia/Calcutta" selected>' in page
+async def test_only_a_platform_admin_is_offered_and_granted_the_rates_scope(dash: Dash) -> None:
+    b, ws = await dash.signed_in()
+    base = f"/app/w/{ws.slug}/settings"
+    assert 'value="rates:write"' not in (await b.get(base)).text
+    forged = await b.post(f"{base}/keys", {"name": "sneaky", "scopes": "rates:write"})
+    assert forged.status_code == 422 and "platform operator" in forged.text
+    async with dash.db.transaction() as tx:
+        assert await tx.api_keys.for_workspace(ws.id) == []
+    await dash.user("ops@example.com", ws, Role.OWNER, platform_admin=True)
+    ops = dash.browser()
+    await ops.sign_in("ops@example.com")
+    page = (await ops.get(base)).text
+    assert 'value="rates:write">' in page  # offered, not ticked by default
+    made = await ops.post(f"{base}/keys", {"name": "rates feed", "scopes": "rates:write"})
+    assert made.status_code == 200 and 'id="new-key"' in made.text

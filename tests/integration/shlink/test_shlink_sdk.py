@@ -35,7 +35,12 @@ async def _api_key(server: Server) -> str:
             ws = await tx.workspaces.find(SLUG)
             assert ws is not None
             _, raw = await create_api_key(
-                tx, workspace=ws, name="shlink-sdk", scopes=frozenset(Scope), created_by=None
+                tx,
+                workspace=ws,
+                name="shlink-sdk",
+                scopes=frozenset(Scope),
+                created_by=None,
+                operator=True,
             )
         return raw
     finally:
