@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from hoplink.accounts import apikeys, invitations, totp
 from hoplink.accounts import users as members
 from hoplink.accounts.models import OPERATOR_SCOPES, Scope
-from hoplink.accounts.users import add_member, create_user, normalize_email
+from hoplink.accounts.users import add_member, normalize_email
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, locale_of, render

@@ -22,8 +22,8 @@ from hoplink.storage.imports import ImportRepo
 from hoplink.storage.linkhealth import HealthQueue, HealthRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
-from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
 from hoplink.storage.order_exports import OrderExportRepo
+from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.public_stats import PublicStatsRepo
 from hoplink.storage.recovery import (

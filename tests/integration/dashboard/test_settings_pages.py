@@ -116,6 +116,8 @@ async def test_the_time_zone_picker_is_grouped_by_region_without_aliases(dash: D
     assert saved.status_code in (200, 303), saved.text[-500:]
     page = (await b.get(f"/app/w/{ws.slug}/settings")).text
     assert '<option value="Asia/Calcutta" selected>' in page
+
+
 async def test_only_a_platform_admin_is_offered_and_granted_the_rates_scope(dash: Dash) -> None:
     b, ws = await dash.signed_in()
     base = f"/app/w/{ws.slug}/settings"
