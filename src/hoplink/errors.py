@@ -2,7 +2,7 @@
 
 Every error a user can cause is a ``HoplinkError`` with a stable ``code`` and an
 HTTP ``status``; the API renders them as RFC 7807 problem details in one place
-(``hoplink.api.problems``) and the CLI prints the message.
+(``hoplink.api.problems``), the dashboard as its error page, and the CLI prints the message.
 
     HoplinkError                       500 internal
     ├── InvalidInput                   422 invalid_input   (carries FieldErrors)
@@ -16,8 +16,58 @@ HTTP ``status``; the API renders them as RFC 7807 problem details in one place
     ├── NotFound                       404 not_found
     ├── Conflict                       409 conflict
     ├── PayloadTooLarge                413 payload_too_large
-    ├── RateLimited                    429 rate_limited
-    └── ServiceUnavailable             503 unavailable
+    ├── RateLimited                    429 rate_limited    (Retry-After)
+    │   └── QuotaExceeded              429 quota_exceeded  (workspaces.quotas)
+    └── ServiceUnavailable             503 unavailable     (the dashboard before start-up)
+
+Operational failures are not a user's doing, so they stay outside the tree: each is
+handled where it happens, and none reaches a client as anything but the answer below.
+
+    Exception
+    ├── ConfigError            config        settings that cannot work, naming the variable:
+    │                                        the CLI (serve, worker) exits 2
+    ├── SchemaOutOfDate        runtime       PostgreSQL behind the code: "run `hoplink db
+    │                                        upgrade` first", exit 1 (serve: before listening)
+    ├── JournalLocked          clicks.journal  another process writes the click journal:
+    │                                        the web process does not start (a locked
+    │                                        production spool belongs to a live node: skipped)
+    ├── CircuitOpen            redirect.breaker  a failed dependency is not called again
+    │                                        until the breaker's delay has passed
+    ├── UniqueViolation        storage.tx    an insert hit a unique constraint inside
+    │                                        ``Tx.savepoint()``; services retry (a generated
+    │                                        code) or turn it into CodeTaken or Conflict
+    ├── FetchError             net.fetch     the safe fetcher (verification, webhooks)
+    │   ├── FetchRefused                     not allowed: nothing was connected
+    │   └── FetchFailed                      timeout, network, size or redirects
+    ├── BackupFailed           storage.backup  ``hoplink db backup``: message, exit 1
+    ├── CopyRefused            storage.copy  ``hoplink db copy`` cannot start: exit 1
+    └── CopyFailed             storage.copy  broke off, rolled back, target unchanged
+
+    Raised by libraries, caught by name:
+    TimeoutError               every call to PostgreSQL, Redis or the network on a hot
+                               path runs under ``asyncio.timeout``; running out is handled
+                               as that dependency failing (see below)
+    OSError                    the CLI: "cannot reach the database", exit 1;
+                               the click journal: a short write or failed fsync
+    sqlalchemy DBAPIError      the ingest worker: a batch holding a value the database
+                               refuses for good (SQLSTATE class 22) is split until that
+                               click is dropped as ``unwritable``; any other error retries
+                               the batch with backoff, unacknowledged
+
+Where an outage lands:
+
+    PostgreSQL down   redirects: cache hits still 302 (memory, then the Redis tier); a miss
+                      is answered 503 + Retry-After (the visitor page), never 404, and the
+                      breaker answers the next misses at once (hoplink_redirect_lookups_failed);
+                      the worker keeps its batch and retries; readiness 503.
+                      The API and dashboard have no mapping for it: 500 internal.
+    Redis down        clicks spool to local disk and are replayed when it is back; rate
+                      limits and login throttling decide per process; the shared link
+                      cache is skipped behind its breaker; readiness 503.
+    Journal write     the visitor still gets the 302; the click is counted as lost
+                      (``hoplink_redirect_clicks_lost``) and logged once per 1,000.
+    After commit      a failing after-commit listener is logged; the committed change stays.
+                      A before-commit listener's error rolls the whole change back.
 """
 
 from __future__ import annotations
