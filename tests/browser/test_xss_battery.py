@@ -198,13 +198,17 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.accounts.models import Scope
     from hoplink.accounts.users import create_user
     from hoplink.clicks.enriched import Counts, RollupDelta
+    from hoplink.config import Settings
     from hoplink.conversions.ingest_keys import create_ingest_key
     from hoplink.conversions.models import Source
     from hoplink.conversions.parse import parse_event
     from hoplink.conversions.service import record_event
     from hoplink.conversions.settings import put_rule
+    from hoplink.domains import service as short_domains
+    from hoplink.domains.verification import Outcome as ShortOutcome
     from hoplink.errors import InvalidInput
     from hoplink.ids import utcnow
+    from hoplink.links import public_stats
     from hoplink.links.campaigns import create_campaign
     from hoplink.links.service import LinkSpec, create_links
     from hoplink.links.urls import UTM_FIELDS
@@ -343,6 +347,29 @@ async def _seed(server: Server) -> dict[str, Any]:
                 outcome=verification.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
                 actor=None,
             )
+            # A custom short domain (issue 16) whose robots.txt and last check carry
+            # payloads, and a public stats page of the link whose breakdowns do (below).
+            short = await short_domains.add_domain(
+                tx,
+                workspace=ws,
+                hostname="go.xss-brand.example.com",
+                settings=Settings(custom_domains="automatic"),
+                policy=DestinationPolicy(),
+            )
+            await short_domains.update_settings(
+                tx,
+                workspace=ws,
+                ref=short.id,
+                policy=DestinationPolicy(),
+                robots="\n".join(PAYLOADS[20:40])[:3900],
+            )
+            await short_domains.record_check(
+                tx,
+                domain=short,
+                outcome=ShortOutcome(None, " ".join(PAYLOADS[40:44])[:300]),
+                actor=None,
+            )
+            public_token = await public_stats.enable(tx, workspace=ws, link_id=links[0].id)
             # Conversions (issue 10): order ids, SKUs, key names, tags and campaign names
             # of the spend import are the seller's (or their shop's) text.
             orders = []
@@ -417,6 +444,8 @@ async def _seed(server: Server) -> dict[str, Any]:
             "codes": [link.code for link in links],
             "campaigns": [c.id for c in campaigns],
             "domain": claimed.id,
+            "sdomain": short.id,
+            "token": public_token,
             "orders": orders,
             "keys": key_ids,
             "edit_rules": edit_rules,
@@ -463,6 +492,8 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         "id": sample,
         "job": [job],
         "domain": [seeded["domain"]],
+        "sdomain": [seeded["sdomain"]],
+        "token": [seeded["token"]],
         "order": seeded["orders"][:10],
         "key": seeded["keys"][:5],  # the revoke confirmation page shows the key's name
         "token": [seeded["reset_token"]],

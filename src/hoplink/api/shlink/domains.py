@@ -53,6 +53,7 @@ async def list_domains(who: LinksRead, runtime: RuntimeDep) -> DomainsOut:
     "/domains/redirects",
     response_model=DomainRedirectsEdit,
     summary="Set a custom domain's root and 404 redirects (workspace:admin)",
+    responses=problem_responses(400, 403, 404),
 )
 async def edit_domain_redirects(
     body: DomainRedirectsEdit, who: WorkspaceAdmin, runtime: RuntimeDep
