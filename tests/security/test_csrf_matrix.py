@@ -46,6 +46,17 @@ def _path(world: World, path: str) -> str:
     )
 
 
+def _form(world: World, path: str) -> dict[str, Any]:
+    """The route's valid form, its references ({variant}) naming tenant A's objects."""
+    values = world.a.ids()
+    return {
+        k: re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), v)
+        if isinstance(v, str)
+        else v
+        for k, v in FORMS.get(path, {}).items()
+    }
+
+
 async def _send(
     browser: Browser,
     method: str,
@@ -105,7 +116,7 @@ async def test_csrf_every_unsafe_route_refuses_every_forgery(world: World) -> No
     before = await snapshot(world.db)
     cases = 0
     for method, path in routes:
-        url, form = _path(world, path), FORMS.get(path, {})
+        url, form = _path(world, path), _form(world, path)
         for name, attack in attacks.items():
             response = await _send(browser, method, url, form, files=FILES.get(path), **attack)
             where = (name, method, path)
@@ -121,7 +132,7 @@ async def test_csrf_every_unsafe_route_refuses_every_forgery(world: World) -> No
     assert browser.token == own
     # Positive control (sign-out last: it ends the session).
     for method, path in sorted(routes, key=lambda mp: mp[1] == "/app/signout"):
-        url, form = _path(world, path), FORMS.get(path, {})
+        url, form = _path(world, path), _form(world, path)
         response = await _send(
             browser,
             method,
