@@ -496,7 +496,6 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         "token": [seeded["token"]],
         "order": seeded["orders"][:10],
         "key": seeded["keys"][:5],  # the revoke confirmation page shows the key's name
-        "token": [seeded["reset_token"]],
     }
     views: dict[str, list[str]] = {}
     for route in routes():
@@ -531,7 +530,10 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
     # A link's page with the rule builder filled for editing a rule named with a payload.
     views["/app/w/{ws}/links/{id}"] += [f"{base}/links/{x}" for x in seeded["edit_rules"][:10]]
     views["/app/signin"] = [f"/app/signin?next={q}"]
+    # {token} names three secrets: each route is shown with its own.
     views["/app/invite/{token}"] = [f"/app/invite/{seeded['invite_token']}"]
+    views["/app/reset/{token}"] = [f"/app/reset/{seeded['reset_token']}"]
+    views["/stats/{token}"] = [f"/stats/{seeded['token']}"]
     views["/app/report"] = ["/app/report", f"/app/report?link={q}"]
     return views
 
