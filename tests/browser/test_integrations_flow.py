@@ -89,7 +89,7 @@ def test_add_and_send_a_test_event(browser: Browser, server: Server) -> None:
         expect(payload).to_contain_text('"test_event_code": "TEST9"')
         expect(payload).to_contain_text('"access_token": "••••"')
         expect(page.locator("#test-answer")).to_contain_text("HTTP 200")
-        expect(page.locator("#test-answer")).to_contain_text('"events_received":1')
+        expect(page.locator("#test-answer")).to_contain_text('"events_received": 1')
         assert TOKEN not in page.content()
         session.screenshot("integrations-test-event-en")
         page.locator("#lang-select").select_option("zh_CN")
