@@ -207,6 +207,8 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.domains import service as short_domains
     from hoplink.domains.verification import Outcome as ShortOutcome
     from hoplink.errors import InvalidInput
+    from hoplink.forwarding import service as forwarding
+    from hoplink.forwarding.models import Entry, Kind
     from hoplink.ids import utcnow
     from hoplink.links import public_stats
     from hoplink.links.campaigns import create_campaign
@@ -218,6 +220,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.safety.policy import DestinationPolicy
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
+    from hoplink.webhooks.secrets import SecretBox
     from hoplink.workspaces.models import Role, WorkspaceStatus
     from hoplink.workspaces.service import create_workspace, update_workspace
 
@@ -407,6 +410,31 @@ async def _seed(server: Server) -> dict[str, Any]:
                 percent=9,
                 commission_range=(5.0, 12.0),
             )
+            # An integration named with a payload, with a dead letter whose platform
+            # answer is one (the answer is the platform's text, shown as is).
+            integration = await forwarding.create_destination(
+                tx,
+                workspace_id=ws.id,
+                kind=Kind.META,
+                name=PAYLOADS[6][:100] or "x",
+                account_id="1234567890",
+                credential="EAAxssToken1234567890abcd",
+                events=("purchase",),
+                box=SecretBox("xss-battery-secret-" + "k" * 32),
+            )
+            stamp = utcnow()
+            await tx.forwarding(ws.id).insert_entries(
+                [
+                    Entry(
+                        id=f"fwe_xss{n:03d}", workspace_id=ws.id,
+                        destination_id=integration.id, event_key=p[:64] or "x",
+                        kind="purchase", ref="x", group_key="", payload="{}",
+                        occurred_at=stamp, status="dead", attempts=1, next_attempt_at=stamp,
+                        created_at=stamp, sent_at=stamp, error=PAYLOADS[n + 7][:300],
+                    )
+                    for n, p in enumerate(PAYLOADS[10:20])
+                ]
+            )  # fmt: skip
             other = await create_workspace(
                 tx, name=PAYLOADS[5][:200], status=WorkspaceStatus.VERIFIED
             )
