@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hoplink.events import Event
 from hoplink.storage.accounts import ApiKeyRepo, UserRepo
 from hoplink.storage.audit import AuditRepo
+from hoplink.storage.bulkjobs import BulkJobRepo, purge_expired_bulk_jobs
 from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
@@ -23,9 +24,9 @@ from hoplink.storage.linkhealth import HealthQueue, HealthRepo
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.moderation import ModerationRepo
 from hoplink.storage.order_exports import OrderExportRepo
-from hoplink.storage.polish import BulkJobRepo, QrLogoRepo, purge_expired_bulk_jobs
 from hoplink.storage.privacy import PrivacyRepo
 from hoplink.storage.public_stats import PublicStatsRepo
+from hoplink.storage.qrlogos import QrLogoRepo
 from hoplink.storage.recovery import (
     InvitationRepo,
     PasswordResetRepo,

@@ -1,4 +1,4 @@
-"""QR logos and bulk upload jobs of a workspace (issue 14); every query carries its id."""
+"""Bulk upload jobs of a workspace and their results (issue 14); every query carries its id."""
 
 from __future__ import annotations
 
@@ -10,32 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage import tables as t
 
-_L = t.qr_logos.c
 _J = t.bulk_jobs.c
-
-
-class QrLogoRepo:
-    def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
-        self.conn = conn
-        self.ws = workspace_id
-
-    async def get(self) -> str | None:
-        """The logo as base64 PNG, or None."""
-        q = select(_L.png_base64).where(_L.workspace_id == self.ws)
-        value = (await self.conn.execute(q)).scalar_one_or_none()
-        return None if value is None else str(value)
-
-    async def put(self, *, png_base64: str, uploaded_by: str | None, at: datetime) -> None:
-        await self.remove()
-        await self.conn.execute(
-            t.qr_logos.insert().values(
-                workspace_id=self.ws, png_base64=png_base64, uploaded_by=uploaded_by, uploaded_at=at
-            )
-        )
-
-    async def remove(self) -> bool:
-        result = await self.conn.execute(delete(t.qr_logos).where(_L.workspace_id == self.ws))
-        return result.rowcount > 0
 
 
 class BulkJobRepo:
