@@ -296,7 +296,7 @@ def _commands() -> list[tuple[str, ...]]:
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     cli = Cli(cli_env("sqlite:///unused.db", tmp_path))
     commands = _commands()
-    assert len(commands) == 35  # a new command must join this check (and have an example)
+    assert len(commands) == 36  # a new command must join this check (and have an example)
     for command in commands:
         out = cli.ok(*command, "--help").stdout
         assert "$ hoplink" in out or "$ HOPLINK_" in out, command
