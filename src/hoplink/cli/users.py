@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from hoplink.accounts import totp
 from hoplink.accounts.models import User
 from hoplink.accounts.recovery import issue_reset
 from hoplink.accounts.sessions import end_sessions
@@ -185,3 +186,29 @@ def reset_password(
     link = _common.run(_reset_link(settings, email, minutes or settings.password_reset_minutes))
     out.print(f"Password reset link for {email} (works once):", markup=False, soft_wrap=True)
     out.print(link, markup=False, soft_wrap=True)
+
+
+async def _two_factor_off(settings: Settings, email: str) -> bool:
+    async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
+        found = await tx.users.by_email(normalize_email(email))
+        if found is None:
+            _common.fail(f"no user with the e-mail address {email!r}")
+        return await totp.disable(tx, user_id=found[0].id, actor="cli")
+
+
+@app.command("two-factor-off")
+def two_factor_off(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The user's e-mail address.")],
+) -> None:
+    """Turn a user's two-factor sign-in off (a lost phone and lost recovery codes).
+
+    Check who is asking first: this leaves their password as the only factor until they
+    turn it on again (workspaces that require it ask them to at once). Audited.
+
+    Example:
+    $ hoplink user two-factor-off alice@example.com
+    """
+    if _common.run(_two_factor_off(_common.settings(), email)):
+        out.print(f"Two-factor sign-in of {email} is off", markup=False, soft_wrap=True)
+    else:
+        out.print(f"{email} had no two-factor sign-in", markup=False, soft_wrap=True)

@@ -297,9 +297,10 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     cli = Cli(cli_env("sqlite:///unused.db", tmp_path))
     commands = _commands()
     # A new command must join this check (and have an example). Issue 11 added 5:
-    # integration list / add / journal / replay / test; issue 14 accounts user
-    # reset-password; destination health 4; short-domain 7 (issue 16); orders 2 (issue 10).
-    assert len(commands) == 34 + 5 + 1 + 4 + 7 + 2
+    # integration list / add / journal / replay / test; issue 14 accounts 2 (user
+    # reset-password, two-factor-off); destination health 4; short-domain 7 (issue 16);
+    # orders 2 (issue 10).
+    assert len(commands) == 34 + 5 + 2 + 4 + 7 + 2
     for command in commands:
         out = cli.ok(*command, "--help").stdout
         assert "$ hoplink" in out or "$ HOPLINK_" in out, command

@@ -1,5 +1,5 @@
 """``hoplink user reset-password`` (issue 14): a one-time link that expires, stored hashed,
-replacing earlier links."""
+replacing earlier links; ``hoplink user two-factor-off``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import hashlib
 import re
 from datetime import timedelta
 
+import pyotp
 from cli_harness import DOMAIN, Cli
 
-from hoplink.accounts import recovery
+from hoplink.accounts import recovery, totp
 from hoplink.ids import utcnow
 from hoplink.storage.tx import Tx
 
@@ -42,3 +43,27 @@ def test_reset_password_prints_a_one_time_expiring_link(cli: Cli) -> None:
     result = cli.fails("user", "reset-password", "nobody@example.com")
     assert "no user with the e-mail address" in result.stderr
     assert cli.fails("user", "reset-password", "alice@example.com", "--minutes", "1", code=2)
+
+
+def test_two_factor_off_removes_the_factor_and_its_recovery_codes(cli: Cli) -> None:
+    cli.ok("user", "create", "bob@example.com", "--password", "correct horse battery")
+
+    async def enrol(tx: Tx) -> str:
+        found = await tx.users.by_email("bob@example.com")
+        assert found is not None
+        box = totp.TotpBox(cli.settings.resolve_secret_key())
+        secret = await totp.begin_enrolment(tx, user_id=found[0].id, box=box)
+        code = pyotp.TOTP(secret).now()
+        await totp.confirm_enrolment(tx, user_id=found[0].id, code=code, box=box)
+        return found[0].id
+
+    user_id = cli.query(enrol)
+
+    async def state(tx: Tx) -> tuple[bool, int]:
+        return await totp.is_enabled(tx, user_id), await tx.totp.recovery_codes_left(user_id)
+
+    assert cli.query(state) == (True, 10)
+    assert "is off" in cli.ok("user", "two-factor-off", "Bob@Example.com").stdout
+    assert cli.query(state) == (False, 0)
+    assert "had no two-factor" in cli.ok("user", "two-factor-off", "bob@example.com").stdout
+    assert "no user" in cli.fails("user", "two-factor-off", "nobody@example.com").stderr
