@@ -212,6 +212,7 @@ def load_orders(db_path: str, ws_id: str, links: list[str], n: int) -> float:
 _SECONDARY = (
     "ix_orders_report",
     "ix_orders_workspace_placed",
+    "ix_orders_list",
     "ix_order_touches_workspace_link",
     "ix_order_touches_report",
 )
@@ -221,7 +222,9 @@ _SECONDARY = (
 _OLD_INDEXES = [
     "DROP INDEX IF EXISTS ix_orders_report",
     "DROP INDEX IF EXISTS ix_order_touches_report",
+    "DROP INDEX IF EXISTS ix_orders_list",
     "CREATE INDEX IF NOT EXISTS ix_orders_workspace_hour ON orders (workspace_id, placed_hour)",
+    "CREATE INDEX IF NOT EXISTS ix_orders_workspace_placed ON orders (workspace_id, placed_at)",
     "ANALYZE",
 ]
 _NEW_INDEXES = [
@@ -229,7 +232,9 @@ _NEW_INDEXES = [
     " (workspace_id, placed_hour, link_id, currency, amount, refunded, id)",
     "CREATE INDEX IF NOT EXISTS ix_order_touches_report ON order_touches"
     " (order_pk, workspace_id, link_id, touches, is_first)",
+    "CREATE INDEX IF NOT EXISTS ix_orders_list ON orders (workspace_id, placed_at, id, link_id)",
     "DROP INDEX IF EXISTS ix_orders_workspace_hour",
+    "DROP INDEX IF EXISTS ix_orders_workspace_placed",
     "ANALYZE",
 ]
 

@@ -694,7 +694,10 @@ orders = Table(
         "refunded",
         "id",
     ),
-    Index("ix_orders_workspace_placed", "workspace_id", "placed_at"),
+    # The orders list: newest first (placed_at, id) with its filters' link_id at hand, so
+    # a page of unattributed orders never sorts (the report index above would tempt the
+    # planner otherwise).
+    Index("ix_orders_list", "workspace_id", "placed_at", "id", "link_id"),
 )
 
 # An order's earlier amounts (a purchase re-sent with another amount is an update).
