@@ -213,6 +213,7 @@ _SECONDARY = (
     "ix_orders_report",
     "ix_orders_workspace_placed",
     "ix_orders_list",
+    "ix_orders_link_list",
     "ix_order_touches_workspace_link",
     "ix_order_touches_report",
 )
@@ -223,6 +224,7 @@ _OLD_INDEXES = [
     "DROP INDEX IF EXISTS ix_orders_report",
     "DROP INDEX IF EXISTS ix_order_touches_report",
     "DROP INDEX IF EXISTS ix_orders_list",
+    "DROP INDEX IF EXISTS ix_orders_link_list",
     "CREATE INDEX IF NOT EXISTS ix_orders_workspace_hour ON orders (workspace_id, placed_hour)",
     "CREATE INDEX IF NOT EXISTS ix_orders_workspace_placed ON orders (workspace_id, placed_at)",
     "ANALYZE",
@@ -232,7 +234,9 @@ _NEW_INDEXES = [
     " (workspace_id, placed_hour, link_id, currency, amount, refunded, id)",
     "CREATE INDEX IF NOT EXISTS ix_order_touches_report ON order_touches"
     " (order_pk, workspace_id, link_id, touches, is_first)",
-    "CREATE INDEX IF NOT EXISTS ix_orders_list ON orders (workspace_id, placed_at, id, link_id)",
+    "CREATE INDEX IF NOT EXISTS ix_orders_list ON orders (workspace_id, placed_at, id)",
+    "CREATE INDEX IF NOT EXISTS ix_orders_link_list ON orders"
+    " (workspace_id, link_id, placed_at, id)",
     "DROP INDEX IF EXISTS ix_orders_workspace_hour",
     "DROP INDEX IF EXISTS ix_orders_workspace_placed",
     "ANALYZE",
