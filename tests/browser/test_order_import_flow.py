@@ -18,7 +18,7 @@ def test_mapping_preview_and_import(session: Session, tmp_path: Path) -> None:
     page = session.page
     session.sign_in()
     session.go(f"/app/w/{SLUG}/conversions")
-    page.get_by_label("Export from").first.select_option("tiktok_shop")
+    page.locator("#mp-preset").select_option("tiktok_shop")
     page.get_by_label("Currency of the amounts").select_option("USD")
     page.get_by_role("button", name="Save mapping").click()
     expect(page.locator("#mp-preset")).to_have_value("tiktok_shop")

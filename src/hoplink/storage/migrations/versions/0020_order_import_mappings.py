@@ -44,6 +44,10 @@ def upgrade() -> None:
         ["workspace_id", "placed_hour", "link_id", "currency", "amount", "refunded", "id"],
     )
     op.drop_index("ix_orders_workspace_hour", table_name="orders")
+    # The orders list pages newest first without a sort, all orders or by link (or none).
+    op.create_index("ix_orders_list", "orders", ["workspace_id", "placed_at", "id"])
+    op.create_index("ix_orders_link_list", "orders", ["workspace_id", "link_id", "placed_at", "id"])
+    op.drop_index("ix_orders_workspace_placed", table_name="orders")
     op.create_index(
         "ix_order_touches_report",
         "order_touches",
@@ -53,6 +57,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_order_touches_report", table_name="order_touches")
+    op.create_index("ix_orders_workspace_placed", "orders", ["workspace_id", "placed_at"])
+    op.drop_index("ix_orders_link_list", table_name="orders")
+    op.drop_index("ix_orders_list", table_name="orders")
     op.create_index("ix_orders_workspace_hour", "orders", ["workspace_id", "placed_hour"])
     op.drop_index("ix_orders_report", table_name="orders")
     op.drop_table("order_import_mappings")
