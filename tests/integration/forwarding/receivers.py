@@ -271,6 +271,7 @@ class Platforms:
     fail_until: float = 0.0  # monotonic: 500 before it
     refuse: str | None = None  # 400 with this message to every request
     delay: float = 0.0  # seconds before answering (a slow platform)
+    arrived: int = 0  # requests read in full, counted before the delay (in flight)
     requests: dict[str, int] = field(default_factory=lambda: {"ga4": 0, "meta": 0, "tiktok": 0})
     broken: list[str] = field(default_factory=list)  # the rules broken requests broke
     events: dict[str, dict[str, dict[str, Any]]] = field(
@@ -346,6 +347,7 @@ class Platforms:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.arrived += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         status, answer = self.handle(scope["path"], scope["query_string"].decode(), headers, body)
