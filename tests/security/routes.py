@@ -25,6 +25,7 @@ DASH_PARAMS: list[tuple[str, str, str]] = [
     ("/app/account/sessions/", "session", "session"),
     ("/app/reset/", "token", "reset_token"),
     ("/app/invite/", "token", "invite_token"),
+    ("/stats/", "token", "public_token"),
     ("/app/w/", "ws", "ws"),
     ("/app/w/", "id", "link"),
     ("/app/w/", "routing_rule", "routing_rule"),

@@ -41,7 +41,7 @@ from hoplink.forwarding.models import Entry, Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
 from hoplink.linkhealth.models import HealthEvent  # noqa: E402
-from hoplink.links import experiments  # noqa: E402
+from hoplink.links import experiments, public_stats  # noqa: E402
 from hoplink.links import rules as link_rules  # noqa: E402
 from hoplink.links.campaigns import create_campaign  # noqa: E402
 from hoplink.links.routing import app_presets  # noqa: E402
@@ -116,6 +116,7 @@ class Tenant:
     session: str = ""
     invitation: str = ""
     reset_token: str = ""
+    public_token: str = ""  # the link's public stats page (issue 16)
     invite_token: str = ""
 
     def ids(self) -> dict[str, str]:
@@ -150,6 +151,7 @@ class Tenant:
             "session": self.session,
             "invitation": self.invitation,
             "reset_token": self.reset_token,
+            "public_token": self.public_token,
             "invite_token": self.invite_token,
         }
 
@@ -368,6 +370,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         reset_token, _ = await recovery.issue_reset(
             tx, user=member, lifetime=timedelta(minutes=30), origin="cli", actor="cli"
         )
+        public_token = await public_stats.enable(tx, workspace=ws, link_id=link.id)
     return Tenant(
         ws=ws,
         owner_email=owner_email,
@@ -396,6 +399,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         invitation=invitation.id,
         reset_token=reset_token,
         invite_token=invite_token,
+        public_token=public_token,
     )
 
 
