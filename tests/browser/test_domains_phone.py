@@ -66,7 +66,7 @@ def test_domains_page_on_a_phone(browser: Browser, server: Server) -> None:
     viewer = open_session(browser, server)
     try:
         viewer.sign_in(VIEWER)
-        viewer.page.get_by_role("link", name="Domains").click()
+        viewer.page.get_by_role("link", name="Domains", exact=True).click()
         viewer.page.wait_for_url(f"**/app/w/{SLUG}/settings/domains")
         expect(viewer.page.get_by_role("link", name=HOSTNAME)).to_be_visible()
         expect(viewer.page.get_by_role("button", name="Check now")).to_have_count(0)

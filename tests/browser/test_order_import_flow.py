@@ -44,6 +44,8 @@ def test_mapping_preview_and_import(session: Session, tmp_path: Path) -> None:
     session.screenshot("order-import-02-orders")
 
     page.locator("#lang-select").select_option("zh_CN")
+    # The choice reloads the page: wait for it before going on, or the reload lands last.
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     session.go(f"/app/w/{SLUG}/conversions")
     expect(page.locator("#orders-import-title")).to_have_text("从平台订单导出文件导入订单")
     assert session.csp_violations() == []
