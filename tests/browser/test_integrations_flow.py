@@ -93,7 +93,8 @@ def test_add_and_send_a_test_event(browser: Browser, server: Server) -> None:
         assert TOKEN not in page.content()
         session.screenshot("integrations-test-event-en")
         page.locator("#lang-select").select_option("zh_CN")
-        page.wait_for_load_state("load")
+        # The choice reloads the page: wait for it before going on, or the reload lands last.
+        expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
         session.go(f"/app/w/{SLUG}/settings/integrations")
         expect(page.get_by_role("button", name="发送测试事件")).to_be_visible()
         expect(page.get_by_text("过去一小时失败")).to_be_visible()

@@ -3,6 +3,9 @@ the redirect, per-variant counts through the real worker, stop with a winner, hi
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from api_client import Api, assert_problem
 from clickids import without_click_id
 from hoplink.ingest.worker import Worker
@@ -40,9 +43,15 @@ async def test_start_split_count_stop_and_history(api: Api) -> None:
 
     runtime = api.app.runtime
     assert runtime is not None and runtime.journal is not None
-    clicks, token = await runtime.journal.read(10_000, timeout=0)
-    await runtime.journal.ack(token)
-    assert {c.variant for c in clicks} == {control, variant}
+    clicks: list[Any] = []
+    for _ in range(100):  # the journal takes each click after its redirect was answered
+        batch, token = await runtime.journal.read(10_000, timeout=0)
+        await runtime.journal.ack(token)
+        clicks += batch
+        if len(clicks) >= 80:
+            break
+        await asyncio.sleep(0.05)
+    assert len(clicks) == 80 and {c.variant for c in clicks} == {control, variant}
     worker = Worker.from_settings(runtime.settings, db=runtime.db, source=runtime.journal)
     await worker.process(clicks)
     result = (await api.http.get(base, headers=auth)).json()
