@@ -9,18 +9,18 @@ import hashlib
 from datetime import UTC, datetime
 
 import orjson
-import pytest
+
+# The SDK is a test dependency (pyproject.toml): a missing SDK fails this file, never skips it.
+from facebook_business.adobjects.serverside import event as sdk
+from facebook_business.adobjects.serverside.action_source import ActionSource
+from facebook_business.adobjects.serverside.content import Content
+from facebook_business.adobjects.serverside.custom_data import CustomData
+from facebook_business.adobjects.serverside.event_request import EventRequest
+from facebook_business.adobjects.serverside.user_data import UserData
 
 from hoplink.forwarding import meta
 from hoplink.forwarding.common import visitor_external_id
 from hoplink.forwarding.models import Built, ClickFacts, ConversionFacts, Destination, Kind
-
-sdk = pytest.importorskip("facebook_business.adobjects.serverside.event")
-from facebook_business.adobjects.serverside.action_source import ActionSource  # noqa: E402
-from facebook_business.adobjects.serverside.content import Content  # noqa: E402
-from facebook_business.adobjects.serverside.custom_data import CustomData  # noqa: E402
-from facebook_business.adobjects.serverside.event_request import EventRequest  # noqa: E402
-from facebook_business.adobjects.serverside.user_data import UserData  # noqa: E402
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DEST = Destination(
