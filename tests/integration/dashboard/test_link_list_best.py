@@ -29,6 +29,10 @@ async def test_sort_by_clicks_in_a_span_with_columns_pages_and_csv(dash: Dash) -
             await tx.conn.execute(
                 t.rollup_link_hours.insert().values(hour=NOW - 1, uv_hour=n, **row, **recent)
             )
+            # The worker keeps the day rollup live, today's day included.
+            await tx.conn.execute(
+                t.rollup_link_days.insert().values(day=(NOW - 1) // 24, **row, **recent)
+            )
             if n == 3:
                 old = {"pv": 1000, "human_pv": 900, "uv_day": 800}
                 await tx.conn.execute(

@@ -16,11 +16,12 @@ NOW = int(time.time() // 3600)
 
 
 async def _counts(tx: Tx, ws_id: str, link_id: str, *, hour: int, pv: int, human: int, uv: int):  # type: ignore[no-untyped-def]
-    """Counts at ``hour``: in the hour table, and in the day table when the day is over."""
+    """Counts at ``hour`` in the hour and the day table, as the worker writes them: the day
+    rollup is kept live, so today's row holds today's clicks so far (a span ending after
+    midnight reads today from it)."""
     row = {"link_id": link_id, "workspace_id": ws_id, "pv": pv, "human_pv": human, "uv_day": uv}
     await tx.conn.execute(t.rollup_link_hours.insert().values(hour=hour, uv_hour=uv, **row))
-    if hour // 24 < NOW // 24:
-        await tx.conn.execute(t.rollup_link_days.insert().values(day=hour // 24, **row))
+    await tx.conn.execute(t.rollup_link_days.insert().values(day=hour // 24, **row))
 
 
 async def test_links_sort_by_clicks_human_clicks_and_visitors_in_a_span(tx: Tx) -> None:
