@@ -36,10 +36,13 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 class ChaosProxy:
-    def __init__(self, target_host: str, target_port: int, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_host: str, target_port: int, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.target_host = target_host
         self.target_port = target_port
         self.host = host
+        self.listen_port = port  # 0: any free port; a closed proxy's port to listen there again
         self.mode: Mode = "forward"
         self.accepted = 0  # connections accepted, whatever the mode (for assertions)
         self._server: asyncio.Server | None = None
@@ -54,8 +57,8 @@ class ChaosProxy:
         return port
 
     async def start(self) -> None:
-        """Listen on a free port (see ``port``)."""
-        self._server = await asyncio.start_server(self._accept, self.host, 0)
+        """Listen on a free port, or the one given (see ``port``)."""
+        self._server = await asyncio.start_server(self._accept, self.host, self.listen_port)
 
     async def cut(self, mode: Literal["reset", "blackhole"] = "reset") -> None:
         """Reset every open connection; new ones are reset (or, blackhole, left hanging)."""

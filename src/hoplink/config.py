@@ -255,6 +255,12 @@ class Settings(BaseSettings):
     visitor_page_template: Path | None = None
     # Seconds a new PostgreSQL connection may take (asyncpg's connect timeout; default 60).
     database_connect_timeout: float = Field(default=2.0, ge=0.1, le=120)
+    # Seconds a request waits for a free pooled database connection (every one busy)
+    # before it is answered 503 unavailable (SQLAlchemy's pool_timeout).
+    database_pool_timeout: float = Field(default=30.0, ge=0.1, le=300)
+    # SQLite: seconds a write waits on another process's lock (a backup, `hoplink db copy`,
+    # a long import) before the database counts as unavailable: 503 with Retry-After.
+    sqlite_busy_timeout: float = Field(default=10.0, ge=0.05, le=300)
 
     # --- Rate limits (issues 5 and 6) ---
     # Requests per API key to /api, as "count/period" (s, m, h, d) or "off"; e.g. 1200/1m

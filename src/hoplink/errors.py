@@ -18,7 +18,8 @@ HTTP ``status``; the API renders them as RFC 7807 problem details in one place
     ├── PayloadTooLarge                413 payload_too_large
     ├── RateLimited                    429 rate_limited    (Retry-After)
     │   └── QuotaExceeded              429 quota_exceeded  (workspaces.quotas)
-    └── ServiceUnavailable             503 unavailable     (the dashboard before start-up)
+    └── ServiceUnavailable             503 unavailable     (Retry-After; the dashboard before
+                                                            start-up, a database outage)
 
 Operational failures are not a user's doing, so they stay outside the tree: each is
 handled where it happens, and none reaches a client as anything but the answer below.
@@ -60,7 +61,9 @@ Where an outage lands:
                       is answered 503 + Retry-After (the visitor page), never 404, and the
                       breaker answers the next misses at once (hoplink_redirect_lookups_failed);
                       the worker keeps its batch and retries; readiness 503.
-                      The API and dashboard have no mapping for it: 500 internal.
+                      The API, the Shlink API and the dashboard: 503 unavailable with
+                      Retry-After (storage.outage tells an outage from a bug, which stays
+                      500 internal). SQLite locked past its busy timeout or unreadable: same.
     Redis down        clicks spool to local disk and are replayed when it is back; rate
                       limits and login throttling decide per process; the shared link
                       cache is skipped behind its breaker; readiness 503.
@@ -218,3 +221,7 @@ class ServiceUnavailable(HoplinkError):
     status = 503
     code = "unavailable"
     title = "Service unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

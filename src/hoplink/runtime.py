@@ -97,7 +97,10 @@ class Runtime:
 
             check_production_mode(settings)  # ConfigError: production mode on SQLite
         db = Database.from_url(
-            settings.database_url_async, connect_timeout=settings.database_connect_timeout
+            settings.database_url_async,
+            connect_timeout=settings.database_connect_timeout,
+            pool_timeout=settings.database_pool_timeout,
+            busy_timeout=settings.sqlite_busy_timeout,
         )
         journal: ClickJournal | None = None
         try:

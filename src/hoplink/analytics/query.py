@@ -3,6 +3,13 @@
 Ranges are read in the workspace's time zone: a date means that whole local day (``to``
 inclusive), a date-time without offset is local time, one with an offset is taken as
 given, and the range [from, to) is widened to whole UTC hours, the rollups' bucket.
+
+A UTC hour is counted on the local day on which it starts. In a zone whose offset is not
+a whole number of hours (Asia/Kolkata +5:30, Asia/Kathmandu +5:45, America/St_Johns
+-3:30) local midnight falls inside a UTC hour, and that hour started on the day before:
+so widening never takes ``from`` back across a local midnight, it moves forward to the
+next whole hour instead (``_first_hour``). A local day in Kolkata is then the UTC hours
+that start between 00:30 and 23:30, and a series never has a point outside the range.
 """
 
 from __future__ import annotations
@@ -45,6 +52,15 @@ class StatsQuery:
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def _first_hour(start: datetime, tz: ZoneInfo) -> int:
+    """The first UTC hour of a range from ``start``: the hour holding it, unless that hour
+    started on the local day before ``start``'s (then the next hour)."""
+    hour = int(start.timestamp() // 3600)
+    if datetime.fromtimestamp(hour * 3600, tz).date() < start.astimezone(tz).date():
+        return hour + 1
+    return hour
 
 
 def _parse_bound(value: str, *, field: str, tz: ZoneInfo, is_end: bool) -> datetime:
@@ -141,13 +157,16 @@ def parse_stats_query(
     if errors:
         raise InvalidInput(errors)
     assert start is not None and end is not None
-    start_ts, end_ts = start.timestamp(), end.timestamp()
+    end_hour = int(-(-end.timestamp() // 3600))
+    start_hour = _first_hour(start, tz)
+    if start_hour >= end_hour:  # a range within the first part-hour of a local day
+        start_hour = end_hour - 1
     return StatsQuery(
         workspace_id=workspace_id,
         scope=scope,
         tz=tz,
-        start_hour=int(start_ts // 3600),
-        end_hour=int(-(-end_ts // 3600)),
+        start_hour=start_hour,
+        end_hour=end_hour,
         granularity=gran,
         top=top,
         metric=sort_by,

@@ -13,7 +13,14 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from hoplink.errors import FieldError, HoplinkError, InvalidInput, RateLimited
+from hoplink.errors import (
+    FieldError,
+    HoplinkError,
+    InvalidInput,
+    RateLimited,
+    ServiceUnavailable,
+)
+from hoplink.storage import outage
 
 log = logging.getLogger("hoplink.api")
 PROBLEM_JSON = "application/problem+json"
@@ -49,6 +56,8 @@ def from_error(exc: HoplinkError) -> JSONResponse:
             # draft-ietf-httpapi-ratelimit-headers: the policy, and none left for now.
             headers["RateLimit-Policy"] = f'"{exc.code}";q={exc.quota};w={math.ceil(exc.window)}'
             headers["RateLimit"] = f'"{exc.code}";r=0;t={exc.retry_after}'
+    elif isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     elif exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="hoplink"'}
     return problem(exc.status, exc.code, exc.title, exc.message, errors, headers)
@@ -138,6 +147,15 @@ def install(app: FastAPI) -> None:
         )
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, code, title, detail, headers=headers)
+
+    async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+        unavailable = outage.unavailable(exc)
+        if unavailable is None:
+            raise exc  # a bug, not an outage: the 500 below
+        return from_error(unavailable)
+
+    for kind in outage.ADAPTER_TYPES:
+        app.add_exception_handler(kind, _database_error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

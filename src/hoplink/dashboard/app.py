@@ -53,12 +53,14 @@ from hoplink.errors import (
     InvalidInput,
     LinkBanned,
     RateLimited,
+    ServiceUnavailable,
     WorkspaceNotVerified,
     WorkspaceSuspended,
 )
 from hoplink.inputguard import InputGuard
 from hoplink.redirect.edge import ClickCapture
 from hoplink.runtime import Runtime
+from hoplink.storage import outage
 
 STATIC = Path(__file__).parent / "static"
 W = f"{PREFIX}/w/{{ws}}"
@@ -273,14 +275,27 @@ async def _hoplink_error(request: Request, exc: Exception) -> Response:
         message = gettext(request, "Your role in this workspace does not allow this.")
     elif isinstance(exc, RateLimited):
         message = limit_message(request, exc)
+    elif isinstance(exc, ServiceUnavailable):
+        message = gettext(
+            request,
+            "hoplink cannot reach its database at the moment. Nothing you saved is lost;"
+            " please try again in a few seconds.",
+        )
     elif locale_of(request) == "en":
         message = exc.message
     else:  # the service's message is English: say what kind of refusal it was instead
         message = _generic(request, exc.status)
     response = _error_page(request, exc.status, message)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServiceUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    unavailable = outage.unavailable(exc)
+    if unavailable is None:
+        raise exc  # a bug, not an outage: Starlette's 500
+    return await _hoplink_error(request, unavailable)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -332,6 +347,7 @@ class Dashboard:
                 TwoFactorRequired: _two_factor_required,
                 HoplinkError: _hoplink_error,
                 HTTPException: _http_error,
+                **dict.fromkeys(outage.ADAPTER_TYPES, _database_error),
             },
         )
         self.jobs = BulkJobs()

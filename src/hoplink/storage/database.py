@@ -69,7 +69,7 @@ class Listeners:
                 log.exception("an after-commit listener failed (%d events)", len(events))
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
@@ -78,7 +78,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=10000",
+            f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
             # The click worker inserts into B-trees keyed by random ids (click ids, visitor
             # hashes, link ids): with SQLite's default 2 MiB page cache nearly every row is
             # a page read. 64 MiB (a bound, not an allocation) keeps the hot pages.
@@ -93,13 +93,24 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
 
-def create_engine(url: str, *, connect_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    connect_timeout: float | None = None,
+    pool_timeout: float = 30.0,
+    busy_timeout: float = 10.0,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """``pool_timeout``: seconds to wait for a free pooled connection; ``busy_timeout``
+    (SQLite): seconds a statement waits on another connection's lock. Running out of
+    either is an outage to the adapters (storage/outage.py): 503."""
     parsed = make_url(url)
+    kwargs["pool_timeout"] = pool_timeout
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=8, max_overflow=0, **kwargs)
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, busy_timeout=busy_timeout)
         return engine
     if connect_timeout is not None:  # asyncpg waits 60 s by default on an unreachable server
         kwargs["connect_args"] = {"timeout": connect_timeout, **kwargs.get("connect_args", {})}
@@ -113,8 +124,22 @@ class Database:
         self.listeners = Listeners()
 
     @classmethod
-    def from_url(cls, url: str, *, connect_timeout: float | None = None) -> Database:
-        return cls(create_engine(url, connect_timeout=connect_timeout))
+    def from_url(
+        cls,
+        url: str,
+        *,
+        connect_timeout: float | None = None,
+        pool_timeout: float = 30.0,
+        busy_timeout: float = 10.0,
+    ) -> Database:
+        return cls(
+            create_engine(
+                url,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+                busy_timeout=busy_timeout,
+            )
+        )
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
 
 from dashboard_harness import Dash
 
@@ -80,3 +83,41 @@ async def test_chinese_numbers_and_a_bad_custom_range(dash: Dash) -> None:
     assert 'value="2026-05-01"' in bad.text  # the typed dates stay, to be corrected
     long = await b.get(f"/app/w/{ws.slug}/analytics?range=custom&from=2025-01-01&to=2025-06-30")
     assert long.status_code == 200 and "Daily page views" in long.text
+
+
+async def test_a_half_hour_zone_shows_only_the_days_asked(dash: Dash) -> None:
+    """Asia/Kolkata (+5:30): local midnight falls inside a UTC hour. The hour that began
+    at 23:30 the day before is not the range's first point (it was, as an extra day)."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    b, ws = await dash.signed_in(ws=await dash.workspace("Kolkata", timezone="Asia/Kolkata"))
+    link = await dash.link(ws)
+    today = datetime.now(kolkata).date()
+    first = today - timedelta(days=39)
+    # Two clicks a day at local noon, from the day before the range to the day after it.
+    stamps = [
+        datetime.combine(first + timedelta(days=n), dtime(12), tzinfo=kolkata).timestamp()
+        for n in range(-1, 40)
+    ]
+    stamps += [s + 60 for s in stamps]
+    stamps += [datetime.combine(first, dtime(0, 10), tzinfo=kolkata).timestamp()]  # 23:30's hour
+    clicks = [
+        Click(f"k{i}", ts, link.id, ws.id, "hop.test", "GET", PHONE, "", "hi", "IN", f"v{i}")
+        for i, ts in enumerate(stamps)
+    ]  # fmt: skip
+    await Worker(db=dash.db, source=None).process(clicks)  # type: ignore[arg-type]
+    base = f"/app/w/{ws.slug}/analytics"
+
+    custom = f"range=custom&from={first.isoformat()}&to={(today - timedelta(days=1)).isoformat()}"
+    export = await b.get(f"{base}.csv?{custom}")
+    rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+    series = [(r[1][:10], int(r[3])) for r in rows if r[0] == "series"]
+    assert series == [((first + timedelta(days=n)).isoformat(), 2) for n in range(39)]
+    assert ["totals", "", "", "78", "78", "0", "78", ""] in rows
+    page = await b.get(f"{base}?{custom}")
+    assert 'id="total-pv">78<' in page.text
+
+    week = await b.get(f"{base}.csv?range=7d")
+    hours = [r[1] for r in csv.reader(io.StringIO(week.text.lstrip("\ufeff"))) if r[0] == "series"]
+    assert len(hours) == 7 * 24
+    assert hours[0] == f"{(today - timedelta(days=6)).isoformat()}T00:30:00+05:30"
+    assert hours[-1] == f"{today.isoformat()}T23:30:00+05:30"

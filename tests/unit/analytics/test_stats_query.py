@@ -59,13 +59,41 @@ def test_defaults_are_day_granularity_top_ten_by_pageviews() -> None:
     assert (q.granularity, q.top, q.metric) == (Granularity.DAY, 10, Metric.PV)
 
 
-def test_a_half_hour_zone_widens_the_range_to_whole_utc_hours() -> None:
+def test_a_half_hour_zone_counts_the_utc_hours_that_start_on_the_local_day() -> None:
     q = parse(KOLKATA, from_="2026-11-01", to="2026-11-01")
-    # Local 2026-11-01 00:00 is 2026-10-31 18:30 UTC (floored to 18:00); the end,
-    # 2026-11-01 18:30 UTC, is ceiled to 19:00: 25 buckets cover the 24-hour local day.
-    assert q.start_hour == hour(2026, 10, 31, 18)
+    # Local 2026-11-01 00:00 is 2026-10-31 18:30 UTC. The hour 18:00-19:00 UTC started at
+    # 23:30 on 31 October, so the day begins with the next one (00:30 local); the end,
+    # 2026-11-01 18:30 UTC, is ceiled to 19:00: the 24 hours that start on 1 November.
+    assert q.start_hour == hour(2026, 10, 31, 19)
     assert q.end_hour == hour(2026, 11, 1, 19)
-    assert q.end_hour - q.start_hour == 25
+    assert q.start == datetime(2026, 11, 1, 0, 30, tzinfo=ZoneInfo(KOLKATA))
+    assert q.end == datetime(2026, 11, 2, 0, 30, tzinfo=ZoneInfo(KOLKATA))
+
+
+@pytest.mark.parametrize(
+    ("zone", "first_local"),
+    [("Asia/Kathmandu", (0, 45)), ("America/St_Johns", (0, 30)), ("Asia/Shanghai", (0, 0))],
+    ids=["plus-5-45", "minus-3-30", "whole-hours"],
+)
+def test_a_day_starts_at_its_first_whole_utc_hour(zone: str, first_local: tuple[int, int]) -> None:
+    q = parse(zone, from_="2026-06-01", to="2026-06-07")
+    assert q.start == datetime(2026, 6, 1, *first_local, tzinfo=ZoneInfo(zone))
+    assert q.end == datetime(2026, 6, 8, *first_local, tzinfo=ZoneInfo(zone))
+    assert q.end_hour - q.start_hour == 7 * 24
+
+
+def test_a_date_time_inside_a_half_hour_zones_straddling_hour() -> None:
+    # 00:10 local is in the UTC hour that started at 23:30 the day before: the range
+    # begins at 00:30; 00:40 is in the hour that starts at 00:30, which holds it.
+    assert parse(KOLKATA, from_="2026-11-01T00:10", to="2026-11-01T03:00").start == datetime(
+        2026, 11, 1, 0, 30, tzinfo=ZoneInfo(KOLKATA)
+    )
+    assert parse(KOLKATA, from_="2026-11-01T00:40", to="2026-11-01T03:00").start == datetime(
+        2026, 11, 1, 0, 30, tzinfo=ZoneInfo(KOLKATA)
+    )
+    # A range entirely before the first whole hour of the day still covers an hour.
+    tiny = parse(KOLKATA, from_="2026-11-01T00:05", to="2026-11-01T00:20")
+    assert tiny.end_hour - tiny.start_hour == 1
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ from hoplink.errors import (
     HoplinkError,
     InvalidInput,
     RateLimited,
+    ServiceUnavailable,
 )
+from hoplink.storage import outage
 
 log = logging.getLogger("hoplink.api.shlink")
 SHLINK_ERRORS = "https://shlink.io/api/error/"
@@ -109,6 +111,8 @@ def from_hoplink(exc: HoplinkError) -> ShlinkProblem:
             "Provided API key does not exist or is invalid.",
         )
     problem = ShlinkProblem(exc.status, exc.code, exc.title, exc.message)
+    if isinstance(exc, ServiceUnavailable):
+        problem.headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RateLimited):
         problem.headers = {"Retry-After": str(exc.retry_after)}
         if exc.quota is not None and exc.window is not None:
@@ -185,6 +189,15 @@ def install(app: FastAPI) -> None:
             problem = ShlinkProblem(exc.status_code, "http_error", str(exc.detail), str(exc.detail))
         problem.headers = dict(exc.headers) if exc.headers else None
         return render(problem)
+
+    async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+        unavailable = outage.unavailable(exc)
+        if unavailable is None:
+            raise exc  # a bug, not an outage: the 500 below
+        return render(from_hoplink(unavailable))
+
+    for kind in outage.ADAPTER_TYPES:
+        app.add_exception_handler(kind, _database_error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
