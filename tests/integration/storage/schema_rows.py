@@ -94,3 +94,29 @@ async def fill_workspace(tx: Tx, workspace_id: str, user_id: str, tag: str) -> M
         if "workspace_id" in table.c and table.name != "workspaces":
             made[table.name] = await insert_row(tx, table, tag, made, workspace_id=workspace_id)
     return made
+
+
+async def link_row(tx: Tx, workspace_id: str, domain_id: str, code: str, **given: Any) -> str:
+    """A live link (only its required columns), straight into the table; its id."""
+    made = await insert_row(
+        tx, t.links, code, {}, workspace_id=workspace_id, domain_id=domain_id, code=code, **given
+    )
+    return str(made["id"])
+
+
+async def click_row(
+    tx: Tx, workspace_id: str, link_id: str, click_id: str, at: datetime, **given: Any
+) -> None:
+    """A raw click (a person's unless ``bot`` is given)."""
+    given.setdefault("visitor_hash", "v-" + click_id)
+    await insert_row(
+        tx,
+        t.clicks,
+        click_id,
+        {},
+        workspace_id=workspace_id,
+        link_id=link_id,
+        click_id=click_id,
+        ts=at,
+        **given,
+    )

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from schema_rows import T0, Made, fill_workspace, insert_row
 from sqlalchemy import func, select
 
 from factories import domain, workspace
 from hoplink.storage import tables as t
 from hoplink.storage.tx import Tx
-from schema_rows import T0, Made, fill_workspace, insert_row
 
 Snapshot = dict[str, list[str]]
 
