@@ -18,6 +18,8 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
+    Numeric,
     String,
     Table,
     Text,
@@ -45,8 +47,10 @@ def _value(column: Column[Any], tag: str) -> Any:
         return False
     if isinstance(kind, Integer | BigInteger):
         return n
-    if isinstance(kind, Float):
+    if isinstance(kind, Float | Numeric):
         return 0.5
+    if isinstance(kind, LargeBinary):
+        return b"\x00"
     if isinstance(kind, JSON):
         return {}
     if isinstance(kind, String | Text):
