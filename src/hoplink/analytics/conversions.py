@@ -297,16 +297,16 @@ def _series(
     """Zero-filled points in the workspace's time zone (hours, or local days)."""
     tz = query.tz
     points: dict[datetime, Metrics] = {}
+
+    def point(h: int) -> datetime:
+        if query.granularity.value == "day":
+            return datetime.combine(query.local_day(h), time(0), tzinfo=tz)
+        return datetime.fromtimestamp(h * 3600, tz)
+
     for h in range(query.start_hour, query.end_hour):
-        local = datetime.fromtimestamp(h * 3600, tz)
-        if query.granularity.value == "day":
-            local = datetime.combine(local.date(), time(0), tzinfo=tz)
-        points.setdefault(local, Metrics())
+        points.setdefault(point(h), Metrics())
     for s in rows:
-        local = datetime.fromtimestamp(s.bucket * 3600, tz)
-        if query.granularity.value == "day":
-            local = datetime.combine(local.date(), time(0), tzinfo=tz)
-        m = points.get(local)
+        m = points.get(point(s.bucket))
         if m is None:
             continue
         m.orders += s.orders

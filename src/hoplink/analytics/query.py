@@ -49,6 +49,14 @@ class StatsQuery:
     def end(self) -> datetime:
         return datetime.fromtimestamp(self.end_hour * 3600, self.tz)
 
+    def local_day(self, hour: int) -> date:
+        """The local day a UTC hour bucket of the range counts in: the day it starts in,
+        never one before the range's. In a zone with a part-hour offset (Asia/Kolkata) the
+        range was widened to whole UTC hours, so its first bucket starts in the day before
+        the one asked for; that bucket counts in the first day asked for."""
+        first = datetime.fromtimestamp(self.start_hour * 3600 + 3599, self.tz).date()
+        return max(datetime.fromtimestamp(hour * 3600, self.tz).date(), first)
+
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)

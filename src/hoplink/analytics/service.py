@@ -108,8 +108,9 @@ def rank(rows: Sequence[GroupRow], metric: Metric, top: int) -> list[BreakdownIt
 
 
 def build_series(query: StatsQuery, rows: Sequence[HourRow]) -> list[Point]:
-    """Zero-filled points. Hours: UV is distinct visitors in the hour. Days (local): UV is
-    the visitors first seen that UTC day within the local day's hours (see analytics.md)."""
+    """Zero-filled points. Hours: UV is distinct visitors in the hour. Days (local, only
+    those asked for: ``StatsQuery.local_day``): UV is the visitors first seen that UTC day
+    within the local day's hours (see analytics.md)."""
     by_hour = {r.hour: r for r in rows}
     tz = query.tz
     if query.granularity is Granularity.HOUR:
@@ -124,7 +125,7 @@ def build_series(query: StatsQuery, rows: Sequence[HourRow]) -> list[Point]:
         return points
     days: dict[date, list[int]] = {}
     for h in range(query.start_hour, query.end_hour):
-        sums = days.setdefault(datetime.fromtimestamp(h * 3600, tz).date(), [0, 0, 0])
+        sums = days.setdefault(query.local_day(h), [0, 0, 0])
         r = by_hour.get(h)
         if r is not None:
             sums[0] += r.pv

@@ -40,6 +40,7 @@ class WorkspaceRepo:
         self.conn = conn
 
     async def insert(self, ws: Workspace) -> None:
+        """Write every field of ``ws``: ``get`` reads back the same value."""
         await self.conn.execute(
             t.workspaces.insert().values(
                 id=ws.id,
@@ -53,6 +54,15 @@ class WorkspaceRepo:
                 created_at=ws.created_at,
                 click_id_enabled=ws.click_id_enabled,
                 click_id_param=ws.click_id_param,
+                status_reason=ws.status_reason,
+                status_before_suspension=(
+                    ws.status_before_suspension.value if ws.status_before_suspension else None
+                ),
+                fallback_url=ws.fallback_url,
+                links_per_day=ws.links_per_day,
+                links_per_month=ws.links_per_month,
+                short_domain_limit=ws.short_domain_limit,
+                short_domains_approved=ws.short_domains_approved,
             )
         )
 

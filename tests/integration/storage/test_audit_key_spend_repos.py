@@ -181,3 +181,14 @@ async def test_spend_repo_reads_an_inclusive_day_range_newest_first(tx: Tx) -> N
     ]
     assert len(await repo.between(date(2026, 11, 1), date(2026, 11, 4), limit=2)) == 2
     assert await repo.between(date(2026, 12, 1), date(2026, 12, 31)) == []
+
+
+async def test_spend_of_the_same_day_and_campaign_in_another_workspace_is_its_own(tx: Tx) -> None:
+    ws, other = await workspace(tx), await workspace(tx, name="Other Shop")
+    await SpendRepo(tx.conn, ws.id).put("meta", [spend(1, "Sale", "A", 1000)], T0)
+    await SpendRepo(tx.conn, other.id).put("meta", [spend(1, "Sale", "A", 5, clicks=1)], T0)
+    day = date(2026, 11, 1)
+    mine = await SpendRepo(tx.conn, ws.id).between(day, day)
+    theirs = await SpendRepo(tx.conn, other.id).between(day, day)
+    assert [(r.spend, r.clicks) for r in mine] == [(1000, 10)]
+    assert [(r.spend, r.clicks) for r in theirs] == [(5, 1)]
