@@ -142,3 +142,27 @@ async def test_members_see_records_but_cannot_change_anything(world: World) -> N
     ):
         assert (await member.post(path, form)).status_code == 403, path
     assert await _stored(dash, ws) == [domain]
+
+
+async def test_removing_asks_first_and_names_what_stops(world: World) -> None:
+    """Remove takes every link on the domain offline: the page's button leads to a question
+    (as for destination domains, links and API keys), not straight to the removal."""
+    dash = world.dash
+    b, ws = await dash.signed_in(Role.OWNER)
+    await _approve(dash, ws)
+    assert (await b.post(_base(ws), {"hostname": HOST})).status_code == 303
+    [domain] = await _stored(dash, ws)
+    page = await b.get(f"{_base(ws)}/{domain.id}")
+    assert f'action="{_base(ws)}/{domain.id}/remove"' not in page.text
+    assert f'href="{_base(ws)}/{domain.id}/remove"' in page.text
+    confirm = await b.get(f"{_base(ws)}/{domain.id}/remove")
+    assert confirm.status_code == 200
+    text = html.unescape(confirm.text)
+    assert f"Remove {HOST}?" in text and f'action="{_base(ws)}/{domain.id}/remove"' in text
+    assert (await _stored(dash, ws))[0].status == "pending"  # asking changes nothing
+    member, _ = await dash.signed_in(Role.MEMBER, ws=ws)
+    assert (await member.get(f"{_base(ws)}/{domain.id}/remove")).status_code == 403
+    assert (await b.post(f"{_base(ws)}/{domain.id}/remove", {})).status_code == 303
+    assert (await _stored(dash, ws))[0].status == "removed"
+    again = await b.get(f"{_base(ws)}/{domain.id}/remove")  # nothing left to remove
+    assert again.status_code == 303 and again.headers["location"] == f"{_base(ws)}/{domain.id}"
