@@ -182,6 +182,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/integrations", integrations.add, methods=post),
         Route(f"{W}/settings/integrations/{{fwd}}/test", integrations.test, methods=post),
         Route(f"{W}/settings/integrations/{{fwd}}/replay", integrations.replay, methods=post),
+        Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete_form, methods=get),
         Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete, methods=post),
         Route(f"{W}/settings/domains", domains.domains_page, methods=get),
         Route(f"{W}/settings/domains", domains.add, methods=post),
