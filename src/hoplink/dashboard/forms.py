@@ -198,6 +198,7 @@ ERROR_HINTS: dict[str, str] = {
     # Issue 14: every code a reader can meet has its own words in every language.
     "after_to": N_("The start must be before the end."),
     "empty": N_("Give at least one value."),
+    "unknown_country": N_("Use a two-letter ISO country code, e.g. DE or GB (not UK)."),
     "invalid_datetime": N_("This is not a valid date and time."),
     "mismatch": N_("The values do not match."),
     "naive_datetime": N_("Give the date and time with its time zone."),
