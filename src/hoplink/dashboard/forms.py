@@ -195,6 +195,10 @@ ERROR_HINTS: dict[str, str] = {
     "not_allowed": N_("This site is not allowed on this platform."),
     "ip_address": N_("Give a domain name, not an IP address."),
     "duplicate": N_("This domain is already on your list."),
+    "domain_taken": N_(
+        "Another workspace holds this domain; only the platform operator can move it."
+    ),
+    "platform_domain": N_("This is the platform's own short domain."),
     # Issue 14: every code a reader can meet has its own words in every language.
     "after_to": N_("The start must be before the end."),
     "empty": N_("Give at least one value."),
