@@ -250,3 +250,18 @@ async def test_find_if_exists_looks_on_the_workspace_default_domain(api: Api) ->
     assert again.status_code == 200 and again.json()["shortCode"] == "summer", again.text
     listed = (await api.http.get(f"{REST}/short-urls", headers=key)).json()["shortUrls"]
     assert listed["pagination"]["totalItems"] == 2
+
+
+async def test_schedule_errors_name_shlinks_fields_in_the_message_too(api: Api) -> None:
+    """validUntil before validSince said "validUntil: must be after starts_at": hoplink's
+    own field name, which no Shlink client knows."""
+    _, key = await shlink_key(api)
+    body = {
+        "longUrl": "https://shop.example.com/a",
+        "validSince": "2027-01-02T00:00:00+00:00",
+        "validUntil": "2027-01-01T00:00:00+00:00",
+    }
+    r = await api.http.post(f"{REST}/short-urls", json=body, headers=key)
+    found = problem(r, 400, "invalid-data")
+    assert found["invalidElements"] == ["validUntil"]
+    assert "validSince" in found["detail"] and "starts_at" not in r.text, found
