@@ -184,6 +184,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/integrations", integrations.add, methods=post),
         Route(f"{W}/settings/integrations/{{fwd}}/test", integrations.test, methods=post),
         Route(f"{W}/settings/integrations/{{fwd}}/replay", integrations.replay, methods=post),
+        Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete_form, methods=get),
         Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete, methods=post),
         Route(f"{W}/settings/domains", domains.domains_page, methods=get),
         Route(f"{W}/settings/domains", domains.add, methods=post),
@@ -197,6 +198,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.domain_page, methods=get),
         Route(f"{W}/settings/short-domains/{{sdomain}}", short_domains.save, methods=post),
         Route(f"{W}/settings/short-domains/{{sdomain}}/verify", short_domains.verify, methods=post),
+        Route(
+            f"{W}/settings/short-domains/{{sdomain}}/remove", short_domains.remove_form, methods=get
+        ),
         Route(f"{W}/settings/short-domains/{{sdomain}}/remove", short_domains.remove, methods=post),
         # Issue 6: the public report form (routed here by HoplinkApp) and the admin pages.
         Route(report.PUBLIC_PATH, report.to_form, methods=get),

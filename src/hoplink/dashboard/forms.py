@@ -195,9 +195,21 @@ ERROR_HINTS: dict[str, str] = {
     "not_allowed": N_("This site is not allowed on this platform."),
     "ip_address": N_("Give a domain name, not an IP address."),
     "duplicate": N_("This domain is already on your list."),
+    "domain_taken": N_(
+        "Another workspace holds this domain; only the platform operator can move it."
+    ),
+    "platform_domain": N_("This is the platform's own short domain."),
     # Issue 14: every code a reader can meet has its own words in every language.
     "after_to": N_("The start must be before the end."),
     "empty": N_("Give at least one value."),
+    "unknown_country": N_("Use a two-letter ISO country code, e.g. DE or GB (not UK)."),
+    # Order exports and spend files (Settings → Conversions).
+    "encoding": N_("Save the file as UTF-8 (CSV UTF-8) and upload it again."),
+    "no_header": N_(
+        "No header row with the order id column in the first 20 lines: check the file"
+        " or the column mapping."
+    ),
+    "missing_column": N_("The file has no column for this field: set it in the column mapping."),
     "invalid_datetime": N_("This is not a valid date and time."),
     "mismatch": N_("The values do not match."),
     "naive_datetime": N_("Give the date and time with its time zone."),

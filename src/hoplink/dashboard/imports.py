@@ -10,9 +10,10 @@ from hoplink.dashboard.bulk import _viewer
 from hoplink.dashboard.bulkcsv import UploadError, decode
 from hoplink.dashboard.context import Viewer, services
 from hoplink.dashboard.i18n import N_
-from hoplink.dashboard.pages import gettext, render
+from hoplink.dashboard.pages import describe, gettext, locale_of, render
+from hoplink.errors import FieldError
 from hoplink.imports import formats
-from hoplink.imports.models import Action, ImportReport, Source
+from hoplink.imports.models import Action, ImportReport, RowOutcome, Source
 from hoplink.imports.runner import run_import
 from hoplink.imports.service import mapping_csv
 
@@ -35,6 +36,16 @@ ACTIONS = {
 }
 
 
+def _reason(locale: str, row: RowOutcome) -> str:
+    """The row's reason for this reader: the service's English words, or the translated
+    words for its code (the action column already says what a row without one is)."""
+    if locale == "en":
+        return row.reason or ""
+    if row.reason_code is None:
+        return ""
+    return describe(locale, FieldError("", row.reason_code, row.reason or ""))
+
+
 def _page(
     request: Request,
     v: Viewer,
@@ -44,9 +55,11 @@ def _page(
     error: str | None = None,
     report: ImportReport | None = None,
 ) -> Response:
+    rows = report.rows[:SHOWN_ROWS] if report else []
     return render(
         request,
         "imports/page.html",
+        reasons=[_reason(locale_of(request), r) for r in rows],
         viewer=v,
         sources=SOURCES,
         source=source,
@@ -54,7 +67,7 @@ def _page(
         error=error,
         report=report,
         counts=report.counts() if report else {},
-        rows=report.rows[:SHOWN_ROWS] if report else [],
+        rows=rows,
         actions=ACTIONS,
         mapping=mapping_csv(report) if report else "",
         status_code=422 if error else 200,

@@ -146,6 +146,16 @@ async def replay(request: Request) -> Response:
     return RedirectResponse(f"{v.base}/settings/integrations", status_code=303)
 
 
+async def delete_form(request: Request) -> Response:
+    v = await _manager(request)
+    _changeable(v)
+    async with services(request).runtime.db.transaction(write=False) as tx:
+        dest = await service.get_destination(
+            tx, workspace_id=v.workspace.id, destination_id=request.path_params["fwd"]
+        )
+    return render(request, "settings/integration_delete.html", viewer=v, dest=dest)
+
+
 async def delete(request: Request) -> Response:
     v = await _manager(request)
     _changeable(v)

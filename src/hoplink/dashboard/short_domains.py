@@ -227,6 +227,16 @@ async def save(request: Request) -> Response:
     return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
 
 
+async def remove_form(request: Request) -> Response:
+    v = await _manager(request)
+    domain = await _find(request, v)
+    if domain.status not in ("pending", "verified"):  # removed, or the operator's to change
+        return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
+    return render(
+        request, "settings/short_domain_remove.html", domain=domain, **_common(request, v)
+    )
+
+
 async def remove(request: Request) -> Response:
     v = await _manager(request)
     domain = await _find(request, v)

@@ -40,6 +40,7 @@ class Platform:
     account_hint: str
     credential: re.Pattern[str]
     credential_name: str
+    credential_hint: str  # what ``credential`` accepts, for the refusal message
     default_click_event: str
     event_name_problem: Callable[[str], str | None]
     click: Callable[..., Built | Refused]
@@ -90,6 +91,7 @@ PLATFORMS: dict[Kind, Platform] = {
         account_hint="a measurement id like G-ABC123XYZ (GA4 Admin → Data streams)",
         credential=ga4.CREDENTIAL,
         credential_name="Measurement Protocol API secret",
+        credential_hint="8 to 100 letters, digits, - and _",
         default_click_event=ga4.DEFAULT_CLICK_EVENT,
         event_name_problem=ga4.event_name_problem,
         click=ga4.click,
@@ -104,6 +106,7 @@ PLATFORMS: dict[Kind, Platform] = {
         account_hint="a pixel (dataset) id: 5 to 20 digits (Events Manager → Data sources)",
         credential=meta.CREDENTIAL,
         credential_name="Conversions API access token",
+        credential_hint="20 to 512 letters, digits, -, _ and |",
         default_click_event=meta.DEFAULT_CLICK_EVENT,
         event_name_problem=meta.event_name_problem,
         click=meta.click,
@@ -118,6 +121,7 @@ PLATFORMS: dict[Kind, Platform] = {
         account_hint="a pixel code: 10 to 32 capital letters and digits (Events Manager)",
         credential=tiktok.CREDENTIAL,
         credential_name="Events API access token",
+        credential_hint="16 to 512 letters, digits, - and _",
         default_click_event=tiktok.DEFAULT_CLICK_EVENT,
         event_name_problem=tiktok.event_name_problem,
         click=tiktok.click,

@@ -87,7 +87,8 @@ def _checked(kind: Kind, c: Changes) -> dict[str, object]:
                 FieldError(
                     "credential",
                     "invalid",
-                    f"is not a {platform.credential_name} (letters, digits, - and _)",
+                    f"does not look like the {platform.credential_name}:"
+                    f" give {platform.credential_hint}",
                 )
             )
         values["credential"] = secret

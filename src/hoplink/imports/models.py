@@ -60,6 +60,7 @@ class RowOutcome:
     new_code: str | None = None
     imported_clicks: int = 0
     reason: str | None = None
+    reason_code: str | None = None  # the refusal's stable code, for readers of other languages
 
 
 @dataclass(slots=True)

@@ -52,10 +52,15 @@ async def import_links(
     todo: list[SourceLink] = []
     for link in links:
         if link.problem:
-            outcomes[link.row] = _outcome(link, Action.REFUSED, reason=link.problem)
+            outcomes[link.row] = _outcome(
+                link, Action.REFUSED, reason=link.problem, reason_code="invalid"
+            )
         elif _has_control(link.code) or _has_control(link.domain):
             outcomes[link.row] = _outcome(
-                link, Action.REFUSED, reason="code: must not contain control characters"
+                link,
+                Action.REFUSED,
+                reason="code: must not contain control characters",
+                reason_code="control_character",
             )
         elif link.key in seen:
             outcomes[link.row] = _outcome(
@@ -149,9 +154,16 @@ def _result(
     short_url: Callable[[str, str], str],
 ) -> RowOutcome:
     if isinstance(result, CodeTaken):
-        return _outcome(link, Action.CODE_TAKEN, reason=f"'{link.code}' is already taken")
+        return _outcome(
+            link,
+            Action.CODE_TAKEN,
+            reason=f"'{link.code}' is already taken",
+            reason_code="code_taken",
+        )
     if isinstance(result, InvalidInput):
-        return _outcome(link, Action.REFUSED, reason=_reason(result))
+        return _outcome(
+            link, Action.REFUSED, reason=_reason(result), reason_code=result.errors[0].code
+        )
     return _outcome(
         link,
         Action.KEEP_CODE if keep else Action.CREATE,

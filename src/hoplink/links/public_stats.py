@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from hoplink.analytics.query import parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
@@ -24,6 +26,7 @@ from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
 PATH = "/stats/"
 BREAKDOWNS = ("countries", "devices")
+DAYS = 30  # what the page says it shows
 
 
 def _hash(token: str) -> str:
@@ -76,10 +79,13 @@ async def read(tx: Tx, token: str) -> PublicStats:
     link = await tx.links(workspace.id).get(found[1])
     if link is None:
         raise NotFound("no such page")
+    today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
     query = parse_stats_query(
         workspace_id=workspace.id,
         timezone=workspace.timezone,
         scope=parse_scope("link", link.id),
+        from_=(today - timedelta(days=DAYS - 1)).isoformat(),
+        granularity="day",
         metric="human_pv",
     )
     result = await run_stats(tx, query, breakdowns=BREAKDOWNS)

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from babel import Locale
+
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import new_id
 from hoplink.links.urls import canonicalize_destination
@@ -46,6 +48,12 @@ IN_APP = (
 CONDITION_TYPES = ("device", "os", "country", "language", "in_app", "query", "time")
 MATCHES = ("all", "any")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+# The two-letter codes that name a country or territory (CLDR's list: ISO 3166-1 plus
+# XK Kosovo and the EU); ZZ is CLDR's "unknown region", which no visitor is recorded with.
+COUNTRIES = frozenset(
+    c for c in Locale("en").territories if isinstance(c, str) and _COUNTRY.fullmatch(c)
+) - {"ZZ"}
+_COUNTRY_MIXUPS = {"UK": "GB"}  # a common slip: the United Kingdom's ISO code is GB
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 _PARAM = re.compile(r"[A-Za-z0-9_.\-~\[\]]{1,64}")
 _PRESET = re.compile(r"[a-z0-9_\-]{1,32}")
@@ -231,6 +239,13 @@ def _values(
             errors.add(f"{at}.values.{i}", "unknown_value", f"use one of {', '.join(allowed)}")
         elif pattern is not None and not pattern.fullmatch(v):
             errors.add(f"{at}.values.{i}", "invalid", f"{value!r} is not valid here")
+        elif pattern is _COUNTRY and v not in COUNTRIES:
+            hint = f"; the code for it is {_COUNTRY_MIXUPS[v]}" if v in _COUNTRY_MIXUPS else ""
+            errors.add(
+                f"{at}.values.{i}",
+                "unknown_country",
+                f"{value!r} is not an ISO 3166-1 country code{hint}",
+            )
         elif v not in out:
             out.append(v)
     return tuple(out)

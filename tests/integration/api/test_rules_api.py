@@ -180,3 +180,24 @@ async def test_another_workspaces_link_rules_are_not_found(api: Api) -> None:
         r = await api.http.request(method, path, json=body, headers=other)
         assert_problem(r, 404, "not_found")
     assert len((await api.http.get(base, headers=auth)).json()) == 1
+
+
+async def test_a_country_is_a_real_iso_code(api: Api) -> None:
+    """Any two letters were taken: a rule for "UK" (ISO says GB) was saved and never
+    matched anyone. Codes that exist pass; others are refused, the UK one with the fix."""
+    _, auth = await api.tenant()
+    link = await _link(api, auth)
+    base = f"/api/v1/links/{link['id']}/rules"
+    countries = {"type": "country", "values": ["uk", "XX", "gb"]}
+    r = await api.http.post(base, json={**rule("x"), "conditions": [countries]}, headers=auth)
+    errors = assert_problem(r, 422, "invalid_input")["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [
+        ("conditions.0.values.0", "unknown_country"),
+        ("conditions.0.values.1", "unknown_country"),
+    ]
+    assert "GB" in errors[0]["message"]
+    assert (await api.http.get(base, headers=auth)).json() == []
+    ok = {"type": "country", "values": ["gb", "DE", "XK"]}
+    r = await api.http.post(base, json={**rule("x"), "conditions": [ok]}, headers=auth)
+    assert r.status_code == 201, r.text
+    assert r.json()["conditions"][0]["values"] == ["GB", "DE", "XK"]

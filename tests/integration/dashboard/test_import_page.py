@@ -48,3 +48,22 @@ async def test_viewers_cannot_import(dash: Dash) -> None:
     upload = {"file": ("bitly.csv", (FIXTURES / "bitly.csv").read_bytes(), "text/csv")}
     r = await viewer.post(f"/app/w/{ws.slug}/import", {"source": "bitly"}, files=upload)
     assert r.status_code == 403
+
+
+async def test_refusal_reasons_are_in_the_readers_language(dash: Dash) -> None:
+    """In zh_CN the report's reasons were the service's English ("url: only http and https
+    links are allowed …"); they are the translated words for the refusal's code."""
+    b, ws = await dash.signed_in()
+    base = f"/app/w/{ws.slug}"
+    await b.post("/app/lang", {"lang": "zh_CN", "next": f"{base}/import"})
+    upload = {"file": ("bitly.csv", (FIXTURES / "bitly.csv").read_bytes(), "text/csv")}
+    dry = await b.post(f"{base}/import", {"source": "bitly"}, files=upload)
+    assert dry.status_code == 200, dry.text[-2000:]
+    # The table (the mapping CSV below it is data, as from the API: English is fine there).
+    table = dry.text[dry.text.index("<table") : dry.text.index("</table>")]
+    assert "only http and https" not in table and "an earlier row" not in table
+    assert "只允许 http:// 和 https:// 链接。" in table, table
+    # English readers keep the service's own specific words.
+    await b.post("/app/lang", {"lang": "en", "next": f"{base}/import"})
+    en = await b.post(f"{base}/import", {"source": "bitly"}, files=upload)
+    assert "got &#39;javascript:&#39;" in en.text

@@ -122,3 +122,25 @@ async def test_bad_input_is_named_and_members_are_refused(dash: Dash) -> None:
     await dash.user("m2@example.com", ws, Role.MEMBER)
     await member.sign_in("m2@example.com")
     assert (await member.get(base)).status_code in (403, 404)
+
+
+async def test_deleting_asks_first(dash: Dash) -> None:
+    """Delete drops the integration with its write-only credential and its journal: the
+    button leads to a question (as for API keys and domains), not straight to the delete."""
+    b, ws = await dash.signed_in(Role.OWNER)
+    base = f"/app/w/{ws.slug}/settings/integrations"
+    assert (await b.post(base, FORM)).status_code == 303
+    async with dash.db.transaction(write=False) as tx:
+        [dest] = await tx.forwarding(ws.id).destinations()
+    page = (await b.get(base)).text
+    assert f'action="{base}/{dest.id}/delete"' not in page
+    assert f'href="{base}/{dest.id}/delete"' in page
+    confirm = await b.get(f"{base}/{dest.id}/delete")
+    assert confirm.status_code == 200
+    assert "Delete the integration Shop pixel?" in html.unescape(confirm.text)
+    assert f'action="{base}/{dest.id}/delete"' in confirm.text
+    member, _ = await dash.signed_in(Role.MEMBER, ws=ws)
+    assert (await member.get(f"{base}/{dest.id}/delete")).status_code == 403
+    async with dash.db.transaction(write=False) as tx:
+        assert len(await tx.forwarding(ws.id).destinations()) == 1  # asking deletes nothing
+    assert (await b.get(f"{base}/fwd_unknown/delete")).status_code == 404

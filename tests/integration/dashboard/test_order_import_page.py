@@ -63,3 +63,23 @@ async def test_mapping_preview_then_import(dash: Dash) -> None:
     await b.post("/app/lang", {"lang": "zh_CN", "next": base})
     zh = await b.post(f"{base}/import", {"mode": "preview", "text": EXPORT})
     assert "订单导入预览" in zh.text and "已导入过" in zh.text
+
+
+async def test_file_refusals_are_explained_in_chinese(dash: Dash) -> None:
+    """In zh_CN every refused order file read "该值无效。" (this value is not valid): not
+    UTF-8, no header row, a mapped column missing. Each now says what to do."""
+    b, ws = await dash.signed_in()
+    base = f"/app/w/{ws.slug}/conversions"
+    await b.post("/app/lang", {"lang": "zh_CN", "next": base})
+    binary = await b.post(
+        f"{base}/import",
+        {"mode": "preview"},
+        files={"file": ("orders.csv", b"\xff\xfe\x00\x01garbage", "text/csv")},
+    )
+    assert binary.status_code == 422 and "UTF-8" in binary.text, binary.text[-2000:]
+    no_header = await b.post(f"{base}/import", {"mode": "preview", "text": "a,b\n1,2\n"})
+    assert no_header.status_code == 422 and "表头" in no_header.text
+    columns = await b.post(f"{base}/import", {"mode": "preview", "text": "order_id,x\n1,2\n"})
+    assert columns.status_code == 422 and "列映射" in columns.text
+    for page in (binary, no_header, columns):
+        assert "该值无效" not in page.text

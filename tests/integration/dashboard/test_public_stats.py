@@ -40,12 +40,14 @@ class _NoSource:
         return None
 
 
-async def _clicks(dash: Dash, ws_id: str, link_id: str, n: int) -> None:
-    now = time.time()
+async def _clicks(
+    dash: Dash, ws_id: str, link_id: str, n: int, *, days_ago: int = 0, first: int = 0
+) -> None:
+    now = time.time() - days_ago * 86_400
     clicks = [
         Click(
             click_id=f"pubstat{i:010d}{link_id[-4:]}",
-            ts=now - i * 60,
+            ts=now - (i - first) * 60,
             link_id=link_id,
             workspace_id=ws_id,
             domain=factories.DEFAULT_HOST,
@@ -56,7 +58,7 @@ async def _clicks(dash: Dash, ws_id: str, link_id: str, n: int) -> None:
             country="DE",
             visitor_hash=f"visitor-{i % 2}",
         )
-        for i in range(n)
+        for i in range(first, first + n)
     ]
     await Worker(db=dash.db, source=_NoSource(), retry_base=0.001).process(clicks)
 
@@ -145,3 +147,21 @@ async def test_api_roles_and_other_workspaces(dash: Dash) -> None:
     assert cross.status_code == 404
     async with dash.db.transaction(write=False) as tx:
         assert await tx.public_stats.since(workspace_id=rival.id, link_id=rivals.id) is None
+
+
+async def test_the_page_covers_the_30_days_it_names(dash: Dash) -> None:
+    """The page says "the last 30 days": clicks of 20 days ago count, and there is a row
+    per day (it showed the stats API's default 7 days under that heading)."""
+    owner, ws = await dash.signed_in(Role.OWNER)
+    link = await dash.link(ws, url="https://shop.example.com/a")
+    await _clicks(dash, ws.id, link.id, 3)
+    await _clicks(dash, ws.id, link.id, 2, days_ago=20, first=3)
+    await _clicks(dash, ws.id, link.id, 1, days_ago=40, first=5)  # outside: not counted
+    on = await owner.post(f"/app/w/{ws.slug}/links/{link.id}/public-stats", {})
+    match = _URL.search(html.unescape((await owner.get(on.headers["location"])).text))
+    assert match is not None
+    public = await dash.browser(("203.0.113.9", 40000)).get(f"/stats/{match.group(1)}")
+    assert "30 days" in public.text
+    assert re.search(r'id="pv">\s*5<', public.text), public.text[-3000:]
+    days = re.search(r'<table class="series">.*?<tbody>(.*?)</tbody>', public.text, re.S)
+    assert days is not None and days.group(1).count("<tr>") == 30

@@ -142,3 +142,49 @@ async def test_members_see_records_but_cannot_change_anything(world: World) -> N
     ):
         assert (await member.post(path, form)).status_code == 403, path
     assert await _stored(dash, ws) == [domain]
+
+
+async def test_removing_asks_first_and_names_what_stops(world: World) -> None:
+    """Remove takes every link on the domain offline: the page's button leads to a question
+    (as for destination domains, links and API keys), not straight to the removal."""
+    dash = world.dash
+    b, ws = await dash.signed_in(Role.OWNER)
+    await _approve(dash, ws)
+    assert (await b.post(_base(ws), {"hostname": HOST})).status_code == 303
+    [domain] = await _stored(dash, ws)
+    page = await b.get(f"{_base(ws)}/{domain.id}")
+    assert f'action="{_base(ws)}/{domain.id}/remove"' not in page.text
+    assert f'href="{_base(ws)}/{domain.id}/remove"' in page.text
+    confirm = await b.get(f"{_base(ws)}/{domain.id}/remove")
+    assert confirm.status_code == 200
+    text = html.unescape(confirm.text)
+    assert f"Remove {HOST}?" in text and f'action="{_base(ws)}/{domain.id}/remove"' in text
+    assert (await _stored(dash, ws))[0].status == "pending"  # asking changes nothing
+    member, _ = await dash.signed_in(Role.MEMBER, ws=ws)
+    assert (await member.get(f"{_base(ws)}/{domain.id}/remove")).status_code == 403
+    assert (await b.post(f"{_base(ws)}/{domain.id}/remove", {})).status_code == 303
+    assert (await _stored(dash, ws))[0].status == "removed"
+    again = await b.get(f"{_base(ws)}/{domain.id}/remove")  # nothing left to remove
+    assert again.status_code == 303 and again.headers["location"] == f"{_base(ws)}/{domain.id}"
+
+
+async def test_refusals_of_a_claim_are_explained_in_chinese(world: World) -> None:
+    """A claim refused because another workspace holds the name, or because it is the
+    platform's own, read "该值无效。" (this value is not valid) in zh_CN: every code the
+    add form can meet has its own words."""
+    dash = world.dash
+    rival_owner, rival = await dash.signed_in(Role.OWNER)
+    await _approve(dash, rival)
+    assert (await rival_owner.post(_base(rival), {"hostname": HOST})).status_code == 303
+    b, ws = await dash.signed_in(Role.OWNER)
+    await b.post("/app/lang", {"lang": "zh_CN", "next": _base(ws)})
+    refused = await b.post(_base(ws), {"hostname": "go.other.example"})
+    assert refused.status_code == 422
+    assert "需要平台批准" in refused.text and "该值无效" not in refused.text
+    await _approve(dash, ws)
+    taken = await b.post(_base(ws), {"hostname": HOST})
+    assert taken.status_code == 422
+    assert "另一个工作区" in taken.text and "该值无效" not in taken.text
+    own = await b.post(_base(ws), {"hostname": "hop.test"})
+    assert own.status_code == 422
+    assert "平台自己的" in own.text and "该值无效" not in own.text

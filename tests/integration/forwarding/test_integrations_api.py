@@ -142,3 +142,21 @@ async def test_api_conversions_are_forwarded_journalled_and_replayable(
     assert sent[0]["payload"]["custom_data"]["value"] == 9.9
     status = (await api.http.get(f"{API}/integrations/{dest['id']}/status", headers=auth)).json()
     assert status["last_success"] is not None and status["dead"] == 0
+
+
+async def test_a_refused_credential_says_which_lengths_are_taken(api: Api) -> None:
+    """A 7-character GA4 secret of letters and digits was refused with "letters, digits,
+    - and _" only: the length rule, the one it broke, was not said."""
+    _ws, auth = await api.tenant()
+    for kind, account, short, rule in (
+        ("ga4", "G-ABC123", "secret1", "8 to 100"),
+        ("meta", "1234567890", "EAAshort", "20 to 512"),
+        ("tiktok", "C1234ABCDEFG", "tt", "16 to 512"),
+    ):
+        bad = await api.http.post(
+            f"{API}/integrations",
+            json={**META, "kind": kind, "account_id": account, "credential": short},
+            headers=auth,
+        )
+        [error] = assert_problem(bad, 422, "invalid_input", "credential")["errors"]
+        assert rule in error["message"], (kind, error["message"])

@@ -222,3 +222,46 @@ async def test_custom_domains_through_shlink_domain_parameters(api: Api) -> None
     )
     r = await api.http.patch(f"{REST}/domains/redirects", json=edit, headers=writer)
     assert r.status_code == 403
+
+
+async def test_find_if_exists_looks_on_the_workspace_default_domain(api: Api) -> None:
+    """Without ``domain``, Shlink creates on the workspace's default custom domain; its
+    findIfExists must look there too (it looked on the platform's: a second link, or a
+    "slug in use" for the very link it should have returned)."""
+    ws, key = await shlink_key(api)
+    admin = await api.key(ws, frozenset({Scope.WORKSPACE_ADMIN}))
+    domain = await _custom(api, ws, "go.brand.example")
+    r = await api.http.patch(
+        f"/api/v1/workspace/short-domains/{domain.id}",
+        json={"workspace_default": True},
+        headers={"authorization": f"Bearer {admin}"},
+    )
+    assert r.status_code == 200, r.text
+    body = {"longUrl": "https://shop.example.com/a", "tags": ["q4"], "findIfExists": True}
+    first = await api.http.post(f"{REST}/short-urls", json=body, headers=key)
+    assert first.status_code == 200 and first.json()["domain"] == "go.brand.example", first.text
+    again = await api.http.post(f"{REST}/short-urls", json=body, headers=key)
+    assert again.status_code == 200, again.text
+    assert again.json()["shortCode"] == first.json()["shortCode"]
+    slug = {**body, "customSlug": "summer"}
+    first = await api.http.post(f"{REST}/short-urls", json=slug, headers=key)
+    assert first.status_code == 200, first.text
+    again = await api.http.post(f"{REST}/short-urls", json=slug, headers=key)
+    assert again.status_code == 200 and again.json()["shortCode"] == "summer", again.text
+    listed = (await api.http.get(f"{REST}/short-urls", headers=key)).json()["shortUrls"]
+    assert listed["pagination"]["totalItems"] == 2
+
+
+async def test_schedule_errors_name_shlinks_fields_in_the_message_too(api: Api) -> None:
+    """validUntil before validSince said "validUntil: must be after starts_at": hoplink's
+    own field name, which no Shlink client knows."""
+    _, key = await shlink_key(api)
+    body = {
+        "longUrl": "https://shop.example.com/a",
+        "validSince": "2027-01-02T00:00:00+00:00",
+        "validUntil": "2027-01-01T00:00:00+00:00",
+    }
+    r = await api.http.post(f"{REST}/short-urls", json=body, headers=key)
+    found = problem(r, 400, "invalid-data")
+    assert found["invalidElements"] == ["validUntil"]
+    assert "validSince" in found["detail"] and "starts_at" not in r.text, found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,8 +62,16 @@ def shlink_field(name: str) -> str:
     return FIELD_NAMES.get(head, head)
 
 
+# hoplink's snake_case names inside a message ("must be after starts_at"), renamed too.
+_NAMES_IN_TEXT = re.compile(r"\b(" + "|".join(n for n in FIELD_NAMES if "_" in n) + r")\b")
+
+
+def _shlink_words(message: str) -> str:
+    return _NAMES_IN_TEXT.sub(lambda m: FIELD_NAMES[m.group(1)], message)
+
+
 def invalid_data(errors: list[FieldError], detail: str | None = None) -> ShlinkProblem:
-    named = [FieldError(shlink_field(e.field), e.code, e.message) for e in errors]
+    named = [FieldError(shlink_field(e.field), e.code, _shlink_words(e.message)) for e in errors]
     elements = list(dict.fromkeys(e.field for e in named if e.field))
     if detail is None:
         first = named[0]

@@ -34,7 +34,7 @@ from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import utcnow
 from hoplink.links import service
-from hoplink.links.models import Link, LinkQuery
+from hoplink.links.models import Domain, Link, LinkQuery
 from hoplink.links.routing import app_presets
 from hoplink.links.rules import rules_of, set_rules
 from hoplink.links.urls import canonicalize_destination
@@ -129,6 +129,10 @@ def _schedule(body: ShortUrlCreate | ShortUrlEdit, sent: set[str]) -> dict[str, 
     return out
 
 
+def _no_domain(name: str | None) -> bool:
+    return name in (None, "", "DEFAULT")
+
+
 async def _existing(runtime: RuntimeDep, who: LinksWrite, body: ShortUrlCreate) -> Link | None:
     """findIfExists: a link of the domain with this long URL (and custom slug, tags)."""
     try:
@@ -136,7 +140,10 @@ async def _existing(runtime: RuntimeDep, who: LinksWrite, body: ShortUrlCreate) 
     except InvalidInput:
         return None  # creation says what is wrong with it
     async with runtime.db.transaction(write=False) as tx:
-        domain = await domain_named(tx, who.workspace, body.domain)
+        if _no_domain(body.domain):  # where creation puts it: the workspace's default
+            domain: Domain | None = await domain_for(tx, who.workspace, None)
+        else:
+            domain = await domain_named(tx, who.workspace, body.domain)
         if domain is None:
             return None
         repo = tx.links(who.workspace.id)
@@ -180,7 +187,7 @@ async def create_short_url(
             max_clicks=schedule.get("max_clicks"),  # type: ignore[arg-type]
         )
         async with runtime.db.transaction() as tx:
-            name = None if body.domain in (None, "", "DEFAULT") else body.domain
+            name = None if _no_domain(body.domain) else body.domain
             domain = await domain_for(tx, who.workspace, name)
             link = await service.create_link(
                 tx,
