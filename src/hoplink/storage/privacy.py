@@ -202,12 +202,13 @@ class PrivacyRepo:
             )
             found = list((await self.conn.execute(codes)).scalars())
             digest = host_hash(hostname)
+            statement = insert_ignore(self.conn, t.retired_host_codes, None)
             for start in range(0, len(found), RETIRE_CHUNK):
                 rows = [
                     {"host_hash": digest, "code": code, "retired_at": at}
                     for code in found[start : start + RETIRE_CHUNK]
                 ]
-                await self.conn.execute(insert_ignore(self.conn, t.retired_host_codes, rows))
+                await self.conn.execute(statement, rows)
 
     async def _delete(self, statement: Any) -> int:
         result = await self.conn.execute(statement)
