@@ -101,6 +101,9 @@ class DomainRechecker:
     async def run_once(self) -> int:
         """Schedule newly verified domains, then check one batch of due ones; how many."""
         now = self.clock()
+        async with self.db.transaction(write=False) as tx:
+            if not await tx.domain_checks.anything_to_do(now=now):
+                return 0
         async with self.db.transaction() as tx:
             await tx.domain_checks.schedule_new(now=now, interval=timedelta(seconds=self.interval))
         claimed: list[tuple[DueCheck, Domain | WorkspaceDomain]] = []

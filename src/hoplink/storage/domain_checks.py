@@ -73,6 +73,19 @@ class DomainCheckQueue:
                 scheduled += 1
         return scheduled
 
+    async def anything_to_do(self, *, now: datetime) -> bool:
+        """Whether a verified domain awaits its first schedule or its check (read only: on
+        SQLite the idle poll then never takes the write lock the click worker needs)."""
+        for table in _TABLES.values():
+            c = table.c
+            waiting = or_(c.next_check_at.is_(None), c.next_check_at <= now)
+            found = await self.conn.execute(
+                select(c.id).where(*_checkable(table), waiting).limit(1)
+            )
+            if found.first() is not None:
+                return True
+        return False
+
     async def due(self, *, now: datetime, limit: int) -> list[DueCheck]:
         """Verified domains whose next check has come, the longest waiting first."""
         found: list[tuple[datetime, DueCheck]] = []
