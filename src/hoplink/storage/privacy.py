@@ -12,7 +12,19 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, func, insert, literal, not_, or_, select
+from sqlalchemy import (
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage import changes
@@ -124,6 +136,7 @@ class PrivacyRepo:
         # the rollups it wrote are deleted below; a worker coming later finds no link and
         # drops the clicks. No click in flight can leave rows behind. (SQLite: one writer.)
         await self.conn.execute(mine.order_by(L.id).with_for_update())  # the worker's order
+        await self._hand_back_domains(workspace_id)
         await self.conn.execute(
             insert(t.retired_codes).from_select(
                 ["domain_id", "code", "retired_at"],
@@ -186,6 +199,37 @@ class PrivacyRepo:
             delete(t.workspaces).where(t.workspaces.c.id == workspace_id)
         )
         return {name: n for name, n in counts.items() if n}
+
+    async def _hand_back_domains(self, workspace_id: str) -> None:
+        """A custom domain the workspace got by transfer may still carry the previous
+        owner's links (their codes reserved there); the row cannot go with this workspace.
+        It goes back to that workspace, *removed* and with nothing of this one's (token,
+        redirects, robots.txt): re-adding it means proving it again."""
+        L, D = t.links.c, t.domains.c
+        for (domain_id,) in (
+            await self.conn.execute(select(D.id).where(D.workspace_id == workspace_id))
+        ).all():
+            other = (
+                await self.conn.execute(
+                    select(L.workspace_id)
+                    .where(L.domain_id == domain_id, L.workspace_id != workspace_id)
+                    .order_by(L.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if other is None:
+                continue
+            await self.conn.execute(
+                update(t.domains)
+                .where(D.id == domain_id)
+                .values(
+                    workspace_id=other, status="removed", token=None, method=None,
+                    last_error=None, checked_at=None, verified_at=None, root_url=None,
+                    not_found_url=None, robots=None, forward_query=False,
+                    workspace_default=False, next_check_at=None, failed_checks=0,
+                    failing_since=None,
+                )
+            )  # fmt: skip
 
     async def _retire_host_codes(self, workspace_id: str, at: datetime) -> None:
         """Every code ever used on the workspace's custom short domains (deleted links'

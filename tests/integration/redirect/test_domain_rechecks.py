@@ -286,3 +286,36 @@ async def test_an_erased_workspaces_custom_domain_keeps_its_codes_reserved(
         await edge.link(newcomer, PRODUCT, code=on_platform.code)
     fresh = await edge.link(newcomer, PRODUCT, host=HOST, code="autumn")
     assert (await edge.http.get(f"http://{HOST}/{fresh.code}")).status_code == 302
+
+
+async def test_erasing_the_owner_of_a_transferred_domain_hands_it_back_with_codes_kept(
+    edge: Edge, dns: DnsServer
+) -> None:
+    first = await edge.workspace("First")
+    await _verified(edge, dns, first, HOST)
+    await edge.link(first, PRODUCT, host=HOST, code="summer")
+    second = await edge.workspace("Second")
+    async with edge.db.transaction() as tx:
+        await service.transfer_domain(tx, ref=HOST, to=second, actor="admin")
+    moved = await _domain(edge, HOST)
+    dns.records[(f"_hoplink.{HOST}.", "TXT")] = [f'"{TXT_PREFIX}{moved.token}"']
+    await _check_now(edge, moved)
+    await edge.link(second, PRODUCT, host=HOST, code="winter")
+    async with edge.db.transaction() as tx:
+        await service.update_settings(
+            tx, workspace=second, ref=HOST, policy=POLICY, root_url="https://second.example/"
+        )
+        await privacy.erase_workspace(tx, ref=second.id, actor="admin")
+    back = await _domain(edge, HOST)  # the previous owner's links still live on it
+    assert (back.workspace_id, back.status, back.token, back.root_url) == (
+        first.id,
+        "removed",
+        None,
+        None,
+    )
+    assert (await edge.http.get(f"http://{HOST}/summer")).status_code == 404  # not served
+    again = await _verified(edge, dns, first, HOST)  # re-added and proven by its owner
+    assert again.id == back.id and again.status == "verified"
+    assert (await edge.http.get(f"http://{HOST}/summer")).status_code == 302
+    with pytest.raises(CodeTaken):  # the erased workspace's code there stays retired
+        await edge.link(first, PRODUCT, host=HOST, code="winter")
