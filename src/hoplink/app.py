@@ -174,15 +174,19 @@ def default_services(settings: Settings, *, child_process: bool = False) -> list
         from hoplink.ingest.process import worker_process
 
         return [worker_process]
+    from hoplink.domains.rechecker import embedded_rechecker
     from hoplink.forwarding.delivery import embedded_forwarding
     from hoplink.ingest.worker import embedded_worker
     from hoplink.linkhealth.checker import embedded_checker
     from hoplink.webhooks.delivery import embedded_delivery
 
     # Forwarding last: it chains its click hook after the webhooks' one.
-    if not settings.health_enabled:
-        return [embedded_worker, embedded_delivery, embedded_forwarding]
-    return [embedded_worker, embedded_delivery, embedded_checker, embedded_forwarding]
+    services: list[ServiceFactory] = [embedded_worker, embedded_delivery]
+    if settings.health_enabled:
+        services.append(embedded_checker)
+    if settings.domain_recheck_enabled:
+        services.append(embedded_rechecker)
+    return [*services, embedded_forwarding]
 
 
 def create_app(settings: Settings, services: Sequence[ServiceFactory] | None = None) -> HoplinkApp:

@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     # "<its token label>.<this>" (the operator serves a wildcard record for it). Empty:
     # DNS TXT proof only.
     custom_domain_cname_target: str = ""
+    # Periodic re-checks of verified domains' proofs (custom short domains and verified
+    # destination domains; docs/domains.md): hours between two checks of one domain (each
+    # next check jittered by ±10 %, first checks spread over the interval).
+    domain_recheck_enabled: bool = True
+    domain_recheck_hours: float = Field(default=12.0, ge=0.01, le=24 * 30)
+    # The grace policy: a domain's verification lapses only after this many checks in a
+    # row failed, the first at least this many hours before (a DNS hiccup changes nothing).
+    domain_recheck_failures: int = Field(default=3, ge=1, le=100)
+    domain_recheck_grace_hours: float = Field(default=24.0, ge=0, le=24 * 90)
 
     # --- Redirect edge (issue 3) ---
     # Seconds a resolved link stays in a web process's cache: edits made on another node

@@ -38,7 +38,17 @@ class DomainOut(BaseModel):
     txt_record: str = Field(description="… publish this TXT record on the domain")
     last_error: str | None = Field(description="What the last failed check found")
     created_at: datetime
-    checked_at: datetime | None
+    checked_at: datetime | None = Field(description="When the proof was last checked")
+    check_passed: bool | None = Field(
+        description="Whether that check found the proof (None: never checked)"
+    )
+    failed_checks: int = Field(
+        description="Checks in a row that found no proof while verified (0: none); the "
+        "verification lapses after HOPLINK_DOMAIN_RECHECK_FAILURES of them over "
+        "HOPLINK_DOMAIN_RECHECK_GRACE_HOURS"
+    )
+    failing_since: datetime | None = Field(description="The first of those failed checks")
+    next_check_at: datetime | None = Field(description="The next periodic re-check (verified)")
     verified_at: datetime | None
 
     @classmethod
@@ -54,6 +64,10 @@ class DomainOut(BaseModel):
             last_error=d.last_error,
             created_at=d.created_at,
             checked_at=d.checked_at,
+            check_passed=None if d.checked_at is None else d.last_error is None,
+            failed_checks=d.failed_checks,
+            failing_since=d.failing_since,
+            next_check_at=d.next_check_at,
             verified_at=d.verified_at,
         )
 

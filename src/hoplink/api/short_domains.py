@@ -64,7 +64,17 @@ class ShortDomainOut(BaseModel):
     robots: str | None
     forward_query: bool
     workspace_default: bool
-    checked_at: datetime | None
+    checked_at: datetime | None = Field(description="When the proof was last checked")
+    check_passed: bool | None = Field(
+        description="Whether that check found the proof (None: never checked)"
+    )
+    failed_checks: int = Field(
+        description="Checks in a row that found no proof while verified (0: none); the "
+        "verification lapses after HOPLINK_DOMAIN_RECHECK_FAILURES of them over "
+        "HOPLINK_DOMAIN_RECHECK_GRACE_HOURS"
+    )
+    failing_since: datetime | None = Field(description="The first of those failed checks")
+    next_check_at: datetime | None = Field(description="The next periodic re-check (verified)")
     verified_at: datetime | None
 
     @classmethod
@@ -85,6 +95,10 @@ class ShortDomainOut(BaseModel):
             forward_query=d.forward_query,
             workspace_default=d.workspace_default,
             checked_at=d.checked_at,
+            check_passed=None if d.checked_at is None else d.last_error is None,
+            failed_checks=d.failed_checks,
+            failing_since=d.failing_since,
+            next_check_at=d.next_check_at,
             verified_at=d.verified_at,
         )
 

@@ -39,6 +39,12 @@ SHORT_DOMAIN_SUSPENDED = "short_domain.suspended"
 SHORT_DOMAIN_REINSTATED = "short_domain.reinstated"
 SHORT_DOMAIN_TRANSFERRED = "short_domain.transferred"
 SHORT_DOMAIN_REMOVED = "short_domain.removed"
+# Periodic re-checks (hoplink.domains.rechecker): a verified domain's proof is missing
+# (the first failure of a streak), then its verification lapsed after the grace policy.
+SHORT_DOMAIN_CHECK_FAILED = "short_domain.check_failed"
+SHORT_DOMAIN_LAPSED = "short_domain.lapsed"
+DOMAIN_CHECK_FAILED = "domain.check_failed"
+DOMAIN_LAPSED = "domain.lapsed"
 INGEST_KEY_CREATED = "ingest_key.created"
 INGEST_KEY_REVOKED = "ingest_key.revoked"
 INVITATION_CREATED = "invitation.created"
@@ -56,6 +62,8 @@ WORKSPACE_TOTP_RULE = "workspace.totp_rule"
 ACTIONS: tuple[str, ...] = (
     APIKEY_CREATED,
     APIKEY_REVOKED,
+    DOMAIN_CHECK_FAILED,
+    DOMAIN_LAPSED,
     DOMAIN_VERIFIED,
     INGEST_KEY_CREATED,
     INGEST_KEY_REVOKED,
@@ -78,6 +86,8 @@ ACTIONS: tuple[str, ...] = (
     TOTP_ENABLED,
     TOTP_RECOVERY_RENEWED,
     TOTP_RECOVERY_USED,
+    SHORT_DOMAIN_CHECK_FAILED,
+    SHORT_DOMAIN_LAPSED,
     SHORT_DOMAIN_REINSTATED,
     SHORT_DOMAIN_REMOVED,
     SHORT_DOMAIN_SUSPENDED,

@@ -38,6 +38,11 @@ def _show(d: Domain, settings: Settings) -> None:
             out.print(f"  {record.type} {record.name} {record.value}", markup=False, soft_wrap=True)
     if d.last_error:
         out.print(f"last check: {d.last_error}", markup=False, soft_wrap=True)
+    if d.failed_checks and d.failing_since is not None:
+        since = d.failing_since.strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"failed checks in a row: {d.failed_checks} since {since}", markup=False)
+    if d.status == "verified" and d.next_check_at is not None:
+        out.print(f"next check: {d.next_check_at:%Y-%m-%d %H:%M} UTC", markup=False)
 
 
 async def _list(settings: Settings, workspace: str | None) -> list[Domain]:

@@ -26,6 +26,7 @@ from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.links.urls import canonicalize_destination
+from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.safety.verification import normalize_hostname
 from hoplink.storage.tx import Tx
@@ -167,45 +168,102 @@ async def any_domain(tx: Tx, ref: str) -> Domain:
     return domain
 
 
-async def record_check(tx: Tx, *, domain: Domain, outcome: Outcome, actor: str | None) -> Domain:
-    """Store a check's result. A failed re-check of a verified domain is noted but does not
-    take it offline (a DNS hiccup must not break live links); suspended or removed domains
-    are not changed by a check."""
+async def record_check(
+    tx: Tx,
+    *,
+    domain: Domain,
+    outcome: Outcome,
+    actor: str | None,
+    grace: Grace | None = None,
+    now: datetime | None = None,
+) -> Domain:
+    """Store a check's result (on request, or the periodic re-check). A failed check of a
+    verified domain starts or extends a streak of failures, and takes the domain offline
+    (back to pending, not served) only once ``grace`` says so: a DNS hiccup must not break
+    live links. Suspended or removed domains are not changed by a check."""
     current = await _get(tx, domain.id)
     if current.workspace_id != domain.workspace_id or current.status in (
         ShortDomainStatus.SUSPENDED,
         ShortDomainStatus.REMOVED,
     ):
         return current
-    now = utcnow()
-    if outcome.method is None:
-        await tx.domains.update(domain.id, last_error=outcome.error, checked_at=now)
-        return await _get(tx, domain.id)
-    await _verify(tx, current, outcome.method, actor)
+    now = now or utcnow()
+    if outcome.method is not None:
+        await _verify(tx, current, outcome.method, actor, now)
+    elif current.status == ShortDomainStatus.VERIFIED:
+        await _failed_recheck(tx, current, outcome.error, grace or Grace(), now, actor)
+    else:
+        await tx.domains.note_check(domain.id, last_error=outcome.error, checked_at=now)
     return await _get(tx, domain.id)
 
 
-async def _verify(tx: Tx, domain: Domain, method: ShortDomainMethod, actor: str | None) -> None:
-    now = utcnow()
-    first = domain.status != ShortDomainStatus.VERIFIED
+async def _failed_recheck(
+    tx: Tx, domain: Domain, error: str | None, grace: Grace, now: datetime, actor: str | None
+) -> None:
+    failed, since = domain.failed_checks + 1, domain.failing_since or now
+    detail = {"failed_checks": str(failed), "failing_since": since.isoformat(), "error": error}
+    if not grace.lapsed(failed_checks=failed, failing_since=since, now=now):
+        await tx.domains.note_check(
+            domain.id, last_error=error, checked_at=now, failed_checks=failed, failing_since=since
+        )
+        if failed == 1:
+            await audit.record(
+                tx,
+                action=audit.SHORT_DOMAIN_CHECK_FAILED,
+                actor=actor,
+                workspace_id=domain.workspace_id,
+                target=domain.hostname,
+                detail={"error": error or ""},
+            )
+        return
+    # Lapsed: pending again, so neither the redirect edge nor the TLS ask endpoint serves
+    # it (ShortDomainChanged reloads every node's map); a passing check proves it again.
+    await tx.domains.update(
+        domain.id,
+        status=ShortDomainStatus.PENDING.value,
+        last_error=error,
+        checked_at=now,
+        failed_checks=failed,
+        failing_since=since,
+    )
+    await audit.record(
+        tx,
+        action=audit.SHORT_DOMAIN_LAPSED,
+        actor=actor,
+        workspace_id=domain.workspace_id,
+        target=domain.hostname,
+        detail={k: v or "" for k, v in detail.items()},
+    )
+    tx.record(ShortDomainChanged(domain.hostname))
+
+
+async def _verify(
+    tx: Tx, domain: Domain, method: ShortDomainMethod, actor: str | None, now: datetime
+) -> None:
+    if domain.status == ShortDomainStatus.VERIFIED:  # a passing re-check: the streak ends
+        await tx.domains.note_check(
+            domain.id, last_error=None, checked_at=now, failed_checks=0, failing_since=None
+        )
+        return
     await tx.domains.update(
         domain.id,
         status=ShortDomainStatus.VERIFIED.value,
-        method=method.value if first else domain.method,
+        method=method.value,
         last_error=None,
         checked_at=now,
-        verified_at=now if first else domain.verified_at,
+        verified_at=now,
+        failed_checks=0,
+        failing_since=None,
     )
-    if first:
-        await audit.record(
-            tx,
-            action=audit.SHORT_DOMAIN_VERIFIED,
-            actor=actor,
-            workspace_id=domain.workspace_id,
-            target=domain.hostname,
-            detail={"method": method.value},
-        )
-        tx.record(ShortDomainChanged(domain.hostname))
+    await audit.record(
+        tx,
+        action=audit.SHORT_DOMAIN_VERIFIED,
+        actor=actor,
+        workspace_id=domain.workspace_id,
+        target=domain.hostname,
+        detail={"method": method.value},
+    )
+    tx.record(ShortDomainChanged(domain.hostname))
 
 
 async def approve_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
@@ -213,7 +271,7 @@ async def approve_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
     domain = await any_domain(tx, ref)
     if domain.status != ShortDomainStatus.PENDING:
         raise InvalidInput.one("domain", "not_pending", f"{domain.hostname} is {domain.status}")
-    await _verify(tx, domain, ShortDomainMethod.ADMIN, actor)
+    await _verify(tx, domain, ShortDomainMethod.ADMIN, actor, utcnow())
     return await _get(tx, domain.id)
 
 

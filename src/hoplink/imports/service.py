@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 
 from hoplink.errors import CodeTaken, InvalidInput
@@ -132,8 +133,11 @@ async def import_links(
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _has_control(value: str | None) -> bool:
-    return value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value)
+    return value is not None and _CONTROL.search(value) is not None
 
 
 def _outcome(link: SourceLink, action: Action, **kw: object) -> RowOutcome:

@@ -45,6 +45,7 @@ from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
+from hoplink.domains.rechecker import rechecker_from_settings
 from hoplink.forwarding.delivery import attach as attach_forwarding
 from hoplink.forwarding.delivery import delivery_from_settings as forwarding_from_settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
@@ -418,6 +419,11 @@ async def run_worker(
         checker = checker_from_settings(settings, db=db) if settings.health_enabled else None
         if checker is not None:
             await checker.start()  # destination health: claims its links under a lease
+        rechecker = (
+            rechecker_from_settings(settings, db=db) if settings.domain_recheck_enabled else None
+        )
+        if rechecker is not None:
+            await rechecker.start()  # verified domains proven again, each under a lease
         if settings.redis_url:
             # Publishes link invalidations (links that reached their click limit) to every
             # web node; without Redis the web nodes see them within their cache TTL.
@@ -452,6 +458,8 @@ async def run_worker(
                 loop.remove_signal_handler(sig)
             if checker is not None:
                 await checker.stop()
+            if rechecker is not None:
+                await rechecker.stop()
             await delivery.stop()
             await forwarding.stop()
     finally:

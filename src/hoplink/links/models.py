@@ -107,6 +107,10 @@ class Domain:
     forward_query: bool = False  # the default of new links' forward_query
     workspace_default: bool = False  # new links of its workspace go here by default
     created_at: datetime | None = None
+    # Periodic re-checks of a verified domain: the next one, and the streak of failures.
+    next_check_at: datetime | None = None
+    failed_checks: int = 0
+    failing_since: datetime | None = None
 
     @property
     def usable(self) -> bool:

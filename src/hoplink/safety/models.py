@@ -31,3 +31,7 @@ class WorkspaceDomain:
     created_at: datetime
     checked_at: datetime | None
     verified_at: datetime | None
+    # Periodic re-checks of a verified domain: the next one, and the streak of failures.
+    next_check_at: datetime | None = None
+    failed_checks: int = 0
+    failing_since: datetime | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import dns.exception
@@ -25,6 +26,7 @@ from hoplink.ids import new_id, utcnow
 from hoplink.net.addresses import host_address
 from hoplink.net.dns import txt_lookup
 from hoplink.net.fetch import FetchError, SafeFetcher
+from hoplink.safety.grace import Grace
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
 from hoplink.safety.policy import DestinationPolicy, PolicyMode, split_host_port
 from hoplink.storage.tx import Tx
@@ -153,29 +155,91 @@ async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> WorkspaceDom
 
 
 async def record_outcome(
-    tx: Tx, *, workspace: Workspace, domain: WorkspaceDomain, outcome: Outcome, actor: str | None
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    domain: WorkspaceDomain,
+    outcome: Outcome,
+    actor: str | None,
+    grace: Grace | None = None,
+    now: datetime | None = None,
 ) -> WorkspaceDomain:
-    """Store a check's result; a failed re-check never revokes an earlier verification."""
+    """Store a check's result (on request, or the periodic re-check). A failed check of a
+    verified domain starts or extends a streak of failures; the verification lapses (to
+    ``failed``: in allowlist mode new links to it are refused again, existing ones stay)
+    only once ``grace`` says so."""
     repo = tx.workspace_domains(workspace.id)
+    now = now or utcnow()
     if outcome.method is None and domain.status is DomainStatus.VERIFIED:
-        return domain
-    status = DomainStatus.VERIFIED if outcome.method else DomainStatus.FAILED
-    await repo.record_check(
-        domain.id, status=status, method=outcome.method, error=outcome.error, at=utcnow()
-    )
-    if outcome.method is not None:
-        await audit.record(
-            tx,
-            action=audit.DOMAIN_VERIFIED,
-            actor=actor,
-            workspace_id=workspace.id,
-            target=domain.hostname,
-            detail={"method": outcome.method.value},
+        await _failed_recheck(tx, workspace, domain, outcome.error, grace or Grace(), now, actor)
+    elif outcome.method is not None and domain.status is DomainStatus.VERIFIED:
+        await repo.note_check(domain.id, error=None, at=now, failed_checks=0, failing_since=None)
+    else:
+        status = DomainStatus.VERIFIED if outcome.method else DomainStatus.FAILED
+        await repo.record_check(
+            domain.id, status=status, method=outcome.method, error=outcome.error, at=now
         )
+        if outcome.method is not None:
+            await audit.record(
+                tx,
+                action=audit.DOMAIN_VERIFIED,
+                actor=actor,
+                workspace_id=workspace.id,
+                target=domain.hostname,
+                detail={"method": outcome.method.value},
+            )
     updated = await repo.get(domain.id)
     if updated is None:
         raise NotFound("no such domain in this workspace")
     return updated
+
+
+async def _failed_recheck(
+    tx: Tx,
+    workspace: Workspace,
+    domain: WorkspaceDomain,
+    error: str | None,
+    grace: Grace,
+    now: datetime,
+    actor: str | None,
+) -> None:
+    repo = tx.workspace_domains(workspace.id)
+    failed, since = domain.failed_checks + 1, domain.failing_since or now
+    if not grace.lapsed(failed_checks=failed, failing_since=since, now=now):
+        await repo.note_check(
+            domain.id, error=error, at=now, failed_checks=failed, failing_since=since
+        )
+        if failed == 1:
+            await audit.record(
+                tx,
+                action=audit.DOMAIN_CHECK_FAILED,
+                actor=actor,
+                workspace_id=workspace.id,
+                target=domain.hostname,
+                detail={"error": error or ""},
+            )
+        return
+    await repo.record_check(
+        domain.id,
+        status=DomainStatus.FAILED,
+        method=None,
+        error=error,
+        at=now,
+        failed_checks=failed,
+        failing_since=since,
+    )
+    await audit.record(
+        tx,
+        action=audit.DOMAIN_LAPSED,
+        actor=actor,
+        workspace_id=workspace.id,
+        target=domain.hostname,
+        detail={
+            "failed_checks": str(failed),
+            "failing_since": since.isoformat(),
+            "error": error or "",
+        },
+    )
 
 
 async def approve_domain(

@@ -25,11 +25,11 @@ from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import TypeEngine
 
 
-def insert_ignore(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING: the one statement whose SQL differs per backend."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).values(rows).on_conflict_do_nothing()
-    return sqlite.insert(table).values(rows).on_conflict_do_nothing()
+def insert_ignore(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]] | None) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING: the one statement whose SQL differs per backend.
+    ``rows`` None: without values, to execute with a list of parameter sets."""
+    base = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    return (base if rows is None else base.values(rows)).on_conflict_do_nothing()
 
 
 def like_escape(text: str) -> str:

@@ -28,8 +28,12 @@ EDITABLE = frozenset(
         "robots",
         "forward_query",
         "workspace_default",
+        "failed_checks",
+        "failing_since",
     }
 )
+# What a check writes while the domain's state stays the same: no redirect node reloads.
+CHECK_NOTES = frozenset({"last_error", "checked_at", "failed_checks", "failing_since"})
 
 
 def _domain(row: Row[Any]) -> Domain:
@@ -50,6 +54,9 @@ def _domain(row: Row[Any]) -> Domain:
         forward_query=bool(row.forward_query),
         workspace_default=bool(row.workspace_default),
         created_at=row.created_at,
+        next_check_at=row.next_check_at,
+        failed_checks=row.failed_checks,
+        failing_since=row.failing_since,
     )
 
 
@@ -137,6 +144,14 @@ class DomainRepo:
             raise ValueError(f"not editable: {sorted(unknown)}")
         await self.conn.execute(update(_d).where(_d.c.id == domain_id).values(**values))
         await changes.record(self.conn, changes.EVERYTHING)
+
+    async def note_check(self, domain_id: str, **values: Any) -> None:
+        """Store a check's bookkeeping (when, what it found, the failure streak) without
+        recording a change: nothing the redirect nodes serve depends on it."""
+        unknown = set(values) - CHECK_NOTES
+        if unknown:
+            raise ValueError(f"not a check note: {sorted(unknown)}")
+        await self.conn.execute(update(_d).where(_d.c.id == domain_id).values(**values))
 
     async def clear_workspace_default(self, workspace_id: str) -> None:
         await self.conn.execute(

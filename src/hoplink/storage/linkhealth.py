@@ -65,6 +65,9 @@ def new_row(link_id: str, workspace_id: str, due: datetime) -> dict[str, Any]:
     }
 
 
+ENSURE_CHUNK = 1000  # health rows per INSERT (5 bound variables each)
+
+
 class HealthRepo:
     """One workspace's link health; no method reaches another workspace's rows."""
 
@@ -75,9 +78,16 @@ class HealthRepo:
 
     async def ensure(self, link_ids: Sequence[str], *, due: datetime) -> None:
         """A row (unknown, due at ``due``) for each link that has none."""
-        if link_ids:
-            rows = [new_row(i, self.workspace_id, due) for i in link_ids]
-            await self.conn.execute(insert_ignore(self.conn, t.link_health, rows))
+        # In chunks: a transaction may create 100,000 links (an import), and one multi-row
+        # INSERT of them all passes SQLite's limit of bound variables.
+        # An executemany of one statement (compiled once), not a multi-row VALUES compiled
+        # anew for each chunk.
+        statement = insert_ignore(self.conn, t.link_health, None)
+        for start in range(0, len(link_ids), ENSURE_CHUNK):
+            rows = [
+                new_row(i, self.workspace_id, due) for i in link_ids[start : start + ENSURE_CHUNK]
+            ]
+            await self.conn.execute(statement, rows)
 
     async def get(self, link_id: str) -> LinkHealth | None:
         row = (

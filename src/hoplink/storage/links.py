@@ -27,6 +27,7 @@ from hoplink.storage import changes
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, insert_ignore, insert_pairs, like_escape
 from hoplink.storage.link_counts import link_counts
+from hoplink.storage.privacy import host_hash
 
 _L = t.links.c
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -130,6 +131,9 @@ class LinkRepo:
         """Which of these codes exist on the domain in *any* workspace, tombstones included."""
         wanted = list(set(codes))
         taken: set[str] = set()
+        hostname = (
+            await self.conn.execute(select(t.domains.c.hostname).where(t.domains.c.id == domain_id))
+        ).scalar_one_or_none()
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             rows = await self.conn.execute(
@@ -142,6 +146,14 @@ class LinkRepo:
                 select(R.code).where(R.domain_id == domain_id, in_list(self.conn, R.code, chunk))
             )
             taken.update(r.code for r in rows)
+            if hostname is not None:  # … nor those of an erased workspace's custom domain
+                H = t.retired_host_codes.c
+                rows = await self.conn.execute(
+                    select(H.code).where(
+                        H.host_hash == host_hash(hostname), in_list(self.conn, H.code, chunk)
+                    )
+                )
+                taken.update(r.code for r in rows)
         return taken
 
     async def update(self, link_id: str, values: dict[str, Any]) -> bool:

@@ -7,15 +7,29 @@ few tables that reach a workspace only through another one are handled by name.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, func, insert, literal, not_, select
+from sqlalchemy import (
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage import changes
 from hoplink.storage import tables as t
+from hoplink.storage._rows import insert_ignore
 
 # Never exported: secrets, and data about people other than the workspace's own members
 # (a visitor's contact address, keyed visitor hashes).
@@ -27,7 +41,16 @@ EXCLUDED_COLUMNS: dict[str, frozenset[str]] = {
     "forward_destinations": frozenset({"credential_enc", "credential_hint"}),
 }
 # Shared by every tenant or not tenant data at all.
-_SKIPPED = frozenset({"users", "visitor_salts", "visitor_seen", "retired_codes"})
+_SKIPPED = frozenset(
+    {"users", "visitor_salts", "visitor_seen", "retired_codes", "retired_host_codes"}
+)
+RETIRE_CHUNK = 1000  # retired codes per INSERT
+
+
+def host_hash(hostname: str) -> str:
+    """How an erased workspace's custom short domain is remembered: its codes stay reserved
+    for whoever claims the host next, and the list names no domain."""
+    return hashlib.sha256(hostname.lower().encode()).hexdigest()
 
 
 def _owned_tables() -> list[Table]:
@@ -94,8 +117,10 @@ class PrivacyRepo:
     async def erase(self, workspace_id: str, at: datetime) -> dict[str, int]:
         """Delete every row of the workspace and the workspace itself; counts per table.
 
-        Codes of its links on platform domains are retired first (kept without any
-        reference to the workspace), so they are never given to another seller.
+        Codes of its links on domains that stay (the platform's, another workspace's) are
+        retired first (kept without any reference to the workspace), so they are never given
+        to another seller; so are the codes on its own custom short domains, whose rows go
+        with it, by the host name's hash (``retired_host_codes``).
         """
         L, D = t.links.c, t.domains.c
         mine = select(L.id).where(L.workspace_id == workspace_id)
@@ -111,12 +136,16 @@ class PrivacyRepo:
         # the rollups it wrote are deleted below; a worker coming later finds no link and
         # drops the clicks. No click in flight can leave rows behind. (SQLite: one writer.)
         await self.conn.execute(mine.order_by(L.id).with_for_update())  # the worker's order
+        await self._hand_back_domains(workspace_id)
         await self.conn.execute(
             insert(t.retired_codes).from_select(
                 ["domain_id", "code", "retired_at"],
                 select(L.domain_id, L.code, literal(at, t.UTCDateTime()))
                 .join(t.domains, D.id == L.domain_id)
-                .where(L.workspace_id == workspace_id, D.workspace_id.is_(None))
+                .where(
+                    L.workspace_id == workspace_id,
+                    or_(D.workspace_id.is_(None), D.workspace_id != workspace_id),
+                )
                 .where(
                     not_(
                         exists().where(
@@ -129,6 +158,7 @@ class PrivacyRepo:
                 ),
             )
         )
+        await self._retire_host_codes(workspace_id, at)
         counts: dict[str, int] = {}
         seen = t.visitor_seen.c
         counts["visitor_seen"] = await self._delete(
@@ -169,6 +199,60 @@ class PrivacyRepo:
             delete(t.workspaces).where(t.workspaces.c.id == workspace_id)
         )
         return {name: n for name, n in counts.items() if n}
+
+    async def _hand_back_domains(self, workspace_id: str) -> None:
+        """A custom domain the workspace got by transfer may still carry the previous
+        owner's links (their codes reserved there); the row cannot go with this workspace.
+        It goes back to that workspace, *removed* and with nothing of this one's (token,
+        redirects, robots.txt): re-adding it means proving it again."""
+        L, D = t.links.c, t.domains.c
+        for (domain_id,) in (
+            await self.conn.execute(select(D.id).where(D.workspace_id == workspace_id))
+        ).all():
+            other = (
+                await self.conn.execute(
+                    select(L.workspace_id)
+                    .where(L.domain_id == domain_id, L.workspace_id != workspace_id)
+                    .order_by(L.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if other is None:
+                continue
+            await self.conn.execute(
+                update(t.domains)
+                .where(D.id == domain_id)
+                .values(
+                    workspace_id=other, status="removed", token=None, method=None,
+                    last_error=None, checked_at=None, verified_at=None, root_url=None,
+                    not_found_url=None, robots=None, forward_query=False,
+                    workspace_default=False, next_check_at=None, failed_checks=0,
+                    failing_since=None,
+                )
+            )  # fmt: skip
+
+    async def _retire_host_codes(self, workspace_id: str, at: datetime) -> None:
+        """Every code ever used on the workspace's custom short domains (deleted links'
+        tombstones and codes retired there before included), kept by the host's hash."""
+        L, D, R = t.links.c, t.domains.c, t.retired_codes.c
+        hosts = (
+            await self.conn.execute(select(D.id, D.hostname).where(D.workspace_id == workspace_id))
+        ).all()
+        for domain_id, hostname in hosts:
+            codes = (
+                select(L.code)
+                .where(L.domain_id == domain_id)
+                .union(select(R.code).where(R.domain_id == domain_id))
+            )
+            found = list((await self.conn.execute(codes)).scalars())
+            digest = host_hash(hostname)
+            statement = insert_ignore(self.conn, t.retired_host_codes, None)
+            for start in range(0, len(found), RETIRE_CHUNK):
+                rows = [
+                    {"host_hash": digest, "code": code, "retired_at": at}
+                    for code in found[start : start + RETIRE_CHUNK]
+                ]
+                await self.conn.execute(statement, rows)
 
     async def _delete(self, statement: Any) -> int:
         result = await self.conn.execute(statement)

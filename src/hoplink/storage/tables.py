@@ -174,6 +174,11 @@ domains = Table(
     Column("robots", Text, nullable=True),
     Column("forward_query", Boolean, nullable=False, default=False, server_default=false()),
     Column("workspace_default", Boolean, nullable=False, default=False, server_default=false()),
+    # Periodic re-checks of a verified domain's proof (hoplink.domains.rechecker): when the
+    # next is due, and the current streak of failed checks (none: 0 and NULL).
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("failed_checks", Integer, nullable=False, default=0, server_default="0"),
+    Column("failing_since", UTCDateTime, nullable=True),
 )
 
 campaigns = Table(
@@ -304,6 +309,11 @@ workspace_domains = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("checked_at", UTCDateTime, nullable=True),
     Column("verified_at", UTCDateTime, nullable=True),
+    # Periodic re-checks of a verified domain's proof (hoplink.domains.rechecker): when the
+    # next is due, and the current streak of failed checks (none: 0 and NULL).
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("failed_checks", Integer, nullable=False, default=0, server_default="0"),
+    Column("failing_since", UTCDateTime, nullable=True),
     UniqueConstraint("workspace_id", "hostname", name="uq_workspace_domains_workspace_hostname"),
 )
 
@@ -506,6 +516,17 @@ retired_codes = Table(
         ForeignKey("domains.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    Column("code", String(64), primary_key=True),
+    Column("retired_at", UTCDateTime, nullable=False),
+)
+
+# Codes of an erased workspace's links on its custom short domains (whose rows go with it):
+# kept by the SHA-256 of the host name, so a later claim of the same host never hands out
+# a code still printed somewhere, and the list names no domain, workspace or person.
+retired_host_codes = Table(
+    "retired_host_codes",
+    metadata,
+    Column("host_hash", String(64), primary_key=True),
     Column("code", String(64), primary_key=True),
     Column("retired_at", UTCDateTime, nullable=False),
 )

@@ -17,6 +17,7 @@ from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.conversions import ConversionRepo
+from hoplink.storage.domain_checks import DomainCheckQueue
 from hoplink.storage.domains import DomainRepo
 from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
@@ -66,6 +67,7 @@ class Tx:
         self.redirect_changes = RedirectChangeRepo(conn)
         self.health_queue = HealthQueue(conn)
         self.public_stats = PublicStatsRepo(conn)
+        self.domain_checks = DomainCheckQueue(conn)
 
     @property
     def dialect(self) -> str:

@@ -24,6 +24,9 @@ def _domain(row: Row[Any]) -> WorkspaceDomain:
         created_at=row.created_at,
         checked_at=row.checked_at,
         verified_at=row.verified_at,
+        next_check_at=row.next_check_at,
+        failed_checks=row.failed_checks,
+        failing_since=row.failing_since,
     )
 
 
@@ -78,10 +81,36 @@ class WorkspaceDomainRepo:
         method: VerificationMethod | None,
         error: str | None,
         at: datetime,
+        failed_checks: int = 0,
+        failing_since: datetime | None = None,
     ) -> None:
-        values: dict[str, Any] = {"status": status.value, "last_error": error, "checked_at": at}
+        values: dict[str, Any] = {
+            "status": status.value,
+            "last_error": error,
+            "checked_at": at,
+            "failed_checks": failed_checks,
+            "failing_since": failing_since,
+        }
         if status is DomainStatus.VERIFIED:
             values |= {"method": method.value if method else None, "verified_at": at}
+        await self.conn.execute(update(_wd).where(self._mine, _wd.c.id == domain_id).values(values))
+
+    async def note_check(
+        self,
+        domain_id: str,
+        *,
+        error: str | None,
+        at: datetime,
+        failed_checks: int,
+        failing_since: datetime | None,
+    ) -> None:
+        """A re-check of a verified domain that leaves it verified: when, what it found."""
+        values = {
+            "last_error": error,
+            "checked_at": at,
+            "failed_checks": failed_checks,
+            "failing_since": failing_since,
+        }
         await self.conn.execute(update(_wd).where(self._mine, _wd.c.id == domain_id).values(values))
 
     async def delete(self, domain_id: str) -> bool:

@@ -7,14 +7,19 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
 from dashboard_harness import Dash, running_dashboard
 
+import factories
 from hoplink.domains import service
 from hoplink.domains.models import TXT_PREFIX, cname_label
+from hoplink.domains.rechecker import rechecker_from_settings
+from hoplink.ids import utcnow
 from hoplink.links.models import Domain, LinkQuery
+from hoplink.safety.grace import Grace
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
 
@@ -188,3 +193,51 @@ async def test_refusals_of_a_claim_are_explained_in_chinese(world: World) -> Non
     own = await b.post(_base(ws), {"hostname": "hop.test"})
     assert own.status_code == 422
     assert "平台自己的" in own.text and "该值无效" not in own.text
+
+
+async def test_the_periodic_recheck_shows_its_result_a_failing_streak_and_a_lapse(
+    world: World,
+) -> None:
+    dash = world.dash
+    b, ws = await dash.signed_in(Role.ADMIN)
+    await _approve(dash, ws)
+    added = await b.post(_base(ws), {"hostname": HOST})
+    [domain] = await _stored(dash, ws)
+    record = (f"_hoplink.{HOST}.", "TXT")
+    world.dns.records[record] = [f'"{TXT_PREFIX}{domain.token}"']
+    await b.post(f"{_base(ws)}/{domain.id}/verify", {})
+    clock = [utcnow()]
+    assert dash.app.runtime is not None
+    rechecker = rechecker_from_settings(dash.app.runtime.settings, db=dash.db)
+    async with dash.db.transaction() as tx:
+        key = {"Authorization": f"Bearer {await factories.api_key(tx, ws)}"}
+    rechecker.clock, rechecker.grace = (lambda: clock[0]), Grace(2, timedelta(hours=20))
+
+    await rechecker.run_once()  # schedules it
+    clock[0] += timedelta(hours=13)
+    assert await rechecker.run_once() == 1
+    page = html.unescape((await b.get(added.headers["location"])).text)
+    assert "proof found" in page and "Next check:" in page
+    [api] = (await b.http.get("/api/v1/workspace/short-domains", headers=key)).json()
+    assert api["check_passed"] is True and api["failed_checks"] == 0 and api["next_check_at"]
+
+    del world.dns.records[record]
+    clock[0] += timedelta(hours=14)
+    await rechecker.run_once()
+    page = html.unescape((await b.get(added.headers["location"])).text)
+    assert "Warning: no proof found since" in page and "failed checks in a row: 1" in page
+    assert "no record hoplink-domain=" in page
+    listing = html.unescape((await b.get(_base(ws))).text)
+    assert "Restore it, or the verification lapses." in listing
+    await b.post("/app/lang", {"lang": "zh_CN", "next": _base(ws)})
+    assert "验证将失效" in (await b.get(_base(ws))).text
+
+    for _ in range(2):
+        clock[0] += timedelta(hours=14)
+        await rechecker.run_once()
+    [lapsed] = await _stored(dash, ws)
+    assert lapsed.status == "pending" and lapsed.failed_checks == 3
+    await b.post("/app/lang", {"lang": "en", "next": _base(ws)})
+    page = html.unescape((await b.get(added.headers["location"])).text)
+    assert "The verification lapsed: no proof found since" in page
+    assert "failed checks in a row: 3" in page
