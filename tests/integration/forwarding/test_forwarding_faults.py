@@ -81,7 +81,8 @@ async def test_no_ip_raw_email_or_phone_anywhere(
         d = delivery(db, rx, retry_base=0.1)
         await drain(d, lambda: all(len(rx.events[p]) == 2 for p in ("ga4", "meta", "tiktok")))
         async with db.transaction() as tx:
-            rows = (await tx.conn.execute(text("SELECT * FROM forward_events"))).all()
+            rows = (await tx.conn.execute(text("SELECT * FROM forward_batches"))).all()
+            rows += (await tx.conn.execute(text("SELECT * FROM forward_batch_events"))).all()
             dest_rows = (await tx.conn.execute(text("SELECT * FROM forward_destinations"))).all()
     texts = [b.decode() for b in rx.bodies]
     texts += [str(tuple(r)) for r in rows] + [str(tuple(r)) for r in dest_rows]
