@@ -40,6 +40,7 @@ from hoplink.forwarding.outbox import ForwardClicks, chain
 from hoplink.forwarding.platforms import PLATFORMS, Endpoints
 from hoplink.ids import new_id, utcnow
 from hoplink.net.fetch import FetchError, SafeFetcher
+from hoplink.observability import metrics
 from hoplink.storage.database import Database
 from hoplink.webhooks.secrets import SecretBox
 
@@ -122,6 +123,14 @@ class ForwardDelivery(DeliveryLoop):
         self.endpoints = endpoints
         self.counters = Counters()
         self._gate = asyncio.Semaphore(PARALLEL)
+
+    async def start(self) -> None:
+        metrics.watch_forwarding(self)  # held weakly
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        metrics.unwatch_forwarding(self)
 
     async def deliver_due(self, limit: int = CLAIM) -> int:
         """Claim and send up to ``limit`` due batches; how many events were attempted."""

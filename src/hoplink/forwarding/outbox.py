@@ -173,8 +173,15 @@ class ForwardClicks:
         self._pending: list[Event] = []
         self._wanted = False
         self._checked_at = float("-inf")
-        self.dropped = 0  # clicks not gathered because the buffer was full (back-pressure)
+        # Clicks not gathered because the buffer was full (back-pressure), and events
+        # queued: exported as hoplink_forwarding_clicks_dropped_total / _events_queued_total.
+        self.dropped = 0
         self.queued = 0
+
+    @property
+    def buffered(self) -> int:
+        """Clicks gathered, not yet queued."""
+        return len(self._pending)
 
     async def after_write(self, events: Sequence[Event]) -> None:
         """The worker's hook, after its commit: keep the human clicks if anyone wants them."""
