@@ -129,6 +129,7 @@ async def test_api_conversions_are_forwarded_journalled_and_replayable(
         await asyncio.sleep(0.05)
     [letter] = await dead()
     assert letter["event_key"] == "api-p1" and "Invalid parameter" in letter["error"]
+    assert letter["batch_id"].startswith("fwb_")
     status = (await api.http.get(f"{API}/integrations/{dest['id']}/status", headers=auth)).json()
     assert status["dead"] == 1 and status["failures_last_hour"] == 1
     rx.refuse = None
