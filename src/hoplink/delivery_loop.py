@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from hoplink.ids import utcnow
 from hoplink.net.fetch import SafeFetcher
@@ -37,6 +37,18 @@ def retry_delay(attempts: int, *, base: float) -> float:
     """Seconds before the next try after ``attempts`` failed ones (jittered)."""
     delay = min(MAX_DELAY, base * 2.0 ** min(attempts - 1, 20))
     return float(delay) * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not security
+
+
+class LoopOptions(TypedDict, total=False):
+    """The loop's knobs, each delivery's settings (``HOPLINK_WEBHOOK_*``,
+    ``HOPLINK_FORWARD_*``): seconds between polls when nothing was due, the lease of a
+    claim, the first retry's delay, how long to retry, and the clock (tests)."""
+
+    poll_interval: float
+    lease: float
+    retry_base: float
+    retry_window: timedelta
+    clock: Callable[[], datetime]
 
 
 class Gatherer(Protocol):
@@ -59,21 +71,17 @@ class DeliveryLoop:
         db: Database,
         fetcher: SafeFetcher,
         log: logging.Logger,
-        poll_interval: float = 1.0,
-        lease: float = 60.0,
-        retry_base: float = 5.0,
-        retry_window: timedelta = timedelta(hours=24),
-        clock: Callable[[], datetime] = utcnow,
         clicks: Gatherer | None = None,
+        **options: Unpack[LoopOptions],
     ) -> None:
         self.db = db
         self.fetcher = fetcher
         self.log = log
-        self.poll_interval = poll_interval
-        self.lease = timedelta(seconds=lease)
-        self.retry_base = retry_base
-        self.retry_window = retry_window
-        self.clock = clock
+        self.poll_interval = options.get("poll_interval", 1.0)
+        self.lease = timedelta(seconds=options.get("lease", 60.0))
+        self.retry_base = options.get("retry_base", 5.0)
+        self.retry_window = options.get("retry_window", timedelta(hours=24))
+        self.clock = options.get("clock", utcnow)
         self.clicks = clicks  # flushed to the outbox every clicks.interval seconds
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import orjson
 
-from hoplink.delivery_loop import DeliveryLoop
+from hoplink.delivery_loop import DeliveryLoop, LoopOptions
 from hoplink.forwarding.common import snippet, unix
 from hoplink.forwarding.models import Answer, Batch, Built, ClickFacts, Destination, Status
 from hoplink.forwarding.outbox import ForwardClicks, chain
@@ -101,24 +100,10 @@ class ForwardDelivery(DeliveryLoop):
         fetcher: SafeFetcher,
         box: SecretBox,
         endpoints: Endpoints,
-        poll_interval: float = 1.0,
-        lease: float = 60.0,
-        retry_base: float = 5.0,
-        retry_window: timedelta = timedelta(hours=24),
-        clock: Callable[[], datetime] = utcnow,
         clicks: ForwardClicks | None = None,
+        **options: Unpack[LoopOptions],
     ) -> None:
-        super().__init__(
-            db=db,
-            fetcher=fetcher,
-            log=log,
-            poll_interval=poll_interval,
-            lease=lease,
-            retry_base=retry_base,
-            retry_window=retry_window,
-            clock=clock,
-            clicks=clicks,
-        )
+        super().__init__(db=db, fetcher=fetcher, log=log, clicks=clicks, **options)
         self.box = box
         self.endpoints = endpoints
         self.counters = Counters()

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-from hoplink.delivery_loop import DeliveryLoop
-from hoplink.ids import new_id, utcnow
+from hoplink.delivery_loop import DeliveryLoop, LoopOptions
+from hoplink.ids import new_id
 from hoplink.net.fetch import FetchError, SafeFetcher
 from hoplink.storage.database import Database
 from hoplink.webhooks.clicks import ClickWebhooks
@@ -49,24 +48,10 @@ class WebhookDelivery(DeliveryLoop):
         db: Database,
         fetcher: SafeFetcher,
         box: SecretBox,
-        poll_interval: float = 1.0,
-        lease: float = 60.0,
-        retry_base: float = 5.0,
-        retry_window: timedelta = timedelta(hours=24),
-        clock: Callable[[], datetime] = utcnow,
         clicks: ClickWebhooks | None = None,
+        **options: Unpack[LoopOptions],
     ) -> None:
-        super().__init__(
-            db=db,
-            fetcher=fetcher,
-            log=log,
-            poll_interval=poll_interval,
-            lease=lease,
-            retry_base=retry_base,
-            retry_window=retry_window,
-            clock=clock,
-            clicks=clicks,
-        )
+        super().__init__(db=db, fetcher=fetcher, log=log, clicks=clicks, **options)
         self.box = box
 
     async def deliver_due(self, limit: int = CLAIM) -> int:
