@@ -231,6 +231,10 @@ async def queue_clicks(tx: Tx, *, workspace_id: str, events: Sequence[Event], no
     link_ids = list({e.click.link_id for e in events})
     links = {link.id: link for link in await tx.links(workspace_id).get_many(link_ids)}
     wanted: dict[str, list[dict[str, Any]]] = {d.id: [] for d in destinations}
+    # Per destination, once: its builder, its rate, and where its events go.
+    targets = [
+        (d, PLATFORMS[d.kind].click, d.click_sample_rate, wanted[d.id]) for d in destinations
+    ]
     for event in events:
         c = event.click
         link = links.get(c.link_id)
@@ -253,12 +257,10 @@ async def queue_clicks(tx: Tx, *, workspace_id: str, events: Sequence[Event], no
             channel=event.channel,
             campaign_id=event.campaign,
         )
-        for dest in destinations:
-            if sampled(c.click_id, dest.click_sample_rate):
-                built = PLATFORMS[dest.kind].build_click(dest, facts, now)
-                wanted[dest.id].append(
-                    queued_event(built, kind="click", ref=c.click_id, unix_at=c.ts)
-                )
+        for dest, build, rate, out in targets:
+            if rate >= 1.0 or sampled(c.click_id, rate):
+                built = build(dest, facts, now=now)
+                out.append(queued_event(built, kind="click", ref=c.click_id, unix_at=c.ts))
     return await _queue(repo, destinations, wanted, now)
 
 
