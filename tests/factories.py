@@ -5,6 +5,8 @@ from __future__ import annotations
 from hoplink.accounts.apikeys import create_api_key
 from hoplink.accounts.models import Scope
 from hoplink.domains import ensure_default_domain
+from hoplink.forwarding.models import Batch
+from hoplink.ids import utcnow
 from hoplink.links.models import Domain
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
@@ -30,3 +32,29 @@ async def api_key(
         tx, workspace=ws, name=name, scopes=scopes, created_by=None, operator=True
     )
     return raw
+
+
+async def dead_forward_event(
+    tx: Tx, *, workspace_id: str, destination_id: str, batch_id: str, key: str, error: str
+) -> str:
+    """A purchase dead-lettered for an ad platform (a batch of one event): its entry id."""
+    now = utcnow()
+    event = {"id": f"{batch_id}.0", "key": key, "kind": "purchase", "at": now.timestamp()}
+    await tx.forwarding(workspace_id).insert_batches(
+        [
+            Batch(
+                id=batch_id,
+                workspace_id=workspace_id,
+                destination_id=destination_id,
+                status="dead",
+                events=[{**event, "payload": "{}"}],
+                attempts=1,
+                next_attempt_at=now,
+                created_at=now,
+                sent_at=now,
+                answer_status=400,
+                error=error,
+            )
+        ]
+    )
+    return str(event["id"])

@@ -193,6 +193,7 @@ def _csv(rows: list[dict[str, str]]) -> str:
 async def _seed(server: Server) -> dict[str, Any]:
     """Every seller-controlled field of the workspace filled with payloads, through the
     services (what the API, the dashboard and the CLI all call)."""
+    import factories
     from hoplink.accounts import invitations, recovery, sessions
     from hoplink.accounts.apikeys import create_api_key
     from hoplink.accounts.models import Scope
@@ -208,7 +209,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.domains.verification import Outcome as ShortOutcome
     from hoplink.errors import InvalidInput
     from hoplink.forwarding import service as forwarding
-    from hoplink.forwarding.models import Entry, Kind
+    from hoplink.forwarding.models import Kind
     from hoplink.ids import utcnow
     from hoplink.links import public_stats
     from hoplink.links.campaigns import create_campaign
@@ -422,19 +423,11 @@ async def _seed(server: Server) -> dict[str, Any]:
                 events=("purchase",),
                 box=SecretBox("xss-battery-secret-" + "k" * 32),
             )
-            stamp = utcnow()
-            await tx.forwarding(ws.id).insert_entries(
-                [
-                    Entry(
-                        id=f"fwe_xss{n:03d}", workspace_id=ws.id,
-                        destination_id=integration.id, event_key=p[:64] or "x",
-                        kind="purchase", ref="x", group_key="", payload="{}",
-                        occurred_at=stamp, status="dead", attempts=1, next_attempt_at=stamp,
-                        created_at=stamp, sent_at=stamp, error=PAYLOADS[n + 7][:300],
-                    )
-                    for n, p in enumerate(PAYLOADS[10:20])
-                ]
-            )  # fmt: skip
+            for n, p in enumerate(PAYLOADS[10:20]):
+                await factories.dead_forward_event(
+                    tx, workspace_id=ws.id, destination_id=integration.id,
+                    batch_id=f"fwb_xss{n:03d}", key=p[:64] or "x", error=PAYLOADS[n + 7][:300],
+                )  # fmt: skip
             other = await create_workspace(
                 tx, name=PAYLOADS[5][:200], status=WorkspaceStatus.VERIFIED
             )

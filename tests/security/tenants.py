@@ -26,6 +26,7 @@ from dashboard_harness import HOST, Browser, Dash  # noqa: E402
 from dashboard_harness import PASSWORD as PASSWORD  # noqa: E402
 from dashboard_harness import running_dashboard as running_dashboard  # noqa: E402
 
+import factories  # noqa: E402
 from hoplink.accounts import invitations, recovery, sessions  # noqa: E402
 from hoplink.accounts.apikeys import create_api_key  # noqa: E402
 from hoplink.accounts.models import Scope  # noqa: E402
@@ -37,7 +38,7 @@ from hoplink.conversions.service import record_event  # noqa: E402
 from hoplink.conversions.settings import put_rule  # noqa: E402
 from hoplink.domains import service as short_domains  # noqa: E402
 from hoplink.forwarding import service as forwarding  # noqa: E402
-from hoplink.forwarding.models import Entry, Kind  # noqa: E402
+from hoplink.forwarding.models import Kind  # noqa: E402
 from hoplink.ids import random_base62, utcnow  # noqa: E402
 from hoplink.ingest.worker import Worker  # noqa: E402
 from hoplink.linkhealth.models import HealthEvent  # noqa: E402
@@ -299,24 +300,14 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
             events=("click", "purchase"),
             box=SecretBox(settings.resolve_secret_key()),
         )
-        fwd_now = utcnow()
-        fwd_event = Entry(
-            id=f"fwe_{label}dead",
+        fwd_event_id = await factories.dead_forward_event(
+            tx,
             workspace_id=ws.id,
             destination_id=integration.id,
-            event_key=f"ev-{label}",
-            kind="purchase",
-            ref=f"ev-{label}",
-            group_key="",
-            payload="{}",
-            occurred_at=fwd_now,
-            status="dead",
-            attempts=1,
-            next_attempt_at=fwd_now,
-            created_at=fwd_now,
+            batch_id=f"fwb_{label}dead",
+            key=f"ev-{label}",
             error=f"refused {label}",
         )
-        await tx.forwarding(ws.id).insert_entries([fwd_event])
         _, rule = await link_rules.add_rule(
             tx,
             workspace=ws,
@@ -391,7 +382,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         webhook_id=endpoint.id,
         message_id=message.id,
         integration_id=integration.id,
-        fwd_event_id=fwd_event.id,
+        fwd_event_id=fwd_event_id,
         health_event=health_event.id,
         rule_id=rule.id,
         variant_id=test.variants[1].id,

@@ -108,6 +108,10 @@ class EntryOut(BaseModel):
     answer: str | None
     error: str | None
     payload: dict[str, Any]
+    batch_id: str = Field(
+        description="The batch it was queued and sent in: the events that shared its request"
+        " and answer"
+    )
 
     @classmethod
     def of(cls, e: Entry) -> EntryOut:
@@ -126,6 +130,7 @@ class EntryOut(BaseModel):
             answer=e.answer,
             error=e.error,
             payload=orjson.loads(e.payload),
+            batch_id=e.batch_id,
         )
 
 

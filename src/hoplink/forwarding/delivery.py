@@ -1,44 +1,46 @@
-"""Sending the forwarding queue: claim due events, batch them per destination (and GA4
-client_id) up to the platform's maximum, POST, journal the answer, retry or dead-letter.
+"""Sending the forwarding queue: claim due batches, POST their events (one request per
+batch; GA4: one per client_id in it), record the answer, retry or dead-letter.
 
 It runs as its own task beside the click worker (its own loop and queue table): a slow or
 failing platform holds up only this loop, never redirects or the worker's rollups; the
 worker's part is an append to ``ForwardClicks`` (bounded: past ``buffer`` clicks are
 counted as dropped instead of slowing the worker).
 
-At-least-once, as the webhook outbox (hoplink.webhooks.delivery): events are claimed with
-a lease in one transaction, sent outside any, and their result written in another; a
-worker killed in between leaves them pending and they are sent again after the lease with
-the same event ids, which the platforms dedupe by.
+The loop, lease and backoff are hoplink.delivery_loop's, shared with the webhooks:
+at-least-once per batch. A worker killed between the claim and the outcome leaves the
+batch pending and it is sent again after the lease, with the same event ids, which the
+platforms dedupe by (Meta and TikTok: ``event_id``; GA4 purchases: ``transaction_id``).
+A batch is at most one request's worth of events (GA4: 25), so that is all a kill can send
+twice, as before batching (docs/adr/0021-forwarding-in-batches.md).
 
 A 2xx accepted answer → ``sent``. A 5xx, 429, the platform's rate-limit codes or a network
 error → retried with exponential backoff until ``retry_window`` after queueing, then
 ``dead``. Any other 4xx (or TikTok's non-zero code) → ``dead`` at once with the platform's
-message. Events that aged out of the platform's window while waiting → ``rejected``.
+message. Events that aged out of the platform's window while waiting → ``rejected``, each
+with its rule. A batch whose requests (GA4) get different answers is split: each outcome
+keeps its events in a row of its own, written in the same transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import orjson
 
-from hoplink.forwarding.common import snippet
-from hoplink.forwarding.models import Answer, Built, ClickFacts, Destination, Entry
+from hoplink.delivery_loop import DeliveryLoop, LoopOptions
+from hoplink.forwarding.common import snippet, unix
+from hoplink.forwarding.models import Answer, Batch, Built, ClickFacts, Destination, Status
 from hoplink.forwarding.outbox import ForwardClicks, chain
 from hoplink.forwarding.platforms import PLATFORMS, Endpoints
-from hoplink.ids import utcnow
+from hoplink.ids import new_id, utcnow
 from hoplink.net.fetch import FetchError, SafeFetcher
+from hoplink.observability import metrics
 from hoplink.storage.database import Database
-from hoplink.webhooks.delivery import retry_delay
 from hoplink.webhooks.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -47,12 +49,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hoplink.forwarding")
 
-CLAIM = 2000  # events one worker takes at a time
+CLAIM = 8  # batches one worker takes at a time (up to 8,000 Meta / TikTok events)
 PARALLEL = 8  # requests in flight at once
 
 
 @dataclass(slots=True)
 class Counters:
+    """Events (and requests) by outcome, since the start of the process."""
+
     requests: int = 0
     sent: int = 0
     retried: int = 0
@@ -74,8 +78,20 @@ def _scrub(text: str, credential: str) -> str:
     return text.replace(credential, "••••") if credential else text
 
 
-class ForwardDelivery:
+@dataclass(slots=True)
+class _Outcome:
+    """Events of a batch that got one answer, and what becomes of them."""
+
+    status: Status
+    events: list[dict[str, Any]]
+    values: dict[str, Any]
+
+
+class ForwardDelivery(DeliveryLoop):
     """A service (start/stop) that sends the forwarding queue until stopped."""
+
+    name = "forwarding"
+    clicks: ForwardClicks | None
 
     def __init__(
         self,
@@ -84,153 +100,172 @@ class ForwardDelivery:
         fetcher: SafeFetcher,
         box: SecretBox,
         endpoints: Endpoints,
-        poll_interval: float = 1.0,
-        lease: float = 60.0,
-        retry_base: float = 5.0,
-        retry_window: timedelta = timedelta(hours=24),
-        clock: Callable[[], datetime] = utcnow,
         clicks: ForwardClicks | None = None,
+        **options: Unpack[LoopOptions],
     ) -> None:
-        self.db = db
-        self.fetcher = fetcher
+        super().__init__(db=db, fetcher=fetcher, log=log, clicks=clicks, **options)
         self.box = box
         self.endpoints = endpoints
-        self.poll_interval = poll_interval
-        self.lease = timedelta(seconds=lease)
-        self.retry_base = retry_base
-        self.retry_window = retry_window
-        self.clock = clock
-        self.clicks = clicks
         self.counters = Counters()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(PARALLEL)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="forwarding")
+        metrics.watch_forwarding(self)  # held weakly
+        await super().start()
 
     async def stop(self) -> None:
-        """Stop after the requests in hand; unfinished events are sent again later."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=self.fetcher.limits.total_timeout + 5)
-            except TimeoutError:
-                log.warning("forwarding did not stop in time; its events are retried")
-            self._task = None
-        if self.clicks is not None:
-            await self.clicks.flush()
-
-    async def run(self) -> None:
-        flushed = time.monotonic()
-        while not self._stopping.is_set():
-            if self.clicks is not None and time.monotonic() - flushed >= self.clicks.interval:
-                flushed = time.monotonic()
-                await self.clicks.flush()
-            try:
-                sent = await self.deliver_due()
-            except Exception as exc:
-                log.warning("forwarding failed, retrying: %s", exc)
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+        await super().stop()
+        metrics.unwatch_forwarding(self)
 
     async def deliver_due(self, limit: int = CLAIM) -> int:
-        """Claim and send up to ``limit`` due events; how many were attempted."""
+        """Claim and send up to ``limit`` due batches; how many events were attempted."""
         now = self.clock()
         async with self.db.transaction() as tx:
             claimed = await tx.forward_queue.claim(
                 now=now, lease_until=now + self.lease, limit=limit
             )
-        if not claimed:
-            return 0
-        groups: dict[tuple[str, str], tuple[Destination, list[Entry]]] = {}
-        for entry, dest in claimed:
-            groups.setdefault((dest.id, entry.group_key), (dest, []))[1].append(entry)
-        batches: list[tuple[Destination, list[Entry]]] = []
-        for dest, entries in groups.values():
-            size = PLATFORMS[dest.kind].max_batch
-            batches += [(dest, entries[i : i + size]) for i in range(0, len(entries), size)]
-        await asyncio.gather(*(self._send(dest, batch) for dest, batch in batches))
-        return len(claimed)
+        await asyncio.gather(*(self._deliver(batch, dest) for batch, dest in claimed))
+        return sum(len(batch.events) for batch, _ in claimed)
 
-    async def _send(self, dest: Destination, entries: list[Entry]) -> None:
-        async with self._gate:
-            await self._send_batch(dest, entries)
-
-    async def _send_batch(self, dest: Destination, entries: list[Entry]) -> None:
+    async def _deliver(self, batch: Batch, dest: Destination) -> None:
         platform = PLATFORMS[dest.kind]
         now = self.clock()
-        late: dict[str, str] = {}
-        for e in entries:
-            problem = platform.due_problem({}, e.occurred_at, now)
-            if problem is not None:
-                late[e.id] = problem
+        outcomes: list[_Outcome] = []
+        late: list[dict[str, Any]] = []
+        due: list[dict[str, Any]] = []
+        cutoff = unix(now - platform.window)  # one comparison per event
+        for e in batch.events:
+            if e["at"] >= cutoff:
+                due.append(e)
+            else:
+                at = datetime.fromtimestamp(e["at"], UTC)
+                problem = platform.due_problem(orjson.loads(e["payload"]), at, now) or "too old"
+                late.append({**e, "error": problem[:300]})
         if late:
-            async with self.db.transaction() as tx:
-                for entry_id, problem in late.items():
-                    await tx.forward_queue.finish(
-                        [entry_id], {"status": "rejected", "error": problem[:300]}
-                    )
-            self.counters.rejected += len(late)
-            entries = [e for e in entries if e.id not in late]
-            if not entries:
-                return
-        credential = ""
-        try:
-            credential = self.box.open(dest.credential_enc)
-            request = platform.request(
-                dest,
-                credential=credential,
-                endpoints=self.endpoints,
-                events=[orjson.loads(e.payload) for e in entries],
-                group=entries[0].group_key,
-            )
-            self.counters.requests += 1
-            result = await self.fetcher.post(
-                request.url, body=request.body, headers=request.headers
-            )
-            answer = platform.answer(result.status, result.body)
-        except FetchError as exc:
-            answer = Answer(ok=False, retry=True, message=f"{exc.code}: {exc.message}")
-        except ValueError as exc:  # sealed under another secret key: needs a new credential
-            answer = Answer(ok=False, retry=False, message=f"credential: {exc}")
-        message = _scrub(answer.message, credential)[:500]
-        values: dict[str, Any] = {
-            "sent_at": now,
-            "answer_status": answer.status,
-            "answer": message,
-        }
-        ids = [e.id for e in entries]
-        if answer.ok:
-            async with self.db.transaction() as tx:
-                await tx.forward_queue.finish(ids, {**values, "status": "sent", "error": None})
-            self.counters.sent += len(ids)
-            return
-        values["error"] = message[:300]
-        if not answer.retry:
-            async with self.db.transaction() as tx:
-                await tx.forward_queue.finish(ids, {**values, "status": "dead"})
-            self.counters.dead += len(ids)
-            log.info("forwarding to %s refused %d events: %s", dest.id, len(ids), message[:200])
-            return
-        async with self.db.transaction() as tx:
-            for e in entries:
-                delay = retry_delay(e.attempts + 1, base=self.retry_base)
-                next_at = now + timedelta(seconds=delay)
-                expired = next_at > e.created_at + self.retry_window
-                await tx.forward_queue.finish(
-                    [e.id],
-                    {**values, "status": "dead"}
-                    if expired
-                    else {**values, "status": "pending", "next_attempt_at": next_at},
+            outcomes.append(_Outcome("rejected", late, {"error": None}))
+        requests: dict[str, list[list[dict[str, Any]]]] = {}
+        if any("group" in e for e in due):  # GA4: one client_id per request
+            for e in due:
+                chunks = requests.setdefault(e.get("group", ""), [[]])
+                if len(chunks[-1]) >= platform.max_batch:
+                    chunks.append([])
+                chunks[-1].append(e)
+        elif due:
+            size = platform.max_batch
+            requests[""] = [due[i : i + size] for i in range(0, len(due), size)]
+        sends = [(group, chunk) for group, chunks in requests.items() for chunk in chunks]
+        answers = await asyncio.gather(*(self._post(dest, g, chunk) for g, chunk in sends))
+        by_answer: dict[tuple[Status, int | None, str], _Outcome] = {}
+        for (_group, chunk), (answer, message) in zip(sends, answers, strict=True):
+            values: dict[str, Any] = {
+                "sent_at": now,
+                "answer_status": answer.status,
+                "answer": message,
+            }
+            status: Status
+            if answer.ok:
+                status, values["error"] = "sent", None
+            else:
+                values["error"] = message[:300]
+                next_at = (
+                    self.next_attempt(batch.attempts + 1, created_at=batch.created_at, now=now)
+                    if answer.retry
+                    else None
                 )
-        self.counters.retried += len(ids)
-        log.info(
-            "forwarding to %s failed (%s); %d events retried", dest.id, message[:200], len(ids)
-        )
+                status = "pending" if next_at is not None else "dead"
+                if next_at is not None:
+                    values["next_attempt_at"] = next_at
+            # Retries share one row whatever their messages: one next attempt for all.
+            key = (status, None, "") if status == "pending" else (status, answer.status, message)
+            if key in by_answer:
+                by_answer[key].events.extend(chunk)
+            else:
+                by_answer[key] = _Outcome(status, list(chunk), values)
+        outcomes += by_answer.values()
+        await self._record(batch, outcomes)
+        self._count(dest, outcomes)
+
+    async def _post(
+        self, dest: Destination, group: str, events: list[dict[str, Any]]
+    ) -> tuple[Answer, str]:
+        """One request; the answer and its message with the credential masked."""
+        platform = PLATFORMS[dest.kind]
+        credential = ""
+        async with self._gate:
+            try:
+                credential = self.box.open(dest.credential_enc)
+                payloads: list[Any] = (
+                    [orjson.Fragment(e["payload"]) for e in events]
+                    if platform.takes_fragments
+                    else [orjson.loads(e["payload"]) for e in events]
+                )
+                request = platform.request(
+                    dest,
+                    credential=credential,
+                    endpoints=self.endpoints,
+                    events=payloads,
+                    group=group,
+                )
+                self.counters.requests += 1
+                result = await self.fetcher.post(
+                    request.url, body=request.body, headers=request.headers
+                )
+                answer = platform.answer(result.status, result.body)
+            except FetchError as exc:
+                answer = Answer(ok=False, retry=True, message=f"{exc.code}: {exc.message}")
+            except ValueError as exc:  # sealed under another secret key: needs a new credential
+                answer = Answer(ok=False, retry=False, message=f"credential: {exc}")
+        return answer, _scrub(answer.message, credential)[:500]
+
+    async def _record(self, batch: Batch, outcomes: list[_Outcome]) -> None:
+        """One transaction: the batch's row takes the first outcome (and only its events, if
+        there are others), each other outcome a new row with the batch's history."""
+        if not outcomes:  # an empty batch: nothing to send
+            outcomes = [_Outcome("sent", [], {"sent_at": self.clock()})]
+        first, *others = outcomes
+        split = [
+            replace(
+                batch,
+                id=new_id("fwb"),
+                status=o.status,
+                events=o.events,
+                attempts=batch.attempts + 1,
+                **{k: v for k, v in o.values.items() if k != "error"},
+                error=o.values.get("error"),
+            )
+            for o in others
+        ]
+        async with self.db.transaction() as tx:
+            await tx.forward_queue.settle(
+                batch.id,
+                {**first.values, "status": first.status},
+                events=first.events if others else None,
+                split=split,
+            )
+
+    def _count(self, dest: Destination, outcomes: list[_Outcome]) -> None:
+        for o in outcomes:
+            n = len(o.events)
+            if o.status == "sent":
+                self.counters.sent += n
+            elif o.status == "rejected":
+                self.counters.rejected += n
+            elif o.status == "dead":
+                self.counters.dead += n
+                log.info(
+                    "forwarding to %s refused %d events: %s",
+                    dest.id,
+                    n,
+                    str(o.values.get("error"))[:200],
+                )
+            else:
+                self.counters.retried += n
+                log.info(
+                    "forwarding to %s failed (%s); %d events retried",
+                    dest.id,
+                    str(o.values.get("error"))[:200],
+                    n,
+                )
 
 
 async def send_test(

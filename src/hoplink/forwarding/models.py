@@ -4,9 +4,11 @@ journal. No HTTP, no SQL."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
+
+import orjson
 
 
 class Kind(StrEnum):
@@ -105,8 +107,54 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class Batch:
+    """A row of the forwarding queue and journal: events for one destination that share a
+    fate (queued, claimed, sent, retried or dead-lettered together: one row write each
+    time, whatever the number of events). ``events`` holds, per event, the dict written by
+    ``queued_event``: ``id``, ``key`` (the id the platform dedupes by), ``kind``, ``ref``,
+    ``group`` (GA4 client_id), ``at`` (unix seconds), ``payload`` (the platform's JSON
+    object, as text) and, in a ``rejected`` batch, ``error`` (the rule the event breaks)."""
+
+    id: str
+    workspace_id: str
+    destination_id: str
+    status: Status
+    events: list[dict[str, Any]]
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    answer_status: int | None = None
+    answer: str | None = None
+    error: str | None = None
+
+
+def queued_event(built: Built | Refused, *, kind: str, ref: str, unix_at: float) -> dict[str, Any]:
+    """What a batch keeps of one event (``ref`` and ``group`` only when they say more; the
+    ``id`` is given when it joins a batch). The payload is kept as JSON text: a request is
+    assembled from it without parsing it again (``orjson.Fragment``), and the objects it
+    was built from are freed at once instead of aging into the garbage collector's older
+    generations while the batch fills."""
+    event: dict[str, Any] = {
+        "key": built.event_key,
+        "kind": kind,
+        "at": unix_at,
+        "payload": orjson.dumps(built.payload).decode(),
+    }
+    if ref != built.event_key:
+        event["ref"] = ref
+    if isinstance(built, Built):
+        if built.group_key:
+            event["group"] = built.group_key
+    else:
+        event["error"] = built.rule[:300]
+    return event
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """A row of the forwarding journal (and queue)."""
+    """One event of the journal, as the API, dashboard and CLI show it (read out of its
+    batch: ``batch_id``; status, attempts and the answer are the batch's)."""
 
     id: str
     workspace_id: str
@@ -125,6 +173,7 @@ class Entry:
     answer_status: int | None = None
     answer: str | None = None
     error: str | None = None
+    batch_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +194,33 @@ class LiveStatus:
     failures_last_hour: int
     queued: int
     dead: int
+
+
+def entries_of(batch: Batch) -> list[Entry]:
+    """The journal's per-event view of a batch."""
+    out: list[Entry] = []
+    for e in batch.events:
+        key = e["key"]
+        out.append(
+            Entry(
+                id=e["id"],
+                workspace_id=batch.workspace_id,
+                destination_id=batch.destination_id,
+                event_key=key,
+                kind=e["kind"],
+                ref=e.get("ref", key),
+                group_key=e.get("group", ""),
+                payload=e["payload"],
+                occurred_at=datetime.fromtimestamp(e["at"], UTC),
+                status=batch.status,
+                attempts=batch.attempts,
+                next_attempt_at=batch.next_attempt_at,
+                created_at=batch.created_at,
+                sent_at=batch.sent_at,
+                answer_status=batch.answer_status,
+                answer=batch.answer,
+                error=e.get("error") or batch.error,
+                batch_id=batch.id,
+            )
+        )
+    return out

@@ -8,9 +8,10 @@ and the forwarding loop writes them to the queue, per workspace, at most every
 ``interval`` seconds. Gathered clicks not yet queued are lost if the process is killed
 (the clicks themselves are committed); once queued they are sent at least once.
 
-Every event a destination wants gets a row: ``pending``, or ``rejected`` with the rule it
-breaks (a GA4 event past the 72 h window, a TikTok refund ...): reported, never dropped
-silently. Sampling of clicks is decided by the click id, so a replay samples alike.
+Every event a destination wants is journalled, in a batch (one row for up to a request's
+worth of events: ``batches_for``): ``pending``, or ``rejected`` with the rule it breaks (a
+GA4 event past the 72 h window, a TikTok refund ...): reported, never dropped silently.
+Sampling of clicks is decided by the click id, so a replay samples alike.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from hoplink.clicks.enriched import Event
 from hoplink.conversions.models import EventResult, Outcome
+from hoplink.forwarding.common import unix
 from hoplink.forwarding.models import (
-    Built,
+    Batch,
     ClickFacts,
     ConversionFacts,
     Destination,
-    Entry,
-    Refused,
+    Kind,
+    Status,
+    queued_event,
 )
 from hoplink.forwarding.platforms import PLATFORMS
 from hoplink.ids import new_id, utcnow
@@ -39,7 +40,11 @@ from hoplink.ids import new_id, utcnow
 if TYPE_CHECKING:
     from hoplink.links.models import Link
     from hoplink.storage.database import Database
+    from hoplink.storage.forwarding import ForwardRepo
     from hoplink.storage.tx import Tx
+
+# Refused events journalled in one row (they are never sent: no request bounds them).
+REJECTED_BATCH = 1000
 
 log = logging.getLogger("hoplink.forwarding")
 
@@ -59,27 +64,39 @@ def sampled(click_id: str, rate: float) -> bool:
         return True
 
 
-def entry_for(
-    dest: Destination, built: Built | Refused, *, kind: str, ref: str, now: datetime
-) -> Entry:
-    """The queue row of a built (pending) or refused (rejected) event."""
-    ok = isinstance(built, Built)
-    return Entry(
-        id=new_id("fwe"),
-        workspace_id=dest.workspace_id,
-        destination_id=dest.id,
-        event_key=built.event_key,
-        kind=kind,
-        ref=ref,
-        group_key=built.group_key if isinstance(built, Built) else "",
-        payload=orjson.dumps(built.payload).decode(),
-        occurred_at=built.occurred_at,
-        status="pending" if ok else "rejected",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        error=built.rule[:300] if isinstance(built, Refused) else None,
-    )
+def batches_for(dest: Destination, events: list[dict[str, Any]], *, now: datetime) -> list[Batch]:
+    """``events`` (``queued_event``s) for ``dest`` as batches: those to send in batches of
+    the platform's largest request (GA4: ordered by client_id, so that one client's events
+    share a request), the refused ones in ``rejected`` batches, each with its rule."""
+    pending = [e for e in events if "error" not in e]
+    refused = [e for e in events if "error" in e]
+    platform = PLATFORMS[dest.kind]
+    if platform.kind is Kind.GA4:
+        pending.sort(key=lambda e: e.get("group", ""))
+    out: list[Batch] = []
+    status: Status
+    for status, group, size in (
+        ("pending", pending, platform.max_batch),
+        ("rejected", refused, REJECTED_BATCH),
+    ):
+        for i in range(0, len(group), size):
+            chunk = group[i : i + size]
+            batch_id = new_id("fwb")
+            for n, event in enumerate(chunk):
+                event["id"] = f"{batch_id}.{n}"  # the journal's entry id, kept if it moves
+            out.append(
+                Batch(
+                    id=batch_id,
+                    workspace_id=dest.workspace_id,
+                    destination_id=dest.id,
+                    status=status,
+                    events=chunk,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+    return out
 
 
 def _click_facts(row: dict[str, Any], link: Link | None, workspace_id: str) -> ClickFacts:
@@ -107,7 +124,7 @@ async def forward_conversions(
     tx: Tx, *, workspace_id: str, results: Sequence[EventResult], now: datetime | None = None
 ) -> int:
     """Queue the recorded purchases, refunds, cancellations and leads of ``results`` for
-    every enabled destination that wants them; the number of rows written."""
+    every enabled destination that wants them; the number of events queued."""
     ids = [r.event_id for r in results if r.outcome in _FORWARDED]
     if not ids:
         return 0
@@ -120,7 +137,7 @@ async def forward_conversions(
     clicks = await repo.click_rows([r["click_id"] for r in rows if r["click_id"]])
     link_ids = list({c["link_id"] for c in clicks.values()})
     links = {link.id: link for link in await tx.links(workspace_id).get_many(link_ids)}
-    entries: list[Entry] = []
+    wanted: dict[str, list[dict[str, Any]]] = {d.id: [] for d in destinations}
     for row in rows:
         kind = _KINDS[row["type"]]
         click = clicks.get(row["click_id"] or "")
@@ -136,12 +153,14 @@ async def forward_conversions(
             customer={k: v for k, v in customer.items() if isinstance(v, str)},
             click=_click_facts(click, links.get(click["link_id"]), workspace_id) if click else None,
         )
+        at = unix(facts.occurred_at)
         for dest in destinations:
             if dest.wants(kind):
                 built = PLATFORMS[dest.kind].build_conversion(dest, facts, now)
-                entries.append(entry_for(dest, built, kind=kind, ref=facts.event_id, now=now))
-    await repo.insert_entries(entries)
-    return len(entries)
+                wanted[dest.id].append(
+                    queued_event(built, kind=kind, ref=facts.event_id, unix_at=at)
+                )
+    return await _queue(repo, destinations, wanted, now)
 
 
 class ForwardClicks:
@@ -154,8 +173,15 @@ class ForwardClicks:
         self._pending: list[Event] = []
         self._wanted = False
         self._checked_at = float("-inf")
-        self.dropped = 0  # clicks not gathered because the buffer was full (back-pressure)
+        # Clicks not gathered because the buffer was full (back-pressure), and events
+        # queued: exported as hoplink_forwarding_clicks_dropped_total / _events_queued_total.
+        self.dropped = 0
         self.queued = 0
+
+    @property
+    def buffered(self) -> int:
+        """Clicks gathered, not yet queued."""
+        return len(self._pending)
 
     async def after_write(self, events: Sequence[Event]) -> None:
         """The worker's hook, after its commit: keep the human clicks if anyone wants them."""
@@ -177,7 +203,7 @@ class ForwardClicks:
         self._pending.extend(humans)
 
     async def flush(self, now: datetime | None = None) -> int:
-        """Queue what was gathered; the number of rows written."""
+        """Queue what was gathered; the number of events queued."""
         pending, self._pending = self._pending, []
         if not pending:
             return 0
@@ -198,12 +224,17 @@ class ForwardClicks:
 
 
 async def queue_clicks(tx: Tx, *, workspace_id: str, events: Sequence[Event], now: datetime) -> int:
-    destinations = [d for d in await tx.forwarding(workspace_id).destinations() if d.wants("click")]
+    repo = tx.forwarding(workspace_id)
+    destinations = [d for d in await repo.destinations() if d.wants("click")]
     if not destinations:
         return 0
     link_ids = list({e.click.link_id for e in events})
     links = {link.id: link for link in await tx.links(workspace_id).get_many(link_ids)}
-    entries: list[Entry] = []
+    wanted: dict[str, list[dict[str, Any]]] = {d.id: [] for d in destinations}
+    # Per destination, once: its builder, its rate, and where its events go.
+    targets = [
+        (d, PLATFORMS[d.kind].click, d.click_sample_rate, wanted[d.id]) for d in destinations
+    ]
     for event in events:
         c = event.click
         link = links.get(c.link_id)
@@ -226,12 +257,24 @@ async def queue_clicks(tx: Tx, *, workspace_id: str, events: Sequence[Event], no
             channel=event.channel,
             campaign_id=event.campaign,
         )
-        for dest in destinations:
-            if sampled(c.click_id, dest.click_sample_rate):
-                built = PLATFORMS[dest.kind].build_click(dest, facts, now)
-                entries.append(entry_for(dest, built, kind="click", ref=c.click_id, now=now))
-    await tx.forwarding(workspace_id).insert_entries(entries)
-    return len(entries)
+        for dest, build, rate, out in targets:
+            if rate >= 1.0 or sampled(c.click_id, rate):
+                built = build(dest, facts, now=now)
+                out.append(queued_event(built, kind="click", ref=c.click_id, unix_at=c.ts))
+    return await _queue(repo, destinations, wanted, now)
+
+
+async def _queue(
+    repo: ForwardRepo,
+    destinations: Sequence[Destination],
+    wanted: dict[str, list[dict[str, Any]]],
+    now: datetime,
+) -> int:
+    batches: list[Batch] = []
+    for dest in destinations:
+        batches += batches_for(dest, wanted[dest.id], now=now)
+    await repo.insert_batches(batches)
+    return sum(len(b.events) for b in batches)
 
 
 Hook = Callable[[Sequence[Event]], Awaitable[None]]

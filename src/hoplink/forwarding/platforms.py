@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hoplink.forwarding import ga4, meta, tiktok
@@ -36,6 +36,10 @@ class Endpoints:
 class Platform:
     kind: Kind
     max_batch: int
+    window: timedelta  # how old an event the platform still takes
+    # ``request`` takes events as orjson.Fragment (pre-serialised JSON), not only dicts:
+    # it puts them in the body as they are (GA4 reads each event's timestamp).
+    takes_fragments: bool
     account_id: re.Pattern[str]
     account_hint: str
     credential: re.Pattern[str]
@@ -87,6 +91,8 @@ PLATFORMS: dict[Kind, Platform] = {
     Kind.GA4: Platform(
         kind=Kind.GA4,
         max_batch=ga4.MAX_BATCH,
+        window=ga4.WINDOW,
+        takes_fragments=False,
         account_id=ga4.ACCOUNT_ID,
         account_hint="a measurement id like G-ABC123XYZ (GA4 Admin → Data streams)",
         credential=ga4.CREDENTIAL,
@@ -102,6 +108,8 @@ PLATFORMS: dict[Kind, Platform] = {
     Kind.META: Platform(
         kind=Kind.META,
         max_batch=meta.MAX_BATCH,
+        window=meta.WINDOW,
+        takes_fragments=True,
         account_id=meta.ACCOUNT_ID,
         account_hint="a pixel (dataset) id: 5 to 20 digits (Events Manager → Data sources)",
         credential=meta.CREDENTIAL,
@@ -117,6 +125,8 @@ PLATFORMS: dict[Kind, Platform] = {
     Kind.TIKTOK: Platform(
         kind=Kind.TIKTOK,
         max_batch=tiktok.MAX_BATCH,
+        window=tiktok.WINDOW,
+        takes_fragments=True,
         account_id=tiktok.ACCOUNT_ID,
         account_hint="a pixel code: 10 to 32 capital letters and digits (Events Manager)",
         credential=tiktok.CREDENTIAL,

@@ -205,11 +205,43 @@ _SOURCE_COUNTS = {
 }
 
 
+class ForwardGathering(Protocol):
+    """The click worker's side of ad platform forwarding (forwarding.outbox.ForwardClicks)."""
+
+    dropped: int
+    queued: int
+
+    @property
+    def buffered(self) -> int: ...
+
+
+class ForwardCounts(Protocol):
+    requests: int
+    sent: int
+    retried: int
+    dead: int
+    rejected: int
+
+
+class ForwardingStats(Protocol):
+    """A forwarding loop (forwarding.delivery.ForwardDelivery)."""
+
+    @property
+    def clicks(self) -> ForwardGathering | None: ...
+
+    @property
+    def counters(self) -> ForwardCounts: ...
+
+
+_FORWARD_OUTCOMES = ("sent", "retried", "dead", "rejected")
+
+
 class LiveCollector(Collector):
     def __init__(self) -> None:
         # Serving apps: (their redirect edge, their runtime), by id of the edge.
         self.apps: dict[int, tuple[RedirectApp, Runtime]] = {}
         self.workers: weakref.WeakSet[WorkerStats] = weakref.WeakSet()
+        self.forwarders: weakref.WeakSet[ForwardingStats] = weakref.WeakSet()
         # The Redis stream, measured by ``refresh_queues`` (an await: not at collect time,
         # which may run in prometheus_client's server thread).
         self.queues: dict[str, QueueReading] = {}
@@ -232,6 +264,7 @@ class LiveCollector(Collector):
         yield from self._queues()
         yield from self._redis()
         yield from self._workers()
+        yield from self._forwarding()
 
     def _edge(self) -> Iterator[Metric]:
         apps = list(self.apps.values())
@@ -389,6 +422,42 @@ class LiveCollector(Collector):
             max((w.last_commit_at or 0.0 for w in workers), default=0.0),
         )
 
+    def _forwarding(self) -> Iterator[Metric]:
+        loops = list(self.forwarders)
+        gathering = [f.clicks for f in loops if f.clicks is not None]
+        yield _counter(
+            "hoplink_forwarding_clicks_dropped",
+            "Clicks not forwarded to the ad platforms because the forwarding buffer was full"
+            " (back-pressure: the forwarding loop falls behind the click worker).",
+            sum(g.dropped for g in gathering),
+        )
+        yield _gauge(
+            "hoplink_forwarding_clicks_buffered",
+            "Clicks gathered for the ad platforms, not yet in the forwarding queue.",
+            sum(g.buffered for g in gathering),
+        )
+        yield _counter(
+            "hoplink_forwarding_events_queued",
+            "Click events written to the forwarding queue (one per click and destination).",
+            sum(g.queued for g in gathering),
+        )
+        outcomes = CounterMetricFamily(
+            "hoplink_forwarding_events",
+            "Events the forwarding loop handled, by outcome: sent, retried (a 5xx, 429 or"
+            " network error), dead (refused for good or retries exhausted), rejected (aged"
+            " out of the platform's window while queued).",
+            labels=["outcome"],
+        )
+        for outcome in _FORWARD_OUTCOMES:
+            value = sum(int(getattr(f.counters, outcome)) for f in loops)
+            outcomes.add_metric([outcome], value)
+        yield outcomes
+        yield _counter(
+            "hoplink_forwarding_requests",
+            "Requests sent to the ad platforms' APIs by the forwarding loop.",
+            sum(f.counters.requests for f in loops),
+        )
+
 
 def _breakers(breakers: list[CircuitBreaker]) -> Iterator[Metric]:
     failures = CounterMetricFamily(
@@ -443,6 +512,15 @@ def watch_worker(worker: WorkerStats) -> None:
         LIVE._poller = asyncio.get_running_loop().create_task(
             _poll_queues(), name="metrics-queue-poller"
         )
+
+
+def watch_forwarding(loop: ForwardingStats) -> None:
+    """A running forwarding loop: its back-pressure and outcome counts."""
+    LIVE.forwarders.add(loop)
+
+
+def unwatch_forwarding(loop: ForwardingStats) -> None:
+    LIVE.forwarders.discard(loop)
 
 
 def unwatch_worker(worker: WorkerStats) -> None:

@@ -1,8 +1,10 @@
-"""Forwarding destinations (per workspace), and the queue + journal of forwarded events."""
+"""Forwarding destinations (per workspace), and the queue + journal of forwarded events in
+batches (one row per batch: see tables.forward_batches)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,12 +12,17 @@ import orjson
 from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.forwarding.models import Destination, Entry, Kind, LiveStatus
+from hoplink.forwarding.models import Batch, Destination, Entry, Kind, LiveStatus, entries_of
+from hoplink.ids import new_id
 from hoplink.storage import tables as t
-from hoplink.storage.rollups import dialect_insert
 
 _D = t.forward_destinations.c
-_F = t.forward_events.c
+_F = t.forward_batches.c
+_E = t.forward_batch_events.c
+# A batch's row with its events (claims, the journal).
+_WITH_EVENTS = select(t.forward_batches, _E.events).join(
+    t.forward_batch_events, _E.batch_id == _F.id
+)
 _C = t.clicks.c
 
 
@@ -38,67 +45,65 @@ def _destination(row: Row[Any]) -> Destination:
     )
 
 
-def _entry(m: Any) -> Entry:
-    return Entry(
-        id=m[_F.id],
-        workspace_id=m[_F.workspace_id],
-        destination_id=m[_F.destination_id],
-        event_key=m[_F.event_key],
-        kind=m[_F.kind],
-        ref=m[_F.ref],
-        group_key=m[_F.group_key],
-        payload=m[_F.payload],
-        occurred_at=m[_F.occurred_at],
-        status=m[_F.status],
-        attempts=m[_F.attempts],
-        next_attempt_at=m[_F.next_attempt_at],
-        created_at=m[_F.created_at],
-        sent_at=m[_F.sent_at],
-        answer_status=m[_F.answer_status],
-        answer=m[_F.answer],
-        error=m[_F.error],
-    )
-
-
-def _entry_fast(r: Row[Any]) -> Entry:
-    return Entry(
+def _batch(r: Any) -> Batch:
+    return Batch(
         id=r.id,
         workspace_id=r.workspace_id,
         destination_id=r.destination_id,
-        event_key=r.event_key,
-        kind=r.kind,
-        ref=r.ref,
-        group_key=r.group_key,
-        payload=r.payload,
-        occurred_at=r.occurred_at,
         status=r.status,
+        events=orjson.loads(r.events),
         attempts=r.attempts,
         next_attempt_at=r.next_attempt_at,
         created_at=r.created_at,
+        sent_at=r.sent_at,
+        answer_status=r.answer_status,
+        answer=r.answer,
+        error=r.error,
     )
 
 
-def _entry_row(e: Entry) -> dict[str, Any]:
+def batch_row(b: Batch) -> dict[str, Any]:
     return {
-        "id": e.id,
-        "workspace_id": e.workspace_id,
-        "destination_id": e.destination_id,
-        "event_key": e.event_key,
-        "kind": e.kind,
-        "ref": e.ref,
-        "group_key": e.group_key,
-        "payload": e.payload,
-        "occurred_at": e.occurred_at,
-        "status": e.status,
-        "attempts": e.attempts,
-        "next_attempt_at": e.next_attempt_at,
+        "id": b.id,
+        "workspace_id": b.workspace_id,
+        "destination_id": b.destination_id,
+        "status": b.status,
+        "size": len(b.events),
+        "kinds": " ".join(sorted({e["kind"] for e in b.events})),
+        "attempts": b.attempts,
+        "next_attempt_at": b.next_attempt_at,
         "locked_until": None,
-        "created_at": e.created_at,
-        "sent_at": e.sent_at,
-        "answer_status": e.answer_status,
-        "answer": e.answer,
-        "error": e.error,
+        "created_at": b.created_at,
+        "sent_at": b.sent_at,
+        "answer_status": b.answer_status,
+        "answer": b.answer,
+        "error": b.error,
     }
+
+
+async def _insert(conn: AsyncConnection, batches: Sequence[Batch]) -> None:
+    if batches:
+        # executemany: compiled once (a multi-row VALUES compiles a parameter per cell)
+        await conn.execute(t.forward_batches.insert(), [batch_row(b) for b in batches])
+        await conn.execute(
+            t.forward_batch_events.insert(),
+            [
+                {"batch_id": b.id, "workspace_id": b.workspace_id, "events": _dumps(b.events)}
+                for b in batches
+            ],
+        )
+
+
+def _dumps(events: list[dict[str, Any]]) -> str:
+    return orjson.dumps(events).decode()
+
+
+async def _rewrite(conn: AsyncConnection, batch_id: str, events: list[dict[str, Any]]) -> None:
+    """What stays in a batch after some of its events moved to another."""
+    await conn.execute(update(t.forward_batches).where(_F.id == batch_id).values(size=len(events)))
+    await conn.execute(
+        update(t.forward_batch_events).where(_E.batch_id == batch_id).values(events=_dumps(events))
+    )
 
 
 class ForwardRepo:
@@ -164,14 +169,9 @@ class ForwardRepo:
         )
         return result.rowcount > 0
 
-    async def insert_entries(self, entries: Sequence[Entry]) -> None:
-        """Queue (or journal) events; one already queued for its destination is kept as it
-        is (a click batch the worker re-reads after a crash queues nothing twice)."""
-        rows = [_entry_row(e) for e in entries if e.workspace_id == self.workspace_id]
-        if rows:
-            # executemany: compiled once (a multi-row VALUES compiles a parameter per cell)
-            stmt = dialect_insert(self.conn, t.forward_events).on_conflict_do_nothing()
-            await self.conn.execute(stmt, rows)
+    async def insert_batches(self, batches: Sequence[Batch]) -> None:
+        """Queue (or journal) batches of events."""
+        await _insert(self.conn, [b for b in batches if b.workspace_id == self.workspace_id])
 
     async def entries(
         self,
@@ -181,43 +181,69 @@ class ForwardRepo:
         kind: str | None = None,
         limit: int = 100,
     ) -> list[Entry]:
-        query = select(t.forward_events).where(_F.workspace_id == self.workspace_id)
+        """Up to ``limit`` events of the journal, newest batch first."""
+        query = _WITH_EVENTS.where(_F.workspace_id == self.workspace_id)
         if destination_id is not None:
             query = query.where(_F.destination_id == destination_id)
         if status is not None:
             query = query.where(_F.status == status)
         if kind is not None:
-            query = query.where(_F.kind == kind)
-        rows = await self.conn.execute(query.order_by(_F.created_at.desc(), _F.id).limit(limit))
-        return [_entry(r._mapping) for r in rows]
-
-    async def entry(self, entry_id: str) -> Entry | None:
-        row = (
-            await self.conn.execute(
-                select(t.forward_events).where(
-                    _F.id == entry_id, _F.workspace_id == self.workspace_id
-                )
-            )
-        ).first()
-        return None if row is None else _entry(row._mapping)
+            query = query.where(_F.kinds.contains(kind))
+        query = query.order_by(_F.created_at.desc(), _F.id)
+        out: list[Entry] = []
+        page, offset = 20, 0
+        while len(out) < limit:
+            rows = (await self.conn.execute(query.limit(page).offset(offset))).all()
+            for r in rows:
+                out += [e for e in entries_of(_batch(r)) if kind is None or e.kind == kind]
+            if len(rows) < page:
+                break
+            offset += page
+        return out[:limit]
 
     async def replay(
         self, *, now: datetime, entry_id: str | None = None, destination_id: str | None = None
     ) -> int:
-        """Dead letters back in the queue (one, or all of a destination, or all)."""
-        query = update(t.forward_events).where(
-            _F.workspace_id == self.workspace_id, _F.status == "dead"
-        )
-        if entry_id is not None:
-            query = query.where(_F.id == entry_id)
+        """Dead letters back in the queue (one event, or all of a destination, or all); the
+        number of events."""
+        mine = (_F.workspace_id == self.workspace_id) & (_F.status == "dead")
         if destination_id is not None:
-            query = query.where(_F.destination_id == destination_id)
-        result = await self.conn.execute(
-            query.values(
-                status="pending", attempts=0, next_attempt_at=now, locked_until=None, error=None
-            )
-        )
-        return int(result.rowcount)
+            mine &= _F.destination_id == destination_id
+        again = {
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "locked_until": None,
+            "error": None,
+        }
+        if entry_id is None:
+            total = (
+                await self.conn.execute(select(func.coalesce(func.sum(_F.size), 0)).where(mine))
+            ).scalar_one()
+            await self.conn.execute(update(t.forward_batches).where(mine).values(**again))
+            return int(total)
+        # One event: out of its dead batch into a pending batch of its own.
+        pattern = f'%"id":"{entry_id}"%'
+        rows = await self.conn.execute(_WITH_EVENTS.where(mine, _E.events.like(pattern)))
+        for row in rows:
+            batch = _batch(row)
+            one = [e for e in batch.events if e["id"] == entry_id]
+            if not one:
+                continue
+            rest = [e for e in batch.events if e["id"] != entry_id]
+            if not rest:
+                await self.conn.execute(
+                    update(t.forward_batches).where(_F.id == batch.id).values(**again)
+                )
+                return 1
+            await _rewrite(self.conn, batch.id, rest)
+            await _insert(
+                self.conn,
+                [replace(batch, id=new_id("fwb"), events=one, status="pending", attempts=0,
+                         next_attempt_at=now, error=None)],
+            )  # fmt: skip
+            return 1
+        return 0
 
     async def live_status(self, destination_id: str, *, now: datetime) -> LiveStatus:
         mine = (_F.workspace_id == self.workspace_id) & (_F.destination_id == destination_id)
@@ -229,9 +255,7 @@ class ForwardRepo:
         # that became a dead letter, with its last attempt within the hour.
         failures = (
             await self.conn.execute(
-                select(func.count())
-                .select_from(t.forward_events)
-                .where(
+                select(func.coalesce(func.sum(_F.size), 0)).where(
                     mine,
                     _F.status.in_(("pending", "dead")),
                     _F.attempts > 0,
@@ -240,7 +264,7 @@ class ForwardRepo:
             )
         ).scalar_one()
         grouped = await self.conn.execute(
-            select(_F.status, func.count().label("n"))
+            select(_F.status, func.sum(_F.size).label("n"))
             .where(mine, _F.status.in_(("pending", "dead")))
             .group_by(_F.status)
         )
@@ -319,13 +343,12 @@ class ForwardQueue:
 
     async def claim(
         self, *, now: datetime, lease_until: datetime, limit: int
-    ) -> list[tuple[Entry, Destination]]:
-        """Take up to ``limit`` due events until ``lease_until`` (FOR UPDATE SKIP LOCKED on
+    ) -> list[tuple[Batch, Destination]]:
+        """Take up to ``limit`` due batches until ``lease_until`` (FOR UPDATE SKIP LOCKED on
         PostgreSQL; SQLite's one writer), oldest first. Two statements: read the rows (the
         due index serves the order), then lease them; destinations are read once each."""
         due = (
-            select(t.forward_events)
-            .where(
+            _WITH_EVENTS.where(
                 _F.status == "pending",
                 _F.next_attempt_at <= now,
                 or_(_F.locked_until.is_(None), _F.locked_until <= now),
@@ -334,32 +357,47 @@ class ForwardQueue:
             .limit(limit)
         )
         if self.conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        entries = [_entry_fast(r) for r in await self.conn.execute(due)]
-        if not entries:
+            due = due.with_for_update(skip_locked=True, of=t.forward_batches)
+        batches = [_batch(r) for r in await self.conn.execute(due)]
+        if not batches:
             return []
-        ids = [e.id for e in entries]
         await self.conn.execute(
-            update(t.forward_events).where(_F.id.in_(ids)).values(locked_until=lease_until)
+            update(t.forward_batches)
+            .where(_F.id.in_([b.id for b in batches]))
+            .values(locked_until=lease_until)
         )
-        wanted = list({e.destination_id for e in entries})
+        wanted = list({b.destination_id for b in batches})
         rows = await self.conn.execute(select(t.forward_destinations).where(_D.id.in_(wanted)))
         destinations = {d.id: d for d in map(_destination, rows)}
-        return [(e, destinations[e.destination_id]) for e in entries]
+        return [(b, destinations[b.destination_id]) for b in batches]
 
-    async def finish(self, ids: Sequence[str], values: dict[str, Any]) -> None:
-        """Write the outcome of a request for its events and release them."""
-        if ids:
-            await self.conn.execute(
-                update(t.forward_events)
-                .where(_F.id.in_(list(ids)), _F.status == "pending")
-                .values(locked_until=None, attempts=_F.attempts + 1, **values)
-            )
+    async def settle(
+        self,
+        batch_id: str,
+        values: dict[str, Any],
+        *,
+        events: list[dict[str, Any]] | None = None,
+        split: Sequence[Batch] = (),
+    ) -> None:
+        """Write the outcome of a claimed batch and release it: ``values`` for its row
+        (``events``: what stays in it, when some moved to the ``split`` batches, written in
+        the same transaction). Only while it is pending: a batch deleted meanwhile (its
+        destination was) is left alone."""
+        result = await self.conn.execute(
+            update(t.forward_batches)
+            .where(_F.id == batch_id, _F.status == "pending")
+            .values(locked_until=None, attempts=_F.attempts + 1, **values)
+        )
+        if result.rowcount and split:
+            if events is not None:
+                await _rewrite(self.conn, batch_id, events)
+            await _insert(self.conn, split)
 
     async def count(self, status: str) -> int:
+        """Events (not batches) in ``status``, every workspace."""
         row = (
             await self.conn.execute(
-                select(func.count()).select_from(t.forward_events).where(_F.status == status)
+                select(func.coalesce(func.sum(_F.size), 0)).where(_F.status == status)
             )
         ).scalar_one()
         return int(row)

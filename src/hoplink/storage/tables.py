@@ -637,12 +637,16 @@ forward_destinations = Table(
     Index("ix_forward_destinations_workspace", "workspace_id"),
 )
 
-# One row per (event, destination): queued in the transaction that records the event (or
-# by the click forwarder), sent in batches, kept as the journal of what was sent and the
-# answer. status: pending | sent | dead (permanent refusal or retries exhausted; replayable)
-# | rejected (outside the platform's rules: never sent, with the rule in `error`).
-forward_events = Table(
-    "forward_events",
+# The queue and journal of forwarded events, one row per BATCH of events for one
+# destination (issue 11: a row per event cost ~4 row writes per click). Its events share a
+# fate: queued together (by the click forwarder or in the transaction that records the
+# conversions), claimed under one lease, sent (one request, or one per GA4 client_id), and
+# their outcome written with one update; a request whose answer differs from the others'
+# moves its events to a row of their own. status: pending | sent | dead (permanent refusal
+# or retries exhausted; replayable) | rejected (outside the platform's rules: never sent,
+# each event with its rule in the JSON).
+forward_batches = Table(
+    "forward_batches",
     metadata,
     _id(),
     _ws(),
@@ -652,13 +656,9 @@ forward_events = Table(
         ForeignKey("forward_destinations.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("event_key", String(64), nullable=False),  # the event id the platform dedupes by
-    Column("kind", String(16), nullable=False),  # click | purchase | refund | lead
-    Column("ref", String(64), nullable=False),  # the click id or the conversion event id
-    Column("group_key", String(64), nullable=False),  # GA4: the client_id (one per request)
-    Column("payload", Text, nullable=False),  # the platform's JSON of this one event
-    Column("occurred_at", UTCDateTime, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("size", Integer, nullable=False),  # events in the batch
+    Column("kinds", String(64), nullable=False),  # distinct kinds, space-separated
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("locked_until", UTCDateTime, nullable=True),
@@ -667,9 +667,26 @@ forward_events = Table(
     Column("answer_status", Integer, nullable=True),
     Column("answer", String(500), nullable=True),
     Column("error", String(300), nullable=True),
-    UniqueConstraint("destination_id", "event_key", name="uq_forward_events_destination_key"),
-    Index("ix_forward_events_due", "status", "next_attempt_at"),
-    Index("ix_forward_events_workspace_created", "workspace_id", "created_at"),
+    Index("ix_forward_batches_due", "status", "next_attempt_at"),
+    Index("ix_forward_batches_workspace_created", "workspace_id", "created_at"),
+    Index("ix_forward_batches_destination_status", "destination_id", "status"),
+)
+
+# The events of a batch: the JSON list of hoplink.forwarding.models.queued_event, each with
+# its own id (the journal's entry id) and the platform's dedup key. Apart from the batch's
+# row so that claiming and settling a batch (two updates) does not rewrite them: written
+# once, read once per attempt, rewritten only when a batch is split.
+forward_batch_events = Table(
+    "forward_batch_events",
+    metadata,
+    Column(
+        "batch_id",
+        String(32),
+        ForeignKey("forward_batches.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _ws(),
+    Column("events", Text, nullable=False),
 )
 
 # Dashboard sign-ins (hoplink.accounts.sessions). The id is the SHA-256 of the secret the

@@ -1,11 +1,7 @@
 """Delivering the outbox: claim due messages, POST them signed, log, retry or finish.
 
-At-least-once: a message is claimed with a lease (``locked_until``) in one transaction,
-sent outside any transaction, and its result written in another. A worker killed between
-the two leaves the message pending; once the lease runs out another worker (or the same
-one restarted) sends it again with the same webhook-id, which the receiver dedupes by.
-Claims are safe with several workers: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's
-single writer (``BEGIN IMMEDIATE``) elsewhere.
+The loop, the lease and the backoff are hoplink.delivery_loop's (at-least-once: a message
+sent again after a crash carries the same webhook-id, which the receiver dedupes by).
 
 A 2xx answer delivers; anything else (another status, a refusal by the SSRF policy, a
 timeout) is retried with exponential backoff until ``retry_window`` after the message was
@@ -15,15 +11,13 @@ written, then the message is marked failed (replayable through the API and CLI).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
-from hoplink.ids import new_id, utcnow
+from hoplink.delivery_loop import DeliveryLoop, LoopOptions
+from hoplink.ids import new_id
 from hoplink.net.fetch import FetchError, SafeFetcher
 from hoplink.storage.database import Database
 from hoplink.webhooks.clicks import ClickWebhooks
@@ -39,18 +33,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("hoplink.webhooks")
 
 SNIPPET = 500  # characters of a response body kept in the delivery log
-MAX_DELAY = 3600.0
 CLAIM = 20  # messages one worker takes at a time
 
 
-def retry_delay(attempts: int, *, base: float) -> float:
-    """Seconds before the next try after ``attempts`` failed ones (jittered)."""
-    delay = min(MAX_DELAY, base * 2.0 ** min(attempts - 1, 20))
-    return float(delay) * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not security
-
-
-class WebhookDelivery:
+class WebhookDelivery(DeliveryLoop):
     """A service (start/stop) that delivers the outbox until stopped."""
+
+    name = "webhook delivery"
+    clicks: ClickWebhooks | None
 
     def __init__(
         self,
@@ -58,55 +48,11 @@ class WebhookDelivery:
         db: Database,
         fetcher: SafeFetcher,
         box: SecretBox,
-        poll_interval: float = 1.0,
-        lease: float = 60.0,
-        retry_base: float = 5.0,
-        retry_window: timedelta = timedelta(hours=24),
-        clock: Callable[[], datetime] = utcnow,
         clicks: ClickWebhooks | None = None,
+        **options: Unpack[LoopOptions],
     ) -> None:
-        self.clicks = clicks  # flushed to the outbox every clicks.interval seconds
-        self.db = db
-        self.fetcher = fetcher
+        super().__init__(db=db, fetcher=fetcher, log=log, clicks=clicks, **options)
         self.box = box
-        self.poll_interval = poll_interval
-        self.lease = timedelta(seconds=lease)
-        self.retry_base = retry_base
-        self.retry_window = retry_window
-        self.clock = clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="webhook-delivery")
-
-    async def stop(self) -> None:
-        """Stop after the messages in hand; an unfinished one is sent again later."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=self.fetcher.limits.total_timeout + 5)
-            except TimeoutError:
-                log.warning("webhook delivery did not stop in time; its messages are retried")
-            self._task = None
-        if self.clicks is not None:
-            await self.clicks.flush()
-
-    async def run(self) -> None:
-        flushed = time.monotonic()
-        while not self._stopping.is_set():
-            if self.clicks is not None and time.monotonic() - flushed >= self.clicks.interval:
-                flushed = time.monotonic()
-                await self.clicks.flush()
-            try:
-                sent = await self.deliver_due()
-            except Exception as exc:
-                log.warning("webhook delivery failed, retrying: %s", exc)
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
 
     async def deliver_due(self, limit: int = CLAIM) -> int:
         """Claim and send up to ``limit`` due messages; how many were attempted."""
@@ -149,11 +95,8 @@ class WebhookDelivery:
         if ok:
             outcome = "delivered"
         else:
-            next_at = now + timedelta(seconds=retry_delay(attempts, base=self.retry_base))
-            expired = next_at > message.created_at + self.retry_window
-            outcome = "failed" if expired else "pending"
-            if outcome == "failed":
-                next_at = None
+            next_at = self.next_attempt(attempts, created_at=message.created_at, now=now)
+            outcome = "pending" if next_at is not None else "failed"
         attempt = Attempt(
             id=new_id("wha"),
             message_id=message.id,

@@ -15,8 +15,7 @@ from dashboard_harness import Dash, running_dashboard
 sys.path.insert(0, str(Path(__file__).parents[1] / "forwarding"))
 from receivers import Platforms, running_platforms
 
-from hoplink.forwarding.models import Entry
-from hoplink.ids import utcnow
+import factories
 from hoplink.workspaces.models import Role
 
 TOKEN = "EAAdashboardToken1234567890wxyz"
@@ -74,18 +73,10 @@ async def test_add_test_event_dead_letters_and_replay(dash: Dash, rx: Platforms)
     assert "HTTP 200" in text and "events_received" in text
     assert len(rx.events["meta"]) == 1
 
-    now = utcnow()
     async with dash.db.transaction() as tx:
-        await tx.forwarding(ws.id).insert_entries(
-            [
-                Entry(
-                    id="fwe_deaddashboard01", workspace_id=ws.id, destination_id=dest.id,
-                    event_key="ev-dead-1", kind="purchase", ref="ev-dead-1", group_key="",
-                    payload="{}", occurred_at=now, status="dead", attempts=1,
-                    next_attempt_at=now, created_at=now, sent_at=now, answer_status=400,
-                    error="Invalid parameter: custom_data.currency",
-                )
-            ]
+        await factories.dead_forward_event(
+            tx, workspace_id=ws.id, destination_id=dest.id, batch_id="fwb_deaddashboard01",
+            key="ev-dead-1", error="Invalid parameter: custom_data.currency",
         )  # fmt: skip
     page = await b.get(base)
     assert "ev-dead-1" in page.text and "Invalid parameter: custom_data.currency" in page.text

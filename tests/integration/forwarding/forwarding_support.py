@@ -118,7 +118,7 @@ async def drain(d: ForwardDelivery, until: Callable[[], bool], seconds: float = 
         await asyncio.sleep(0.05)
     async with d.db.transaction() as tx:
         rows = (
-            await tx.conn.execute(text("select kind, status, error, answer from forward_events"))
+            await tx.conn.execute(text("select kinds, status, error, answer from forward_batches"))
         ).all()
     raise AssertionError(f"not delivered in time: {d.counters} {rows}")
 

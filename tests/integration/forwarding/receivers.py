@@ -3,7 +3,8 @@ API. Each validates every request against the platform's public documentation, w
 here without hoplink's code, and refuses (HTTP 400, the rule named in the message) any
 request that breaks a rule; accepted events are kept, deduplicated by their id as the
 platforms do. ``fail_until`` (monotonic time) answers 500 before it; ``refuse`` answers
-every request 400 with that message (a platform refusing a credential, say).
+every request 400 with that message (a platform refusing a credential, say);
+``refuse_ga4_clients`` only the GA4 requests of those client ids (one request of several).
 
 The rules, by name (docs: developers.google.com/analytics/devguides/collection/protocol/ga4,
 developers.facebook.com/docs/marketing-api/conversions-api, business-api.tiktok.com
@@ -270,6 +271,7 @@ class Platforms:
     port: int = 0
     fail_until: float = 0.0  # monotonic: 500 before it
     refuse: str | None = None  # 400 with this message to every request
+    refuse_ga4_clients: set[str] = field(default_factory=set)  # 400 to these clients' requests
     delay: float = 0.0  # seconds before answering (a slow platform)
     arrived: int = 0  # requests read in full, counted before the delay (in flight)
     requests: dict[str, int] = field(default_factory=lambda: {"ga4": 0, "meta": 0, "tiktok": 0})
@@ -311,6 +313,8 @@ class Platforms:
             if platform == "tiktok":
                 return 200, orjson.dumps({"code": 40001, "message": self.refuse})
             return 400, orjson.dumps({"error": {"message": self.refuse, "code": 100}})
+        if platform == "ga4" and parsed.get("client_id") in self.refuse_ga4_clients:
+            return 400, orjson.dumps({"error": {"message": "client refused", "code": 100}})
         try:
             if platform == "ga4":
                 events = check_ga4(parse_qs(query), parsed, now)

@@ -14,6 +14,7 @@ from receivers import Platforms, running_platforms
 from sqlalchemy import text
 
 from hoplink.forwarding import service
+from hoplink.forwarding.common import ga4_client_id
 from hoplink.forwarding.models import Kind
 from hoplink.storage.database import Database
 
@@ -81,7 +82,8 @@ async def test_no_ip_raw_email_or_phone_anywhere(
         d = delivery(db, rx, retry_base=0.1)
         await drain(d, lambda: all(len(rx.events[p]) == 2 for p in ("ga4", "meta", "tiktok")))
         async with db.transaction() as tx:
-            rows = (await tx.conn.execute(text("SELECT * FROM forward_events"))).all()
+            rows = (await tx.conn.execute(text("SELECT * FROM forward_batches"))).all()
+            rows += (await tx.conn.execute(text("SELECT * FROM forward_batch_events"))).all()
             dest_rows = (await tx.conn.execute(text("SELECT * FROM forward_destinations"))).all()
     texts = [b.decode() for b in rx.bodies]
     texts += [str(tuple(r)) for r in rows] + [str(tuple(r)) for r in dest_rows]
@@ -96,3 +98,47 @@ async def test_no_ip_raw_email_or_phone_anywhere(
         assert not ip.search(t), t
     # The credentials are stored sealed, never in clear.
     assert all("ga4SecretValue123" not in str(tuple(r)) for r in dest_rows)
+
+
+async def test_a_batch_splits_by_answer_and_one_dead_entry_replays_alone(db: Database) -> None:
+    async with running_platforms(Platforms()) as rx:
+        _dom, ws, link, dests = await setup(db, events=("click",))
+        now = time.time() - 30
+        clicks = [hex_click(link, now + i, f"v{i}") for i in range(3)]
+        await run_clicks(db, clicks)
+        # One GA4 batch of three clicks: three requests (one per client_id), one refused.
+        rx.refuse_ga4_clients = {ga4_client_id("v1", clicks[1].ts)}
+        d = delivery(db, rx)
+        await drain(d, lambda: (len(rx.events["ga4"]), len(rx.events["meta"])) == (2, 3))
+        async with db.transaction() as tx:
+            ga4 = await tx.forwarding(ws.id).entries(destination_id=dests[Kind.GA4].id)
+            assert await tx.forward_queue.count("pending") == 0
+        by_key = {e.event_key: e for e in ga4}
+        refused, sent = by_key[clicks[1].click_id], [by_key[c.click_id] for c in clicks[::2]]
+        assert refused.status == "dead" and refused.error and "client refused" in refused.error
+        assert [e.status for e in sent] == ["sent", "sent"] and sent[0].answer_status == 204
+        assert sent[0].batch_id == sent[1].batch_id != refused.batch_id  # split by answer
+        assert len({e.id.split(".")[0] for e in ga4}) == 1  # entry ids kept across the split
+
+        # A Meta batch of three dead letters: one entry replayed alone.
+        rx.refuse = "Invalid OAuth access token"
+        more = [hex_click(link, now + 10 + i, f"w{i}", fbclid=f"fbw{i}") for i in range(3)]
+        await run_clicks(db, more)
+        for _ in range(3):
+            await d.deliver_due()
+        async with db.transaction() as tx:
+            dead = await tx.forwarding(ws.id).entries(
+                destination_id=dests[Kind.META].id, status="dead"
+            )
+            assert len(dead) == 3 and len({e.batch_id for e in dead}) == 1
+            one = next(e for e in dead if e.event_key == more[0].click_id)
+            assert await service.replay(tx, workspace_id=ws.id, entry_id=one.id) == 1
+        rx.refuse = None
+        await drain(d, lambda: more[0].click_id in rx.events["meta"])
+        async with db.transaction() as tx:
+            meta = await tx.forwarding(ws.id).entries(destination_id=dests[Kind.META].id)
+        states = {e.event_key: (e.id, e.status) for e in meta}
+        assert states[more[0].click_id] == (one.id, "sent")
+        others = {states[c.click_id] for c in more[1:]}
+        assert others == {(e.id, "dead") for e in dead if e.id != one.id}
+        assert more[1].click_id not in rx.events["meta"]

@@ -129,6 +129,7 @@ async def test_api_conversions_are_forwarded_journalled_and_replayable(
         await asyncio.sleep(0.05)
     [letter] = await dead()
     assert letter["event_key"] == "api-p1" and "Invalid parameter" in letter["error"]
+    assert letter["batch_id"].startswith("fwb_")
     status = (await api.http.get(f"{API}/integrations/{dest['id']}/status", headers=auth)).json()
     assert status["dead"] == 1 and status["failures_last_hour"] == 1
     rx.refuse = None
@@ -137,7 +138,12 @@ async def test_api_conversions_are_forwarded_journalled_and_replayable(
     )
     assert r.json() == {"replayed": 1}
     await _wait(lambda: "api-p1" in rx.events["meta"])
-    sent = (await api.http.get(f"{journal}?status=sent", headers=auth)).json()
+    sent: list[dict[str, Any]] = []
+    for _ in range(400):  # the answer is recorded just after the receiver took the event
+        sent = (await api.http.get(f"{journal}?status=sent", headers=auth)).json()
+        if sent:
+            break
+        await asyncio.sleep(0.05)
     assert [e["event_key"] for e in sent] == ["api-p1"]
     assert sent[0]["payload"]["custom_data"]["value"] == 9.9
     status = (await api.http.get(f"{API}/integrations/{dest['id']}/status", headers=auth)).json()

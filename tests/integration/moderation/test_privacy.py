@@ -153,7 +153,10 @@ async def test_export_holds_all_of_the_workspace_and_nothing_else(api: Api) -> N
     assert integration["account_id"] == "1234567890"
     assert "credential_enc" not in integration and "credential_hint" not in integration
     assert "EAAAcmeToken" not in r.text
-    assert [e["event_key"] for e in data["forward_events"]] == [
+    [batch] = data["forward_batches"]
+    [events] = data["forward_batch_events"]
+    assert events["batch_id"] == batch["id"] and batch["size"] == 1
+    assert [e["key"] for e in json.loads(events["events"])] == [
         data["conversion_events"][0]["event_id"]
     ]
     text = r.text
@@ -185,7 +188,8 @@ async def test_erase_removes_every_row_of_the_workspace_only(api: Api) -> None:
         "campaigns",
         "link_history",
         "forward_destinations",
-        "forward_events",
+        "forward_batches",
+        "forward_batch_events",
     }
     other_before = await _rows_mentioning(api, other.id)
 

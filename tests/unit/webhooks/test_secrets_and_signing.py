@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from hoplink.webhooks.delivery import MAX_DELAY, retry_delay
+from hoplink.delivery_loop import MAX_DELAY, retry_delay
 from hoplink.webhooks.secrets import SecretBox, new_secret
 from hoplink.webhooks.signing import signed_headers
 
