@@ -49,13 +49,14 @@ class _Tally(Generic[K]):
     counted in C (``Counter``): no increment per click, row and count in Python. Human and
     bot clicks are listed apart, so each listed key is counted once (pv = human + bots)."""
 
-    __slots__ = ("bot_pv", "human_pv", "uv_day", "uv_hour")
+    __slots__ = ("bot_pv", "human_pv", "uv_day", "uv_hour", "views")
 
     def __init__(self) -> None:
         self.human_pv: list[K] = []
         self.bot_pv: list[K] = []
         self.uv_day: list[K] = []
         self.uv_hour: list[K] = []
+        self.views: tuple[Counter[K], Counter[K]] | None = None
 
     def add(self, keys: list[K], *, human: bool) -> None:
         if human:
@@ -63,14 +64,20 @@ class _Tally(Generic[K]):
         else:
             self.bot_pv += keys
 
+    def count_views(self) -> tuple[Counter[K], Counter[K]]:
+        if self.views is None:
+            self.views = Counter(self.human_pv), Counter(self.bot_pv)
+            self.human_pv, self.bot_pv = [], []
+        return self.views
+
     def counts(self) -> dict[K, Counts]:
-        human, d = Counter(self.human_pv), Counter(self.uv_day).get
+        (human, bots), d = self.count_views(), Counter(self.uv_day).get
         if self.uv_hour:
             u = Counter(self.uv_hour).get
             out = {key: Counts(n, n, d(key, 0), u(key, 0)) for key, n in human.items()}
         else:
             out = {key: Counts(n, n, d(key, 0)) for key, n in human.items()}
-        for key, n in Counter(self.bot_pv).items():  # uv counts humans only
+        for key, n in bots.items():  # uv counts humans only
             c = out.get(key)
             out[key] = Counts(n) if c is None else c._replace(pv=c.pv + n)
         return out
@@ -95,24 +102,42 @@ def _days(hours: dict[Any, Counts], at: int) -> dict[Any, Counts]:
     return days
 
 
+# A human click's visitor: hour, link, workspace, visitor hash and its rows in the four
+# hour tables, kept by ``add`` for ``claim``.
+_Visit = tuple[
+    int,
+    str,
+    str,
+    str,
+    list[tuple[str, str, int]],
+    list[tuple[str, int]],
+    list[tuple[str, str, int, str, str]],
+    list[tuple[str, int, str, str]],
+]
+
+
 class DeltaBuilder:
-    """``build_delta`` in steps, so a caller on an event loop can yield between slices:
-    ``add`` the events in time order (``by_time``), slice by slice, then take ``delta``.
+    """``build_delta`` in steps, so a caller on an event loop can yield between slices and
+    do most of the work before it knows the new visitor keys: ``add`` the events in time
+    order (``by_time``), slice by slice, and ``count_views``; then, with the keys the
+    seen-set took as new, ``claim`` and take ``delta``. On PostgreSQL the seen-set rows
+    a batch inserted lock out other workers' inserts of the same keys until the commit, so
+    the less work between the seen-set insert and the commit the better.
 
     Only the hour tables are tallied per click: a click adds the same pv, human pv and
     uv_day to its hour's row as to its day's, so the day tables are the hour tables summed
     by day (``_days``), over the batch's distinct rows instead of its clicks."""
 
-    def __init__(self, new_keys: set[SeenKey]) -> None:
-        self._unclaimed = set(new_keys)
+    def __init__(self) -> None:
         self._lh: _Tally[tuple[str, str, int]] = _Tally()
         self._wh: _Tally[tuple[str, int]] = _Tally()
         self._ldh: _Tally[tuple[str, str, int, str, str]] = _Tally()
         self._wdh: _Tally[tuple[str, int, str, str]] = _Tally()
+        self._visits: list[_Visit] = []
 
     def add(self, events: Iterable[Event]) -> None:
-        unclaimed = self._unclaimed
         lh, wh, ldh, wdh = self._lh, self._wh, self._ldh, self._wdh
+        visits = self._visits
         for e in events:
             click = e.click
             link, ws, hour = click.link_id, click.workspace_id, e.hour
@@ -125,9 +150,21 @@ class DeltaBuilder:
             wh.add(k_wh, human=human)
             ldh.add(k_ldh, human=human)
             wdh.add(k_wdh, human=human)
-            vh = click.visitor_hash
-            if not human or not vh or not unclaimed:
-                continue
+            if human and click.visitor_hash:
+                visits.append((hour, link, ws, click.visitor_hash, k_lh, k_wh, k_ldh, k_wdh))
+
+    def count_views(self) -> None:
+        """Count the page views (the bulk of the counting) before the claims."""
+        for tally in (self._lh, self._wh, self._ldh, self._wdh):
+            tally.count_views()
+
+    def claim(self, new_keys: set[SeenKey]) -> None:
+        """Give each new visitor key to the earliest click that has it: its uv counts."""
+        unclaimed = set(new_keys)
+        lh, wh, ldh, wdh = self._lh, self._wh, self._ldh, self._wdh
+        for hour, link, ws, vh, k_lh, k_wh, k_ldh, k_wdh in self._visits:
+            if not unclaimed:
+                break
             day = hour // 24
             if _claim(unclaimed, ("h", hour, link, vh)):
                 lh.uv_hour += k_lh
@@ -157,8 +194,9 @@ class DeltaBuilder:
 
 def build_delta(events: Iterable[Event], new_keys: set[SeenKey]) -> RollupDelta:
     """The increments for ``events`` (clicks written for the first time)."""
-    builder = DeltaBuilder(new_keys)
+    builder = DeltaBuilder()
     builder.add(sorted(events, key=by_time))
+    builder.claim(new_keys)
     return builder.delta()
 
 

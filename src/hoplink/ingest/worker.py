@@ -280,16 +280,18 @@ class Worker:
                 )
                 new_ids = await clicks.insert_new(kept)
                 new = [e for e in kept if e.click.click_id in new_ids]
-                rollups = RollupRepo(tx.conn)
-                # Keys this worker committed before are in the table: only ask about others.
-                keys = seen_keys(new)
-                builder = DeltaBuilder(
-                    await rollups.mark_seen(self.seen.unknown(keys, now=self.clock()))
-                )
+                # The counting first: on PostgreSQL the seen-set rows inserted below make
+                # other workers wait for this commit (see DeltaBuilder).
+                builder = DeltaBuilder()
                 ordered = sorted(new, key=by_time)
                 for i in range(0, len(ordered), DELTA_SLICE):
                     builder.add(ordered[i : i + DELTA_SLICE])
                     await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
+                builder.count_views()
+                rollups = RollupRepo(tx.conn)
+                # Keys this worker committed before are in the table: only ask about others.
+                keys = seen_keys(new)
+                builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
                 await rollups.apply(builder.delta())
                 # Click limits: links whose human clicks just reached max_clicks expire.
                 # After the commit, the redirect edge reloads them (hoplink.events).

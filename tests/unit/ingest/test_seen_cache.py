@@ -46,7 +46,7 @@ def test_past_its_bound_the_cache_forgets_the_oldest_buckets() -> None:
     cache.remember(keys(H - 2, "v1")[:2], now=NOW)  # 2 keys of an older hour
     cache.remember(keys(H, "v2"), now=NOW)  # 4 more: at the bound
     assert len(cache) == 6
-    cache.remember([("h", H, "lnk_b", "v3")], now=NOW)  # over it: hour H - 2, which ended first, goes
+    cache.remember([("h", H, "lnk_b", "v3")], now=NOW)  # over: hour H - 2 (ended first) goes
     assert len(cache) == 5
     assert cache.unknown(keys(H - 2, "v1")[:2], now=NOW) == keys(H - 2, "v1")[:2]
     assert cache.unknown(keys(H, "v2"), now=NOW) == []
