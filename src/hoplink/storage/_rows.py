@@ -79,9 +79,9 @@ def rows_select(
     database spends writing them (the click worker writes ~20 rows per click).
 
     ``lock_order``: on PostgreSQL the rows come out ordered by their first ``lock_order``
-    columns (a key), sorted by the database, so that concurrent upserts lock rows in one
-    order and cannot deadlock; sorting them in Python cost the worker more than writing
-    them. SQLite has one writer: its rows come in the order given.
+    columns (a key), sorted by the database (text in byte order), so that concurrent
+    upserts lock rows in one order and cannot deadlock; sorting them in Python cost the
+    worker more than writing them. SQLite has one writer: its rows come as given.
     """
     if conn.dialect.name == "postgresql":
         arrays = [
@@ -89,7 +89,13 @@ def rows_select(
             for i, c in enumerate(columns)
         ]
         source = func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived()
-        return select(*source.c).order_by(*list(source.c)[:lock_order])
+        # Text in byte order (COLLATE "C"): any one order serves, and it sorts ~5x faster
+        # than a language's collation.
+        order = [
+            col.collate("C") if isinstance(c.type, String) else col
+            for col, c in zip(list(source.c)[:lock_order], columns, strict=False)
+        ]
+        return select(*source.c).order_by(*order)
     # SQLite: the values the driver would have been given, after the column types' own
     # conversions (a datetime becomes SQLAlchemy's text form, for instance).
     processors = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
