@@ -20,6 +20,15 @@
 
     .venv/bin/python bench/worker.py [--clicks 100000] [--batch 500]
         [--only sqlite|postgresql|redis] [--repeat 3] [--mix realistic|simple] [--dump FILE]
+    .venv/bin/python bench/worker.py --only postgresql --workers 1,2 [--repeat 3]
+
+``--workers 1,2`` (PostgreSQL): the scale-out check. The backlog is drained by N worker
+*processes* (each a ``Worker`` consuming the stream as its own consumer of the group, as N
+``hoplink worker`` do), started together; the time until every click is in the database
+gives clicks/s, for each N in turn (alternating when repeated), and the ratio to one.
+Several workers upsert the same rollup rows (one workspace's hours, its breakdowns): if
+they serialised on those rows or deadlocked, the ratio would show it (a deadlock is also
+logged by the worker as a retried batch, counted in "retries").
 
 ``--dump FILE`` writes, per table the worker fills (raw clicks, the eight rollups, the
 seen-visitor sets), a SHA-256 of its rows in key order, ids replaced by stable names (link
@@ -36,6 +45,7 @@ import asyncio
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -47,7 +57,7 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
@@ -346,6 +356,127 @@ async def worker_rate(
         await db.dispose()
 
 
+def _worker_process(
+    url: str, key: str, consumer: str, batch: int, go: Any, done: Any, out: Any
+) -> None:
+    """One worker process of ``--workers``: consume the stream until ``done`` is set."""
+
+    async def run() -> dict[str, float]:
+        db = Database.from_url(url)
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            source = RedisClickSource(
+                ClickStream(redis=redis, key=key, group="bench"), consumer=consumer
+            )
+            worker = Worker(db=db, source=source, batch_size=batch, purge_interval=1e9)
+            gc.collect()
+            gc.freeze()
+            while not go.is_set():  # noqa: ASYNC110 - a multiprocessing event
+                await asyncio.sleep(0.005)
+            cpu = time.process_time()
+            await worker.start()
+            while not done.is_set():  # noqa: ASYNC110 - a multiprocessing event
+                await asyncio.sleep(0.05)
+            await worker.stop()
+            counts = worker.counters.counts
+            return {
+                "cpu": time.process_time() - cpu,
+                "written": counts["written"],
+                "retries": counts.get("retries", 0),
+            }
+        finally:
+            await redis.aclose()
+            await db.dispose()
+
+    out.put(asyncio.run(run()))
+
+
+async def _count_clicks(db: Database) -> int:
+    async with db.transaction(write=False) as tx:
+        return int((await tx.conn.execute(select(func.count()).select_from(t.clicks))).scalar_one())
+
+
+def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str, float]:
+    """Drain a backlog of ``clicks`` with ``workers`` worker processes (see ``--workers``)."""
+    key = f"hlbench:{secrets.token_hex(4)}:clicks"
+
+    async def fill() -> None:
+        db = Database.from_url(url)
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            await migrate.upgrade(db.engine)
+            ws_id, link_ids = await _links(db, 10_000)
+            await _fill_stream(redis, key, _realistic_clicks(ws_id, link_ids, clicks))
+        finally:
+            await redis.aclose()
+            await db.dispose()
+
+    async def wait_written() -> float:
+        db = Database.from_url(url)
+        try:
+            began = time.perf_counter()
+            while await _count_clicks(db) < clicks:  # noqa: ASYNC110 - another process writes
+                await asyncio.sleep(0.05)
+            return time.perf_counter() - began
+        finally:
+            await db.dispose()
+
+    async def forget() -> None:
+        redis = Redis.from_url(REDIS_URL)
+        await redis.delete(key)
+        await redis.aclose()
+
+    asyncio.run(fill())
+    ctx = multiprocessing.get_context("spawn")
+    go, done, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_process, args=(url, key, f"w{i}", batch, go, done, out))
+        for i in range(workers)
+    ]
+    try:
+        for proc in procs:
+            proc.start()
+        time.sleep(3.0)  # the processes import and connect
+        go.set()
+        elapsed = asyncio.run(wait_written())
+        done.set()
+        results = [out.get(timeout=120) for _ in procs]
+    finally:
+        done.set()
+        for proc in procs:
+            proc.join(timeout=60)
+        asyncio.run(forget())
+    return {
+        "clicks/s": clicks / elapsed,
+        "worker CPU µs/click": sum(r["cpu"] for r in results) / clicks * 1e6,
+        "retries": sum(r["retries"] for r in results),
+        "min share %": min(r["written"] for r in results) / clicks * 100,
+    }
+
+
+def _pg_workers(args: argparse.Namespace) -> None:
+    """``--workers``: each count in turn, ``--repeat`` rounds; the median ratio to the first."""
+    counts = [int(n) for n in args.workers.split(",")]
+    rates: dict[int, list[float]] = {n: [] for n in counts}
+    for _ in range(args.repeat):
+        for n in counts:
+            name = f"hoplink_bench_{secrets.token_hex(4)}"
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+            try:
+                base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+                figures = workers_rate(
+                    f"{base}/{name}", clicks=args.clicks, batch=args.batch, workers=n
+                )
+            finally:
+                asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            rates[n].append(figures["clicks/s"])
+            _print(f"  {n} worker(s)", figures)
+    one = statistics.median(rates[counts[0]])
+    for n in counts:
+        median = statistics.median(rates[n])
+        print(f"{n} worker(s): median {median:,.0f} clicks/s, {median / one:.2f}x {counts[0]}")
+
+
 async def _pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(PG_ADMIN.replace("postgresql://", "postgres://"))
     try:
@@ -439,8 +570,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per database; the median")
     parser.add_argument("--mix", choices=["realistic", "simple"], default="realistic")
     parser.add_argument("--dump", help="write per-table digests to DUMP.<backend>.json")
+    parser.add_argument("--workers", help="PostgreSQL: worker processes to compare, e.g. 1,2")
     args = parser.parse_args()
 
+    if args.workers:
+        _pg_workers(args)
+        return
     if args.only in (None, "sqlite"):
         _median_run("SQLite", _sqlite_rate, args)
     if args.only in (None, "postgresql"):

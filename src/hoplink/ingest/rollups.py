@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from operator import attrgetter
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from hoplink.clicks.enriched import Counts, Event, RollupDelta, SeenKey
 
@@ -25,7 +25,8 @@ K = TypeVar("K", bound=Hashable)
 
 
 def seen_keys(events: Iterable[Event]) -> list[SeenKey]:
-    """The visitor keys of the human clicks, each once, in a stable (sorted) order."""
+    """The visitor keys of the human clicks, each once (the database orders them for its
+    locks, see ``RollupRepo.mark_seen``)."""
     keys: set[SeenKey] = set()
     for e in events:
         vh = e.click.visitor_hash
@@ -40,114 +41,162 @@ def seen_keys(events: Iterable[Event]) -> list[SeenKey]:
                 ("d", e.day, ws, vh),
             )
         )
-    return sorted(keys)
+    return list(keys)
 
 
 class _Tally(Generic[K]):
     """The keys of one table a batch touches, listed once per click and count, then
-    counted in C (``Counter``): no increment per click, row and count in Python."""
+    counted in C (``Counter``): no increment per click, row and count in Python. Human and
+    bot clicks are listed apart, so each listed key is counted once (pv = human + bots)."""
 
-    __slots__ = ("human_pv", "pv", "uv_day", "uv_hour")
+    __slots__ = ("bot_pv", "human_pv", "uv_day", "uv_hour", "views")
 
     def __init__(self) -> None:
-        self.pv: list[K] = []
         self.human_pv: list[K] = []
+        self.bot_pv: list[K] = []
         self.uv_day: list[K] = []
         self.uv_hour: list[K] = []
+        self.views: tuple[Counter[K], Counter[K]] | None = None
 
     def add(self, keys: list[K], *, human: bool) -> None:
-        self.pv += keys
         if human:
             self.human_pv += keys
+        else:
+            self.bot_pv += keys
+
+    def count_views(self) -> tuple[Counter[K], Counter[K]]:
+        if self.views is None:
+            self.views = Counter(self.human_pv), Counter(self.bot_pv)
+            self.human_pv, self.bot_pv = [], []
+        return self.views
 
     def counts(self) -> dict[K, Counts]:
-        human, uv_day, uv_hour = Counter(self.human_pv), Counter(self.uv_day), Counter(self.uv_hour)
-        h, d, u = human.get, uv_day.get, uv_hour.get
-        return {
-            key: Counts(pv, h(key, 0), d(key, 0), u(key, 0)) for key, pv in Counter(self.pv).items()
-        }
+        (human, bots), d = self.count_views(), Counter(self.uv_day).get
+        if self.uv_hour:
+            u = Counter(self.uv_hour).get
+            out = {key: Counts(n, n, d(key, 0), u(key, 0)) for key, n in human.items()}
+        else:
+            out = {key: Counts(n, n, d(key, 0)) for key, n in human.items()}
+        for key, n in bots.items():  # uv counts humans only
+            c = out.get(key)
+            out[key] = Counts(n) if c is None else c._replace(pv=c.pv + n)
+        return out
 
 
 by_time = attrgetter("click.ts")
 
 
-class DeltaBuilder:
-    """``build_delta`` in steps, so a caller on an event loop can yield between slices:
-    ``add`` the events in time order (``by_time``), slice by slice, then take ``delta``."""
+def _days(hours: dict[Any, Counts], at: int) -> dict[Any, Counts]:
+    """A day table's counts from its hour table's: the same keys with the hour (at index
+    ``at``) made its day, summed (pv, human pv and uv_day are counted alike in both; a day
+    table has no uv_hour)."""
+    days: dict[Any, Counts] = {}
+    for key, c in hours.items():
+        day_key = (*key[:at], key[at] // 24, *key[at + 1 :])
+        had = days.get(day_key)
+        days[day_key] = (
+            Counts(c.pv, c.human_pv, c.uv_day)
+            if had is None
+            else Counts(had.pv + c.pv, had.human_pv + c.human_pv, had.uv_day + c.uv_day)
+        )
+    return days
 
-    def __init__(self, new_keys: set[SeenKey]) -> None:
-        self._unclaimed = set(new_keys)
+
+# A human click's visitor: hour, link, workspace, visitor hash and its rows in the four
+# hour tables, kept by ``add`` for ``claim``.
+_Visit = tuple[
+    int,
+    str,
+    str,
+    str,
+    list[tuple[str, str, int]],
+    list[tuple[str, int]],
+    list[tuple[str, str, int, str, str]],
+    list[tuple[str, int, str, str]],
+]
+
+
+class DeltaBuilder:
+    """``build_delta`` in steps, so a caller on an event loop can yield between slices and
+    do most of the work before it knows the new visitor keys: ``add`` the events in time
+    order (``by_time``), slice by slice, and ``count_views``; then, with the keys the
+    seen-set took as new, ``claim`` and take ``delta``. On PostgreSQL the seen-set rows
+    a batch inserted lock out other workers' inserts of the same keys until the commit, so
+    the less work between the seen-set insert and the commit the better.
+
+    Only the hour tables are tallied per click: a click adds the same pv, human pv and
+    uv_day to its hour's row as to its day's, so the day tables are the hour tables summed
+    by day (``_days``), over the batch's distinct rows instead of its clicks."""
+
+    def __init__(self) -> None:
         self._lh: _Tally[tuple[str, str, int]] = _Tally()
-        self._ld: _Tally[tuple[str, str, int]] = _Tally()
         self._wh: _Tally[tuple[str, int]] = _Tally()
-        self._wd: _Tally[tuple[str, int]] = _Tally()
         self._ldh: _Tally[tuple[str, str, int, str, str]] = _Tally()
-        self._ldd: _Tally[tuple[str, str, int, str, str]] = _Tally()
         self._wdh: _Tally[tuple[str, int, str, str]] = _Tally()
-        self._wdd: _Tally[tuple[str, int, str, str]] = _Tally()
+        self._visits: list[_Visit] = []
 
     def add(self, events: Iterable[Event]) -> None:
-        unclaimed = self._unclaimed
-        lh, ld, wh, wd = self._lh, self._ld, self._wh, self._wd
-        ldh, ldd, wdh, wdd = self._ldh, self._ldd, self._wdh, self._wdd
+        lh, wh, ldh, wdh = self._lh, self._wh, self._ldh, self._wdh
+        visits = self._visits
         for e in events:
-            link, ws, hour, day = e.click.link_id, e.click.workspace_id, e.hour, e.day
+            click = e.click
+            link, ws, hour = click.link_id, click.workspace_id, e.hour
             human = e.bot is None
-            dims, ws_dims = e.dims(), e.workspace_dims()
             # The rows this click adds to, one per table (several in the breakdowns).
-            k_lh, k_ld, k_wh, k_wd = (
-                [(link, ws, hour)],
-                [(link, ws, day)],
-                [(ws, hour)],
-                [(ws, day)],
-            )
-            k_ldh = [(link, ws, hour, d, v) for d, v in dims]
-            k_ldd = [(link, ws, day, d, v) for d, v in dims]
-            k_wdh = [(ws, hour, d, v) for d, v in ws_dims]
-            k_wdd = [(ws, day, d, v) for d, v in ws_dims]
+            k_lh, k_wh = [(link, ws, hour)], [(ws, hour)]
+            k_ldh = [(link, ws, hour, d, v) for d, v in e.dims()]
+            k_wdh = [(ws, hour, d, v) for d, v in e.workspace_dims()]
             lh.add(k_lh, human=human)
-            ld.add(k_ld, human=human)
             wh.add(k_wh, human=human)
-            wd.add(k_wd, human=human)
             ldh.add(k_ldh, human=human)
-            ldd.add(k_ldd, human=human)
             wdh.add(k_wdh, human=human)
-            wdd.add(k_wdd, human=human)
-            vh = e.click.visitor_hash
-            if not human or not vh:
-                continue
+            if human and click.visitor_hash:
+                visits.append((hour, link, ws, click.visitor_hash, k_lh, k_wh, k_ldh, k_wdh))
+
+    def count_views(self) -> None:
+        """Count the page views (the bulk of the counting) before the claims."""
+        for tally in (self._lh, self._wh, self._ldh, self._wdh):
+            tally.count_views()
+
+    def claim(self, new_keys: set[SeenKey]) -> None:
+        """Give each new visitor key to the earliest click that has it: its uv counts."""
+        unclaimed = set(new_keys)
+        lh, wh, ldh, wdh = self._lh, self._wh, self._ldh, self._wdh
+        for hour, link, ws, vh, k_lh, k_wh, k_ldh, k_wdh in self._visits:
+            if not unclaimed:
+                break
+            day = hour // 24
             if _claim(unclaimed, ("h", hour, link, vh)):
                 lh.uv_hour += k_lh
             if _claim(unclaimed, ("h", hour, ws, vh)):
                 wh.uv_hour += k_wh
             if _claim(unclaimed, ("d", day, link, vh)):
                 lh.uv_day += k_lh
-                ld.uv_day += k_ld
                 ldh.uv_day += k_ldh
-                ldd.uv_day += k_ldd
             if _claim(unclaimed, ("d", day, ws, vh)):
                 wh.uv_day += k_wh
-                wd.uv_day += k_wd
                 wdh.uv_day += k_wdh
-                wdd.uv_day += k_wdd
 
     def delta(self) -> RollupDelta:
+        link_hours, workspace_hours = self._lh.counts(), self._wh.counts()
+        link_dim_hours, workspace_dim_hours = self._ldh.counts(), self._wdh.counts()
         return RollupDelta(
-            link_hours=self._lh.counts(),
-            link_days=self._ld.counts(),
-            workspace_hours=self._wh.counts(),
-            workspace_days=self._wd.counts(),
-            link_dim_hours=self._ldh.counts(),
-            link_dim_days=self._ldd.counts(),
-            workspace_dim_hours=self._wdh.counts(),
-            workspace_dim_days=self._wdd.counts(),
+            link_hours=link_hours,
+            link_days=_days(link_hours, 2),
+            workspace_hours=workspace_hours,
+            workspace_days=_days(workspace_hours, 1),
+            link_dim_hours=link_dim_hours,
+            link_dim_days=_days(link_dim_hours, 2),
+            workspace_dim_hours=workspace_dim_hours,
+            workspace_dim_days=_days(workspace_dim_hours, 1),
         )
 
 
 def build_delta(events: Iterable[Event], new_keys: set[SeenKey]) -> RollupDelta:
     """The increments for ``events`` (clicks written for the first time)."""
-    builder = DeltaBuilder(new_keys)
+    builder = DeltaBuilder()
     builder.add(sorted(events, key=by_time))
+    builder.claim(new_keys)
     return builder.delta()
 
 

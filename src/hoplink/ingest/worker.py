@@ -39,7 +39,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
 
-from hoplink.clicks.enriched import Event
+from hoplink.clicks.enriched import Event, SeenKey
 from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
 from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
@@ -49,6 +49,7 @@ from hoplink.domains.rechecker import rechecker_from_settings
 from hoplink.forwarding.delivery import attach as attach_forwarding
 from hoplink.forwarding.delivery import delivery_from_settings as forwarding_from_settings
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
+from hoplink.ingest.seen import SeenCache
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links
 from hoplink.ingest.useragents import AgentClassifier
 from hoplink.linkhealth.checker import checker_from_settings
@@ -72,6 +73,7 @@ BACKLOG_GROWTH = 32  # under load, batches grow up to this many times batch_size
 LOADED_FLUSH = 1.0  # ... and wait up to this many seconds to fill (click -> stats <= ~2 s)
 PURGE_CHUNK = 2000  # raw clicks deleted per purge transaction
 SEEN_KEEP_HOURS = 48  # visitor hashes rotate daily; two days covers late arrivals
+SEEN_CACHE_KEYS = 500_000  # visitor keys held in memory (~60 MB; see ingest/seen.py)
 DAY = 86_400
 ORPHAN_CHECK = 0.5  # seconds between checks that the parent web process still lives
 
@@ -90,6 +92,7 @@ class Worker:
         clock: Callable[[], float] = time.time,
         retry_base: float = 0.1,
         retry_max: float = 30.0,
+        seen_cache_keys: int = SEEN_CACHE_KEYS,
     ) -> None:
         self.db = db
         self.source = source
@@ -104,6 +107,7 @@ class Worker:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.counters = IngestCounters()
+        self.seen = SeenCache(max_keys=seen_cache_keys, keep_hours=SEEN_KEEP_HOURS)
         self.pipeline = Pipeline(
             agents=agents or AgentClassifier(),
             retention_seconds=retention_days * DAY,
@@ -268,6 +272,7 @@ class Worker:
         drops: Counter[DropReason] = Counter()
         new: list[Event] = []
         kept: list[Event] = []
+        keys: list[SeenKey] = []
         if events:
             async with self.db.transaction() as tx:
                 clicks = ClickRepo(tx.conn)
@@ -276,17 +281,24 @@ class Worker:
                 )
                 new_ids = await clicks.insert_new(kept)
                 new = [e for e in kept if e.click.click_id in new_ids]
-                rollups = RollupRepo(tx.conn)
-                builder = DeltaBuilder(await rollups.mark_seen(seen_keys(new)))
+                # The counting first: on PostgreSQL the seen-set rows inserted below make
+                # other workers wait for this commit (see DeltaBuilder).
+                builder = DeltaBuilder()
                 ordered = sorted(new, key=by_time)
                 for i in range(0, len(ordered), DELTA_SLICE):
                     builder.add(ordered[i : i + DELTA_SLICE])
                     await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
+                builder.count_views()
+                rollups = RollupRepo(tx.conn)
+                # Keys this worker committed before are in the table: only ask about others.
+                keys = seen_keys(new)
+                builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
                 await rollups.apply(builder.delta())
                 # Click limits: links whose human clicks just reached max_clicks expire.
                 # After the commit, the redirect edge reloads them (hoplink.events).
                 humans = {e.click.link_id for e in new if e.human}
                 tx.record(*await mark_exhausted(tx.conn, humans, now=datetime.now(UTC)))
+        self.seen.remember(keys, now=self.clock())
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)

@@ -65,15 +65,23 @@ async def insert_pairs(
 
 
 def rows_select(
-    conn: AsyncConnection, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]
+    conn: AsyncConnection,
+    columns: Sequence[Column[Any]],
+    rows: Sequence[Sequence[Any]],
+    *,
+    lock_order: int = 0,
 ) -> Select[Any]:
     """``SELECT`` of ``rows`` (tuples, values in ``columns`` order), for ``INSERT … SELECT``.
 
     The rows travel as one parameter per column on PostgreSQL (``unnest`` of arrays) and
     as one JSON array on SQLite (``json_each``), and the database takes them apart in C:
     an ``executemany`` spends more time binding each value of each row in Python than the
-    database spends writing them (the click worker writes ~20 rows per click). The rows
-    come out in the order given, so upserts still lock rows in that order.
+    database spends writing them (the click worker writes ~20 rows per click).
+
+    ``lock_order``: on PostgreSQL the rows come out ordered by their first ``lock_order``
+    columns (a key), sorted by the database (text in byte order), so that concurrent
+    upserts lock rows in one order and cannot deadlock; sorting them in Python cost the
+    worker more than writing them. SQLite has one writer: its rows come as given.
     """
     if conn.dialect.name == "postgresql":
         arrays = [
@@ -81,7 +89,13 @@ def rows_select(
             for i, c in enumerate(columns)
         ]
         source = func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived()
-        return select(*source.c)
+        # Text in byte order (COLLATE "C"): any one order serves, and it sorts ~5x faster
+        # than a language's collation.
+        order = [
+            col.collate("C") if isinstance(c.type, String) else col
+            for col, c in zip(list(source.c)[:lock_order], columns, strict=False)
+        ]
+        return select(*source.c).order_by(*order)
     # SQLite: the values the driver would have been given, after the column types' own
     # conversions (a datetime becomes SQLAlchemy's text form, for instance).
     processors = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]

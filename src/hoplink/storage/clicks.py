@@ -141,11 +141,14 @@ class ClickRepo:
         """Insert the clicks; return the ids that were not there before (replays are not)."""
         if not events:
             return set()
-        # In key order, like the rollups: concurrent writers lock rows in the same order.
-        rows = [_row(e) for e in sorted(events, key=lambda e: e.click.click_id)]
+        # In key order on PostgreSQL, like the rollups: concurrent writers lock rows in the
+        # same order.
+        rows = [_row(e) for e in events]
         stmt = (
             dialect_insert(self.conn, t.clicks)
-            .from_select([c.name for c in _COLUMNS], rows_select(self.conn, _COLUMNS, rows))
+            .from_select(
+                [c.name for c in _COLUMNS], rows_select(self.conn, _COLUMNS, rows, lock_order=1)
+            )
             .on_conflict_do_nothing()
             .returning(_C.click_id)
         )
