@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Table, func, literal, select, union_all
+from sqlalchemy import Table, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.analytics.models import ScopeKind, StatsScope, Totals
@@ -33,7 +33,7 @@ class OrderSums:
     (floats only under the linear model)."""
 
     link_id: str | None
-    bucket: int  # UTC hour or UTC day, as asked
+    bucket: int  # UTC hour or UTC day, as asked (-1: the whole range, see order_sums)
     currency: str
     orders: float
     gmv: float
@@ -67,11 +67,13 @@ class ConversionReader:
         *,
         hourly: bool,
         per_link: bool = True,
+        whole_range_in: str | None = None,
     ) -> list[OrderSums]:
         """Attributed orders weighted per model, plus (workspace scope) unattributed ones;
         without ``per_link`` summed over links (a series). Read from the order rollups
         (storage/order_rollups.py): UTC hours at the edges of the range, whole UTC days in
-        between, or hours throughout when ``hourly``."""
+        between, or hours throughout when ``hourly``. Sums in the ``whole_range_in``
+        currency (the report's own: no rate, so no day needed) come as one bucket, -1."""
         workspace = scope.kind is ScopeKind.WORKSPACE
         if hourly and not per_link and workspace:
             # Every model credits each order once in total: the workspace series is the
@@ -124,16 +126,26 @@ class ConversionReader:
         if not parts:
             return []
         r = union_all(*parts).subquery("r")
+        b: Any = r.c.b
+        if whole_range_in is not None:
+            b = case((r.c.currency == whole_range_in, literal(-1)), else_=r.c.b)
+        b = b.label("b")
         q = select(
             r.c.link_id,
-            r.c.b,
+            b,
             r.c.currency,
             r.c.touches,
             func.sum(r.c.orders),
             func.sum(r.c.gmv),
             func.sum(r.c.refunded),
-        ).group_by(r.c.link_id, r.c.b, r.c.currency, r.c.touches)
-        return _fold(await self.conn.execute(q))
+        ).group_by(r.c.link_id, b, r.c.currency, r.c.touches)
+        rows = await self.conn.execute(q)
+        if model is not Model.LINEAR:  # touches = 1: one row per (link, bucket, currency)
+            return [
+                OrderSums(link or None, int(b), cur, float(n), float(g or 0), float(r or 0))
+                for link, b, cur, _, n, g, r in rows
+            ]
+        return _fold(rows)
 
     async def clicks_per_link(self, scope: StatsScope, start: int, end: int) -> dict[str, Totals]:
         r = self.stats._both(
@@ -204,27 +216,34 @@ class ConversionReader:
 
 
 def _fold(rows: Iterable[Any]) -> list[OrderSums]:
-    """Rows of (link, bucket, currency, touches, orders, gmv, refunded) to exact credit per
-    (link, bucket, currency): each row divided by its touch count (linear), then floats."""
-    acc: dict[tuple[str, int, str], list[Fraction]] = {}
+    """Rows of (link, bucket, currency, touches, orders, gmv, refunded), one per touch
+    count, to credit per (link, bucket, currency): each row divided by its touch count
+    (linear shares; exact as fractions, integers for the whole orders of last and first
+    click), then floats."""
+    whole: dict[tuple[str, int, str], list[int]] = {}
+    shares: dict[tuple[str, int, str], list[Fraction]] = {}
     for link_id, b, currency, n, orders, gmv, refunded in rows:
-        sums = acc.setdefault((link_id, int(b), currency), [Fraction(0)] * 3)
-        d = int(n)
-        sums[0] += Fraction(int(orders), d)
-        sums[1] += Fraction(int(gmv or 0), d)
-        sums[2] += Fraction(int(refunded or 0), d)
-    return [
-        OrderSums(
-            link_id=link_id or None,
-            bucket=b,
-            currency=currency,
-            orders=float(o),
-            gmv=float(g),
-            refunded=float(r),
-        )
-        for (link_id, b, currency), (o, g, r) in acc.items()
-        if o or g or r
-    ]
+        key = (link_id, int(b), currency)
+        values = (int(orders), int(gmv or 0), int(refunded or 0))
+        if n == 1:
+            w = whole.setdefault(key, [0, 0, 0])
+            w[0], w[1], w[2] = w[0] + values[0], w[1] + values[1], w[2] + values[2]
+        else:
+            f = shares.setdefault(key, [Fraction(0)] * 3)
+            for i, v in enumerate(values):
+                f[i] += Fraction(v, int(n))
+    out = []
+    for key in whole.keys() | shares.keys():
+        o, g, r = whole.get(key, (0, 0, 0))
+        if key in shares:
+            fo, fg, fr = shares[key]
+            sums = (float(o + fo), float(g + fg), float(r + fr))
+        else:
+            sums = (float(o), float(g), float(r))
+        if any(sums):
+            link_id, b, currency = key
+            out.append(OrderSums(link_id or None, b, currency, *sums))
+    return out
 
 
 class RateRepo:
