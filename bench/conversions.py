@@ -223,8 +223,9 @@ def rebuild_rollups(conn: sqlite3.Connection) -> float:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for table in ("order_rollup_hours", "order_rollup_days", "order_rollup_workspace_hours"):
-        conn.execute(f"DELETE FROM {table}")
+    conn.execute("DELETE FROM order_rollup_hours")
+    conn.execute("DELETE FROM order_rollup_days")
+    conn.execute("DELETE FROM order_rollup_workspace_hours")
     t0 = time.perf_counter()
     for statement in module.BACKFILL:
         conn.execute(statement)
