@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from hoplink.analytics.models import NONE_VALUE, ScopeKind, Totals
 from hoplink.analytics.query import StatsQuery
 from hoplink.conversions.models import Model, Settings
-from hoplink.conversions.money import convert
+from hoplink.conversions.money import convert, convert_by, factor
 from hoplink.conversions.rates import Converter
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.storage.conversion_reports import ConversionReader, LinkInfo, OrderSums, RateRepo
@@ -186,26 +186,36 @@ async def run_report(
     # over 1 M orders reads ~20,000 rows: per row only a rate look-up and two conversions.
     per_link: dict[str | None, list[float]] = {}
     sums_of: dict[str | None, list[int]] = {}
+    factors: dict[tuple[str, int], Decimal | None] = {}
     for s in by_day:
         count = per_link.get(s.link_id)
         if count is None:
             count = per_link[s.link_id] = [0.0]
             sums_of[s.link_id] = [0, 0]
         count[0] += s.orders
-        rate = fx.rate(s.currency, date.fromordinal(epoch + s.bucket))
-        if rate is not None:
-            money = sums_of[s.link_id]
-            money[0] += convert(round(s.gmv), s.currency, settings.currency, rate)
-            money[1] += convert(round(s.refunded), s.currency, settings.currency, rate)
+        money = sums_of[s.link_id]
+        gmv, refunded = round(s.gmv), round(s.refunded)
+        if s.currency == settings.currency:
+            money[0] += gmv
+            money[1] += refunded
+            continue
+        key = (s.currency, s.bucket)
+        if key not in factors:
+            rate = fx.rate(s.currency, date.fromordinal(epoch + s.bucket))
+            factors[key] = None if rate is None else factor(s.currency, settings.currency, rate)
+        by = factors[key]
+        if by is not None:
+            money[0] += convert_by(gmv, by)
+            money[1] += convert_by(refunded, by) if refunded else 0
     for link_id, (orders,) in per_link.items():
         link = links.get(link_id) if link_id else None
         targets = [totals] + [bucket(g, k, lb) for g in wanted for k, lb in _keys(g, link)]
-        gmv, refunded = (Decimal(v) for v in sums_of[link_id])
-        commission = (gmv - refunded) * commission_bp(link, settings, rules) / 10_000
+        gmv_d, refunded_d = (Decimal(v) for v in sums_of[link_id])
+        commission = (gmv_d - refunded_d) * commission_bp(link, settings, rules) / 10_000
         for m in targets:
             m.orders += orders
-            m.gmv += gmv
-            m.refunded += refunded
+            m.gmv += gmv_d
+            m.refunded += refunded_d
             m.commission += commission
     if scope.kind is ScopeKind.WORKSPACE:
         workspace_clicks = await reader.stats.totals(scope, start, end)
