@@ -236,6 +236,7 @@ class ConversionRepo:
 
     # --- orders ------------------------------------------------------------------------------
     async def order_for_update(self, order_id: str) -> Order | None:
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         q = (
             select(t.orders)
             .where(_O.workspace_id == self.workspace_id, _O.order_id == order_id)
@@ -251,6 +252,7 @@ class ConversionRepo:
 
     async def insert_order(self, order: Order) -> bool:
         """Insert unless the order id exists (a concurrent writer won); whether it did."""
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         stmt = (
             dialect_insert(self.conn, t.orders)
             .values(
@@ -286,6 +288,7 @@ class ConversionRepo:
     async def update_order(self, pk: str, **values: Any) -> None:
         """Change an order; the rollups lose what it counted before and gain what it
         counts now (amount, refunds, currency, link or hour: whatever ``values`` change)."""
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         before = None
         if _ROLLED_UP.intersection(values):
             before = await rollup.states_of(self.conn, self.workspace_id, pk)
@@ -431,6 +434,7 @@ class BatchRepo(ConversionRepo):
         """Insert the orders whose order id is new; the order ids inserted."""
         if not orders:
             return set()
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         rows = [
             (
                 o.id,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.conversions.models import Model
@@ -81,9 +81,19 @@ class Delta:
         self.touches(o, touches, sign)
 
 
+async def lock_workspace(conn: AsyncConnection, workspace_id: str) -> None:
+    """Serialise the order writers of one workspace until commit (PostgreSQL; SQLite has
+    one writer anyway). A transaction locks order rows and rollup rows in an order no key
+    sort can fix (a bulk call's orders one by one, an order then its touches' rows), so two
+    of them could each wait for the other; taken before the first order row is locked,
+    this lock leaves no cycle."""
+    if conn.dialect.name == "postgresql":
+        key = func.hashtextextended(f"hoplink.orders:{workspace_id}", 0)
+        await conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 async def apply(conn: AsyncConnection, workspace_id: str, delta: Delta) -> None:
-    """Add ``delta`` to the hour, day and workspace-hour rows (keys in order, so two writers
-    on PostgreSQL lock shared rows in the same order)."""
+    """Add ``delta`` to the hour, day and workspace-hour rows (after ``lock_workspace``)."""
     hours: dict[Key, list[int]] = {}
     days: dict[Key, list[int]] = {}
     series: dict[tuple[int, str], list[int]] = {}
