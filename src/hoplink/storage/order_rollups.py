@@ -20,16 +20,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.conversions.models import Model
 from hoplink.storage import tables as t
-from hoplink.storage.rollups import dialect_insert
+from hoplink.storage.rollups import upsert_add_rows
 
 UNATTRIBUTED = ""  # the link_id of unattributed orders' rows (last_click only)
 _SUMS = ("orders", "gmv", "refunded")
-_CHUNK = 400  # rows per multi-row INSERT (9 parameters each)
 
 # (model, hour, link_id, currency, touches)
 Key = tuple[str, int, str, str, int]
@@ -105,62 +104,25 @@ async def apply(conn: AsyncConnection, workspace_id: str, delta: Delta) -> None:
         _merge(days, (model, hour // 24, link, currency, n), sums)
         if model == Model.LAST_CLICK.value:
             _merge(series, (hour, currency), sums)
-    await _upsert(
-        conn,
-        t.order_rollup_hours,
-        [_row(workspace_id, k, "hour", s) for k, s in sorted(hours.items())],
-    )
-    await _upsert(
-        conn,
-        t.order_rollup_days,
-        [_row(workspace_id, k, "day", s) for k, s in sorted(days.items())],
-    )
-    await _upsert(
-        conn,
-        t.order_rollup_workspace_hours,
-        [
-            {
-                "workspace_id": workspace_id,
-                "hour": h,
-                "currency": c,
-                **dict(zip(_SUMS, s, strict=True)),
-            }
-            for (h, c), s in sorted(series.items())
-        ],
-    )
+    for table, rows in (
+        (t.order_rollup_hours, hours),
+        (t.order_rollup_days, days),
+        (t.order_rollup_workspace_hours, series),
+    ):
+        columns = list(table.primary_key.columns) + [table.c[n] for n in _SUMS]
+        await upsert_add_rows(
+            conn,
+            table,
+            columns,
+            _SUMS,
+            [(workspace_id, *key, *sums) for key, sums in sorted(rows.items())],
+        )
 
 
 def _merge(into: dict[Any, list[int]], key: Any, sums: list[int]) -> None:
     found = into.setdefault(key, [0, 0, 0])
     for i, v in enumerate(sums):
         found[i] += v
-
-
-def _row(workspace_id: str, key: Key, bucket: str, sums: list[int]) -> dict[str, Any]:
-    model, b, link, currency, n = key
-    return {
-        "workspace_id": workspace_id,
-        "model": model,
-        bucket: b,
-        "link_id": link,
-        "currency": currency,
-        "touches": n,
-        **_sums(sums),
-    }
-
-
-def _sums(sums: list[int]) -> dict[str, int]:
-    return dict(zip(_SUMS, sums, strict=True))
-
-
-async def _upsert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    keys = [c.name for c in table.primary_key.columns]
-    for i in range(0, len(rows), _CHUNK):
-        ins = dialect_insert(conn, table).values(rows[i : i + _CHUNK])
-        stmt = ins.on_conflict_do_update(
-            index_elements=keys, set_={c: table.c[c] + ins.excluded[c] for c in _SUMS}
-        )
-        await conn.execute(stmt)
 
 
 async def states_of(
