@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,10 +27,9 @@ from hoplink.storage.stats import StatsReader, _spans
 _L = t.links.c
 
 
-@dataclass(frozen=True, slots=True)
-class OrderSums:
+class OrderSums(NamedTuple):
     """Orders of one link (None: unattributed), bucket and currency; weighted per model
-    (floats only under the linear model)."""
+    (floats only under the linear model). A tuple: a 30-day report builds ~12,000."""
 
     link_id: str | None
     bucket: int  # UTC hour or UTC day, as asked (-1: the whole range, see order_sums)
