@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from hoplink.analytics.models import NONE_VALUE, ScopeKind, Totals
 from hoplink.analytics.query import StatsQuery
 from hoplink.conversions.models import Model, Settings
-from hoplink.conversions.money import convert
+from hoplink.conversions.money import convert, convert_by, factor
 from hoplink.conversions.rates import Converter
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.storage.conversion_reports import ConversionReader, LinkInfo, OrderSums, RateRepo
@@ -163,18 +163,12 @@ async def run_report(
     rates = await RateRepo(tx.conn).between(first_day - timedelta(days=fx_max_age_days), last_day)
     fx = Converter(rates, settings.currency, max_age_days=fx_max_age_days)
 
-    by_day = await reader.order_sums(scope, chosen, start, end, hourly=False)
+    by_day = await reader.order_sums(
+        scope, chosen, start, end, hourly=False, whole_range_in=settings.currency
+    )
     hourly = await reader.order_sums(scope, chosen, start, end, hourly=True, per_link=False)
     clicks = await reader.clicks_per_link(scope, start, end)
     links = await reader.links([s.link_id for s in by_day if s.link_id] + list(clicks))
-
-    def money(s: OrderSums, day: date) -> tuple[Decimal, Decimal] | None:
-        rate = fx.rate(s.currency, day)
-        if rate is None:
-            return None
-        gmv = Decimal(convert(round(s.gmv), s.currency, settings.currency, rate))
-        ref = Decimal(convert(round(s.refunded), s.currency, settings.currency, rate))
-        return gmv, ref
 
     totals = Metrics()
     table: dict[str, dict[str, tuple[str | None, Metrics]]] = {g: {} for g in wanted}
@@ -186,26 +180,43 @@ async def run_report(
         return found[1]
 
     epoch = date(1970, 1, 1).toordinal()
-    # Per link, once: the groups its orders count towards and its commission rate (a
-    # 30-day report over 1 M orders folds ~20,000 (link, day, currency) rows).
-    targets_of: dict[str | None, tuple[list[Metrics], int]] = {}
+    # Each (link, day, currency) converted at its day's rate, summed per link in minor units
+    # of the workspace currency; then per link, once, into the groups its orders count
+    # towards, with its commission rate (commission is linear in net GMV). A 30-day report
+    # over 1 M orders reads ~20,000 rows: per row only a rate look-up and two conversions.
+    per_link: dict[str | None, list[float]] = {}
+    sums_of: dict[str | None, list[int]] = {}
+    factors: dict[tuple[str, int], Decimal | None] = {}
     for s in by_day:
-        found = targets_of.get(s.link_id)
-        if found is None:
-            link = links.get(s.link_id) if s.link_id else None
-            found = targets_of[s.link_id] = (
-                [totals] + [bucket(g, k, lb) for g in wanted for k, lb in _keys(g, link)],
-                commission_bp(link, settings, rules),
-            )
-        targets, rate_bp = found
-        amounts = money(s, date.fromordinal(epoch + s.bucket))
-        commission = (amounts[0] - amounts[1]) * rate_bp / 10_000 if amounts else None
+        count = per_link.get(s.link_id)
+        if count is None:
+            count = per_link[s.link_id] = [0.0]
+            sums_of[s.link_id] = [0, 0]
+        count[0] += s.orders
+        money = sums_of[s.link_id]
+        gmv, refunded = round(s.gmv), round(s.refunded)
+        if s.currency == settings.currency:
+            money[0] += gmv
+            money[1] += refunded
+            continue
+        key = (s.currency, s.bucket)
+        if key not in factors:
+            rate = fx.rate(s.currency, date.fromordinal(epoch + s.bucket))
+            factors[key] = None if rate is None else factor(s.currency, settings.currency, rate)
+        by = factors[key]
+        if by is not None:
+            money[0] += convert_by(gmv, by)
+            money[1] += convert_by(refunded, by) if refunded else 0
+    for link_id, (orders,) in per_link.items():
+        link = links.get(link_id) if link_id else None
+        targets = [totals] + [bucket(g, k, lb) for g in wanted for k, lb in _keys(g, link)]
+        gmv_d, refunded_d = (Decimal(v) for v in sums_of[link_id])
+        commission = (gmv_d - refunded_d) * commission_bp(link, settings, rules) / 10_000
         for m in targets:
-            m.orders += s.orders
-            if amounts is not None and commission is not None:
-                m.gmv += amounts[0]
-                m.refunded += amounts[1]
-                m.commission += commission
+            m.orders += orders
+            m.gmv += gmv_d
+            m.refunded += refunded_d
+            m.commission += commission
     if scope.kind is ScopeKind.WORKSPACE:
         workspace_clicks = await reader.stats.totals(scope, start, end)
     else:

@@ -151,7 +151,7 @@ async def record_batch(
             }
         )
     await repo.insert_touches_many(
-        [(o.id, x) for o in orders if o.order_id in inserted for x in touches[o.id]]
+        [(o, x) for o in orders if o.order_id in inserted for x in touches[o.id]]
     )
     await repo.insert_events_many(event_rows)
     for i, e in enumerate(events):

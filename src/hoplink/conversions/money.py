@@ -41,3 +41,17 @@ def convert(amount: int, currency: str, target: str, rate: Decimal) -> int:
         return amount
     major = to_major(amount, currency) * rate
     return int(major.scaleb(exponent(target)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def factor(currency: str, target: str, rate: Decimal) -> Decimal:
+    """``convert`` as one multiplication: the rate shifted by the two minor units (exact)."""
+    return rate.scaleb(exponent(target) - exponent(currency))
+
+
+def convert_by(amount: int, by: Decimal) -> int:
+    """``convert(amount, currency, target, rate)`` with ``by = factor(currency, target, rate)``
+    (the same digits: scaling by powers of ten rounds nothing)."""
+    return int((Decimal(amount) * by).quantize(_ONE, rounding=ROUND_HALF_EVEN))
+
+
+_ONE = Decimal(1)

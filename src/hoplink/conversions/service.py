@@ -162,7 +162,7 @@ async def _purchase(
             updated_at=now,
         )
         if await repo.insert_order(order):
-            await repo.insert_touches(order.id, found.touches)
+            await repo.insert_touches(order, found.touches)
             if not await _insert_event(
                 repo, event, source, now, event.amount, order.click_id, last
             ):

@@ -1,38 +1,38 @@
 """The SQL of conversion reports: weighted order sums, clicks per link, links, spend, rates.
 
-Sums come back per (link, UTC day, currency): the caller converts each with that day's
-rate and folds them into the groups it was asked for (campaign, channel, tag, ad group).
+Order sums come from the order rollups, never the orders. They come back per (link, UTC
+day, currency): the caller converts each with that day's rate and folds them into the
+groups it was asked for (campaign, channel, tag, ad group).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from fractions import Fraction
+from typing import Any, NamedTuple
 
-from sqlalchemy import Float, and_, cast, func, literal, select
+from sqlalchemy import Table, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.analytics.models import ScopeKind, StatsScope, Totals
 from hoplink.conversions.models import Model
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list
-from hoplink.storage.stats import StatsReader
+from hoplink.storage.order_rollups import UNATTRIBUTED
+from hoplink.storage.stats import StatsReader, _spans
 
-_O = t.orders.c
-_T = t.order_touches.c
 _L = t.links.c
 
 
-@dataclass(frozen=True, slots=True)
-class OrderSums:
+class OrderSums(NamedTuple):
     """Orders of one link (None: unattributed), bucket and currency; weighted per model
-    (floats only under the linear model)."""
+    (floats only under the linear model). A tuple: a 30-day report builds ~12,000."""
 
     link_id: str | None
-    bucket: int  # UTC hour or UTC day, as asked
+    bucket: int  # UTC hour or UTC day, as asked (-1: the whole range, see order_sums)
     currency: str
     orders: float
     gmv: float
@@ -66,80 +66,85 @@ class ConversionReader:
         *,
         hourly: bool,
         per_link: bool = True,
+        whole_range_in: str | None = None,
     ) -> list[OrderSums]:
         """Attributed orders weighted per model, plus (workspace scope) unattributed ones;
-        without ``per_link`` summed over links (a series)."""
-        bucket = _O.placed_hour if hourly else _O.placed_hour // 24
-        if model is Model.LAST_CLICK:
-            # The order row carries its last touch's link: no join, one index range.
-            lb = bucket.label("b")
-            link_col: Any = _O.link_id if per_link else literal(None, type_=_O.link_id.type)
-            q = select(
-                link_col,
-                lb,
-                _O.currency,
-                func.count(),
-                func.sum(_O.amount),
-                func.sum(_O.refunded),
-            ).where(
-                _O.workspace_id == self.workspace_id,
-                _O.placed_hour >= start,
-                _O.placed_hour < end,
-            )
-            if scope.kind is not ScopeKind.WORKSPACE:
-                q = q.where(_O.link_id.in_(self.stats._links_of(scope)))
-            keys = [_O.link_id, lb, _O.currency] if per_link else [lb, _O.currency]
-            return [_sums(r) for r in await self.conn.execute(q.group_by(*keys))]
-        if model is Model.LINEAR:
-            w: Any = 1.0 / cast(_T.touches, Float)
-        else:
-            w = literal(1)
-        cond = [
-            _T.workspace_id == self.workspace_id,
-            _O.workspace_id == self.workspace_id,
-            _O.placed_hour >= start,
-            _O.placed_hour < end,
-        ]
-        if model is Model.FIRST_CLICK:
-            cond.append(_T.is_first.is_(True))
-        if scope.kind is not ScopeKind.WORKSPACE:
-            cond.append(_T.link_id.in_(self.stats._links_of(scope)))
-        b = bucket.label("b")
-        link: Any = _T.link_id if per_link else literal(None, type_=_T.link_id.type)
-        q = (
-            select(
-                link,
-                b,
-                _O.currency,
-                func.sum(w),
-                func.sum(w * _O.amount),
-                func.sum(w * _O.refunded),
-            )
-            .select_from(t.order_touches.join(t.orders, _O.id == _T.order_pk))
-            .where(and_(*cond))
-            .group_by(*([_T.link_id, b, _O.currency] if per_link else [b, _O.currency]))
-        )
-        rows = [_sums(r) for r in await self.conn.execute(q)]
-        if scope.kind is ScopeKind.WORKSPACE:
-            u = (
+        without ``per_link`` summed over links (a series). Read from the order rollups
+        (storage/order_rollups.py): UTC hours at the edges of the range, whole UTC days in
+        between, or hours throughout when ``hourly``. Sums in the ``whole_range_in``
+        currency (the report's own: no rate, so no day needed) come as one bucket, -1."""
+        workspace = scope.kind is ScopeKind.WORKSPACE
+        if hourly and not per_link and workspace:
+            # Every model credits each order once in total: the workspace series is the
+            # same for all of them.
+            w = t.order_rollup_workspace_hours.c
+            q = (
                 select(
-                    literal(None, type_=t.orders.c.link_id.type),
-                    b,
-                    _O.currency,
-                    func.count(),
-                    func.sum(_O.amount),
-                    func.sum(_O.refunded),
+                    w.hour, w.currency, func.sum(w.orders), func.sum(w.gmv), func.sum(w.refunded)
                 )
-                .where(
-                    _O.workspace_id == self.workspace_id,
-                    _O.placed_hour >= start,
-                    _O.placed_hour < end,
-                    _O.link_id.is_(None),
-                )
-                .group_by(b, _O.currency)
+                .where(w.workspace_id == self.workspace_id, w.hour >= start, w.hour < end)
+                .group_by(w.hour, w.currency)
             )
-            rows += [_sums(r) for r in await self.conn.execute(u)]
-        return rows
+            return [
+                OrderSums(None, int(h), cur, float(n), float(g or 0), float(r or 0))
+                for h, cur, n, g, r in await self.conn.execute(q)
+            ]
+        spans: list[tuple[Table, int, int]]
+        if hourly:
+            spans = [(t.order_rollup_hours, start, end)] if start < end else []
+        else:
+            edges, middle = _spans(start, end)
+            spans = [(t.order_rollup_hours, a, b) for a, b in edges]
+            if middle is not None:
+                spans.append((t.order_rollup_days, *middle))
+        parts = []
+        for table, lo, hi in spans:
+            c = table.c
+            at = c.hour if table is t.order_rollup_hours else c.day
+            bucket: Any = at // 24 if table is t.order_rollup_hours and not hourly else at
+            columns = [
+                c.link_id if per_link else literal(UNATTRIBUTED).label("link_id"),
+                bucket.label("b"),
+                c.currency,
+                c.touches,
+                c.orders,
+                c.gmv,
+                c.refunded,
+            ]
+            mine = [c.workspace_id == self.workspace_id, at >= lo, at < hi]
+            chosen = select(*columns).where(*mine, c.model == model.value)
+            if not workspace:
+                chosen = chosen.where(c.link_id.in_(self.stats._links_of(scope)))
+            parts.append(chosen)
+            if workspace and model is not Model.LAST_CLICK:
+                parts.append(
+                    select(*columns).where(
+                        *mine, c.model == Model.LAST_CLICK.value, c.link_id == UNATTRIBUTED
+                    )
+                )
+        if not parts:
+            return []
+        r = union_all(*parts).subquery("r")
+        b: Any = r.c.b
+        if whole_range_in is not None:
+            b = case((r.c.currency == whole_range_in, literal(-1)), else_=r.c.b)
+        b = b.label("b")
+        q = select(
+            r.c.link_id,
+            b,
+            r.c.currency,
+            r.c.touches,
+            func.sum(r.c.orders),
+            func.sum(r.c.gmv),
+            func.sum(r.c.refunded),
+        ).group_by(r.c.link_id, b, r.c.currency, r.c.touches)
+        rows = await self.conn.execute(q)
+        if model is not Model.LINEAR:  # touches = 1: one row per (link, bucket, currency)
+            return [
+                OrderSums(link or None, int(b), cur, float(n), float(g or 0), float(r or 0))
+                for link, b, cur, _, n, g, r in rows
+            ]
+        return _fold(rows)
 
     async def clicks_per_link(self, scope: StatsScope, start: int, end: int) -> dict[str, Totals]:
         r = self.stats._both(
@@ -209,16 +214,35 @@ class ConversionReader:
         return [(d, c, g, cur, int(v)) for d, c, g, cur, v in await self.conn.execute(q)]
 
 
-def _sums(row: Any) -> OrderSums:
-    link_id, bucket, currency, n, gmv, refunded = row
-    return OrderSums(
-        link_id=link_id,
-        bucket=int(bucket),
-        currency=currency,
-        orders=float(n),
-        gmv=float(gmv or 0),
-        refunded=float(refunded or 0),
-    )
+def _fold(rows: Iterable[Any]) -> list[OrderSums]:
+    """Rows of (link, bucket, currency, touches, orders, gmv, refunded), one per touch
+    count, to credit per (link, bucket, currency): each row divided by its touch count
+    (linear shares; exact as fractions, integers for the whole orders of last and first
+    click), then floats."""
+    whole: dict[tuple[str, int, str], list[int]] = {}
+    shares: dict[tuple[str, int, str], list[Fraction]] = {}
+    for link_id, b, currency, n, orders, gmv, refunded in rows:
+        key = (link_id, int(b), currency)
+        values = (int(orders), int(gmv or 0), int(refunded or 0))
+        if n == 1:
+            w = whole.setdefault(key, [0, 0, 0])
+            w[0], w[1], w[2] = w[0] + values[0], w[1] + values[1], w[2] + values[2]
+        else:
+            f = shares.setdefault(key, [Fraction(0)] * 3)
+            for i, v in enumerate(values):
+                f[i] += Fraction(v, int(n))
+    out = []
+    for key in whole.keys() | shares.keys():
+        o, g, r = whole.get(key, (0, 0, 0))
+        if key in shares:
+            fo, fg, fr = shares[key]
+            sums = (float(o + fo), float(g + fg), float(r + fr))
+        else:
+            sums = (float(o), float(g), float(r))
+        if any(sums):
+            link_id, b, currency = key
+            out.append(OrderSums(link_id or None, b, currency, *sums))
+    return out
 
 
 class RateRepo:

@@ -26,6 +26,7 @@ from hoplink.conversions.models import (
     Touch,
     Unattributed,
 )
+from hoplink.storage import order_rollups as rollup
 from hoplink.storage import tables as t
 from hoplink.storage._rows import in_list, rows_select
 from hoplink.storage.rollups import dialect_insert
@@ -65,6 +66,24 @@ def _click(row: Row[Any]) -> Click:
         visitor_hash=row.visitor_hash,
         bot=row.bot is not None,
     )
+
+
+# Columns of an order that its rollup rows depend on.
+_ROLLED_UP = frozenset({"link_id", "placed_hour", "currency", "amount", "refunded"})
+
+
+def _state(o: Order) -> rollup.OrderState:
+    return rollup.OrderState(
+        link_id=o.link_id,
+        hour=int(o.placed_at.timestamp() // 3600),
+        currency=o.currency,
+        amount=o.amount,
+        refunded=o.refunded,
+    )
+
+
+def _touch_state(x: Touch) -> rollup.TouchState:
+    return rollup.TouchState(x.link_id, x.is_first, x.touches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +236,7 @@ class ConversionRepo:
 
     # --- orders ------------------------------------------------------------------------------
     async def order_for_update(self, order_id: str) -> Order | None:
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         q = (
             select(t.orders)
             .where(_O.workspace_id == self.workspace_id, _O.order_id == order_id)
@@ -232,6 +252,7 @@ class ConversionRepo:
 
     async def insert_order(self, order: Order) -> bool:
         """Insert unless the order id exists (a concurrent writer won); whether it did."""
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         stmt = (
             dialect_insert(self.conn, t.orders)
             .values(
@@ -257,14 +278,39 @@ class ConversionRepo:
             .on_conflict_do_nothing()
             .returning(_O.id)
         )
-        return (await self.conn.execute(stmt)).first() is not None
+        if (await self.conn.execute(stmt)).first() is None:
+            return False
+        delta = rollup.Delta()
+        delta.order(_state(order))
+        await rollup.apply(self.conn, self.workspace_id, delta)
+        return True
 
     async def update_order(self, pk: str, **values: Any) -> None:
+        """Change an order; the rollups lose what it counted before and gain what it
+        counts now (amount, refunds, currency, link or hour: whatever ``values`` change)."""
+        await rollup.lock_workspace(self.conn, self.workspace_id)
+        before = None
+        if _ROLLED_UP.intersection(values):
+            before = await rollup.states_of(self.conn, self.workspace_id, pk)
         await self.conn.execute(
             update(t.orders)
             .where(_O.workspace_id == self.workspace_id, _O.id == pk)
             .values(**values)
         )
+        if before is None:
+            return
+        old, touches = before
+        new = rollup.OrderState(
+            link_id=values.get("link_id", old.link_id),
+            hour=values.get("placed_hour", old.hour),
+            currency=values.get("currency", old.currency),
+            amount=values.get("amount", old.amount),
+            refunded=values.get("refunded", old.refunded),
+        )
+        delta = rollup.Delta()
+        delta.whole(old, touches, -1)
+        delta.whole(new, touches)
+        await rollup.apply(self.conn, self.workspace_id, delta)
 
     async def insert_revision(
         self, *, id: str, order: Order, event_id: str, changed_at: datetime
@@ -292,9 +338,10 @@ class ConversionRepo:
         )
         return [dict(r._mapping) for r in rows]
 
-    async def insert_touches(self, order_pk: str, touches: Sequence[Touch]) -> None:
+    async def insert_touches(self, order: Order, touches: Sequence[Touch]) -> None:
         if not touches:
             return
+        order_pk = order.id
         await self.conn.execute(
             t.order_touches.insert(),
             [
@@ -311,6 +358,9 @@ class ConversionRepo:
                 for x in touches
             ],
         )
+        delta = rollup.Delta()
+        delta.touches(_state(order), [_touch_state(x) for x in touches])
+        await rollup.apply(self.conn, self.workspace_id, delta)
 
     async def touches(self, pk: str) -> list[Touch]:
         c = t.order_touches.c
@@ -384,6 +434,7 @@ class BatchRepo(ConversionRepo):
         """Insert the orders whose order id is new; the order ids inserted."""
         if not orders:
             return set()
+        await rollup.lock_workspace(self.conn, self.workspace_id)
         rows = [
             (
                 o.id,
@@ -407,13 +458,20 @@ class BatchRepo(ConversionRepo):
             )
             for o in orders
         ]
-        return set(await _insert_rows(self.conn, _ORDER_COLUMNS, rows, _O.order_id))
+        inserted = set(await _insert_rows(self.conn, _ORDER_COLUMNS, rows, _O.order_id))
+        delta = rollup.Delta()
+        for o in orders:
+            if o.order_id in inserted:
+                delta.order(_state(o))
+        await rollup.apply(self.conn, self.workspace_id, delta)
+        return inserted
 
-    async def insert_touches_many(self, touches: Sequence[tuple[str, Touch]]) -> None:
+    async def insert_touches_many(self, touches: Sequence[tuple[Order, Touch]]) -> None:
+        """The touches of orders this transaction inserted."""
         if touches:
             rows = [
                 (
-                    pk,
+                    o.id,
                     x.click_id,
                     self.workspace_id,
                     x.link_id,
@@ -422,9 +480,13 @@ class BatchRepo(ConversionRepo):
                     x.is_last,
                     x.touches,
                 )
-                for pk, x in touches
+                for o, x in touches
             ]
             await _insert_rows(self.conn, _TOUCH_COLUMNS, rows, None)
+            delta = rollup.Delta()
+            for o, x in touches:
+                delta.touches(_state(o), [_touch_state(x)])
+            await rollup.apply(self.conn, self.workspace_id, delta)
 
     async def insert_events_many(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert events (dicts of conversion_events columns); the event ids inserted."""

@@ -945,6 +945,48 @@ order_touches = Table(
     Index("ix_order_touches_report", "order_pk", "workspace_id", "link_id", "touches", "is_first"),
 )
 
+
+# The orders rolled up, written with them (storage/order_rollups.py) so that reports never
+# scan the orders: per attribution model, bucket, credited link ('' = unattributed, under
+# last_click only), currency and the order's touch count. Credit stays exact in integers:
+# a row holds whole sums of the orders (or touches) it stands for, and the reader divides
+# by ``touches`` (the linear share, 1 for last and first click). Hours for range edges and
+# the series, whole UTC days (unix hour // 24) for the middle, as the click rollups.
+def _order_rollup(name: str, bucket: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("workspace_id", String(32), primary_key=True),
+        Column("model", String(12), primary_key=True),
+        Column(bucket, Integer, primary_key=True),
+        Column("link_id", String(32), primary_key=True),
+        Column("currency", String(3), primary_key=True),
+        Column("touches", Integer, primary_key=True),
+        Column("orders", BigInteger, nullable=False),
+        Column("gmv", BigInteger, nullable=False),
+        Column("refunded", BigInteger, nullable=False),
+        # A link, campaign, channel or tag report reads its links' rows only.
+        Index(f"ix_{name}_link", "workspace_id", "link_id", "model", bucket),
+        sqlite_with_rowid=False,
+    )
+
+
+order_rollup_hours = _order_rollup("order_rollup_hours", "hour")
+order_rollup_days = _order_rollup("order_rollup_days", "day")
+# The workspace's orders per hour and currency (the same for every model): the series of a
+# workspace report, any time zone, without reading every link's hours.
+order_rollup_workspace_hours = Table(
+    "order_rollup_workspace_hours",
+    metadata,
+    Column("workspace_id", String(32), primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+    Column("gmv", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # Every accepted event, as the platforms' server-side APIs want it (event id, time, hashed
 # customer, value, currency, items): what forwarding to GA4/Meta/TikTok reads.
 conversion_events = Table(

@@ -116,7 +116,7 @@ async def test_0022_carries_the_forwarding_journal_over_both_ways(
                       next_attempt_at=now, created_at=now),
             ]
         )  # fmt: skip
-    await migrate.downgrade(empty_engine, "0020")
+    await migrate.downgrade(empty_engine, "0021")
     async with empty_engine.connect() as conn:
         rows = (
             await conn.execute(

@@ -1,0 +1,114 @@
+"""Conversion reports in a workspace's time zone, read from the order rollups: whole UTC
+days in the middle of the range, UTC hours at its ends. In a half-hour zone a local day
+starts inside a UTC hour; the range is widened to whole UTC hours, as the click stats do.
+Orders placed around local midnight, at the half hour and in the middle of the day; the
+totals, the per-link credit (last click and linear) and the daily series equal what this
+test computes from the orders it sent. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from conv_support import click, iso, post, shop, write_clicks
+
+from api_client import Api, running_api
+
+LOCAL_TIMES = [time(0, 0), time(0, 20), time(0, 45), time(5, 30), time(12, 0), time(23, 10)]
+LOCAL_TIMES += [time(23, 50)]
+
+
+@pytest_asyncio.fixture
+async def api(db_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(db_url, tmp_path / "data") as client:
+        yield client
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "Asia/Shanghai"])
+async def test_reports_in_a_time_zone_count_the_orders_of_its_hours(api: Api, zone: str) -> None:
+    tz = ZoneInfo(zone)
+    now = datetime.now(UTC).replace(microsecond=0)
+    s = await shop(
+        api,
+        links=[{"url": "https://shop.example.com/a"}, {"url": "https://shop.example.com/b"}],
+        timezone=zone,
+    )
+    first, second = s.links
+    # One visitor's path: first, then second; orders by its last click are split in two
+    # under the linear model.
+    c1 = click(first, s.ws_id, now - timedelta(days=6, hours=2), "tzv")
+    c2 = click(second, s.ws_id, now - timedelta(days=6, hours=1), "tzv")
+    await write_clicks(api, [c1, c2])
+
+    today = now.astimezone(tz).date()
+    placed: list[tuple[datetime, int, bool]] = []  # (when, amount, attributed)
+    for back in range(6):
+        for n, at in enumerate(LOCAL_TIMES):
+            when = datetime.combine(today - timedelta(days=back), at, tzinfo=tz)
+            if when.astimezone(UTC) < now:
+                placed.append((when.astimezone(UTC), 200 * (n + 1) + 2 * back, n % 3 != 2))
+    events = [
+        {
+            "type": "purchase",
+            "order_id": f"TZ-{i}",
+            "amount": amount,
+            "currency": "USD",
+            "occurred_at": iso(when),
+            **({"click_id": c2.click_id} if attributed else {}),
+        }
+        for i, (when, amount, attributed) in enumerate(placed)
+    ]
+    r = await post(api, s.headers, {"events": events})
+    assert r.status_code == 200 and r.json()["accepted"] == len(events), r.text
+
+    start_day, end_day = today - timedelta(days=4), today - timedelta(days=1)
+    start_h = math.floor(_midnight(start_day, tz).timestamp() / 3600)
+    end_h = math.ceil(_midnight(end_day + timedelta(days=1), tz).timestamp() / 3600)
+    inside = [p for p in placed if start_h <= int(p[0].timestamp() // 3600) < end_h]
+    assert len(inside) < len(placed)  # the range leaves some out
+    series: Counter[str] = Counter()
+    for when, _, _ in inside:
+        hour = datetime.fromtimestamp(int(when.timestamp() // 3600) * 3600, tz)
+        series[_midnight(hour.date(), tz).isoformat()] += 1
+
+    for model in ("last_click", "linear"):
+        got = await api.http.get(
+            "/api/v1/stats/conversions/workspace",
+            params=[
+                ("from", start_day.isoformat()),
+                ("to", end_day.isoformat()),
+                ("granularity", "day"),
+                ("group", "link"),
+                ("model", model),
+            ],
+            headers=s.headers,
+        )
+        assert got.status_code == 200, got.text
+        out = got.json()
+        assert out["timezone"] == zone
+        assert out["totals"]["orders"] == len(inside)
+        assert out["totals"]["gmv"] == sum(a for _, a, _ in inside)
+        assert {p["t"]: p["orders"] for p in out["series"] if p["orders"]} == dict(series)
+        credit: dict[str, Fraction] = {}
+        for _, amount, attributed in inside:
+            if not attributed:
+                shares = {"(unattributed)": Fraction(1)}
+            elif model == "linear":
+                shares = {first["id"]: Fraction(1, 2), second["id"]: Fraction(1, 2)}
+            else:
+                shares = {second["id"]: Fraction(1)}
+            for key, share in shares.items():
+                credit[key] = credit.get(key, Fraction(0)) + share * amount
+        rows = {row["value"]: row["gmv"] for row in out["groups"]["link"] if row["gmv"]}
+        assert rows == {k: int(v) for k, v in credit.items()}
