@@ -85,11 +85,14 @@ async def test_erase_leaves_no_row_of_the_workspace_and_touches_no_other(tx: Tx)
     assert len(kept_changes) == len(changes_before) - 2
     assert await _changes(tx) == sorted([*kept_changes, ("all", "")])
     # Its code on the platform domain is retired (never handed out again); the code on its
-    # own domain went with the domain.
+    # own custom domain is kept reserved by the host name's hash, naming no domain.
     retired = (await tx.conn.execute(select(t.retired_codes))).all()
     assert [(r.domain_id, r.code) for r in retired] == [(platform.id, on_platform["code"])]
+    own = gone_made["domains"]
+    own_codes = [r.code for r in (await tx.conn.execute(select(t.retired_host_codes))).all()]
+    assert own_codes == [gone_made["links"]["code"]] and own["id"] != platform.id
     before["workspaces"] = [r for r in before["workspaces"] if gone.id not in r]
-    for name in ("redirect_changes", "retired_codes"):
+    for name in ("redirect_changes", "retired_codes", "retired_host_codes"):
         del before[name], after[name]
     assert [name for name in before if after[name] != before[name]] == []
     assert counts["workspaces"] == 1 and counts["users"] == 1 and counts["links"] == 2
