@@ -22,6 +22,7 @@ from hoplink.domains import ensure_default_domain
 from hoplink.geo import GeoLookup, open_geo_lookup
 from hoplink.linkhealth.service import HealthOnCommit
 from hoplink.links.models import Domain
+from hoplink.links.spec import LinkRules
 from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
 from hoplink.redirect.invalidation import InvalidateOnCommit, LinkInvalidation
@@ -66,6 +67,9 @@ class Runtime:
     trusted_proxies: TrustedProxies
     # Shared through Redis in production mode, per process otherwise (hoplink.ratelimit).
     rate_limiter: RateLimiter
+    # The operator's rules for new and edited links (code length, eligibility, destination
+    # policy), built once from the settings and handed whole to the link services.
+    link_rules: LinkRules
     # The embedded click queue: ClickSink for the edge, ClickSource for the worker. Opened
     # only by a serving process (``serve=True``); CLI commands have None.
     journal: ClickJournal | None = None
@@ -142,6 +146,7 @@ class Runtime:
                     redis=redis,
                     prefix=settings.redis_key_prefix,
                 ),
+                link_rules=LinkRules.from_settings(settings),
                 redis=redis,
             )
             if serve:

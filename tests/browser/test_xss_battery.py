@@ -212,7 +212,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.ids import utcnow
     from hoplink.links import public_stats
     from hoplink.links.campaigns import create_campaign
-    from hoplink.links.service import LinkSpec, create_links
+    from hoplink.links.service import LinkRules, LinkSpec, create_links
     from hoplink.links.urls import UTM_FIELDS
     from hoplink.moderation import reports
     from hoplink.moderation import service as moderation
@@ -265,7 +265,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                     )
                 )
             results = await create_links(
-                tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
+                tx, workspace=ws, domain=domain, specs=specs, actor=None, rules=LinkRules()
             )
             # A destination the URL rules refused raw is stored percent-encoded instead.
             retry = [i for i, r in enumerate(results) if isinstance(r, Exception)]
@@ -285,7 +285,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                 for i, r in zip(
                     retry,
                     await create_links(
-                        tx, workspace=ws, domain=domain, specs=again, actor=None, code_length=7
+                        tx, workspace=ws, domain=domain, specs=again, actor=None, rules=LinkRules()
                     ),
                     strict=True,
                 ):

@@ -17,7 +17,6 @@ from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
 from hoplink.api.schemas import _In, problem_responses
 from hoplink.safety import verification
 from hoplink.safety.models import WorkspaceDomain
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(tags=["domains"], responses=problem_responses(400, 401, 403, 404, 422, 429))
 
@@ -77,7 +76,7 @@ async def add_domain(body: DomainIn, who: LinksWrite, runtime: RuntimeDep) -> Do
             tx,
             workspace=who.workspace,
             hostname=body.hostname,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
     return DomainOut.of(domain)
 

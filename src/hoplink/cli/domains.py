@@ -11,7 +11,6 @@ from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
 from hoplink.safety import verification
 from hoplink.safety.models import DomainStatus, WorkspaceDomain
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.service import find_workspace
 
 app = typer.Typer(
@@ -40,7 +39,7 @@ def _instructions(d: WorkspaceDomain) -> None:
 async def _add(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
-        policy = policy_from_settings(settings)
+        policy = rt.link_rules.policy
         return await verification.add_domain(tx, workspace=ws, hostname=hostname, policy=policy)
 
 

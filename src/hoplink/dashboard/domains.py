@@ -21,7 +21,7 @@ from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.errors import InvalidInput, WorkspaceSuspended
 from hoplink.safety import verification
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
-from hoplink.safety.policy import PolicyMode, policy_from_settings
+from hoplink.safety.policy import PolicyMode
 
 METHOD_NAMES = {
     VerificationMethod.WELL_KNOWN: N_("verification file"),
@@ -104,7 +104,7 @@ async def add(request: Request) -> Response:
                 tx,
                 workspace=v.workspace,
                 hostname=hostname,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
     except InvalidInput as exc:
         return await _list_page(

@@ -22,7 +22,6 @@ from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.errors import InvalidInput, WorkspaceSuspended
 from hoplink.links.models import Domain
-from hoplink.safety.policy import policy_from_settings
 
 STATUS_NAMES = {
     "pending": N_("Pending"),
@@ -106,7 +105,7 @@ async def add(request: Request) -> Response:
                 workspace=v.workspace,
                 hostname=hostname,
                 settings=runtime.settings,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
     except InvalidInput as exc:
         return await _list_page(
@@ -210,7 +209,7 @@ async def save(request: Request) -> Response:
                 tx,
                 workspace=v.workspace,
                 ref=domain.id,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
                 root_url=values["root_url"],
                 not_found_url=values["not_found_url"],
                 robots=values["robots"],

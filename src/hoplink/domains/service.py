@@ -266,7 +266,7 @@ async def update_settings(
 ) -> Domain:
     """Change a domain's visitor answers and link defaults (only what is passed). The
     redirects are destinations like any link's: canonical, checked by the policy."""
-    from hoplink.links.service import destination_check
+    from hoplink.links.validation import destination_check
 
     domain = await find_domain(tx, workspace=workspace, ref=ref)
     if domain.status in (ShortDomainStatus.SUSPENDED, ShortDomainStatus.REMOVED):

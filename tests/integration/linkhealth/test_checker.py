@@ -29,6 +29,7 @@ from hoplink.linkhealth.service import HealthOnCommit, check_now, link_health, s
 from hoplink.links import experiments
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec, create_links, update_link
+from hoplink.links.spec import LinkRules
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.observability.metrics import REGISTRY
 from hoplink.storage.database import Database
@@ -127,7 +128,7 @@ async def make_links(w: World, urls: Sequence[str], **spec: object) -> list[Link
     async with w.db.transaction() as tx:
         domain = await factories.domain(tx)
         made = await create_links(
-            tx, workspace=w.ws, domain=domain, actor="test", code_length=7,
+            tx, workspace=w.ws, domain=domain, actor="test", rules=LinkRules(),
             specs=[LinkSpec(url=u, **spec) for u in urls],  # type: ignore[arg-type]
             all_or_nothing=True,
         )  # fmt: skip

@@ -19,6 +19,7 @@ from hoplink.ids import new_id, utcnow
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
 from hoplink.storage.database import Database
 from hoplink.workspaces.models import Workspace
@@ -70,7 +71,7 @@ class Edge:
                 domain=dom,
                 spec=LinkSpec(url=url, **spec),
                 actor="test",
-                code_length=7,
+                rules=LinkRules(),
             )
 
     async def clicks(self) -> list[Click]:
