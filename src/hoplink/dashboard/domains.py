@@ -14,11 +14,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.context import Viewer, services
+from hoplink.dashboard.domain_pages import flash_check
+from hoplink.dashboard.domain_pages import manager as _manager
+from hoplink.dashboard.domain_pages import viewer as _viewer
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
-from hoplink.errors import InvalidInput, WorkspaceSuspended
+from hoplink.errors import InvalidInput
 from hoplink.safety import verification
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
 from hoplink.safety.policy import PolicyMode
@@ -38,19 +41,6 @@ def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
         "txt_name": domain.hostname,
         "txt_record": f"{verification.TXT_PREFIX}{domain.token}",
     }
-
-
-async def _viewer(request: Request) -> Viewer:
-    async with services(request).runtime.db.transaction(write=False) as tx:
-        return await load_viewer(tx, request, request.path_params["ws"])
-
-
-async def _manager(request: Request) -> Viewer:
-    v = await _viewer(request)
-    v.require_manage()
-    if v.suspended:
-        raise WorkspaceSuspended("this workspace is suspended; its domains cannot be changed")
-    return v
 
 
 async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
@@ -148,28 +138,18 @@ async def verify(request: Request) -> Response:
             domain = await verification.record_outcome(
                 tx, workspace=v.workspace, domain=domain, outcome=outcome, actor=v.actor
             )
-    if domain.method is None:
-        flash(
+    flash_check(
+        request,
+        domain.hostname,
+        METHOD_NAMES[domain.method] if domain.method is not None else None,
+        gettext(
             request,
-            gettext(
-                request,
-                "%(domain)s is not verified yet: neither the file nor the DNS record has"
-                " the token. What the check found: %(found)s",
-                domain=domain.hostname,
-                found=domain.last_error or "",
-            ),
-            "error",
-        )
-    else:
-        flash(
-            request,
-            gettext(
-                request,
-                "%(domain)s is verified (%(method)s).",
-                domain=domain.hostname,
-                method=gettext(request, METHOD_NAMES[domain.method]),
-            ),
-        )
+            "%(domain)s is not verified yet: neither the file nor the DNS record has"
+            " the token. What the check found: %(found)s",
+            domain=domain.hostname,
+            found=domain.last_error or "",
+        ),
+    )
     return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
 
 
