@@ -49,10 +49,10 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
-from hoplink.clicks.redis_stream import ClickStream, RedisClickSource
 from hoplink.domains import ensure_default_domain
+from hoplink.ingest.journal import ClickJournal
+from hoplink.ingest.redis_stream import ClickStream, RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec

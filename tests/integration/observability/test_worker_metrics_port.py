@@ -16,8 +16,8 @@ from obs_support import Samples, running, samples, total
 
 import factories
 from dbs import REDIS_URL as SHARED_REDIS
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
+from hoplink.ingest.journal import ClickJournal
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules

@@ -8,8 +8,8 @@ from linkcache_nodes import Node
 
 import factories
 from clickids import split_click_id
-from hoplink.clicks.redis_stream import RedisClickSource
 from hoplink.clicks.service import find_click
+from hoplink.ingest.redis_stream import RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec

@@ -12,10 +12,10 @@ import httpx
 
 import factories
 from hoplink.app import HoplinkApp
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
 from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
+from hoplink.ingest.journal import ClickJournal
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.service import LinkSpec
