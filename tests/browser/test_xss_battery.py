@@ -216,7 +216,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.links.urls import UTM_FIELDS
     from hoplink.moderation import reports
     from hoplink.moderation import service as moderation
-    from hoplink.safety import verification
+    from hoplink.safety import destination_domains
     from hoplink.safety.policy import DestinationPolicy
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
@@ -340,14 +340,14 @@ async def _seed(server: Server) -> dict[str, Any]:
             await moderation.ban_link(tx, link_id=links[1].id, reason=PAYLOADS[3][:200], actor=None)
             # A claimed destination domain whose last check "found" payloads (the reason
             # is the verifier's own text; escaped all the same).
-            claimed = await verification.add_domain(
+            claimed = await destination_domains.add_domain(
                 tx, workspace=ws, hostname="xss-shop.example.com", policy=DestinationPolicy()
             )
-            await verification.record_outcome(
+            await destination_domains.record_outcome(
                 tx,
                 workspace=ws,
                 domain=claimed,
-                outcome=verification.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
+                outcome=destination_domains.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
                 actor=None,
             )
             # A custom short domain (issue 16) whose robots.txt and last check carry

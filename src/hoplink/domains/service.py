@@ -26,8 +26,8 @@ from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.links.urls import canonicalize_destination
+from hoplink.safety.destination_domains import normalize_hostname
 from hoplink.safety.policy import DestinationPolicy
-from hoplink.safety.verification import normalize_hostname
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 

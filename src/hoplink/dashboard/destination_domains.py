@@ -22,7 +22,7 @@ from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.errors import InvalidInput
-from hoplink.safety import verification
+from hoplink.safety import destination_domains
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
 from hoplink.safety.policy import PolicyMode
 
@@ -35,17 +35,17 @@ METHOD_NAMES = {
 
 def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
     return {
-        "well_known_url": f"https://{domain.hostname}{verification.WELL_KNOWN}{domain.token}",
-        "well_known_path": f"{verification.WELL_KNOWN}{domain.token}",
+        "well_known_url": f"https://{domain.hostname}{destination_domains.WELL_KNOWN}{domain.token}",
+        "well_known_path": f"{destination_domains.WELL_KNOWN}{domain.token}",
         "file_content": domain.token,
         "txt_name": domain.hostname,
-        "txt_record": f"{verification.TXT_PREFIX}{domain.token}",
+        "txt_record": f"{destination_domains.TXT_PREFIX}{domain.token}",
     }
 
 
 async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        return await verification.find_domain(
+        return await destination_domains.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
         )
 
@@ -57,7 +57,7 @@ def _common(request: Request, v: Viewer) -> dict[str, Any]:
         "can_change": v.can_manage and not v.suspended,
         "allowlist_mode": settings.destination_policy == PolicyMode.ALLOWLIST.value,
         "method_names": {m.value: name for m, name in METHOD_NAMES.items()},
-        "max_domains": verification.MAX_DOMAINS,
+        "max_domains": destination_domains.MAX_DOMAINS,
     }
 
 
@@ -90,7 +90,7 @@ async def add(request: Request) -> Response:
     runtime = services(request).runtime
     try:
         async with runtime.db.transaction() as tx:
-            domain = await verification.add_domain(
+            domain = await destination_domains.add_domain(
                 tx,
                 workspace=v.workspace,
                 hostname=hostname,
@@ -133,9 +133,9 @@ async def verify(request: Request) -> Response:
     runtime = services(request).runtime
     if domain.status is not DomainStatus.VERIFIED:
         # The network check holds no transaction, as in the API and the CLI.
-        outcome = await verification.Verifier.from_settings(runtime.settings).check(domain)
+        outcome = await destination_domains.Verifier.from_settings(runtime.settings).check(domain)
         async with runtime.db.transaction() as tx:
-            domain = await verification.record_outcome(
+            domain = await destination_domains.record_outcome(
                 tx, workspace=v.workspace, domain=domain, outcome=outcome, actor=v.actor
             )
     flash_check(
@@ -162,7 +162,7 @@ async def delete_form(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     v = await _manager(request)
     async with services(request).runtime.db.transaction() as tx:
-        domain = await verification.delete_domain(
+        domain = await destination_domains.delete_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
         )
     flash(request, gettext(request, "%(domain)s was removed.", domain=domain.hostname))
