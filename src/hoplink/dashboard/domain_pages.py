@@ -1,5 +1,6 @@
-"""What the two domain settings pages share: destination domains (``domains.py``) and
-custom short domains (``short_domains.py``) are listed, checked and changed alike."""
+"""What the two domain settings pages share: destination domains
+(``destination_domains.py``) and custom short domains (``short_domains.py``) are listed,
+checked and changed alike."""
 
 from __future__ import annotations
 
