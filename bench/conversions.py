@@ -49,6 +49,7 @@ from hoplink.clicks.models import Click
 from hoplink.config import load_settings
 from hoplink.ingest.worker import Worker
 from hoplink.links.service import LinkSpec, create_links
+from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
 from hoplink.storage import migrations
 from hoplink.workspaces.models import WorkspaceStatus
@@ -103,7 +104,7 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, list[str], list[str]]:
             domain=runtime.default_domain,
             specs=specs,
             actor=None,
-            code_length=7,
+            rules=LinkRules(),
         )
     link_ids = [link.id for link in made if not isinstance(link, Exception)]
     now = time.time()

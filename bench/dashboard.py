@@ -69,6 +69,7 @@ from hoplink.config import load_settings
 from hoplink.domains import ensure_default_domain
 from hoplink.links import campaigns, service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
 from hoplink.workspaces.models import Role, WorkspaceStatus
@@ -278,7 +279,7 @@ async def create_data(
         with patch.object(service, "utcnow", lambda stamp=stamp: stamp):
             async with db.transaction() as tx:
                 made = await service.create_links(
-                    tx, workspace=ws, domain=domain, specs=specs, actor="bench", code_length=7
+                    tx, workspace=ws, domain=domain, specs=specs, actor="bench", rules=LinkRules()
                 )
                 if not db.is_sqlite and k % 10 == 9:
                     # What autovacuum does as a table grows (it is off on the test server):

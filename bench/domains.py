@@ -31,6 +31,7 @@ from hoplink.config import load_settings
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.service import LinkSpec, create_link
+from hoplink.links.spec import LinkRules
 from hoplink.storage import tables
 
 
@@ -98,7 +99,7 @@ async def main(domains: int, requests: int) -> None:
                     domain=domain,
                     spec=LinkSpec(url=f"https://shop.example.com/item?d={h}"),
                     actor="bench",
-                    code_length=7,
+                    rules=LinkRules(),
                 )
                 codes[h] = link.code
         print(

@@ -42,6 +42,7 @@ from hoplink.forwarding.platforms import Endpoints
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.storage import migrate
 from hoplink.storage.database import Database
@@ -97,7 +98,7 @@ async def _fresh(path: Path, links: int) -> tuple[Database, str, list[Any]]:
                         utm={"utm_source": "facebook", "utm_campaign": f"c{i % 7}"},
                     ),
                     actor="bench",
-                    code_length=7,
+                    rules=LinkRules(),
                 )
             )
     return db, ws.id, made

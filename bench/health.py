@@ -41,6 +41,7 @@ from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.probe import Prober
 from hoplink.linkhealth.service import HealthOnCommit
 from hoplink.links.service import LinkSpec, create_links
+from hoplink.links.spec import LinkRules
 from hoplink.net.addresses import IPAddress
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.storage import migrate
@@ -123,7 +124,12 @@ async def bench(address: str, links: int, concurrency: int) -> None:
                     for n in range(start, min(links, start + 1000))
                 ]
                 await create_links(
-                    tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=8
+                    tx,
+                    workspace=ws,
+                    domain=domain,
+                    specs=specs,
+                    actor=None,
+                    rules=LinkRules(code_length=8),
                 )
 
         async def resolve(host: str, port: int) -> list[IPAddress]:

@@ -25,6 +25,7 @@ from hoplink.imports import formats
 from hoplink.imports.models import Source
 from hoplink.imports.runner import run_import
 from hoplink.links import service
+from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import create_workspace
@@ -76,7 +77,7 @@ async def baseline(root: Path, text: str) -> float:
                 domain=domain,
                 specs=specs,
                 actor="bench",
-                code_length=7,  # type: ignore[arg-type]
+                rules=LinkRules(),
             )
     elapsed = time.perf_counter() - start
     CPU["baseline"] = time.process_time() - cpu

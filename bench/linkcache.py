@@ -37,6 +37,7 @@ from hoplink.app import HoplinkApp
 from hoplink.config import load_settings
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import migrate
 from hoplink.storage.database import create_engine
 
@@ -149,7 +150,7 @@ async def main() -> None:
                     domain=dom,
                     spec=LinkSpec(url=f"https://shop.example.com/item/{n}?sku=42"),
                     actor=None,
-                    code_length=7,
+                    rules=LinkRules(),
                 )
                 codes.append(link.code)
         await db.dispose()

@@ -342,7 +342,7 @@ def stored_clicks(work: Path) -> tuple[int, int]:
 
 async def journaled(data_dir: Path) -> tuple[int, int]:
     """(records, distinct click ids) in the journal, read by a fresh consumer."""
-    from hoplink.clicks.journal import ClickJournal
+    from hoplink.ingest.journal import ClickJournal
 
     journal = ClickJournal(data_dir / "journal", write=False)
     ids: set[str] = set()

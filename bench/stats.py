@@ -43,6 +43,7 @@ from hoplink.config import load_settings
 from hoplink.domains import ensure_default_domain
 from hoplink.links import campaigns, service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import migrate
 from hoplink.storage.database import Database, create_engine
 from hoplink.workspaces.models import WorkspaceStatus
@@ -359,7 +360,7 @@ async def prepare(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[s
                 for i in range(start, min(args.links, start + 500))
             ]
             made = await service.create_links(
-                tx, workspace=ws, domain=domain, specs=specs, actor="bench", code_length=7
+                tx, workspace=ws, domain=domain, specs=specs, actor="bench", rules=LinkRules()
             )
             for link in made:
                 if not isinstance(link, Exception):

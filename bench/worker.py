@@ -59,13 +59,14 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
-from hoplink.clicks.redis_stream import ClickStream, RedisClickSource
 from hoplink.domains import ensure_default_domain
+from hoplink.ingest.journal import ClickJournal
+from hoplink.ingest.redis_stream import ClickStream, RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.observability import metrics
 from hoplink.storage import migrate
 from hoplink.storage import tables as t
@@ -101,7 +102,7 @@ async def _links(db: Database, n: int) -> tuple[str, list[str]]:
                 domain=dom,
                 specs=specs[i : i + 1000],
                 actor="bench",
-                code_length=7,
+                rules=LinkRules(),
             )
     return ws.id, [link.id for link in made if not isinstance(link, Exception)]
 

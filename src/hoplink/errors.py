@@ -29,7 +29,7 @@ handled where it happens, and none reaches a client as anything but the answer b
     │                                        the CLI (serve, worker) exits 2
     ├── SchemaOutOfDate        runtime       PostgreSQL behind the code: "run `hoplink db
     │                                        upgrade` first", exit 1 (serve: before listening)
-    ├── JournalLocked          clicks.journal  another process writes the click journal:
+    ├── JournalLocked          ingest.journal  another process writes the click journal:
     │                                        the web process does not start (a locked
     │                                        production spool belongs to a live node: skipped)
     ├── CircuitOpen            redirect.breaker  a failed dependency is not called again

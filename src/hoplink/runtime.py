@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.salts import VisitorSalts
 from hoplink.config import Settings
 from hoplink.domains import ensure_default_domain
 from hoplink.geo import GeoLookup, open_geo_lookup
+from hoplink.ingest.journal import ClickJournal
 from hoplink.linkhealth.service import HealthOnCommit
 from hoplink.links.models import Domain
+from hoplink.links.spec import LinkRules
 from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
 from hoplink.redirect.invalidation import InvalidateOnCommit, LinkInvalidation
@@ -34,7 +35,7 @@ from hoplink.webhooks.outbox import OutboxOnCommit
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from hoplink.clicks.redis_stream import RedisClickSink
+    from hoplink.ingest.redis_stream import RedisClickSink
 
 log = logging.getLogger("hoplink")
 
@@ -66,6 +67,9 @@ class Runtime:
     trusted_proxies: TrustedProxies
     # Shared through Redis in production mode, per process otherwise (hoplink.ratelimit).
     rate_limiter: RateLimiter
+    # The operator's rules for new and edited links (code length, eligibility, destination
+    # policy), built once from the settings and handed whole to the link services.
+    link_rules: LinkRules
     # The embedded click queue: ClickSink for the edge, ClickSource for the worker. Opened
     # only by a serving process (``serve=True``); CLI commands have None.
     journal: ClickJournal | None = None
@@ -93,7 +97,7 @@ class Runtime:
         to ``serve``, also load the visitor salts, open the click journal (one serving process
         per data directory) and start the services."""
         if serve and settings.redis_url:
-            from hoplink.clicks.redis_stream import check_production_mode
+            from hoplink.ingest.redis_stream import check_production_mode
 
             check_production_mode(settings)  # ConfigError: production mode on SQLite
         db = Database.from_url(
@@ -145,6 +149,7 @@ class Runtime:
                     redis=redis,
                     prefix=settings.redis_key_prefix,
                 ),
+                link_rules=LinkRules.from_settings(settings),
                 redis=redis,
             )
             if serve:
@@ -155,7 +160,7 @@ class Runtime:
                 feed = ChangeFeed(db, runtime.redirect_cache)
                 runtime._tasks.append(asyncio.create_task(feed.run(), name="redirect-changes"))
             if serve and redis is not None:
-                from hoplink.clicks.redis_stream import RedisClickSink
+                from hoplink.ingest.redis_stream import RedisClickSink
 
                 runtime.click_sink = RedisClickSink.from_settings(redis, settings)
                 runtime.click_sink.start()

@@ -21,7 +21,7 @@ PHONE = (
 
 async def _link(data_dir: str) -> tuple[str, str]:
     from hoplink.config import load_settings
-    from hoplink.links.service import LinkSpec, create_link
+    from hoplink.links.service import LinkRules, LinkSpec, create_link
     from hoplink.runtime import Runtime
 
     runtime = await Runtime.start(load_settings(data_dir=data_dir, default_domain=HOST))
@@ -35,7 +35,7 @@ async def _link(data_dir: str) -> tuple[str, str]:
                 domain=runtime.default_domain,
                 spec=LinkSpec(url="https://shop.example.com/item/77", title="Summer dress"),
                 actor="test",
-                code_length=7,
+                rules=LinkRules(),
             )
         return link.id, link.code
     finally:

@@ -15,7 +15,7 @@ async def _broken_link(data_dir: str) -> str:
     from hoplink.config import load_settings
     from hoplink.ids import new_id, utcnow
     from hoplink.linkhealth.models import HealthEvent
-    from hoplink.links.service import LinkSpec, create_link
+    from hoplink.links.service import LinkRules, LinkSpec, create_link
     from hoplink.runtime import Runtime
 
     runtime = await Runtime.start(load_settings(data_dir=data_dir, default_domain=HOST))
@@ -24,7 +24,7 @@ async def _broken_link(data_dir: str) -> str:
             ws = await tx.workspaces.find(SLUG)
             assert ws is not None
             link = await create_link(
-                tx, workspace=ws, domain=runtime.default_domain, actor="test", code_length=7,
+                tx, workspace=ws, domain=runtime.default_domain, actor="test", rules=LinkRules(),
                 spec=LinkSpec(url="https://shopee.sg/phone-case-i.1.2", title="Phone case"),
             )  # fmt: skip
         now = utcnow()

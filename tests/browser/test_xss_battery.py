@@ -213,11 +213,11 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.ids import utcnow
     from hoplink.links import public_stats
     from hoplink.links.campaigns import create_campaign
-    from hoplink.links.service import LinkSpec, create_links
+    from hoplink.links.service import LinkRules, LinkSpec, create_links
     from hoplink.links.urls import UTM_FIELDS
     from hoplink.moderation import reports
     from hoplink.moderation import service as moderation
-    from hoplink.safety import verification
+    from hoplink.safety import destination_domains
     from hoplink.safety.policy import DestinationPolicy
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
@@ -266,7 +266,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                     )
                 )
             results = await create_links(
-                tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
+                tx, workspace=ws, domain=domain, specs=specs, actor=None, rules=LinkRules()
             )
             # A destination the URL rules refused raw is stored percent-encoded instead.
             retry = [i for i, r in enumerate(results) if isinstance(r, Exception)]
@@ -286,7 +286,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                 for i, r in zip(
                     retry,
                     await create_links(
-                        tx, workspace=ws, domain=domain, specs=again, actor=None, code_length=7
+                        tx, workspace=ws, domain=domain, specs=again, actor=None, rules=LinkRules()
                     ),
                     strict=True,
                 ):
@@ -341,14 +341,14 @@ async def _seed(server: Server) -> dict[str, Any]:
             await moderation.ban_link(tx, link_id=links[1].id, reason=PAYLOADS[3][:200], actor=None)
             # A claimed destination domain whose last check "found" payloads (the reason
             # is the verifier's own text; escaped all the same).
-            claimed = await verification.add_domain(
+            claimed = await destination_domains.add_domain(
                 tx, workspace=ws, hostname="xss-shop.example.com", policy=DestinationPolicy()
             )
-            await verification.record_outcome(
+            await destination_domains.record_outcome(
                 tx,
                 workspace=ws,
                 domain=claimed,
-                outcome=verification.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
+                outcome=destination_domains.Outcome(None, " ".join(PAYLOADS[10:14])[:300]),
                 actor=None,
             )
             # A custom short domain (issue 16) whose robots.txt and last check carry

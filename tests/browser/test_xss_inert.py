@@ -23,7 +23,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.accounts.models import Scope
     from hoplink.clicks.enriched import Counts, RollupDelta
     from hoplink.links.campaigns import create_campaign
-    from hoplink.links.service import LinkSpec, create_links
+    from hoplink.links.service import LinkRules, LinkSpec, create_links
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
 
@@ -46,7 +46,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                 for i, p in enumerate(PAYLOADS)
             ]
             links = await create_links(
-                tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
+                tx, workspace=ws, domain=domain, specs=specs, actor=None, rules=LinkRules()
             )
             for p in PAYLOADS[:10]:
                 await create_api_key(

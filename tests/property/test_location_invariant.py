@@ -35,6 +35,7 @@ from hoplink.links import rules as link_rules
 from hoplink.links.models import Domain, Link
 from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 
 HOST = factories.DEFAULT_HOST
 OTHER_HOST = "go.brand.example"
@@ -99,7 +100,7 @@ async def world(
         async def make(domain: Domain, url: str, **kw: Any) -> Link:
             spec = LinkSpec(url=url, utm={"utm_source": "facebook"}, **kw)
             return await service.create_link(
-                tx, workspace=ws, domain=domain, spec=spec, actor=None, code_length=7
+                tx, workspace=ws, domain=domain, spec=spec, actor=None, rules=LinkRules()
             )
 
         links = [
@@ -114,7 +115,7 @@ async def world(
         spec = LinkSpec(url="https://shop.example.com/e?k=v", forward_query=True)
         links.append(
             await service.create_link(
-                tx, workspace=renamed, domain=default, spec=spec, actor=None, code_length=7
+                tx, workspace=renamed, domain=default, spec=spec, actor=None, rules=LinkRules()
             )
         )
         params[links[-1].id] = "cid"

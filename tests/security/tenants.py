@@ -48,7 +48,7 @@ from hoplink.links.campaigns import create_campaign  # noqa: E402
 from hoplink.links.routing import app_presets  # noqa: E402
 from hoplink.moderation import reports  # noqa: E402
 from hoplink.moderation import service as moderation  # noqa: E402
-from hoplink.safety import verification  # noqa: E402
+from hoplink.safety import destination_domains  # noqa: E402
 from hoplink.safety.policy import policy_from_settings  # noqa: E402
 from hoplink.storage.database import Database  # noqa: E402
 from hoplink.storage.tables import metadata  # noqa: E402
@@ -240,7 +240,7 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
     second = await dash.link(ws, title=f"Second link of {label}", tags=[tag])
     async with dash.db.transaction() as tx:
         settings = dash.app.settings
-        domain = await verification.add_domain(
+        domain = await destination_domains.add_domain(
             tx,
             workspace=ws,
             hostname=f"shop-{label}.example.com",

@@ -21,6 +21,7 @@ import pytest_asyncio
 import factories
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "dashboard"))
 from dashboard_harness import Dash, running_dashboard
@@ -110,7 +111,7 @@ async def test_an_existing_link_the_policy_now_refuses_can_still_be_edited(dash:
             domain=dash.domain,
             spec=LinkSpec(url="https://shop.example.com/old"),
             actor="test",
-            code_length=7,
+            rules=LinkRules(),
         )
     renamed = await http.patch(f"/links/{old.id}", json={"title": "Old sale", "archived": True})
     assert renamed.status_code == 200, renamed.text

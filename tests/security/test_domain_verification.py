@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 
 from api_client import Api, running_api
-from hoplink.safety.verification import TXT_PREFIX, WELL_KNOWN
+from hoplink.safety.destination_domains import TXT_PREFIX, WELL_KNOWN
 from hoplink.storage.database import Database
 from security.dns_server import DnsServer, dns_server
 from security.web_site import Site, site

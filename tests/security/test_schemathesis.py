@@ -41,7 +41,7 @@ async def _seed(server: Server) -> str:
     from hoplink.accounts.apikeys import create_api_key
     from hoplink.accounts.models import Scope
     from hoplink.links.campaigns import create_campaign
-    from hoplink.links.service import LinkSpec, create_links
+    from hoplink.links.service import LinkRules, LinkSpec, create_links
     from hoplink.storage.database import Database
 
     db = Database.from_url(f"sqlite+aiosqlite:///{server.data_dir / 'hoplink.db'}")
@@ -61,7 +61,7 @@ async def _seed(server: Server) -> str:
                 for i in range(5)
             ]
             await create_links(
-                tx, workspace=ws, domain=domain, specs=specs, actor=None, code_length=7
+                tx, workspace=ws, domain=domain, specs=specs, actor=None, rules=LinkRules()
             )
             _, raw = await create_api_key(
                 tx,

@@ -23,7 +23,6 @@ from hoplink.links import experiments
 from hoplink.links.abresults import ab_results
 from hoplink.links.abtest import AbTest
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 
 router = APIRouter(tags=["A/B tests"], responses=problem_responses(401, 403, 404, 409, 422))
@@ -91,7 +90,7 @@ async def start_test(
             link_id=link_id,
             variants=[v.model_dump() for v in body.variants],
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
         out = await _out(tx, runtime, who.workspace.id, link.id, test)
     return out
@@ -110,7 +109,7 @@ async def stop_test(link_id: str, body: AbStop, who: LinksWrite, runtime: Runtim
             link_id=link_id,
             winner=body.winner,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
         out = await _out(tx, runtime, who.workspace.id, link.id, test)
     return out

@@ -17,7 +17,6 @@ from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
 from hoplink.api.schemas import _In, problem_responses
 from hoplink.linkhealth import service
 from hoplink.linkhealth.models import HealthEvent, LinkHealth
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(tags=["destination health"], responses=problem_responses(401, 403, 404, 422))
 
@@ -110,7 +109,7 @@ async def set_health(
     async with runtime.db.transaction() as tx:
         await service.set_auto_fallback(
             tx, workspace=who.workspace, link_id=link_id, mode=body.auto_fallback,
-            actor=who.actor, policy=policy_from_settings(runtime.settings),
+            actor=who.actor, policy=runtime.link_rules.policy,
         )  # fmt: skip
         found, history = await service.link_health(tx, workspace=who.workspace, link_id=link_id)
     return LinkHealthOut.of(found, history)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Response
@@ -25,11 +25,13 @@ from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
+from hoplink.links.spec import CLEARABLE, UNSET, LinkEdit, Unset
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.quotas import quota_from_settings
+
+_T = TypeVar("_T")
 
 router = APIRouter(
     prefix="/links", tags=["links"], responses=problem_responses(400, 401, 403, 404, 409, 422)
@@ -73,9 +75,7 @@ async def create_link(
                 domain=domain,
                 spec=_spec(body),
                 actor=who.actor,
-                code_length=runtime.settings.code_length,
-                require_verified=runtime.settings.require_verified_workspace,
-                policy=policy_from_settings(runtime.settings),
+                rules=runtime.link_rules,
                 quota=quota_from_settings(runtime.settings),
             )
     except InvalidInput:
@@ -155,9 +155,7 @@ async def _bulk_results(
                     domain=domain,
                     specs=[_spec(parsed[i]) for i in indexes],
                     actor=who.actor,
-                    code_length=runtime.settings.code_length,
-                    require_verified=runtime.settings.require_verified_workspace,
-                    policy=policy_from_settings(runtime.settings),
+                    rules=runtime.link_rules,
                     quota=quota_from_settings(runtime.settings),
                     all_or_nothing=body.all_or_nothing,
                 )
@@ -248,32 +246,51 @@ async def get_link(link_id: str, who: LinksRead, runtime: RuntimeDep) -> LinkOut
 async def update_link(
     link_id: str, body: LinkUpdate, who: LinksWrite, runtime: RuntimeDep
 ) -> LinkOut:
-    changes: dict[str, object] = {}
-    utm: dict[str, str | None] = {}
-    nullable = {"channel", "campaign_id", "title", "notes", *service.SCHEDULE_FIELDS}
-    null_errors: list[FieldError] = []
-    for name in sorted(body.model_fields_set):
-        value = getattr(body, name)
-        if name in UTM_FIELDS:
-            utm[name] = value
-        elif value is None and name not in nullable:
-            null_errors.append(FieldError(name, "null", "must not be null; leave it out instead"))
-        else:
-            changes[name] = value
-    if null_errors:
-        raise InvalidInput(null_errors)
-    if utm:
-        changes["utm"] = utm
+    edit = _edit(body)
     async with runtime.db.transaction() as tx:
         link = await service.update_link(
             tx,
             workspace=who.workspace,
             link_id=link_id,
-            changes=changes,
+            edit=edit,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
     return _out(runtime, link)
+
+
+def _edit(body: LinkUpdate) -> LinkEdit:
+    """The fields the body sent (left out: kept); null clears, where a link may lack it."""
+    sent = body.model_fields_set
+    null_errors = [
+        FieldError(name, "null", "must not be null; leave it out instead")
+        for name in sorted(sent - set(UTM_FIELDS) - CLEARABLE)
+        if getattr(body, name) is None
+    ]
+    if null_errors:
+        raise InvalidInput(null_errors)
+    utm = {name: getattr(body, name) for name in UTM_FIELDS if name in sent}
+
+    def _sent(name: str, value: _T) -> _T | Unset:
+        return value if name in sent else UNSET
+
+    return LinkEdit(
+        url=body.url if body.url is not None else UNSET,
+        utm=utm or UNSET,
+        channel=_sent("channel", body.channel),
+        campaign_id=_sent("campaign_id", body.campaign_id),
+        tags=body.tags if body.tags is not None else UNSET,
+        title=_sent("title", body.title),
+        notes=_sent("notes", body.notes),
+        archived=body.archived if body.archived is not None else UNSET,
+        disabled=body.disabled if body.disabled is not None else UNSET,
+        forward_query=body.forward_query if body.forward_query is not None else UNSET,
+        pass_ad_click_ids=(body.pass_ad_click_ids if body.pass_ad_click_ids is not None else UNSET),
+        starts_at=_sent("starts_at", body.starts_at),
+        ends_at=_sent("ends_at", body.ends_at),
+        max_clicks=_sent("max_clicks", body.max_clicks),
+        expiry_url=_sent("expiry_url", body.expiry_url),
+    )
 
 
 @router.delete("/{link_id}", status_code=204, summary="Delete a link (its code is never reused)")

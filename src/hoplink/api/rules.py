@@ -21,7 +21,6 @@ from hoplink.errors import NotFound
 from hoplink.links import rules as service
 from hoplink.links.routing import AppPreset, app_presets
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(tags=["routing rules"], responses=problem_responses(401, 403, 404, 422))
 
@@ -66,7 +65,7 @@ async def set_rules(
             link_id=link_id,
             rules=raws,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
             presets=_presets(runtime),
         )
     return [RuleOut.of(r) for r in rules]
@@ -84,7 +83,7 @@ async def add_rule(link_id: str, body: RuleCreate, who: LinksWrite, runtime: Run
             rule=body.raw(),
             position=body.position,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
             presets=_presets(runtime),
         )
     return RuleOut.of(rule)
@@ -112,7 +111,7 @@ async def replace_rule(
             rule_id=rule_id,
             rule=body.raw(),
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
             presets=_presets(runtime),
         )
     return RuleOut.of(rule)

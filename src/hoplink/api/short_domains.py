@@ -20,7 +20,6 @@ from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.links.models import Domain
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(
     tags=["short domains"], responses=problem_responses(400, 401, 403, 404, 422, 429)
@@ -130,7 +129,7 @@ async def add_short_domain(
             workspace=who.workspace,
             hostname=body.hostname,
             settings=runtime.settings,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
     return ShortDomainOut.of(domain, runtime.settings.custom_domain_cname_target)
 
@@ -165,7 +164,7 @@ async def update_short_domain(
             tx,
             workspace=who.workspace,
             ref=domain_id,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
             **sent,
         )
     return ShortDomainOut.of(domain, runtime.settings.custom_domain_cname_target)

@@ -20,7 +20,7 @@ from hoplink.api.schemas import _In, problem_responses
 from hoplink.errors import NotFound
 from hoplink.net.fetch import SafeFetcher
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import DestinationPolicy, policy_from_settings
+from hoplink.safety.policy import DestinationPolicy
 from hoplink.webhooks import service
 from hoplink.webhooks.models import EVENT_TYPES, Attempt, Endpoint, Message
 from hoplink.webhooks.secrets import SecretBox
@@ -151,7 +151,7 @@ def _box(runtime: Runtime) -> SecretBox:
 def _open_policy(runtime: Runtime) -> DestinationPolicy:
     """The operator's blocks apply; allowlist mode is for link destinations, not for a
     seller's own receiver."""
-    policy = policy_from_settings(runtime.settings)
+    policy = runtime.link_rules.policy
     return DestinationPolicy(blocklist=policy.blocklist, shorteners=frozenset())
 
 

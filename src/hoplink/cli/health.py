@@ -14,7 +14,6 @@ from hoplink.config import Settings
 from hoplink.linkhealth import service
 from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.models import HealthEvent, LinkHealth
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.service import find_workspace
 
 app = typer.Typer(
@@ -114,7 +113,7 @@ async def _fallback(settings: Settings, ref: str, link: str, mode: str) -> LinkH
         ws = await find_workspace(tx, ref)
         return await service.set_auto_fallback(
             tx, workspace=ws, link_id=await _link_id(tx, ws, link), mode=mode, actor="cli",
-            policy=policy_from_settings(settings),
+            policy=rt.link_rules.policy,
         )  # fmt: skip
 
 

@@ -13,8 +13,8 @@ from hoplink.config import Settings
 from hoplink.domains import domain_for
 from hoplink.errors import WorkspaceSuspended
 from hoplink.links.models import Link, LinkQuery
-from hoplink.links.service import LinkSpec, create_link, update_link
-from hoplink.safety.policy import policy_from_settings
+from hoplink.links.service import create_link, update_link
+from hoplink.links.spec import LinkEdit, LinkSpec
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import find_workspace
 
@@ -42,9 +42,7 @@ async def _create(
             domain=await domain_for(tx, ws, domain),
             spec=spec,
             actor="cli",
-            code_length=settings.code_length,
-            require_verified=settings.require_verified_workspace,
-            policy=policy_from_settings(settings),
+            rules=rt.link_rules,
         )
         return link, rt.short_url(link.domain, link.code)
 
@@ -125,10 +123,13 @@ def create(
     out.print(f"final URL  {link.final_url}", markup=False, soft_wrap=True)
 
 
-async def _update(settings: Settings, ref: str, link_id: str, changes: dict[str, Any]) -> Link:
+async def _update(settings: Settings, ref: str, link_id: str, edit: LinkEdit) -> Link:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
-        return await update_link(tx, workspace=ws, link_id=link_id, changes=changes, actor="cli")
+        return await update_link(
+            tx, workspace=ws, link_id=link_id, edit=edit, actor="cli",
+            policy=rt.link_rules.policy,
+        )  # fmt: skip
 
 
 @app.command("set")
@@ -148,12 +149,10 @@ def set_(
     Example:
     $ hoplink link set lnk_8Hq2... -w my-store --pass-ad-click-ids
     """
-    changes: dict[str, Any] = {}
-    if pass_ad_click_ids is not None:
-        changes["pass_ad_click_ids"] = pass_ad_click_ids
-    if not changes:
+    if pass_ad_click_ids is None:
         raise typer.BadParameter("nothing to change; give an option such as --pass-ad-click-ids")
-    link = _common.run(_update(_common.settings(), workspace, link_id, changes))
+    edit = LinkEdit(pass_ad_click_ids=pass_ad_click_ids)
+    link = _common.run(_update(_common.settings(), workspace, link_id, edit))
     out.print(f"pass ad click ids  {'on' if link.pass_ad_click_ids else 'off'}", markup=False)
 
 

@@ -16,7 +16,6 @@ from hoplink.domains import domain_for
 from hoplink.errors import InvalidInput, NotFound
 from hoplink.links import rules as service
 from hoplink.links.routing import Rule, app_presets
-from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.service import find_workspace
@@ -98,7 +97,7 @@ async def _change(settings: Settings, ref: str, link_ref: str, how: str, data: A
             "link_id": await _link_id(tx, ws, link_ref),
             "actor": "cli",
         }
-        policy = policy_from_settings(settings)
+        policy = rt.link_rules.policy
         presets = app_presets(settings.app_presets_file)
         if how == "add":
             position = data.pop("position", None) if isinstance(data, dict) else None

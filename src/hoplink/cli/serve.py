@@ -21,8 +21,8 @@ from hoplink.app import create_app, default_services
 from hoplink.cli import _common
 from hoplink.cli._common import out
 from hoplink.cli.bootstrap import FirstRun, bootstrap
-from hoplink.clicks.redis_stream import check_production_mode
 from hoplink.config import ConfigError, Settings
+from hoplink.ingest.redis_stream import check_production_mode
 from hoplink.observability import logs
 
 # uvicorn waits this long for open requests on SIGTERM/Ctrl+C, then closes them.

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from hoplink import privacy
-from hoplink.cli import _common, domains
+from hoplink.cli import _common, destination_domains
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
 from hoplink.ids import utcnow
@@ -20,7 +20,7 @@ from hoplink.workspaces.quotas import QuotaUsage, quota_from_settings, quota_usa
 from hoplink.workspaces.service import create_workspace, find_workspace
 
 app = typer.Typer(help="Manage workspaces (one per seller).", no_args_is_help=True)
-app.add_typer(domains.app, name="domain")
+app.add_typer(destination_domains.app, name="domain")
 
 _STATUS_STYLE = {
     WorkspaceStatus.VERIFIED: "green",

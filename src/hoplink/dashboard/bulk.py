@@ -64,9 +64,7 @@ async def bulk_form(request: Request) -> Response:
 async def bulk_start(request: Request) -> Response:
     svc = services(request)
     v = await _viewer(request, edit=True)
-    check_can_create_links(
-        v.workspace, require_verified=svc.runtime.settings.require_verified_workspace
-    )
+    check_can_create_links(v.workspace, require_verified=svc.runtime.link_rules.require_verified)
     form = await request.form(max_files=1, max_fields=10, max_part_size=_MAX_UPLOAD)
     pasted = str(form.get("text", "") or "")
     upload = form.get("file")

@@ -32,7 +32,6 @@ from hoplink.links.service import LinkSpec, create_links
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.quotas import QuotaExceeded, quota_from_settings
 
@@ -262,9 +261,7 @@ class BulkJobs:
                             domain=domain,
                             specs=[s for _, s in valid],
                             actor=actor,
-                            code_length=runtime.settings.code_length,
-                            require_verified=runtime.settings.require_verified_workspace,
-                            policy=policy_from_settings(runtime.settings),
+                            rules=runtime.link_rules,
                             quota=quota_from_settings(runtime.settings),
                         )
                 except QuotaExceeded as exc:

@@ -14,7 +14,7 @@ from typing import Any
 from hoplink.dashboard.i18n import N_
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.links.models import Link
-from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkEdit, LinkSpec
 from hoplink.links.urls import UTM_FIELDS
 
 
@@ -105,19 +105,19 @@ def spec_from(values: Mapping[str, str]) -> LinkSpec:
     )
 
 
-def changes_from(values: Mapping[str, str]) -> dict[str, Any]:
-    """An edit: every editable field as the form has it (the service keeps what is equal)."""
-    return {
-        "url": values["url"],
-        "utm": {name: values[name] for name in UTM_FIELDS},
-        "channel": _or_none(values["channel"]),
-        "campaign_id": _or_none(values["campaign_id"]),
-        "tags": split_tags(values["tags"]),
-        "title": values["title"],
-        "notes": values["notes"],
-        "forward_query": bool(values["forward_query"]),
-        "pass_ad_click_ids": bool(values["pass_ad_click_ids"]),
-    }
+def edit_from(values: Mapping[str, str]) -> LinkEdit:
+    """An edit: every field of the form as it has it (the service keeps what is equal)."""
+    return LinkEdit(
+        url=values["url"],
+        utm={name: values[name] for name in UTM_FIELDS},
+        channel=_or_none(values["channel"]),
+        campaign_id=_or_none(values["campaign_id"]),
+        tags=split_tags(values["tags"]),
+        title=values["title"],
+        notes=values["notes"],
+        forward_query=bool(values["forward_query"]),
+        pass_ad_click_ids=bool(values["pass_ad_click_ids"]),
+    )
 
 
 def link_values(link: Link) -> dict[str, str]:

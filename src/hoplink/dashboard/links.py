@@ -34,9 +34,9 @@ from hoplink.errors import FieldError, InvalidInput, RateLimited
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.service import preview_link
+from hoplink.links.spec import LinkEdit
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
-from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.quotas import quota_from_settings
 
@@ -258,9 +258,7 @@ async def create_link(request: Request) -> Response:
                 domain=await domain_for(tx, v.workspace, None),
                 spec=spec_from(values),
                 actor=v.actor,
-                code_length=runtime.settings.code_length,
-                require_verified=runtime.settings.require_verified_workspace,
-                policy=policy_from_settings(runtime.settings),
+                rules=runtime.link_rules,
                 quota=quota_from_settings(runtime.settings),
             )
         except InvalidInput as exc:
@@ -300,7 +298,7 @@ async def _preview_page(request: Request, values: dict[str, str]) -> Response:
             workspace=v.workspace,
             domain=domain,
             spec=spec_from(values),
-            policy=policy_from_settings(services(request).runtime.settings),
+            policy=services(request).runtime.link_rules.policy,
         )
         pickers = await _pickers(tx, v)
     errors = errors_by_field(result) if isinstance(result, InvalidInput) else {}
@@ -330,7 +328,7 @@ async def preview(request: Request) -> Response:
             workspace=v.workspace,
             domain=domain,
             spec=spec,
-            policy=policy_from_settings(services(request).runtime.settings),
+            policy=services(request).runtime.link_rules.policy,
         )
     body: dict[str, Any] = {"final_url": None, "errors": {}, "values": values}
     body["channel_hint"] = suggested_channel(values, v.workspace.channels)
@@ -420,9 +418,9 @@ async def update(request: Request) -> Response:
                 tx,
                 workspace=v.workspace,
                 link_id=link_id,
-                changes=forms.changes_from(values),
+                edit=forms.edit_from(values),
                 actor=v.actor,
-                policy=policy_from_settings(services(request).runtime.settings),
+                policy=services(request).runtime.link_rules.policy,
             )
         except InvalidInput as exc:
             saved = None
@@ -457,9 +455,9 @@ async def archive(request: Request) -> Response:
             tx,
             workspace=v.workspace,
             link_id=link_id,
-            changes={"archived": archived},
+            edit=LinkEdit(archived=archived),
             actor=v.actor,
-            policy=policy_from_settings(services(request).runtime.settings),
+            policy=services(request).runtime.link_rules.policy,
         )
     flash(
         request,
@@ -495,9 +493,9 @@ async def disable(request: Request) -> Response:
             tx,
             workspace=v.workspace,
             link_id=link_id,
-            changes={"disabled": disabled},
+            edit=LinkEdit(disabled=disabled),
             actor=v.actor,
-            policy=policy_from_settings(services(request).runtime.settings),
+            policy=services(request).runtime.link_rules.policy,
         )
     flash(
         request,

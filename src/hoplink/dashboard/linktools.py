@@ -39,8 +39,8 @@ from hoplink.links.routing import (
     Rule,
     app_presets,
 )
+from hoplink.links.spec import LinkEdit
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tx import Tx
 
 ROWS = 3  # condition rows shown without JavaScript (the script reveals up to MAX_CONDITIONS)
@@ -249,7 +249,7 @@ async def save_rule(request: Request) -> Response:
             "link_id": link_id,
             "rule": rule,
             "actor": v.actor,
-            "policy": policy_from_settings(runtime.settings),
+            "policy": runtime.link_rules.policy,
             "presets": _presets(runtime),
         }
         try:
@@ -309,7 +309,7 @@ async def move_rule(request: Request) -> Response:
                 link_id=link_id,
                 rules=[_as_input(r) for r in rules],
                 actor=v.actor,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
                 presets=_presets(runtime),
             )
     return _back(v, link_id, "rules")
@@ -360,7 +360,7 @@ async def start_test(request: Request) -> Response:
                 link_id=link_id,
                 variants=variants,
                 actor=v.actor,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
         except InvalidInput as exc:
             errors = _by_field(exc, lambda f: _variant_field(f, rows))
@@ -393,7 +393,7 @@ async def stop_test(request: Request) -> Response:
                 link_id=link_id,
                 winner=_text(form, "winner"),
                 actor=v.actor,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
         except InvalidInput as exc:
             errors = _by_field(exc, lambda f: "winner")
@@ -417,29 +417,32 @@ async def save_schedule(request: Request) -> Response:
         v.require_edit()
         link_id = request.path_params["id"]
         tz = ZoneInfo(v.workspace.timezone)
-        changes: dict[str, Any] = {}
+        times: dict[str, datetime | None] = {}
         errors: Errors = {}
         for name in ("starts_at", "ends_at"):
             text = _text(form, name)
             try:
-                changes[name] = _aware(text, tz) if text else None
+                times[name] = _aware(text, tz) if text else None
             except ValueError:
                 errors[name] = [FieldError(name, "invalid", "not a date and time")]
         limit = _text(form, "max_clicks")
         if limit and not limit.isdigit():
             errors["max_clicks"] = [FieldError("max_clicks", "invalid", "a whole number")]
-        else:
-            changes["max_clicks"] = int(limit) if limit else None
-        changes["expiry_url"] = _text(form, "expiry_url") or None
+        edit = LinkEdit(
+            starts_at=times.get("starts_at"),
+            ends_at=times.get("ends_at"),
+            max_clicks=int(limit) if limit and limit.isdigit() else None,
+            expiry_url=_text(form, "expiry_url") or None,
+        )
         if not errors:
             try:
                 await service.update_link(
                     tx,
                     workspace=v.workspace,
                     link_id=link_id,
-                    changes=changes,
+                    edit=edit,
                     actor=v.actor,
-                    policy=policy_from_settings(runtime.settings),
+                    policy=runtime.link_rules.policy,
                 )
             except InvalidInput as exc:
                 errors = _by_field(exc, lambda f: f.split(".", 1)[0])

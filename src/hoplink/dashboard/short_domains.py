@@ -13,16 +13,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.context import Viewer, services
+from hoplink.dashboard.domain_pages import flash_check
+from hoplink.dashboard.domain_pages import manager as _manager
+from hoplink.dashboard.domain_pages import viewer as _viewer
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
-from hoplink.errors import InvalidInput, WorkspaceSuspended
+from hoplink.errors import InvalidInput
 from hoplink.links.models import Domain
-from hoplink.safety.policy import policy_from_settings
 
 STATUS_NAMES = {
     "pending": N_("Pending"),
@@ -36,19 +38,6 @@ METHOD_NAMES = {
     "admin": N_("approved by the platform operator"),
 }
 _SETTINGS = ("root_url", "not_found_url", "robots")
-
-
-async def _viewer(request: Request) -> Viewer:
-    async with services(request).runtime.db.transaction(write=False) as tx:
-        return await load_viewer(tx, request, request.path_params["ws"])
-
-
-async def _manager(request: Request) -> Viewer:
-    v = await _viewer(request)
-    v.require_manage()
-    if v.suspended:
-        raise WorkspaceSuspended("this workspace is suspended; its domains cannot be changed")
-    return v
 
 
 async def _find(request: Request, v: Viewer) -> Domain:
@@ -106,7 +95,7 @@ async def add(request: Request) -> Response:
                 workspace=v.workspace,
                 hostname=hostname,
                 settings=runtime.settings,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
     except InvalidInput as exc:
         return await _list_page(
@@ -170,28 +159,18 @@ async def verify(request: Request) -> Response:
     outcome = await ShortDomainVerifier.from_settings(runtime.settings).check(domain)
     async with runtime.db.transaction() as tx:
         domain = await service.record_check(tx, domain=domain, outcome=outcome, actor=v.actor)
-    if domain.status == "verified" and outcome.method is not None:
-        flash(
+    verified = domain.status == "verified" and outcome.method is not None
+    flash_check(
+        request,
+        domain.hostname,
+        METHOD_NAMES[outcome.method.value] if verified and outcome.method else None,
+        gettext(
             request,
-            gettext(
-                request,
-                "%(domain)s is verified (%(method)s).",
-                domain=domain.hostname,
-                method=gettext(request, METHOD_NAMES[outcome.method.value]),
-            ),
-        )
-    else:
-        flash(
-            request,
-            gettext(
-                request,
-                "%(domain)s: no record with the token was found yet. What the check found:"
-                " %(found)s",
-                domain=domain.hostname,
-                found=outcome.error or "",
-            ),
-            "error",
-        )
+            "%(domain)s: no record with the token was found yet. What the check found: %(found)s",
+            domain=domain.hostname,
+            found=outcome.error or "",
+        ),
+    )
     return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
 
 
@@ -210,7 +189,7 @@ async def save(request: Request) -> Response:
                 tx,
                 workspace=v.workspace,
                 ref=domain.id,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
                 root_url=values["root_url"],
                 not_found_url=values["not_found_url"],
                 robots=values["robots"],

@@ -17,7 +17,7 @@ from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.errors import InvalidInput, WorkspaceSuspended
 from hoplink.net.fetch import SafeFetcher
-from hoplink.safety.policy import DestinationPolicy, policy_from_settings
+from hoplink.safety.policy import DestinationPolicy
 from hoplink.webhooks import service
 from hoplink.webhooks.models import EVENT_TYPES
 from hoplink.webhooks.secrets import SecretBox
@@ -76,7 +76,7 @@ async def add(request: Request) -> Response:
         events = service.parse_events(chosen)
         async with runtime.db.transaction(write=False) as tx:
             own = await tx.domains.hostnames()
-        blocks = policy_from_settings(runtime.settings).blocklist
+        blocks = runtime.link_rules.policy.blocklist
         checked = await service.check_endpoint_url(
             url,
             policy=DestinationPolicy(blocklist=blocks, shorteners=frozenset()),

@@ -26,9 +26,9 @@ from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.links.urls import canonicalize_destination
+from hoplink.safety.destination_domains import normalize_hostname
 from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
-from hoplink.safety.verification import normalize_hostname
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 
@@ -324,7 +324,7 @@ async def update_settings(
 ) -> Domain:
     """Change a domain's visitor answers and link defaults (only what is passed). The
     redirects are destinations like any link's: canonical, checked by the policy."""
-    from hoplink.links.service import destination_check
+    from hoplink.links.validation import destination_check
 
     domain = await find_domain(tx, workspace=workspace, ref=ref)
     if domain.status in (ShortDomainStatus.SUSPENDED, ShortDomainStatus.REMOVED):

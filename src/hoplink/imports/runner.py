@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from hoplink.imports.models import ImportReport, Source, SourceLink
 from hoplink.imports.service import import_links
 from hoplink.runtime import Runtime
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.models import Workspace
 
 
@@ -28,8 +27,6 @@ async def run_import(
     actor: str | None,
     dry_run: bool,
 ) -> ImportReport:
-    settings = runtime.settings
-
     async def attempt() -> ImportReport:
         async with runtime.db.transaction() as tx:
             report = await import_links(
@@ -38,10 +35,8 @@ async def run_import(
                 source=source,
                 links=links,
                 actor=actor,
-                code_length=settings.code_length,
+                rules=runtime.link_rules,
                 short_url=runtime.short_url,
-                require_verified=settings.require_verified_workspace,
-                policy=policy_from_settings(settings),
                 dry_run=dry_run,
             )
             if dry_run:

@@ -20,7 +20,7 @@ from hoplink.ids import new_id, utcnow
 from hoplink.imports.models import Action, ImportReport, RowOutcome, Source, SourceLink
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
-from hoplink.safety.policy import DestinationPolicy
+from hoplink.links.spec import LinkRules
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.service import check_can_create_links
@@ -40,14 +40,12 @@ async def import_links(
     source: Source,
     links: Sequence[SourceLink],
     actor: str | None,
-    code_length: int,
+    rules: LinkRules,
     short_url: Callable[[str, str], str],
-    require_verified: bool = True,
-    policy: DestinationPolicy | None = None,
     dry_run: bool = False,
 ) -> ImportReport:
     """Import ``links``; the report has one outcome per row, in row order."""
-    check_can_create_links(workspace, require_verified=require_verified)
+    check_can_create_links(workspace, require_verified=rules.require_verified)
     outcomes: dict[int, RowOutcome] = {}
     seen: set[str] = set()
     todo: list[SourceLink] = []
@@ -108,9 +106,7 @@ async def import_links(
                 domain=domain,
                 specs=specs,
                 actor=actor,
-                code_length=code_length,
-                require_verified=require_verified,
-                policy=policy,
+                rules=rules,
             )
             records = []
             for x, result in zip(batch, results, strict=True):

@@ -40,14 +40,14 @@ from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
 
 from hoplink.clicks.enriched import Event, SeenKey
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click, ClickSource
-from hoplink.clicks.redis_stream import RedisClickSource, check_production_mode
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
 from hoplink.domains.rechecker import rechecker_from_settings
 from hoplink.forwarding.delivery import attach as attach_forwarding
 from hoplink.forwarding.delivery import delivery_from_settings as forwarding_from_settings
+from hoplink.ingest.journal import ClickJournal
+from hoplink.ingest.redis_stream import RedisClickSource, check_production_mode
 from hoplink.ingest.rollups import DeltaBuilder, by_time, seen_keys
 from hoplink.ingest.seen import SeenCache
 from hoplink.ingest.steps import DropReason, IngestCounters, Pipeline, check_links

@@ -36,6 +36,7 @@ from hoplink.linkhealth.models import (
 from hoplink.links.abtest import AbTest
 from hoplink.links.routing import rules_from_json
 from hoplink.links.service import update_link
+from hoplink.links.spec import LinkEdit
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.linkhealth import ClaimedRow
 from hoplink.storage.tx import Tx
@@ -176,7 +177,7 @@ async def _reconcile_fallback(
     try:
         async with tx.savepoint():
             switched = await update_link(
-                tx, workspace=workspace, link_id=link.id, changes={"url": fallback},
+                tx, workspace=workspace, link_id=link.id, edit=LinkEdit(url=fallback),
                 actor=ACTOR, policy=policy,
             )  # fmt: skip
     except HoplinkError as exc:  # e.g. the policy now refuses the fallback URL
@@ -194,12 +195,18 @@ async def _restore(tx: Tx, health: LinkHealth, *, policy: DestinationPolicy | No
     workspace = await tx.workspaces.get(health.workspace_id)
     link = await tx.links(health.workspace_id).get(health.link_id)
     # Someone edited the destination meanwhile: theirs stands, nothing to put back.
-    if workspace is not None and link is not None and link.destination_url == health.switched_to:
+    restore = health.switched_from
+    if (
+        workspace is not None
+        and link is not None
+        and restore is not None
+        and link.destination_url == health.switched_to
+    ):
         try:
             async with tx.savepoint():
                 await update_link(
                     tx, workspace=workspace, link_id=link.id,
-                    changes={"url": health.switched_from}, actor=ACTOR, policy=policy,
+                    edit=LinkEdit(url=restore), actor=ACTOR, policy=policy,
                 )  # fmt: skip
         except HoplinkError as exc:
             log.warning("link %s: cannot restore its destination: %s", link.id, exc)

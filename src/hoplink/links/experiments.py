@@ -18,6 +18,8 @@ from hoplink.links import service
 from hoplink.links.abtest import AbTest, validate_variants
 from hoplink.links.models import Link
 from hoplink.links.rules import save_routing, with_part
+from hoplink.links.spec import LinkEdit
+from hoplink.links.validation import destination_check
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
@@ -48,7 +50,7 @@ async def start_test(
     link = await _load(tx, workspace, link_id)
     if test_of(link) is not None:
         raise Conflict("an A/B test is running on this link; stop it first")
-    check = await service.destination_check(tx, workspace=workspace, policy=policy)
+    check = await destination_check(tx, workspace=workspace, policy=policy)
     test = validate_variants(variants, check=check.check, started_at=utcnow())
     refused = await check.resolution_errors(
         [(f"variants.{i}.url", v.url) for i, v in enumerate(test.variants) if v.url]
@@ -92,7 +94,7 @@ async def stop_test(
             tx,
             workspace=workspace,
             link_id=link.id,
-            changes={"url": chosen.url},
+            edit=LinkEdit(url=chosen.url),
             actor=actor,
             policy=policy,
         )

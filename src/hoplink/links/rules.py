@@ -18,7 +18,8 @@ from hoplink.events import LinkChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import HistoryEntry, Link
 from hoplink.links.routing import MAX_RULES, AppPreset, Rule, rules_from_json, validate_rule
-from hoplink.links.service import check_not_banned, destination_check
+from hoplink.links.service import check_not_banned
+from hoplink.links.validation import destination_check
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace

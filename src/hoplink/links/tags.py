@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hoplink.errors import Conflict, FieldError, InvalidInput, NotFound
-from hoplink.links.service import clean_tags
+from hoplink.links.validation import clean_tags
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
 

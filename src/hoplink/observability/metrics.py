@@ -44,10 +44,10 @@ from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
 from hoplink.clicks.adids import AdIdDrop
-from hoplink.clicks.backlog import journal_backlog
 from hoplink.clicks.enriched import BotReason
-from hoplink.clicks.journal import ClickJournal
-from hoplink.clicks.redis_stream import ClickStream, RedisClickSink, RedisClickSource
+from hoplink.ingest.backlog import journal_backlog
+from hoplink.ingest.journal import ClickJournal
+from hoplink.ingest.redis_stream import ClickStream, RedisClickSink, RedisClickSource
 from hoplink.ingest.steps import DropReason, IngestCounters
 from hoplink.redirect.breaker import CircuitBreaker
 

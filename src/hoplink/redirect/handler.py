@@ -60,6 +60,8 @@ class RedirectApp:
         self.clicks_lost = 0
         self.lookups_failed = 0
         self.misses_refused = 0  # unknown codes answered 429 (enumeration limit)
+        # Set by ``bind`` (start-up): until then no host is known to be a custom domain.
+        self.bound = False
 
     def bind(self, runtime: EdgeParts) -> None:
         s = runtime.settings
@@ -92,6 +94,7 @@ class RedirectApp:
             (b"allow", b"GET, HEAD"),
             (b"content-length", b"0"),
         ]
+        self.bound = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         https = self.is_https(scope)
@@ -198,7 +201,7 @@ class RedirectApp:
         """Whether the request is for a workspace's custom domain: there every path but the
         Shlink API's is the redirect's (no dashboard, no /api on a seller's domain)."""
         host = _host(scope["headers"])
-        if host is None or not hasattr(self, "resolver"):
+        if host is None or not self.bound:
             return False
         try:
             site = await self.resolver.site(host)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from hoplink.clicks.journal import ClickJournal
-    from hoplink.clicks.redis_stream import RedisClickSink
     from hoplink.clicks.salts import VisitorSalts
     from hoplink.config import Settings
     from hoplink.geo import GeoLookup
+    from hoplink.ingest.journal import ClickJournal
+    from hoplink.ingest.redis_stream import RedisClickSink
     from hoplink.ratelimit import RateLimiter
     from hoplink.redirect.cache import RedirectCache
     from hoplink.redirect.proxies import TrustedProxies

@@ -17,8 +17,8 @@ from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.conversions import ConversionRepo
+from hoplink.storage.destination_domains import WorkspaceDomainRepo
 from hoplink.storage.domain_checks import DomainCheckQueue
-from hoplink.storage.domains import DomainRepo
 from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
 from hoplink.storage.linkhealth import HealthQueue, HealthRepo
@@ -35,9 +35,9 @@ from hoplink.storage.recovery import (
     WorkspaceSecurityRepo,
 )
 from hoplink.storage.sessions import SessionRepo
+from hoplink.storage.short_domains import DomainRepo
 from hoplink.storage.tags import TagRepo
 from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
-from hoplink.storage.workspace_domains import WorkspaceDomainRepo
 from hoplink.storage.workspaces import WorkspaceRepo
 
 

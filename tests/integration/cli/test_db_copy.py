@@ -27,6 +27,7 @@ from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.campaigns import create_campaign
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkEdit, LinkRules
 from hoplink.storage import migrate
 from hoplink.storage.copy import _reset_sequences, async_url
 from hoplink.storage.database import Database, create_engine
@@ -115,14 +116,14 @@ async def _populate(db: Database) -> None:
             )
             links.append(
                 await service.create_link(
-                    tx, workspace=ws, domain=dom, spec=spec, actor="test", code_length=7
+                    tx, workspace=ws, domain=dom, spec=spec, actor="test", rules=LinkRules()
                 )
             )
         await service.update_link(
-            tx, workspace=ws, link_id=links[0].id, changes={"archived": True}, actor="ed"
+            tx, workspace=ws, link_id=links[0].id, edit=LinkEdit(archived=True), actor="ed"
         )
         await service.update_link(
-            tx, workspace=ws, link_id=links[1].id, changes={"title": "Renamed"}, actor="ed"
+            tx, workspace=ws, link_id=links[1].id, edit=LinkEdit(title="Renamed"), actor="ed"
         )
         await service.delete_link(tx, workspace=ws, link_id=links[2].id)
         # A table added after this test was written (JSON detail, nullable columns).

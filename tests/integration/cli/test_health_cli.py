@@ -8,6 +8,7 @@ from cli_harness import Cli
 
 from hoplink.links.models import LinkQuery
 from hoplink.links.service import update_link
+from hoplink.links.spec import LinkEdit
 from hoplink.storage.tx import Tx
 
 
@@ -30,8 +31,8 @@ def test_health_commands(cli: Cli) -> None:
     async def add_expiry_url(tx: Tx) -> None:
         ws = await tx.workspaces.find("acme")
         assert ws is not None
-        changes = {"expiry_url": "https://shop.example.com/"}
-        await update_link(tx, workspace=ws, link_id=link_id, changes=changes, actor="t")
+        change = LinkEdit(expiry_url="https://shop.example.com/")
+        await update_link(tx, workspace=ws, link_id=link_id, edit=change, actor="t")
 
     cli.query(add_expiry_url)
 

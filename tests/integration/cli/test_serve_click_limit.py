@@ -17,6 +17,7 @@ import httpx
 from cli_harness import DOMAIN, Cli, cli_env
 
 from hoplink.links.service import update_link
+from hoplink.links.spec import LinkEdit
 from hoplink.storage.database import Database
 from processes import free_port, hoplink
 
@@ -37,9 +38,9 @@ def _limit(cli: Cli, link_id: str) -> None:
             async with db.transaction() as tx:
                 workspace = await tx.workspaces.find("acme")
                 assert workspace is not None
-                changes = {"max_clicks": LIMIT, "expiry_url": EXPIRED}
+                change = LinkEdit(max_clicks=LIMIT, expiry_url=EXPIRED)
                 await update_link(
-                    tx, workspace=workspace, link_id=link_id, changes=changes, actor="test"
+                    tx, workspace=workspace, link_id=link_id, edit=change, actor="test"
                 )
         finally:
             await db.dispose()

@@ -22,6 +22,7 @@ import httpx
 from cli_harness import DOMAIN, Cli
 
 from hoplink.links.service import update_link
+from hoplink.links.spec import LinkEdit
 from hoplink.moderation import service as moderation
 from hoplink.storage.database import Database
 from hoplink.storage.tx import Tx
@@ -121,20 +122,20 @@ def test_suspend_ban_archive_and_edit_reach_the_server_within_a_second(
         _in_tx(cli, ban)
         timings["ban"] = _until(base, codes["ban"][0], lambda r: r.status_code == 410)
 
-        def edit(link_id: str, changes: dict[str, object]) -> Callable[[Tx], Awaitable[None]]:
+        def edit(link_id: str, change: LinkEdit) -> Callable[[Tx], Awaitable[None]]:
             async def work(tx: Tx) -> None:
                 workspace = await tx.workspaces.find("acme")
                 assert workspace is not None
                 await update_link(
-                    tx, workspace=workspace, link_id=link_id, changes=changes, actor="test"
+                    tx, workspace=workspace, link_id=link_id, edit=change, actor="test"
                 )
 
             return work
 
         # Archiving keeps a link live (issue 14); turning it off is the takedown.
-        _in_tx(cli, edit(codes["archive"][1], {"disabled": True}))
+        _in_tx(cli, edit(codes["archive"][1], LinkEdit(disabled=True)))
         timings["disable"] = _until(base, codes["archive"][0], lambda r: r.status_code != 302)
-        _in_tx(cli, edit(codes["edit"][1], {"url": EDITED}))
+        _in_tx(cli, edit(codes["edit"][1], LinkEdit(url=EDITED)))
         timings["edit"] = _until(base, codes["edit"][0], _redirects_to(EDITED))
     print("takedown latency (s):", {k: round(v, 3) for k, v in timings.items()})
     assert all(v < BOUND for v in timings.values()), timings

@@ -24,6 +24,7 @@ from hoplink.config import load_settings
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from hoplink.workspaces.models import Role, Workspace
 
@@ -138,7 +139,7 @@ class Dash:
                 domain=self.domain,
                 spec=LinkSpec(**spec),
                 actor="test",
-                code_length=7,
+                rules=LinkRules(),
             )
 
     async def signed_in(

@@ -30,7 +30,7 @@ from hoplink.links import experiments
 from hoplink.links import rules as link_rules
 from hoplink.links.campaigns import create_campaign
 from hoplink.links.routing import app_presets
-from hoplink.safety import verification
+from hoplink.safety import destination_domains
 from hoplink.safety.policy import policy_from_settings
 from hoplink.storage.tables import metadata
 from hoplink.webhooks import service as webhooks
@@ -128,7 +128,7 @@ async def build(dash: Dash, name: str = "Acme Store") -> World:
             operator=True,
         )
         await create_campaign(tx, workspace_id=ws.id, name="Existing")
-        domain = await verification.add_domain(
+        domain = await destination_domains.add_domain(
             tx,
             workspace=ws,
             hostname=f"shop-{ws.slug}.example.com",

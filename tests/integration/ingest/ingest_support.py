@@ -12,6 +12,7 @@ from sqlalchemy import text
 from hoplink.clicks.models import Click
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from hoplink.storage.tables import metadata
 
@@ -49,7 +50,7 @@ async def make_link(db: Database, ws: Any, dom: Any, **spec: Any) -> Any:
     spec.setdefault("url", "https://shop.example.com/item/1")
     async with db.transaction() as tx:
         return await service.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(**spec), actor="test", code_length=7
+            tx, workspace=ws, domain=dom, spec=LinkSpec(**spec), actor="test", rules=LinkRules()
         )
 
 

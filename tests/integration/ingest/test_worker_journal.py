@@ -11,7 +11,7 @@ from ingest_support import make_click, make_link
 
 import factories
 from hoplink.analytics.models import ScopeKind, StatsScope
-from hoplink.clicks.journal import ClickJournal
+from hoplink.ingest.journal import ClickJournal
 from hoplink.ingest.worker import Worker
 from hoplink.storage.database import Database
 from hoplink.storage.stats import StatsReader

@@ -11,8 +11,8 @@ from pathlib import Path
 from ingest_support import make_click, make_link
 
 import factories
-from hoplink.clicks.journal import ClickJournal
 from hoplink.config import load_settings
+from hoplink.ingest.journal import ClickJournal
 from hoplink.ingest.worker import run_worker
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database

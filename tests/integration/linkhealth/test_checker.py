@@ -29,6 +29,7 @@ from hoplink.linkhealth.service import HealthOnCommit, check_now, link_health, s
 from hoplink.links import experiments
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec, create_links, update_link
+from hoplink.links.spec import LinkEdit, LinkRules
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.observability.metrics import REGISTRY
 from hoplink.storage.database import Database
@@ -127,7 +128,7 @@ async def make_links(w: World, urls: Sequence[str], **spec: object) -> list[Link
     async with w.db.transaction() as tx:
         domain = await factories.domain(tx)
         made = await create_links(
-            tx, workspace=w.ws, domain=domain, actor="test", code_length=7,
+            tx, workspace=w.ws, domain=domain, actor="test", rules=LinkRules(),
             specs=[LinkSpec(url=u, **spec) for u in urls],  # type: ignore[arg-type]
             all_or_nothing=True,
         )  # fmt: skip
@@ -310,7 +311,7 @@ async def test_owner_edit_or_turning_fallback_off_ends_the_switch(world: World) 
             assert found is not None and found.destination_url == f"http://{SHOP}/live-1"
         # The owner points the first link somewhere else: theirs wins, the switch ends.
         await update_link(
-            tx, workspace=w.ws, link_id=first.id, changes={"url": f"http://{SHOP}/p-new"},
+            tx, workspace=w.ws, link_id=first.id, edit=LinkEdit(url=f"http://{SHOP}/p-new"),
             actor="owner",
         )  # fmt: skip
         # Turning automatic fallback off puts the second link's product URL back at once.

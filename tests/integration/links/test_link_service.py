@@ -11,6 +11,7 @@ from hoplink.errors import CodeTaken, InvalidInput, NotFound
 from hoplink.links import service
 from hoplink.links.models import LinkQuery
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkEdit, LinkRules
 from hoplink.storage.tx import Tx
 
 PRODUCT = "https://shop.example.com/item/1005006?spm=a2g0o&sku=red"
@@ -18,7 +19,7 @@ PRODUCT = "https://shop.example.com/item/1005006?spm=a2g0o&sku=red"
 
 async def _create(tx: Tx, ws, dom, **kw):  # type: ignore[no-untyped-def]
     return await service.create_link(
-        tx, workspace=ws, domain=dom, spec=LinkSpec(**kw), actor="test", code_length=7
+        tx, workspace=ws, domain=dom, spec=LinkSpec(**kw), actor="test", rules=LinkRules()
     )
 
 
@@ -50,7 +51,7 @@ async def test_generated_code_collision_is_retried_never_overwritten(tx: Tx) -> 
         domain=dom,
         spec=LinkSpec(url="https://shop.example.com/b"),
         actor=None,
-        code_length=7,
+        rules=LinkRules(),
         codes=lambda _n: next(forced),
     )
     assert link.code == "Zzz9999"
@@ -92,7 +93,7 @@ async def test_other_workspace_link_is_not_found(tx: Tx) -> None:
     assert str(foreign.value) == str(missing.value)
     with pytest.raises(NotFound):
         await service.update_link(
-            tx, workspace=other, link_id=link.id, changes={"title": "x"}, actor=None
+            tx, workspace=other, link_id=link.id, edit=LinkEdit(title="x"), actor=None
         )
     with pytest.raises(NotFound):
         await service.delete_link(tx, workspace=other, link_id=link.id)
@@ -110,7 +111,7 @@ async def test_bulk_reports_each_item_and_creates_the_good_ones(tx: Tx) -> None:
         LinkSpec(url=PRODUCT, channel="myspace"),
     ]
     results = await service.create_links(
-        tx, workspace=ws, domain=dom, specs=specs, actor=None, code_length=7
+        tx, workspace=ws, domain=dom, specs=specs, actor=None, rules=LinkRules()
     )
     assert [type(r).__name__ for r in results] == [
         "Link",
@@ -136,7 +137,7 @@ async def test_bulk_all_or_nothing_writes_nothing_on_any_error(tx: Tx) -> None:
             domain=dom,
             specs=specs,
             actor=None,
-            code_length=7,
+            rules=LinkRules(),
             all_or_nothing=True,
         )
     assert exc.value.errors[0].field == "items.1.url"
@@ -152,7 +153,7 @@ async def test_edit_destination_recomputes_final_url_and_keeps_history(tx: Tx) -
         tx,
         workspace=ws,
         link_id=link.id,
-        changes={"url": "https://shop.example.com/item/2", "tags": ["sale", "q4"]},
+        edit=LinkEdit(url="https://shop.example.com/item/2", tags=["sale", "q4"]),
         actor="user:alice",
     )
     assert edited.final_url == "https://shop.example.com/item/2?utm_source=tiktok"
@@ -172,7 +173,7 @@ async def test_search_filters_and_sorts(tx: Tx) -> None:
     await _create(tx, ws, dom, url=PRODUCT, title="Blue hat", tags=["hats"], channel="facebook")
     archived = await _create(tx, ws, dom, url=PRODUCT, title="Old")
     await service.update_link(
-        tx, workspace=ws, link_id=archived.id, changes={"archived": True}, actor=None
+        tx, workspace=ws, link_id=archived.id, edit=LinkEdit(archived=True), actor=None
     )
     repo = tx.links(ws.id)
     found, total = await repo.search(LinkQuery(tag="shoes"))

@@ -18,6 +18,7 @@ from hoplink.config import load_settings
 from hoplink.links import service
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
 from hoplink.storage.database import Database
 from processes import SECRET
@@ -47,7 +48,7 @@ class Running:
             dom = await factories.domain(tx)
             ws = await factories.workspace(tx)
             return await service.create_link(
-                tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, code_length=7
+                tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, rules=LinkRules()
             )
 
     async def api_headers(self) -> dict[str, str]:

@@ -16,10 +16,11 @@ from obs_support import Samples, running, samples, total
 
 import factories
 from dbs import REDIS_URL as SHARED_REDIS
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
+from hoplink.ingest.journal import ClickJournal
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from private_redis import key_prefix
 from processes import Proc, free_port, hoplink, production_env
@@ -37,7 +38,7 @@ async def test_worker_serves_its_metrics(db: Database, db_url: str, tmp_path: Pa
             domain=dom,
             spec=LinkSpec(url="https://shop.example.com/item/9"),
             actor=None,
-            code_length=7,
+            rules=LinkRules(),
         )
     data_dir = tmp_path / "data"
     writer = ClickJournal(data_dir / "journal")  # the web process's side

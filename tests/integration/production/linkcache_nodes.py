@@ -19,6 +19,7 @@ from hoplink.config import load_settings
 from hoplink.links import service
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.redirect.invalidation import LinkInvalidation
 from hoplink.redirect.shared_cache import SharedLinkCache
 from hoplink.runtime import Runtime
@@ -104,5 +105,5 @@ async def create_link(
     async with db.transaction() as tx:
         dom = await factories.domain(tx, host)
         return await service.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, code_length=7
+            tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, rules=LinkRules()
         )

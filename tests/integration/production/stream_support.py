@@ -15,6 +15,7 @@ import factories
 from hoplink.links import service
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from hoplink.storage.tables import clicks, rollup_link_days, rollup_link_hours
 
@@ -29,7 +30,7 @@ async def create_link(db: Database) -> Link:
             domain=dom,
             spec=LinkSpec(url="https://shop.example.com/item/1"),
             actor=None,
-            code_length=7,
+            rules=LinkRules(),
         )
 
 

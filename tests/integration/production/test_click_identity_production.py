@@ -8,11 +8,12 @@ from linkcache_nodes import Node
 
 import factories
 from clickids import split_click_id
-from hoplink.clicks.redis_stream import RedisClickSource
 from hoplink.clicks.service import find_click
+from hoplink.ingest.redis_stream import RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 
 
@@ -26,7 +27,7 @@ async def test_ad_click_ids_travel_from_the_edge_through_the_stream_to_postgres(
         dom = await factories.domain(tx)
         spec = LinkSpec(url="https://shop.example.com/item/7", pass_ad_click_ids=True)
         link = await service.create_link(
-            tx, workspace=ws, domain=dom, spec=spec, actor=None, code_length=7
+            tx, workspace=ws, domain=dom, spec=spec, actor=None, rules=LinkRules()
         )
     r = await a.get(f"{link.code}?ttclid=E.1-x&fbclid=bad%24&hl_click=FORGED")
     rest, click_id = split_click_id(r.headers["location"], "cid")

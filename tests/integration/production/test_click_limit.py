@@ -18,6 +18,7 @@ import factories
 from clickids import without_click_id
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from hoplink.storage.tables import clicks
 from private_redis import private_redis
@@ -46,7 +47,7 @@ async def test_max_clicks_across_two_web_processes_with_32_clients(
             spec=LinkSpec(url="https://shop.example.com/item/1", max_clicks=LIMIT,
                           expiry_url=EXPIRED),
             actor=None,
-            code_length=7,
+            rules=LinkRules(),
         )  # fmt: skip
     port = free_port()
     with private_redis(tmp_path / "redis", append_only=True) as redis_server:

@@ -18,16 +18,16 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
-from hoplink.clicks.redis_stream import (
+from hoplink.config import ConfigError, load_settings
+from hoplink.ingest.journal import ClickJournal
+from hoplink.ingest.redis_stream import (
     FIELD,
     ClickStream,
     RedisClickSink,
     RedisClickSource,
     check_production_mode,
 )
-from hoplink.config import ConfigError, load_settings
 from private_redis import PrivateRedis, private_redis
 from processes import HOPLINK
 

@@ -18,6 +18,7 @@ from clickids import without_click_id
 from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.events import LinkChanged
 from hoplink.links import service
+from hoplink.links.spec import LinkEdit
 from hoplink.storage.database import Database
 from private_redis import private_redis
 from processes import HOPLINK, free_port, hoplink, production_env, wait_http
@@ -111,7 +112,7 @@ async def test_a_subscriber_back_from_a_redis_outage_clears_its_cache(
                     tx,
                     workspace=ws,
                     link_id=link.id,
-                    changes={"url": "https://shop.example.com/new"},
+                    edit=LinkEdit(url="https://shop.example.com/new"),
                     actor="t",
                 )
             await asyncio.sleep(0.3)

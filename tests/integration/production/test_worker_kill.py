@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from stream_support import counted, create_link
 
 from hoplink.clicks.models import Click
-from hoplink.clicks.redis_stream import FIELD, ClickStream, RedisClickSource
+from hoplink.ingest.redis_stream import FIELD, ClickStream, RedisClickSource
 from hoplink.ingest.worker import Worker
 from hoplink.links.models import Link
 from hoplink.storage.database import Database

@@ -12,13 +12,14 @@ import httpx
 
 import factories
 from hoplink.app import HoplinkApp
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
 from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
+from hoplink.ingest.journal import ClickJournal
 from hoplink.links import service
 from hoplink.links.models import Domain, Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
 from hoplink.storage.database import Database
 from hoplink.workspaces.models import Workspace
@@ -70,7 +71,7 @@ class Edge:
                 domain=dom,
                 spec=LinkSpec(url=url, **spec),
                 actor="test",
-                code_length=7,
+                rules=LinkRules(),
             )
 
     async def clicks(self) -> list[Click]:

@@ -21,12 +21,13 @@ from hoplink.domains import service as domain_service
 from hoplink.domains.models import ShortDomainMethod
 from hoplink.domains.verification import Outcome
 from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
-from hoplink.links import experiments
+from hoplink.links import experiments, validation
 from hoplink.links import rules as link_rules
 from hoplink.links import service as links
 from hoplink.links.models import Domain, Link
 from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkEdit, LinkRules
 from hoplink.moderation import reports
 from hoplink.moderation import service as moderation
 from hoplink.moderation.models import ReportStatus
@@ -42,7 +43,8 @@ from hoplink.workspaces.models import Workspace, WorkspaceStatus
 SITE = Site("dom_test", None)
 
 MODULES: tuple[ModuleType, ...] = (
-    links, link_rules, experiments, moderation, reports, workspaces, privacy, domain_service
+    links, validation, link_rules, experiments, moderation, reports, workspaces, privacy,
+    domain_service,
 )  # fmt: skip
 # Service functions that change what a short link answers: each is exercised below.
 CHANGING = {
@@ -89,8 +91,8 @@ NOT_CHANGING = {
     "domains.service.find_domain",
     "domains.service.any_domain",
     "domains.service.set_workspace_rules",
-    "links.service.destination_check",
     "links.rules.list_rules",
+    "links.validation.destination_check",
 }
 PRODUCT = "https://shop.example.com/item/1"
 
@@ -147,7 +149,7 @@ async def _start(watched: Watched) -> tuple[Domain, Workspace, Link]:
         dom, ws = await domain(tx), await workspace(tx)
     async with watched.db.transaction() as tx:
         link = await links.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
+            tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", rules=LinkRules()
         )
     return dom, ws, link
 
@@ -166,7 +168,7 @@ async def test_link_services_record_their_changes_and_drop_the_cache(watched: Wa
         spec = LinkSpec(url=PRODUCT, code="custom-1")
         made.append(
             await links.create_link(
-                tx, workspace=ws, domain=dom, spec=spec, actor="t", code_length=7
+                tx, workspace=ws, domain=dom, spec=spec, actor="t", rules=LinkRules()
             )
         )
 
@@ -181,7 +183,7 @@ async def test_link_services_record_their_changes_and_drop_the_cache(watched: Wa
             domain=dom,
             specs=[LinkSpec(url=PRODUCT), LinkSpec(url="ftp://refused"), LinkSpec(url=PRODUCT)],
             actor="t",
-            code_length=7,
+            rules=LinkRules(),
         )
         made[:] = [r for r in results if isinstance(r, Link)]
 
@@ -189,11 +191,11 @@ async def test_link_services_record_their_changes_and_drop_the_cache(watched: Wa
     assert len(made) == 2  # the refused item records nothing
     assert heard == [LinkChanged(ws.id, m.id, "hop.test", m.code, "created") for m in made]
 
-    for changes in ({"url": "https://shop.example.com/new"}, {"archived": True}):
+    for change in (LinkEdit(url="https://shop.example.com/new"), LinkEdit(archived=True)):
         watched.cache_link(link, ws)
         assert await watched.change(
-            lambda tx, c=changes: links.update_link(  # type: ignore[misc]
-                tx, workspace=ws, link_id=link.id, changes=c, actor="t"
+            lambda tx, c=change: links.update_link(  # type: ignore[misc]
+                tx, workspace=ws, link_id=link.id, edit=c, actor="t"
             )
         ) == changed("updated")
         assert not watched.cached(link)
@@ -201,7 +203,7 @@ async def test_link_services_record_their_changes_and_drop_the_cache(watched: Wa
     watched.cache_link(link, ws)
     nothing = await watched.change(
         lambda tx: links.update_link(
-            tx, workspace=ws, link_id=link.id, changes={"archived": True}, actor="t"
+            tx, workspace=ws, link_id=link.id, edit=LinkEdit(archived=True), actor="t"
         )
     )
     assert nothing == [] and watched.cached(link)  # no change, no event

@@ -25,6 +25,7 @@ from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain
 from hoplink.links.service import LinkSpec, create_link
+from hoplink.links.spec import LinkRules
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage import tables
 from hoplink.workspaces.models import Workspace
@@ -343,7 +344,7 @@ async def test_host_routing_across_a_thousand_domains_without_a_query(
                     domain=domain,
                     spec=LinkSpec(url=f"{PRODUCT}?d={i}"),
                     actor="t",
-                    code_length=7,
+                    rules=LinkRules(),
                 )
             )
     # Time stands still for the cache: on a loaded machine the two passes can outlast the

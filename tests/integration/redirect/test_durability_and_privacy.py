@@ -13,8 +13,8 @@ from uvicorn_server import Server, create_link, uvicorn_server
 
 import factories
 from clickids import without_click_id
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
+from hoplink.ingest.journal import ClickJournal
 from hoplink.links.models import Link
 from hoplink.storage.database import Database
 

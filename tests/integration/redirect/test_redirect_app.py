@@ -16,6 +16,7 @@ from changes import committed
 from clickids import without_click_id
 from hoplink.events import ShortDomainChanged
 from hoplink.links import service
+from hoplink.links.spec import LinkEdit
 from hoplink.workspaces.models import WorkspaceStatus
 from hoplink.workspaces.service import set_status
 
@@ -109,7 +110,7 @@ async def test_archived_link_keeps_redirecting_and_suspended_workspace_is_410(
     live = await edge.link(ws, PRODUCT)
     async with edge.db.transaction() as tx:
         await service.update_link(
-            tx, workspace=ws, link_id=archived.id, changes={"archived": True}, actor="t"
+            tx, workspace=ws, link_id=archived.id, edit=LinkEdit(archived=True), actor="t"
         )
     # Archiving only tidies the seller's list: a running ad keeps working (issue 14).
     r = await edge.http.get(f"/{archived.code}")
@@ -151,7 +152,7 @@ async def test_edit_is_served_at_once_on_this_node_after_commit(edge: Edge) -> N
     with pytest.raises(RuntimeError):
         async with edge.db.transaction() as tx:
             await service.update_link(
-                tx, workspace=ws, link_id=link.id, changes={"archived": True}, actor="t"
+                tx, workspace=ws, link_id=link.id, edit=LinkEdit(archived=True), actor="t"
             )
             raise RuntimeError("rolled back")
     with count_queries(edge) as statements:  # a rollback drops its events: still cached
@@ -163,7 +164,7 @@ async def test_edit_is_served_at_once_on_this_node_after_commit(edge: Edge) -> N
             tx,
             workspace=ws,
             link_id=link.id,
-            changes={"url": "https://shop.example.com/new"},
+            edit=LinkEdit(url="https://shop.example.com/new"),
             actor="t",
         )
     r = await edge.http.get(f"/{link.code}")

@@ -9,6 +9,7 @@ from edge_client import Edge, running_edge
 
 from clickids import without_click_id
 from hoplink.links import service
+from hoplink.links.spec import LinkEdit
 from hoplink.workspaces.service import update_workspace
 
 PRODUCT = "https://shop.example.com/item/77"
@@ -16,11 +17,11 @@ ZH = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}
 EN = {"accept-language": "en-GB,en;q=0.9"}
 
 
-async def _change(edge: Edge, ws_id: str, link_id: str, **changes: object) -> None:
+async def _change(edge: Edge, ws_id: str, link_id: str, change: LinkEdit) -> None:
     async with edge.db.transaction() as tx:
         ws = await tx.workspaces.get(ws_id)
         assert ws is not None
-        await service.update_link(tx, workspace=ws, link_id=link_id, changes=changes, actor="t")
+        await service.update_link(tx, workspace=ws, link_id=link_id, edit=change, actor="t")
     # The redirect cache drops the link when the transaction commits (a change event).
 
 
@@ -32,11 +33,11 @@ async def test_archived_redirects_disabled_shows_the_page_in_both_languages(edge
         )
     link = await edge.link(ws, PRODUCT)
 
-    await _change(edge, ws.id, link.id, archived=True)
+    await _change(edge, ws.id, link.id, LinkEdit(archived=True))
     r = await edge.http.get(f"/{link.code}", headers=ZH)
     assert r.status_code == 302 and without_click_id(r.headers["location"]) == link.final_url
 
-    await _change(edge, ws.id, link.id, disabled=True)
+    await _change(edge, ws.id, link.id, LinkEdit(disabled=True))
     zh = await edge.http.get(f"/{link.code}", headers=ZH)
     assert zh.status_code == 404 and "location" not in zh.headers
     page = zh.text
@@ -60,7 +61,7 @@ async def test_archived_redirects_disabled_shows_the_page_in_both_languages(edge
     assert head.headers["content-length"] == str(len(zh.content))
 
     # Turned back on (and still archived): redirects again; only the two 302s were clicks.
-    await _change(edge, ws.id, link.id, disabled=False)
+    await _change(edge, ws.id, link.id, LinkEdit(disabled=False))
     assert (await edge.http.get(f"/{link.code}")).status_code == 302
     assert len(await edge.clicks()) == 2
 
@@ -90,7 +91,7 @@ async def test_an_operator_template_replaces_the_page(db_url: str, tmp_path: Pat
                 tx, workspace_id=ws.id, fallback_url="https://shop.example.com/<x>"
             )
         link = await edge.link(ws, PRODUCT)
-        await _change(edge, ws.id, link.id, disabled=True)
+        await _change(edge, ws.id, link.id, LinkEdit(disabled=True))
         r = await edge.http.get(f"/{link.code}", headers=ZH)
         assert r.status_code == 404
         assert "<p id=t>链接已停用</p>" in r.text

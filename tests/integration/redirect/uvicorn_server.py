@@ -19,6 +19,7 @@ import factories
 from hoplink.links import service
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 
 
@@ -103,5 +104,5 @@ async def create_link(db: Database, url: str = "https://shop.example.com/item/1?
         dom = await factories.domain(tx)
         ws = await factories.workspace(tx)
         return await service.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, code_length=7
+            tx, workspace=ws, domain=dom, spec=LinkSpec(url=url), actor=None, rules=LinkRules()
         )

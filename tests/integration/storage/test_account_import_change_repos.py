@@ -12,6 +12,7 @@ from hoplink.accounts.models import ApiKey, Membership, Scope, User
 from hoplink.ids import utcnow
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import changes
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Role
@@ -137,7 +138,7 @@ async def _link(tx: Tx, ws_id: str, url: str) -> tuple[str, str]:
         domain=await domain(tx),
         spec=LinkSpec(url=url),
         actor="test",
-        code_length=7,
+        rules=LinkRules(),
     )
     return link.id, link.code
 

@@ -13,8 +13,9 @@ from factories import domain, workspace
 from hoplink import audit
 from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
 from hoplink.links import service
-from hoplink.links.models import Domain, LinkQuery
+from hoplink.links.models import Domain, Link, LinkQuery
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
@@ -49,6 +50,12 @@ async def _link_count(db: Database, ws_id: str) -> int:
     return total
 
 
+async def _create(tx: Tx, ws: Workspace, dom: Domain) -> Link:
+    return await service.create_link(
+        tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", rules=LinkRules()
+    )
+
+
 async def _setup(db: Database) -> tuple[Domain, Workspace]:
     async with db.transaction() as tx:
         return await domain(tx), await workspace(tx)
@@ -58,9 +65,7 @@ async def test_events_are_delivered_after_commit_only(db: Database) -> None:
     dom, ws = await _setup(db)  # before the listeners: the default domain's event is not heard
     heard = Heard(db)
     async with db.transaction() as tx:
-        link = await service.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
-        )
+        link = await _create(tx, ws, dom)
         assert heard.before == heard.after == []  # nothing yet, inside the block
     expected = (LinkChanged(ws.id, link.id, "hop.test", link.code, "created"),)
     assert heard.before == [expected]
@@ -73,9 +78,7 @@ async def test_a_rollback_drops_the_events(db: Database) -> None:
     heard = Heard(db)
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
-            await service.create_link(
-                tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
-            )
+            await _create(tx, ws, dom)
             assert len(tx.events) == 1
             raise RuntimeError("the caller gave up")
     assert heard.before == heard.after == []
@@ -111,9 +114,7 @@ async def test_a_failing_before_commit_listener_rolls_the_change_back(db: Databa
     db.listeners.before_commit(refuse)
     with pytest.raises(RuntimeError, match="outbox full"):
         async with db.transaction() as tx:
-            await service.create_link(
-                tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
-            )
+            await _create(tx, ws, dom)
     assert len(heard.before) == 1 and heard.after == []
     assert await _link_count(db, ws.id) == 0
 
@@ -137,9 +138,7 @@ async def test_before_commit_writes_commit_with_the_change(db: Database) -> None
 
     db.listeners.before_commit(write_alongside)
     async with db.transaction() as tx:
-        link = await service.create_link(
-            tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", code_length=7
-        )
+        link = await _create(tx, ws, dom)
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
             await service.delete_link(tx, workspace=ws, link_id=link.id)

@@ -8,6 +8,7 @@ from factories import domain, workspace
 from hoplink.links import service
 from hoplink.links.models import LinkQuery
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import tables as t
 from hoplink.storage.link_counts import link_totals_between
 from hoplink.storage.tx import Tx
@@ -34,7 +35,7 @@ async def test_links_sort_by_clicks_human_clicks_and_visitors_in_a_span(tx: Tx) 
         domain=dom,
         specs=[LinkSpec(url=f"https://shop.example.com/{n}", title=n) for n in "abcd"],
         actor="t",
-        code_length=7,
+        rules=LinkRules(),
     )
     a, b, c, d = (m.id for m in made)  # type: ignore[union-attr]
     # a: many bot clicks long ago; b: most human clicks recently; c: most visitors; d: none.
@@ -48,7 +49,7 @@ async def test_links_sort_by_clicks_human_clicks_and_visitors_in_a_span(tx: Tx) 
         domain=dom,
         spec=LinkSpec(url="https://x.example/"),
         actor="t",
-        code_length=7,
+        rules=LinkRules(),
     )
     await _counts(tx, other.id, o.id, hour=NOW - 2, pv=9999, human=9999, uv=999)
     repo = tx.links(ws.id)

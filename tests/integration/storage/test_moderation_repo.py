@@ -12,6 +12,7 @@ from factories import domain, workspace
 from hoplink.links import service
 from hoplink.links.models import Link, LinkBan
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.moderation.models import LinkRef, Report, ReportStatus
 from hoplink.storage.tx import Tx, UniqueViolation
 from hoplink.workspaces.models import Workspace
@@ -27,7 +28,7 @@ async def _link(tx: Tx, ws: Workspace, url: str = URL) -> Link:
         domain=await domain(tx),
         spec=LinkSpec(url=url),
         actor="test",
-        code_length=7,
+        rules=LinkRules(),
     )
 
 

@@ -14,6 +14,7 @@ from hoplink.accounts.users import create_user
 from hoplink.links import service
 from hoplink.links.models import Campaign
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
 from hoplink.storage.tx import Tx, UniqueViolation
 
@@ -91,7 +92,7 @@ async def _tagged_link(tx: Tx, ws_id: str, tags: list[str]) -> str:
         domain=await domain(tx),
         spec=LinkSpec(url="https://shop.example.com/p/1", tags=tags),
         actor="test",
-        code_length=7,
+        rules=LinkRules(),
     )
     return link.id
 

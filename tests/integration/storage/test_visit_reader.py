@@ -12,6 +12,7 @@ from hoplink.analytics.models import Totals, Visit, VisitQuery, VisitScope
 from hoplink.links import service
 from hoplink.links.models import Link
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage import tables as t
 from hoplink.storage.tx import Tx
 from hoplink.storage.visits import VisitReader
@@ -28,7 +29,7 @@ async def _link(tx: Tx, ws: Workspace, path: str, tags: list[str] | None = None)
         domain=await domain(tx),
         spec=LinkSpec(url=f"https://shop.example.com/{path}", tags=tags or []),
         actor="test",
-        code_length=7,
+        rules=LinkRules(),
     )
 
 

@@ -16,6 +16,7 @@ from hoplink.errors import InvalidInput
 from hoplink.ids import utcnow
 from hoplink.links import service as links
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkEdit, LinkRules
 from hoplink.net.fetch import FetchLimits, SafeFetcher
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.database import Database
@@ -73,11 +74,11 @@ async def test_link_create_update_delete_arrive_signed(hooked: Database) -> None
                 domain=dom,
                 spec=LinkSpec(url="https://shop.example.com/a"),
                 actor="t",
-                code_length=7,
+                rules=LinkRules(),
             )
         async with hooked.transaction() as tx:
             await links.update_link(
-                tx, workspace=ws, link_id=link.id, changes={"title": "new"}, actor="t"
+                tx, workspace=ws, link_id=link.id, edit=LinkEdit(title="new"), actor="t"
             )
         async with hooked.transaction() as tx:
             await links.delete_link(tx, workspace=ws, link_id=link.id)
@@ -103,7 +104,7 @@ async def test_rollback_writes_no_outbox_row(hooked: Database) -> None:
                 domain=dom,
                 spec=LinkSpec(url="https://shop.example.com/a"),
                 actor="t",
-                code_length=7,
+                rules=LinkRules(),
             )
             raise RuntimeError("the caller fails after the change")
     async with hooked.transaction() as tx:
@@ -120,7 +121,7 @@ async def test_unsubscribed_and_disabled_endpoints_get_nothing(hooked: Database)
             domain=dom,
             spec=LinkSpec(url="https://shop.example.com/a"),
             actor="t",
-            code_length=7,
+            rules=LinkRules(),
         )
         assert await emit(tx, workspace_id=ws.id, event_type="link.health", data={}) == 0
     async with hooked.transaction() as tx:

@@ -9,6 +9,7 @@ import pytest
 from factories import domain, workspace
 from hoplink.links import service
 from hoplink.links.service import LinkSpec
+from hoplink.links.spec import LinkRules
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.quotas import (
     QuotaDefaults,
@@ -27,7 +28,7 @@ async def _create(tx: Tx, ws, dom, n: int, quota: QuotaDefaults, url: str = URL)
         domain=dom,
         specs=[LinkSpec(url=url)] * n,
         actor="t",
-        code_length=7,
+        rules=LinkRules(),
         quota=quota,
     )
 
@@ -45,7 +46,7 @@ async def test_day_and_month_quotas_count_created_and_deleted_links_only(tx: Tx)
         domain=dom,
         specs=[LinkSpec(url="ftp://x.example/")] * 3 + [LinkSpec(url=URL)],
         actor="t",
-        code_length=7,
+        rules=LinkRules(),
         quota=quota,
     )
     assert sum(1 for r in mixed if not isinstance(r, Exception)) == 1

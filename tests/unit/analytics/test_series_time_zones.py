@@ -1,7 +1,8 @@
 """Series in zones with part-hour offsets and daylight-saving changes (Asia/Kolkata UTC+5:30,
 Australia/Adelaide UTC+9:30/+10:30, Asia/Kathmandu UTC+5:45, America/St_Johns UTC-3:30):
 a day series has exactly the local days asked for, each of the UTC hours that start on it
-(docs/analytics.md), and adds up to every hour bucket of the range; an hour series has one point per UTC hour."""
+(docs/analytics.md), and adds up to every hour bucket of the range; an hour series has one
+point per UTC hour."""
 
 from __future__ import annotations
 

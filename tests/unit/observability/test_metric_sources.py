@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hoplink.clicks.backlog import journal_backlog
-from hoplink.clicks.journal import ClickJournal
 from hoplink.clicks.models import Click
+from hoplink.ingest.backlog import journal_backlog
+from hoplink.ingest.journal import ClickJournal
 from hoplink.observability.metrics import REGISTRY, RequestRecorder
 
 

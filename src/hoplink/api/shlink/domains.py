@@ -20,7 +20,6 @@ from hoplink.api.shlink.schemas import (
 from hoplink.domains import service as domain_service
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.links.models import Domain as LinkDomain
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(tags=["domains"])
 
@@ -90,7 +89,7 @@ async def edit_domain_redirects(
                 tx,
                 workspace=who.workspace,
                 ref=found.id,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
                 **changes,  # type: ignore[arg-type]
             )
         except InvalidInput as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -37,9 +38,9 @@ from hoplink.links import service
 from hoplink.links.models import Domain, Link, LinkQuery
 from hoplink.links.routing import app_presets
 from hoplink.links.rules import rules_of, set_rules
+from hoplink.links.spec import UNSET, LinkEdit, given
 from hoplink.links.urls import canonicalize_destination
 from hoplink.ratelimit import enforce, parse_limit
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(prefix="/short-urls", tags=["short URLs"], responses=problem_responses(404, 409))
 
@@ -116,17 +117,14 @@ def _refuse_unmapped(crawlable: bool | None) -> None:
         raise invalid_data([FieldError("crawlable", "not_supported", _NO_CRAWLABLE)])
 
 
-def _schedule(body: ShortUrlCreate | ShortUrlEdit, sent: set[str]) -> dict[str, object]:
+def _schedule(body: ShortUrlCreate | ShortUrlEdit, sent: set[str]) -> LinkEdit:
     """validSince / validUntil / maxVisits as the link's starts_at / ends_at / max_clicks
     (only those sent; null clears). The link service validates them as for /api/v1."""
-    out: dict[str, object] = {}
-    if "validSince" in sent:
-        out["starts_at"] = parse_date(body.validSince, "validSince")
-    if "validUntil" in sent:
-        out["ends_at"] = parse_date(body.validUntil, "validUntil")
-    if "maxVisits" in sent:
-        out["max_clicks"] = body.maxVisits
-    return out
+    return LinkEdit(
+        starts_at=parse_date(body.validSince, "validSince") if "validSince" in sent else UNSET,
+        ends_at=parse_date(body.validUntil, "validUntil") if "validUntil" in sent else UNSET,
+        max_clicks=body.maxVisits if "maxVisits" in sent else UNSET,
+    )
 
 
 def _no_domain(name: str | None) -> bool:
@@ -182,9 +180,9 @@ async def create_short_url(
             title=body.title,
             code=body.customSlug,
             forward_query=body.forwardQuery,
-            starts_at=schedule.get("starts_at"),  # type: ignore[arg-type]
-            ends_at=schedule.get("ends_at"),  # type: ignore[arg-type]
-            max_clicks=schedule.get("max_clicks"),  # type: ignore[arg-type]
+            starts_at=given(schedule.starts_at, None),
+            ends_at=given(schedule.ends_at, None),
+            max_clicks=given(schedule.max_clicks, None),
         )
         async with runtime.db.transaction() as tx:
             name = None if _no_domain(body.domain) else body.domain
@@ -196,9 +194,10 @@ async def create_short_url(
                 spec=spec,
                 actor=who.actor,
                 # Never shorter than the operator's length: short codes are guessable.
-                code_length=max(runtime.settings.code_length, body.shortCodeLength or 0),
-                require_verified=runtime.settings.require_verified_workspace,
-                policy=policy_from_settings(runtime.settings),
+                rules=replace(
+                    runtime.link_rules,
+                    code_length=max(runtime.link_rules.code_length, body.shortCodeLength or 0),
+                ),
             )
     async with runtime.db.transaction(write=False) as tx:
         [out] = await short_urls(tx, runtime, who.workspace, [link])
@@ -228,28 +227,25 @@ async def edit_short_url(
 ) -> ShortUrl:
     sent = body.model_fields_set
     _refuse_unmapped(body.crawlable)
-    changes: dict[str, object] = _schedule(body, sent)
-    if "longUrl" in sent:
-        if body.longUrl is None:
-            raise invalid_data(
-                [FieldError("longUrl", "null", "must not be null; leave it out instead")]
-            )
-        changes["url"] = body.longUrl
-    if "title" in sent:
-        changes["title"] = body.title
-    if "tags" in sent:
-        changes["tags"] = body.tags or []
-    if "forwardQuery" in sent and body.forwardQuery is not None:
-        changes["forward_query"] = body.forwardQuery
+    if "longUrl" in sent and body.longUrl is None:
+        null = FieldError("longUrl", "null", "must not be null; leave it out instead")
+        raise invalid_data([null])
+    edit = replace(
+        _schedule(body, sent),
+        url=body.longUrl if body.longUrl is not None else UNSET,
+        title=body.title if "title" in sent else UNSET,
+        tags=(body.tags or []) if "tags" in sent else UNSET,
+        forward_query=body.forwardQuery if body.forwardQuery is not None else UNSET,
+    )
     async with runtime.db.transaction() as tx:
         link = await find_link(tx, who.workspace, shortCode, domain)
         link = await service.update_link(
             tx,
             workspace=who.workspace,
             link_id=link.id,
-            changes=changes,
+            edit=edit,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
     async with runtime.db.transaction(write=False) as tx:
         [out] = await short_urls(tx, runtime, who.workspace, [link])
@@ -310,7 +306,7 @@ async def set_redirect_rules(
             link_id=link.id,
             rules=wanted,
             actor=who.actor,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
             presets=app_presets(runtime.settings.app_presets_file),
         )
     shown, _ = redirect_rules.to_shlink(rules_of(link))

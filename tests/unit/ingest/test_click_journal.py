@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hoplink.clicks.journal import ClickJournal, JournalLocked, Position
 from hoplink.clicks.models import Click
+from hoplink.ingest.journal import ClickJournal, JournalLocked, Position
 
 
 def click(n: int) -> Click:

@@ -14,14 +14,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from hoplink.dashboard.context import Viewer, load_viewer, services
+from hoplink.dashboard.context import Viewer, services
+from hoplink.dashboard.domain_pages import flash_check
+from hoplink.dashboard.domain_pages import manager as _manager
+from hoplink.dashboard.domain_pages import viewer as _viewer
 from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
-from hoplink.errors import InvalidInput, WorkspaceSuspended
-from hoplink.safety import verification
+from hoplink.errors import InvalidInput
+from hoplink.safety import destination_domains
 from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
-from hoplink.safety.policy import PolicyMode, policy_from_settings
+from hoplink.safety.policy import PolicyMode
 
 METHOD_NAMES = {
     VerificationMethod.WELL_KNOWN: N_("verification file"),
@@ -32,30 +35,17 @@ METHOD_NAMES = {
 
 def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
     return {
-        "well_known_url": f"https://{domain.hostname}{verification.WELL_KNOWN}{domain.token}",
-        "well_known_path": f"{verification.WELL_KNOWN}{domain.token}",
+        "well_known_url": f"https://{domain.hostname}{destination_domains.WELL_KNOWN}{domain.token}",
+        "well_known_path": f"{destination_domains.WELL_KNOWN}{domain.token}",
         "file_content": domain.token,
         "txt_name": domain.hostname,
-        "txt_record": f"{verification.TXT_PREFIX}{domain.token}",
+        "txt_record": f"{destination_domains.TXT_PREFIX}{domain.token}",
     }
-
-
-async def _viewer(request: Request) -> Viewer:
-    async with services(request).runtime.db.transaction(write=False) as tx:
-        return await load_viewer(tx, request, request.path_params["ws"])
-
-
-async def _manager(request: Request) -> Viewer:
-    v = await _viewer(request)
-    v.require_manage()
-    if v.suspended:
-        raise WorkspaceSuspended("this workspace is suspended; its domains cannot be changed")
-    return v
 
 
 async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        return await verification.find_domain(
+        return await destination_domains.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
         )
 
@@ -67,7 +57,7 @@ def _common(request: Request, v: Viewer) -> dict[str, Any]:
         "can_change": v.can_manage and not v.suspended,
         "allowlist_mode": settings.destination_policy == PolicyMode.ALLOWLIST.value,
         "method_names": {m.value: name for m, name in METHOD_NAMES.items()},
-        "max_domains": verification.MAX_DOMAINS,
+        "max_domains": destination_domains.MAX_DOMAINS,
     }
 
 
@@ -100,11 +90,11 @@ async def add(request: Request) -> Response:
     runtime = services(request).runtime
     try:
         async with runtime.db.transaction() as tx:
-            domain = await verification.add_domain(
+            domain = await destination_domains.add_domain(
                 tx,
                 workspace=v.workspace,
                 hostname=hostname,
-                policy=policy_from_settings(runtime.settings),
+                policy=runtime.link_rules.policy,
             )
     except InvalidInput as exc:
         return await _list_page(
@@ -143,33 +133,23 @@ async def verify(request: Request) -> Response:
     runtime = services(request).runtime
     if domain.status is not DomainStatus.VERIFIED:
         # The network check holds no transaction, as in the API and the CLI.
-        outcome = await verification.Verifier.from_settings(runtime.settings).check(domain)
+        outcome = await destination_domains.Verifier.from_settings(runtime.settings).check(domain)
         async with runtime.db.transaction() as tx:
-            domain = await verification.record_outcome(
+            domain = await destination_domains.record_outcome(
                 tx, workspace=v.workspace, domain=domain, outcome=outcome, actor=v.actor
             )
-    if domain.method is None:
-        flash(
+    flash_check(
+        request,
+        domain.hostname,
+        METHOD_NAMES[domain.method] if domain.method is not None else None,
+        gettext(
             request,
-            gettext(
-                request,
-                "%(domain)s is not verified yet: neither the file nor the DNS record has"
-                " the token. What the check found: %(found)s",
-                domain=domain.hostname,
-                found=domain.last_error or "",
-            ),
-            "error",
-        )
-    else:
-        flash(
-            request,
-            gettext(
-                request,
-                "%(domain)s is verified (%(method)s).",
-                domain=domain.hostname,
-                method=gettext(request, METHOD_NAMES[domain.method]),
-            ),
-        )
+            "%(domain)s is not verified yet: neither the file nor the DNS record has"
+            " the token. What the check found: %(found)s",
+            domain=domain.hostname,
+            found=domain.last_error or "",
+        ),
+    )
     return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
 
 
@@ -182,7 +162,7 @@ async def delete_form(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     v = await _manager(request)
     async with services(request).runtime.db.transaction() as tx:
-        domain = await verification.delete_domain(
+        domain = await destination_domains.delete_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
         )
     flash(request, gettext(request, "%(domain)s was removed.", domain=domain.hostname))

@@ -9,9 +9,8 @@ import typer
 from hoplink.cli import _common
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
-from hoplink.safety import verification
+from hoplink.safety import destination_domains
 from hoplink.safety.models import DomainStatus, WorkspaceDomain
-from hoplink.safety.policy import policy_from_settings
 from hoplink.workspaces.service import find_workspace
 
 app = typer.Typer(
@@ -28,9 +27,9 @@ def _instructions(d: WorkspaceDomain) -> None:
     out.print(f"{d.hostname}  {d.status.value}  ({d.id})", markup=False)
     if d.status is not DomainStatus.VERIFIED:
         out.print("Prove control with either of:", markup=False)
-        url = f"https://{d.hostname}{verification.WELL_KNOWN}{d.token}"
+        url = f"https://{d.hostname}{destination_domains.WELL_KNOWN}{d.token}"
         out.print(f"  serve the text {d.token} at {url}", markup=False, soft_wrap=True)
-        txt = f"{verification.TXT_PREFIX}{d.token}"
+        txt = f"{destination_domains.TXT_PREFIX}{d.token}"
         out.print(f"  or a DNS TXT record on {d.hostname}: {txt}", markup=False, soft_wrap=True)
         out.print(f"then: hoplink workspace domain verify WORKSPACE {d.hostname}", markup=False)
     if d.last_error:
@@ -40,8 +39,10 @@ def _instructions(d: WorkspaceDomain) -> None:
 async def _add(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
-        policy = policy_from_settings(settings)
-        return await verification.add_domain(tx, workspace=ws, hostname=hostname, policy=policy)
+        policy = rt.link_rules.policy
+        return await destination_domains.add_domain(
+            tx, workspace=ws, hostname=hostname, policy=policy
+        )
 
 
 @app.command()
@@ -58,10 +59,10 @@ async def _verify(settings: Settings, ref: str, hostname: str) -> WorkspaceDomai
     async with _common.runtime(settings) as rt:
         async with rt.db.transaction(write=False) as tx:
             ws = await find_workspace(tx, ref)
-            domain = await verification.find_domain(tx, workspace=ws, ref=hostname)
-        outcome = await verification.Verifier.from_settings(settings).check(domain)
+            domain = await destination_domains.find_domain(tx, workspace=ws, ref=hostname)
+        outcome = await destination_domains.Verifier.from_settings(settings).check(domain)
         async with rt.db.transaction() as tx:
-            return await verification.record_outcome(
+            return await destination_domains.record_outcome(
                 tx, workspace=ws, domain=domain, outcome=outcome, actor="cli"
             )
 
@@ -82,7 +83,7 @@ def verify(workspace: WorkspaceArg, hostname: DomainArg) -> None:
 async def _approve(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
-        return await verification.approve_domain(tx, workspace=ws, ref=hostname, actor="cli")
+        return await destination_domains.approve_domain(tx, workspace=ws, ref=hostname, actor="cli")
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 Read from disk rather than from a ``ClickJournal`` object, so any process can tell: the web
 process (the writer, whose in-memory offset never moves) as well as ``hoplink worker``
-(the consumer). The format is the one ``hoplink.clicks.journal`` writes: segment files
+(the consumer). The format is the one ``hoplink.ingest.journal`` writes: segment files
 ``<seq:020d>.seg`` and the acknowledged position in ``consumer.offset``.
 """
 

@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
-from hoplink.clicks.journal import ClickJournal, JournalLocked
 from hoplink.clicks.models import Click
 from hoplink.config import ConfigError, Settings
+from hoplink.ingest.journal import ClickJournal, JournalLocked
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -15,9 +15,8 @@ from pydantic import BaseModel, Field
 
 from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
 from hoplink.api.schemas import _In, problem_responses
-from hoplink.safety import verification
+from hoplink.safety import destination_domains
 from hoplink.safety.models import WorkspaceDomain
-from hoplink.safety.policy import policy_from_settings
 
 router = APIRouter(tags=["domains"], responses=problem_responses(400, 401, 403, 404, 422, 429))
 
@@ -59,8 +58,8 @@ class DomainOut(BaseModel):
             status=d.status.value,
             method=d.method.value if d.method else None,
             token=d.token,
-            well_known_url=f"https://{d.hostname}{verification.WELL_KNOWN}{d.token}",
-            txt_record=f"{verification.TXT_PREFIX}{d.token}",
+            well_known_url=f"https://{d.hostname}{destination_domains.WELL_KNOWN}{d.token}",
+            txt_record=f"{destination_domains.TXT_PREFIX}{d.token}",
             last_error=d.last_error,
             created_at=d.created_at,
             checked_at=d.checked_at,
@@ -87,11 +86,11 @@ async def list_domains(who: LinksRead, runtime: RuntimeDep) -> list[DomainOut]:
 )
 async def add_domain(body: DomainIn, who: LinksWrite, runtime: RuntimeDep) -> DomainOut:
     async with runtime.db.transaction() as tx:
-        domain = await verification.add_domain(
+        domain = await destination_domains.add_domain(
             tx,
             workspace=who.workspace,
             hostname=body.hostname,
-            policy=policy_from_settings(runtime.settings),
+            policy=runtime.link_rules.policy,
         )
     return DomainOut.of(domain)
 
@@ -103,12 +102,12 @@ async def add_domain(body: DomainIn, who: LinksWrite, runtime: RuntimeDep) -> Do
 )
 async def verify_domain(domain_id: str, who: LinksWrite, runtime: RuntimeDep) -> DomainOut:
     async with runtime.db.transaction(write=False) as tx:
-        domain = await verification.find_domain(tx, workspace=who.workspace, ref=domain_id)
-    outcome = await verification.Verifier.from_settings(runtime.settings).check(
+        domain = await destination_domains.find_domain(tx, workspace=who.workspace, ref=domain_id)
+    outcome = await destination_domains.Verifier.from_settings(runtime.settings).check(
         domain
     )  # no transaction held meanwhile
     async with runtime.db.transaction() as tx:
-        domain = await verification.record_outcome(
+        domain = await destination_domains.record_outcome(
             tx, workspace=who.workspace, domain=domain, outcome=outcome, actor=who.actor
         )
     return DomainOut.of(domain)
@@ -117,5 +116,5 @@ async def verify_domain(domain_id: str, who: LinksWrite, runtime: RuntimeDep) ->
 @router.delete("/workspace/domains/{domain_id}", status_code=204, summary="Remove a domain")
 async def delete_domain(domain_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        await verification.delete_domain(tx, workspace=who.workspace, ref=domain_id)
+        await destination_domains.delete_domain(tx, workspace=who.workspace, ref=domain_id)
     return Response(status_code=204)

@@ -21,8 +21,8 @@ from markupsafe import escape
 from sqlalchemy import select
 
 import factories
+from hoplink.safety.destination_domains import TXT_PREFIX, WELL_KNOWN
 from hoplink.safety.models import DomainStatus, WorkspaceDomain
-from hoplink.safety.verification import TXT_PREFIX, WELL_KNOWN
 from hoplink.storage.tables import audit_log
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
