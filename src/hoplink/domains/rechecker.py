@@ -31,7 +31,7 @@ from hoplink.domains.verification import Outcome as ShortOutcome
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.ids import utcnow
 from hoplink.links.models import Domain
-from hoplink.safety import verification as destinations
+from hoplink.safety import destination_domains as destinations
 from hoplink.safety.grace import Grace
 from hoplink.safety.models import WorkspaceDomain
 from hoplink.storage.database import Database

@@ -27,7 +27,7 @@ from hoplink.errors import CodeTaken
 from hoplink.ids import utcnow
 from hoplink.links.models import Domain
 from hoplink.links.service import delete_link
-from hoplink.safety import verification as destinations
+from hoplink.safety import destination_domains as destinations
 from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage import tables
