@@ -466,6 +466,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             "campaigns": [c.id for c in campaigns],
             "domain": claimed.id,
             "sdomain": short.id,
+            "fwd": integration.id,
             "token": public_token,
             "orders": orders,
             "keys": key_ids,
@@ -514,6 +515,7 @@ def _views(seeded: dict[str, Any], job: str) -> dict[str, list[str]]:
         "job": [job],
         "domain": [seeded["domain"]],
         "sdomain": [seeded["sdomain"]],
+        "fwd": [seeded["fwd"]],  # the delete confirmation page names the integration
         "token": [seeded["token"]],
         "order": seeded["orders"][:10],
         "key": seeded["keys"][:5],  # the revoke confirmation page shows the key's name

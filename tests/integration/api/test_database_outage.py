@@ -75,8 +75,11 @@ async def _sqlite_gone(api: Api, directory: Path) -> AsyncIterator[None]:
     keep the old file open; they are let go, as a restart or a recycled connection does,
     so the next request opens the path anew."""
     away = directory.with_name(directory.name + "-away")
-    await api.db.engine.dispose()
+    # Moved first, then the pool let go: a background task of the app (the change-feed
+    # poller, the domain re-checker) that opened a connection in between would otherwise
+    # keep the moved file open in the new pool.
     await asyncio.to_thread(directory.rename, away)
+    await api.db.engine.dispose()
     try:
         yield
     finally:

@@ -189,8 +189,8 @@ async def test_revisions_and_touches_read_back_in_order_within_the_workspace(tx:
         Touch("clk_a", "lnk_a", T0 - timedelta(days=3), True, False, 3),
         Touch("clk_b", "lnk_a", T0 - timedelta(days=1), False, False, 3),
     ]
-    await repo.insert_touches("ord_1", path)
-    await repo.insert_touches("ord_1", [])
+    await repo.insert_touches(placed, path)
+    await repo.insert_touches(placed, [])
     assert await repo.touches("ord_1") == [path[1], path[2], path[0]]  # oldest first
     theirs = tx.conversions(other.id)
     assert await theirs.revisions("ord_1") == [] and await theirs.touches("ord_1") == []
@@ -301,7 +301,7 @@ async def test_batch_inserts_skip_ids_taken_and_report_what_they_wrote(tx: Tx) -
     assert await BatchRepo(tx.conn, other.id).existing_orders(["A-1", "A-2"]) == {"A-2"}
 
     touch = Touch("clk_1", "lnk_1", T0, True, True, 1)
-    await batch.insert_touches_many([("ord_2", touch), ("ord_3", touch)])
+    await batch.insert_touches_many([(fresh[0], touch), (fresh[1], touch)])
     assert await batch.touches("ord_2") == [touch] and await batch.touches("ord_3") == [touch]
 
     def event_row(pk: str, event_id: str) -> dict[str, object]:
