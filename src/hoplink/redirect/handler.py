@@ -32,6 +32,7 @@ log = logging.getLogger("hoplink.redirect")
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _HOST = re.compile(r"(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
+_TRAILING_DOT = re.compile(r"\.(?=(?::[0-9]{1,5})?$)")
 _PAGE_HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -283,5 +284,9 @@ def _host(headers: list[tuple[bytes, bytes]]) -> str | None:
     for name, value in headers:
         if name == b"host":
             host = value.decode("latin-1").lower()
-            return host if _HOST.fullmatch(host) else None
+            if not _HOST.fullmatch(host):
+                return None
+            if host.endswith(".") or ".:" in host:  # the fully qualified form: same host
+                host = _TRAILING_DOT.sub("", host, count=1)
+            return host
     return None

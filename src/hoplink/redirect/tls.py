@@ -10,11 +10,16 @@ costs no query and can never make the proxy ask a CA for certificates (rate limi
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
 from hoplink.redirect.handler import RedirectApp
+
+# A host name as a certificate names it: no port, no space or control character; one
+# trailing dot (the fully qualified form) is the same name.
+_NAME = re.compile(r"[a-z0-9.-]{1,253}")
 
 _HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
@@ -34,7 +39,7 @@ class TlsAsk:
         if scope["method"] in ("GET", "HEAD"):
             query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=4)
             names = query.get("domain", [])
-            if len(names) == 1 and await self._serves(names[0].strip().lower().rstrip(".")):
+            if len(names) == 1 and await self._serves(names[0].lower().removesuffix(".")):
                 status = 200
         else:
             status = 405
@@ -46,7 +51,7 @@ class TlsAsk:
         await send({"type": "http.response.body", "body": b""})
 
     async def _serves(self, host: str) -> bool:
-        if not host or len(host) > 253 or ":" in host:
-            return False  # a certificate names a host, never a port
+        if not _NAME.fullmatch(host):
+            return False  # a certificate names a host: never a port, a space or a newline
         site = await self.redirect.resolver.site(host)
         return site is not None and not site.suspended

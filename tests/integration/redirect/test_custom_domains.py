@@ -140,6 +140,8 @@ async def test_host_routing_root_404_and_robots_per_domain(edge: Edge, dns: DnsS
     assert link.id != same_code.id  # codes are unique per domain
 
     r = await _get(edge, "go.brand.example", "/summer")
+    # The fully qualified form of the host (a trailing dot) is the same domain.
+    assert (await _get(edge, "go.brand.example.", "/summer")).status_code == 302
     assert r.status_code == 302 and without_click_id(r.headers["location"]) == PRODUCT
     r = await _get(edge, "s.brand.example", "/summer")
     assert without_click_id(r.headers["location"]) == PRODUCT + "?b=1"
@@ -296,6 +298,9 @@ async def test_tls_ask_answers_only_for_served_domains(edge: Edge, dns: DnsServe
         "unknown.example": 404,
         "": 404,
         "go.brand.example:443": 404,
+        "go.brand.example\n": 404,
+        " go.brand.example": 404,
+        "go.brand.example..": 404,
     }
     for name, status in answers.items():
         r = await edge.http.get("/tls/ask", params={"domain": name})
