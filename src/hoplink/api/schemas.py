@@ -375,7 +375,9 @@ class AbStop(_In):
 class VariantComparison(BaseModel):
     z: float | None = Field(description="Two-proportion z-test on conversion rate")
     p_value: float | None = Field(description="Two-sided")
-    probability_to_beat: float = Field(description="P(this variant's rate > the control's)")
+    probability_to_beat: float | None = Field(
+        description="P(this variant's rate > the control's) (null: no conversion in either arm yet)"
+    )
     needed_per_variant: int | None = Field(
         description="Human clicks each arm needs for 80 % power at 5 % significance"
         " (null: no difference observed yet)"

@@ -21,7 +21,9 @@ _EXACT_UP_TO = 20_000  # conversions of B summed exactly; beyond, the normal app
 class Comparison:
     z: float | None  # None: undefined (no data, or both rates 0 or 1)
     p_value: float | None  # two-sided
-    probability_to_beat: float  # P(variant's rate > control's)
+    # P(variant's rate > control's); None while neither arm has a conversion: the posterior
+    # would then only reflect the arms' click counts (0 of 10 "beats" 0 of 33 at 76 %).
+    probability_to_beat: float | None
     needed_per_variant: int | None  # human clicks each arm needs for 80 % power; None: ∞
 
 
@@ -76,4 +78,5 @@ def compare(conv_a: int, n_a: int, conv_b: int, n_b: int) -> Comparison:
     needed = None
     if n_a > 0 and n_b > 0:
         needed = needed_per_variant(conv_a / n_a, conv_b / n_b)
-    return Comparison(z, p, probability_to_beat(conv_a, n_a, conv_b, n_b), needed)
+    beat = probability_to_beat(conv_a, n_a, conv_b, n_b) if conv_a + conv_b > 0 else None
+    return Comparison(z, p, beat, needed)

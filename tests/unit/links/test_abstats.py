@@ -79,3 +79,11 @@ def test_sample_size_needed() -> None:
     assert needed_per_variant(0.10, 0.10) is None
     result = compare(100, 1000, 130, 1000)
     assert result.needed_per_variant == 1774 and result.p_value is not None
+
+
+def test_no_probability_to_beat_before_any_conversion() -> None:
+    """0 of 10 against 0 of 33 is no evidence; the posterior alone would say 76 %."""
+    assert probability_to_beat(0, 33, 0, 10) > 0.7
+    assert compare(0, 33, 0, 10).probability_to_beat is None
+    assert compare(0, 33, 1, 10).probability_to_beat is not None
+    assert compare(1, 33, 0, 10).probability_to_beat is not None
