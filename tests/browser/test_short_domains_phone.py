@@ -46,6 +46,7 @@ def test_short_domains_page_on_a_phone(browser: Browser, server: Server) -> None
                 page.locator("#lang-select").select_option("zh_CN")
                 page.wait_for_load_state("load")
                 expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+                page.wait_for_load_state("load")  # the new document styled before measuring
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, (lang, width)
             phone.screenshot(f"short-domains-phone-records-{lang}")
