@@ -85,6 +85,11 @@ def default_install(data: Path, port: int, root: Path) -> Iterator[subprocess.Po
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPLINK_")}
     # The links are on the bench host name; the log stays quiet. Nothing else is set.
     env |= {"HOPLINK_DEFAULT_DOMAIN": HOST, "HOPLINK_LOG_LEVEL": "warning"}
+    # The checkout's own code: a shared .venv's editable install points at one checkout
+    # only, and a PYTHONPATH this script was started with names this one.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(root / "src"), *filter(None, [os.environ.get("LOAD_EXTRA_PYTHONPATH")])]
+    )
     log = open(data.parent / "serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(root / "scripts" / "serve"), "--port", str(port), "--data-dir", str(data)],
@@ -174,6 +179,10 @@ def paced(url: str, codes: list[str], rate: float, duration: float) -> tuple[int
     return sum(r[0] for r in results), sum(r[1] for r in results), latencies
 
 
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -190,6 +199,12 @@ def main() -> int:
     parser.add_argument("--rates", default="1000,2000,4000,8000,12000")
     parser.add_argument("--rate-duration", type=float, default=20)
     parser.add_argument("--no-curve", action="store_true", help="saturation rounds only")
+    parser.add_argument(
+        "--curve-baseline",
+        action="store_true",
+        help="also run each open-loop rate against the raw-ASGI baseline (the generator's"
+        " and the machine's own tail, for comparison)",
+    )
     parser.add_argument(
         "--root", default=str(ROOT), help="the checkout whose scripts/serve runs (a before figure)"
     )
@@ -224,6 +239,7 @@ def main() -> int:
                 tolerance += args.connections
             drain(store, probe_id, served)
 
+            print(f"load average {_load()}", flush=True)
             print(
                 f"(1) saturation: wrk -t1 -c{args.connections} -d{args.duration:.0f}s,"
                 f" {args.links:,} links, {args.rounds} alternating rounds",
@@ -245,15 +261,17 @@ def main() -> int:
                 print(f"  round {i + 1}: hoplink {run}; drained in {drains[-1]:.1f} s")
                 print(f"           baseline {base}   ratio {run.rps / base.rps:.2f}", flush=True)
             ratios = [h.rps / b.rps for h, b in zip(h_runs, b_runs, strict=True)]
-            print(
-                f"  median: hoplink {statistics.median(r.rps for r in h_runs):,.0f} req/s"
-                f" (p50 {statistics.median(r.p50_ms for r in h_runs):.2f} ms,"
-                f" p99 {statistics.median(r.p99_ms for r in h_runs):.2f} ms),"
-                f" baseline {statistics.median(r.rps for r in b_runs):,.0f} req/s"
-                f" (p99 {statistics.median(r.p99_ms for r in b_runs):.2f} ms);"
-                f" ratio {statistics.median(ratios):.2f}; drain {statistics.median(drains):.1f} s",
-                flush=True,
-            )
+            if h_runs:
+                print(
+                    f"  median: hoplink {statistics.median(r.rps for r in h_runs):,.0f} req/s"
+                    f" (p50 {statistics.median(r.p50_ms for r in h_runs):.2f} ms,"
+                    f" p99 {statistics.median(r.p99_ms for r in h_runs):.2f} ms),"
+                    f" baseline {statistics.median(r.rps for r in b_runs):,.0f} req/s"
+                    f" (p99 {statistics.median(r.p99_ms for r in b_runs):.2f} ms);"
+                    f" ratio {statistics.median(ratios):.2f};"
+                    f" drain {statistics.median(drains):.1f} s",
+                    flush=True,
+                )
 
             if not args.no_curve:
                 print(
@@ -276,11 +294,20 @@ def main() -> int:
                     print(
                         f"  {rate:>7,.0f}/s: answered {ok / took:>7,.0f}/s"
                         f" ({other} not 302)  p50 {_ms(pct(lat, 0.5))}  p99 {_ms(pct(lat, 0.99))}"
+                        f"  p99.9 {_ms(pct(lat, 0.999))}"
                         f"  click->stats p50 {_ms(statistics.median(lags))}"
                         f" p99 {_ms(pct(lags, 0.99))} max {_ms(max(lags))}"
-                        f"  drained {drained:.1f} s after",
+                        f"  drained {drained:.1f} s after  (load {_load()})",
                         flush=True,
                     )
+                    if args.curve_baseline:
+                        ok, other, lat = paced(base_url, codes, rate, args.rate_duration)
+                        print(
+                            f"  {'baseline':>9}: answered {ok / args.rate_duration:>7,.0f}/s"
+                            f" ({other} not 302)  p50 {_ms(pct(lat, 0.5))}"
+                            f"  p99 {_ms(pct(lat, 0.99))}  p99.9 {_ms(pct(lat, 0.999))}",
+                            flush=True,
+                        )
         # After SIGTERM: the worker drained what the journal held.
         counts = store.counts(probe_id)
         extra = counts.clicks - served
