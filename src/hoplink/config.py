@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     # `hoplink serve` runs that worker as a child process (its own core and GIL; restarted
     # if it dies) rather than as a task of the web process's event loop.
     worker_process: bool = True
+    # That child yields the CPU to the web process: SCHED_BATCH (its wake-ups never preempt
+    # a request) and this niceness (0 = the web process's priority). Its batches are
+    # throughput work, the redirects latency work, on the same cores (issue 17).
+    worker_process_nice: int = Field(default=5, ge=0, le=19)
     # Clicks the worker writes in one transaction (up to 32x this while a backlog lasts).
     worker_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Seconds the worker waits to fill a batch after its first click (freshness bound;

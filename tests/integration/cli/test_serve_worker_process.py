@@ -78,6 +78,12 @@ def test_the_worker_child_counts_clicks_is_restarted_and_drains_on_sigterm(
         [child] = _children(proc.pid)
         _follow(port, 5)
         _until(lambda: _clicks(data) == 5, "5 clicks in the database")
+        # The worker gives way to the web process (HOPLINK_WORKER_PROCESS_NICE, default 5);
+        # the web process keeps its own priority.
+        assert os.sched_getscheduler(child) == os.SCHED_BATCH
+        assert os.getpriority(os.PRIO_PROCESS, child) == os.getpriority(os.PRIO_PROCESS, 0) + 5
+        assert os.sched_getscheduler(proc.pid) == os.sched_getscheduler(0)
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == os.getpriority(os.PRIO_PROCESS, 0)
 
         os.kill(child, signal.SIGKILL)
         _until(lambda: _children(proc.pid) not in ([], [child]), "a new worker process")
