@@ -41,6 +41,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -52,6 +53,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -72,6 +74,7 @@ redirect._pinned = lambda cpu: []
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR_PROCESSES = 2
+METRICS_TOKEN = secrets.token_urlsafe(16)
 CONNECTIONS_PER_PROCESS = 32
 
 
@@ -85,6 +88,8 @@ def default_install(data: Path, port: int, root: Path) -> Iterator[subprocess.Po
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPLINK_")}
     # The links are on the bench host name; the log stays quiet. Nothing else is set.
     env |= {"HOPLINK_DEFAULT_DOMAIN": HOST, "HOPLINK_LOG_LEVEL": "warning"}
+    # /metrics answers only with a token (it records either way): the cache's hits/misses.
+    env["HOPLINK_METRICS_TOKEN"] = METRICS_TOKEN
     # The checkout's own code: a shared .venv's editable install points at one checkout
     # only, and a PYTHONPATH this script was started with names this one.
     env["PYTHONPATH"] = os.pathsep.join(
@@ -177,6 +182,17 @@ def paced(url: str, codes: list[str], rate: float, duration: float) -> tuple[int
     for _, _, data in results:
         latencies += orjson.loads(data)
     return sum(r[0] for r in results), sum(r[1] for r in results), latencies
+
+
+def _cache_counts(url: str) -> tuple[int, int]:
+    """The redirect cache's (hits, misses) so far, from hoplink's /metrics."""
+    text = httpx.get(
+        f"{url}/metrics",
+        headers={"host": HOST, "authorization": f"Bearer {METRICS_TOKEN}"},
+        timeout=10,
+    ).text
+    found = dict(re.findall(r"^hoplink_redirect_cache_(hits|misses)(?:_total)? (\S+)$", text, re.M))
+    return int(float(found.get("hits", "nan"))), int(float(found.get("misses", "nan")))
 
 
 def _load() -> str:
@@ -283,18 +299,22 @@ def main() -> int:
                     prober = Prober(url, db_url, probe_id)
                     thread = threading.Thread(target=prober.run, daemon=True)
                     thread.start()
+                    hits, misses = _cache_counts(url)
                     began = time.monotonic()
                     ok, other, lat = paced(url, codes, rate, args.rate_duration)
                     took = time.monotonic() - began - 0.2  # the generator's own start-up
                     prober.stop.set()
                     thread.join()
                     served += ok + prober.sent
+                    now_hits, now_misses = _cache_counts(url)
+                    hits, misses = now_hits - hits, now_misses - misses
                     drained = drain(store, probe_id, served)
                     lags = prober.lags or [float("nan")]
                     print(
                         f"  {rate:>7,.0f}/s: answered {ok / took:>7,.0f}/s"
                         f" ({other} not 302)  p50 {_ms(pct(lat, 0.5))}  p99 {_ms(pct(lat, 0.99))}"
                         f"  p99.9 {_ms(pct(lat, 0.999))}"
+                        f"  cache misses {misses / max(1, hits + misses):.2%}"
                         f"  click->stats p50 {_ms(statistics.median(lags))}"
                         f" p99 {_ms(pct(lags, 0.99))} max {_ms(max(lags))}"
                         f"  drained {drained:.1f} s after  (load {_load()})",

@@ -5,13 +5,20 @@ negative TTL, and the set of known hosts is cached so an unknown Host never reac
 database. Entries expire after the TTL counted from when they were loaded (never extended
 by use), which bounds how long an edit made on another node can go unseen; on the node
 that made the edit, the change's event drops the entry once it commits (and in production
-mode is published so every node does: hoplink.redirect.invalidation). A link still in use late
-in its TTL is reloaded in the background before it expires (refresh-ahead), and an expired
-one may be served for a while longer only when the database cannot be reached.
+mode is published so every node does: hoplink.redirect.invalidation). A link still in use is
+reloaded in the background before it expires (refresh-ahead), and an expired one may be
+served for a while longer only when the database cannot be reached.
+
+"Still in use" is either of: used after its refresh point (late in its TTL), or used in
+the last ``KEEP_WARM`` TTLs when its refresh point comes (a sweep). Without the second,
+every link not clicked in the few seconds between its refresh point and its expiry expired,
+and its next visitor waited for a query: with 10,000 links at 1,000 redirects/s that was
+~10 % of all redirects (2.4 % at 2,000/s) — the redirect's p99 (bench/RESULTS.md, issue 17).
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 from collections import OrderedDict
@@ -33,6 +40,9 @@ _NEVER = float("inf")
 # in the background; random, so links loaded together (a warm-up) are not reloaded in one
 # burst that stalls the event loop.
 _REFRESH_FROM, _REFRESH_SPREAD = 0.5, 0.3
+# A link used within this many TTLs is reloaded at its refresh point even if nobody used it
+# since: a link clicked at least once a minute (TTL 30 s) never expires under its visitors.
+KEEP_WARM = 2.0
 
 
 class RedirectCache:
@@ -59,6 +69,10 @@ class RedirectCache:
         # Entries used late in their TTL: the resolver reloads them in the background, so
         # a hot link never expires under load (and never waits for a query).
         self.due: list[tuple[str, str]] = []
+        # The refresh points of positive entries, soonest first (stale items are skipped
+        # when popped), and when each cached link was last asked for.
+        self._refresh_at: list[tuple[float, str]] = []
+        self._last_use: dict[str, float] = {}
         # Plain ints for /metrics (read at scrape time): lookups answered here or not.
         self.hits = 0
         self.misses = 0
@@ -68,11 +82,14 @@ class RedirectCache:
 
     def get(self, host: str, code: str) -> Target | Literal[_Missing.MISSING] | None:
         key = f"{host}/{code}"
+        now = self._clock()
+        if self._refresh_at and self._refresh_at[0][0] <= now:
+            self._sweep(now)
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
             return MISSING
-        now = self._clock()
+        self._last_use[key] = now
         if entry[0] <= now:
             self.misses += 1
             return MISSING  # kept (until evicted or replaced) for stale()
@@ -82,6 +99,22 @@ class RedirectCache:
             entry = self._entries[key] = (entry[0], _NEVER, entry[2])
         self._entries.move_to_end(key)
         return entry[2]
+
+    def _sweep(self, now: float) -> None:
+        """Entries past their refresh point that were used in the last ``KEEP_WARM`` TTLs
+        become due; the others reload only if used before they expire."""
+        recent = now - KEEP_WARM * self.ttl
+        while self._refresh_at and self._refresh_at[0][0] <= now:
+            at, key = heapq.heappop(self._refresh_at)
+            entry = self._entries.get(key)
+            if entry is None or entry[1] != at:
+                continue  # replaced, dropped, or due already
+            used = self._last_use.get(key)
+            if used is None or used < recent:
+                continue
+            host, _, code = key.partition("/")
+            self.due.append((host, code))
+            self._entries[key] = (entry[0], _NEVER, entry[2])
 
     def stale(self, host: str, code: str, max_age: float) -> Target | Literal[_Missing.MISSING]:
         """An expired link no older than ``max_age`` past expiry, to serve while the database
@@ -101,8 +134,12 @@ class RedirectCache:
         refresh = now + ttl * jitter if target is not None else _NEVER
         self._entries[key] = (now + ttl, refresh, target)
         self._entries.move_to_end(key)
+        self._last_use.setdefault(key, now)  # loaded for a visitor, or reloaded for use
+        if target is not None:
+            heapq.heappush(self._refresh_at, (refresh, key))
         if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            evicted, _ = self._entries.popitem(last=False)
+            self._last_use.pop(evicted, None)
 
     def hosts(self) -> Mapping[str, Site] | None:
         """The served hosts and their sites, or None when they must be (re)loaded."""
@@ -121,6 +158,7 @@ class RedirectCache:
     def invalidate(self, host: str, code: str) -> None:
         self.generation += 1
         self._entries.pop(f"{host}/{code}", None)
+        self._last_use.pop(f"{host}/{code}", None)
 
     def invalidate_workspace(self, workspace_id: str) -> None:
         """Drop every cached link of a workspace (suspension, reinstatement)."""
@@ -132,6 +170,7 @@ class RedirectCache:
         ]
         for key in stale:
             del self._entries[key]
+            self._last_use.pop(key, None)
         if self._hosts is not None and any(
             site.workspace_id == workspace_id for site in self._hosts.values()
         ):
@@ -141,4 +180,6 @@ class RedirectCache:
         """Forget everything, including the known hosts (a domain was added or removed)."""
         self.generation += 1
         self._entries.clear()
+        self._refresh_at.clear()
+        self._last_use.clear()
         self._hosts = None

@@ -133,6 +133,55 @@ def test_use_late_in_the_ttl_asks_once_for_a_background_reload() -> None:
     assert cache.get("hop.test", "abc") == target(2)
 
 
+def test_a_link_used_early_in_its_ttl_is_due_at_its_refresh_point_unasked() -> None:
+    """Used only before its refresh point: due once that point passes (any lookup sweeps),
+    so its next visitor, after the TTL, does not wait for a query."""
+    clock = Clock()
+    cache = make(clock)
+    cache.put("hop.test", "abc", target(), generation=cache.generation)
+    cache.put("hop.test", "other", target(2), generation=cache.generation)
+    clock.now += 5
+    assert cache.get("hop.test", "abc") == target()
+    clock.now += 19.1  # past 80 % of the TTL: past every refresh point
+    assert cache.get("hop.test", "nothing-cached") is MISSING  # any lookup
+    assert sorted(cache.due) == [("hop.test", "abc"), ("hop.test", "other")]
+    cache.due.clear()
+    assert cache.get("hop.test", "abc") == target()
+    assert cache.due == []  # once
+
+
+def test_a_link_unused_for_two_ttls_is_not_reloaded_ahead() -> None:
+    clock = Clock()
+    cache = make(clock)
+    cache.put("hop.test", "abc", target(), generation=cache.generation)
+    clock.now += 24.1
+    cache.get("hop.test", "x")
+    assert cache.due == [("hop.test", "abc")]  # loaded for a visitor 24 s ago: in use
+    cache.due.clear()
+    cache.put("hop.test", "abc", target(), generation=cache.generation)  # the reload
+    clock.now += 24.1
+    cache.get("hop.test", "x")
+    assert cache.due == [("hop.test", "abc")]  # used 48 s ago: still within two TTLs
+    cache.due.clear()
+    cache.put("hop.test", "abc", target(), generation=cache.generation)
+    clock.now += 24.1
+    cache.get("hop.test", "x")
+    assert cache.due == []  # 72 s without a visitor: left to expire
+    clock.now += 6
+    assert cache.get("hop.test", "abc") is MISSING
+
+
+def test_dropped_and_replaced_entries_are_not_reloaded_ahead() -> None:
+    clock = Clock()
+    cache = make(clock, size=1)
+    cache.put("hop.test", "a", target(1), generation=cache.generation)
+    cache.put("hop.test", "b", target(2), generation=cache.generation)  # evicts "a"
+    cache.invalidate("hop.test", "b")
+    clock.now += 24.1
+    cache.get("hop.test", "x")
+    assert cache.due == []
+
+
 def test_misses_are_never_reloaded_ahead() -> None:
     clock = Clock()
     cache = make(clock)
