@@ -95,6 +95,7 @@ class Resolver:
         self.db_breaker = db_breaker or CircuitBreaker("database", delay=1.0, max_delay=5.0)
         self._loading: dict[str, asyncio.Future[Target | None]] = {}
         self._queue: list[tuple[str, str, int]] = []  # host, code, cache generation
+        self._background: list[tuple[str, str, int]] = []  # refreshes: after the visitors'
         self._loaders = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._hosts_lock = asyncio.Lock()
@@ -170,7 +171,7 @@ class Resolver:
             self._refresh_timer = None
         due, self._refresh = self._refresh, []
         for host, code in due:
-            self._enqueue(host, code)
+            self._enqueue(host, code, background=True)
 
     async def wait_idle(self) -> None:
         """Until the links waiting for their refresh and every load under way are done."""
@@ -181,13 +182,17 @@ class Resolver:
             else:
                 await asyncio.gather(*self._loading.values(), return_exceptions=True)
 
-    def _enqueue(self, host: str, code: str) -> asyncio.Future[Target | None]:
+    def _enqueue(
+        self, host: str, code: str, *, background: bool = False
+    ) -> asyncio.Future[Target | None]:
+        """``background``: a refresh nobody waits for; it loads after the visitors' misses."""
         key = f"{host}/{code}"
         future = self._loading.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._loading[key] = future
-            self._queue.append((host, code, self.cache.generation))
+            queue = self._background if background else self._queue
+            queue.append((host, code, self.cache.generation))
             if self._loaders < MAX_LOADERS:
                 self._loaders += 1
                 task = asyncio.get_running_loop().create_task(self._load_queued())
@@ -197,8 +202,11 @@ class Resolver:
 
     async def _load_queued(self) -> None:
         try:
-            while self._queue:
+            while self._queue or self._background:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                room = MAX_BATCH - len(batch)
+                batch += self._background[:room]
+                self._background = self._background[room:]
                 await self._load_batch(batch)
         finally:
             self._loaders -= 1

@@ -171,6 +171,21 @@ def test_a_link_unused_for_two_ttls_is_not_reloaded_ahead() -> None:
     assert cache.get("hop.test", "abc") is MISSING
 
 
+def test_links_that_expired_in_a_quiet_spell_are_left_to_their_next_visitor() -> None:
+    """No lookup for longer than the TTL: nothing is swept meanwhile, and the expired
+    entries are not all reloaded at once by the first lookup after (their next visitors
+    load them, as any miss)."""
+    clock = Clock()
+    cache = make(clock)
+    cache.put("hop.test", "abc", target(), generation=cache.generation)
+    clock.now += 10
+    assert cache.get("hop.test", "abc") == target()
+    clock.now += 25  # expired, used 25 s ago
+    assert cache.get("hop.test", "x") is MISSING
+    assert cache.due == []
+    assert cache.get("hop.test", "abc") is MISSING
+
+
 def test_dropped_and_replaced_entries_are_not_reloaded_ahead() -> None:
     clock = Clock()
     cache = make(clock, size=1)
