@@ -79,3 +79,36 @@ async def test_a_full_batch_of_due_links_loads_without_waiting(
     await resolver.wait_idle()
     now[0] += 0.5 * cache.ttl
     assert cache.get(link.domain, link.code) is not MISSING
+
+
+async def test_a_visitors_miss_loads_before_queued_refreshes(edge: Edge) -> None:
+    ws = await edge.workspace()
+    links = [await edge.link(ws, f"https://shop.example.com/item/{i}") for i in range(151)]
+    *warm, cold = links
+    resolver = edge.app.redirect.resolver
+    host = cold.domain
+    assert await resolver.resolve(host, warm[0].code) is not None  # the hosts map, loaded
+
+    loads: list[Any] = []
+
+    def record(*args: Any) -> None:
+        if "links.code IN" in str(args[2]):
+            loads.append(args[3])
+
+    engine = edge.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for link in warm:  # more refreshes queued than one query takes
+            resolver._enqueue(host, link.code, background=True)
+        target = await resolver.resolve(host, cold.code)
+        await resolver.wait_idle()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert target is not None and target.link_id == cold.id
+    assert len(loads) == 2
+    assert cold.code in [str(v) for v in _values(loads[0])]  # in the first query
+
+
+def _values(parameters: Any) -> list[Any]:
+    return list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
