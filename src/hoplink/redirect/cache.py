@@ -107,8 +107,8 @@ class RedirectCache:
         while self._refresh_at and self._refresh_at[0][0] <= now:
             at, key = heapq.heappop(self._refresh_at)
             entry = self._entries.get(key)
-            if entry is None or entry[1] != at or entry[0] <= now:
-                continue  # replaced, dropped, due already, or expired (after a quiet spell)
+            if entry is None or entry[1] != at:
+                continue  # replaced, dropped, or due already
             used = self._last_use.get(key)
             if used is None or used < recent:
                 continue
