@@ -13,7 +13,7 @@ import pytest
 from edge_client import Edge
 from sqlalchemy import event
 
-from hoplink.redirect.cache import MISSING
+from hoplink.redirect.cache import MISSING, RedirectCache
 
 LINKS = 30
 
@@ -28,6 +28,7 @@ async def test_links_falling_due_one_by_one_reload_in_one_query(
     now = [time.monotonic()]
     monkeypatch.setattr(cache, "_clock", lambda: now[0])
     cache.clear()
+    _no_invalidations(cache, monkeypatch)
     for link in links:  # loaded at "now"
         assert (await edge.http.get(f"/{link.code}")).status_code == 302
     await resolver.wait_idle()
@@ -67,6 +68,7 @@ async def test_a_full_batch_of_due_links_loads_without_waiting(
     monkeypatch.setattr(resolver, "refresh_delay", 3600.0)
     now = [time.monotonic()]
     monkeypatch.setattr(cache, "_clock", lambda: now[0])
+    _no_invalidations(cache, monkeypatch)
     assert (await edge.http.get(f"/{link.code}")).status_code == 302
     await resolver.wait_idle()
 
@@ -87,7 +89,6 @@ async def test_a_visitors_miss_loads_before_queued_refreshes(edge: Edge) -> None
     *warm, cold = links
     resolver = edge.app.redirect.resolver
     host = cold.domain
-    assert await resolver.resolve(host, warm[0].code) is not None  # the hosts map, loaded
 
     loads: list[Any] = []
 
@@ -100,15 +101,26 @@ async def test_a_visitors_miss_loads_before_queued_refreshes(edge: Edge) -> None
     try:
         for link in warm:  # more refreshes queued than one query takes
             resolver._enqueue(host, link.code, background=True)
-        target = await resolver.resolve(host, cold.code)
+        visitor = resolver._enqueue(host, cold.code)  # a miss, queued after them
+        target = await visitor
         await resolver.wait_idle()
     finally:
         event.remove(engine, "before_cursor_execute", record)
 
     assert target is not None and target.link_id == cold.id
-    assert len(loads) == 2
-    assert cold.code in [str(v) for v in _values(loads[0])]  # in the first query
+    # Two loaders ran the two queries side by side (either may reach the database first);
+    # the visitor's code is in the first batch taken: a full one, with 99 refreshes.
+    batches = sorted((_values(p) for p in loads), key=len, reverse=True)
+    assert [len(b) for b in batches] == [1 + 100, 1 + 51]  # the host, then the codes
+    assert cold.code in batches[0]
 
 
 def _values(parameters: Any) -> list[Any]:
     return list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+
+
+def _no_invalidations(cache: RedirectCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The change feed sees the links just created a poll later and drops their entries,
+    which would reload them: not what these tests are about, so no invalidation lands."""
+    for name in ("invalidate", "invalidate_workspace", "clear"):
+        monkeypatch.setattr(cache, name, lambda *args: None)
