@@ -32,7 +32,7 @@ from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
 from hoplink.links import experiments, service
 from hoplink.links import rules as link_rules
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules
@@ -92,12 +92,12 @@ async def world(
     db = app.runtime.db
     async with db.transaction() as tx:
         ws = await factories.workspace(tx, seller_id="S9", param_template={"aff": "{seller_id}"})
-        default = await tx.domains.by_hostname(HOST)
+        default = await tx.short_domains.by_hostname(HOST)
         assert default is not None
-        other = Domain(new_id("dom"), OTHER_HOST, None, False)
-        await tx.domains.insert(other, utcnow())
+        other = ShortDomain(new_id("dom"), OTHER_HOST, None, False)
+        await tx.short_domains.insert(other, utcnow())
 
-        async def make(domain: Domain, url: str, **kw: Any) -> Link:
+        async def make(domain: ShortDomain, url: str, **kw: Any) -> Link:
             spec = LinkSpec(url=url, utm={"utm_source": "facebook"}, **kw)
             return await service.create_link(
                 tx, workspace=ws, domain=domain, spec=spec, actor=None, rules=LinkRules()

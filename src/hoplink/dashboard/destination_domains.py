@@ -23,17 +23,21 @@ from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.errors import InvalidInput
 from hoplink.safety import destination_domains
-from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.models import (
+    DestinationDomain,
+    DestinationDomainMethod,
+    DestinationDomainStatus,
+)
 from hoplink.safety.policy import PolicyMode
 
 METHOD_NAMES = {
-    VerificationMethod.WELL_KNOWN: N_("verification file"),
-    VerificationMethod.DNS_TXT: N_("DNS TXT record"),
-    VerificationMethod.ADMIN: N_("approved by the platform operator"),
+    DestinationDomainMethod.WELL_KNOWN: N_("verification file"),
+    DestinationDomainMethod.DNS_TXT: N_("DNS TXT record"),
+    DestinationDomainMethod.ADMIN: N_("approved by the platform operator"),
 }
 
 
-def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
+def _instructions(domain: DestinationDomain) -> dict[str, str]:
     return {
         "well_known_url": f"https://{domain.hostname}{destination_domains.WELL_KNOWN}{domain.token}",
         "well_known_path": f"{destination_domains.WELL_KNOWN}{domain.token}",
@@ -43,7 +47,7 @@ def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
     }
 
 
-async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
+async def _find(request: Request, v: Viewer) -> DestinationDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
         return await destination_domains.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
@@ -65,7 +69,7 @@ async def _list_page(
     request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
 ) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        found = await tx.workspace_domains(v.workspace.id).all()
+        found = await tx.destination_domains(v.workspace.id).all()
     extra.setdefault("values", {"hostname": ""})
     extra.setdefault("errors", {})
     return render(
@@ -131,7 +135,7 @@ async def verify(request: Request) -> Response:
     v = await _manager(request)
     domain = await _find(request, v)
     runtime = services(request).runtime
-    if domain.status is not DomainStatus.VERIFIED:
+    if domain.status is not DestinationDomainStatus.VERIFIED:
         # The network check holds no transaction, as in the API and the CLI.
         outcome = await destination_domains.Verifier.from_settings(runtime.settings).check(domain)
         async with runtime.db.transaction() as tx:

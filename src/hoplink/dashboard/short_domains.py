@@ -24,7 +24,7 @@ from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.errors import InvalidInput
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 
 STATUS_NAMES = {
     "pending": N_("Pending"),
@@ -40,7 +40,7 @@ METHOD_NAMES = {
 _SETTINGS = ("root_url", "not_found_url", "robots")
 
 
-async def _find(request: Request, v: Viewer) -> Domain:
+async def _find(request: Request, v: Viewer) -> ShortDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
         return await service.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["sdomain"]
@@ -65,7 +65,7 @@ async def _list_page(
     request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
 ) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        found = await tx.domains.of_workspace(v.workspace.id)
+        found = await tx.short_domains.of_workspace(v.workspace.id)
     extra.setdefault("values", {"hostname": ""})
     extra.setdefault("errors", {})
     return render(
@@ -119,7 +119,7 @@ async def add(request: Request) -> Response:
 async def _domain_page(
     request: Request,
     v: Viewer,
-    domain: Domain,
+    domain: ShortDomain,
     *,
     status_code: int = 200,
     values: dict[str, Any] | None = None,

@@ -30,10 +30,10 @@ from hoplink.domains import service
 from hoplink.domains.verification import Outcome as ShortOutcome
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.safety import destination_domains as destinations
 from hoplink.safety.grace import Grace
-from hoplink.safety.models import WorkspaceDomain
+from hoplink.safety.models import DestinationDomain
 from hoplink.storage.database import Database
 from hoplink.storage.domain_checks import DomainKind, DueCheck
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hoplink.domains")
 
-Checked = tuple[DueCheck, Domain | WorkspaceDomain, ShortOutcome | destinations.Outcome]
+Checked = tuple[DueCheck, ShortDomain | DestinationDomain, ShortOutcome | destinations.Outcome]
 
 
 class DomainRechecker:
@@ -106,15 +106,17 @@ class DomainRechecker:
                 return 0
         async with self.db.transaction() as tx:
             await tx.domain_checks.schedule_new(now=now, interval=timedelta(seconds=self.interval))
-        claimed: list[tuple[DueCheck, Domain | WorkspaceDomain]] = []
+        claimed: list[tuple[DueCheck, ShortDomain | DestinationDomain]] = []
         async with self.db.transaction() as tx:
             for due in await tx.domain_checks.due(now=now, limit=self.batch):
                 if not await tx.domain_checks.claim(due, now=now, lease_until=now + self.lease):
                     continue
                 if due.kind is DomainKind.SHORT:
-                    found: Domain | WorkspaceDomain | None = await tx.domains.get(due.domain_id)
+                    found: ShortDomain | DestinationDomain | None = await tx.short_domains.get(
+                        due.domain_id
+                    )
                 else:
-                    found = await tx.workspace_domains(due.workspace_id).get(due.domain_id)
+                    found = await tx.destination_domains(due.workspace_id).get(due.domain_id)
                 if found is not None:
                     claimed.append((due, found))
         if not claimed:
@@ -125,8 +127,8 @@ class DomainRechecker:
         self.checked += len(checked)
         return len(checked)
 
-    async def _check(self, due: DueCheck, domain: Domain | WorkspaceDomain) -> Checked:
-        if isinstance(domain, Domain):
+    async def _check(self, due: DueCheck, domain: ShortDomain | DestinationDomain) -> Checked:
+        if isinstance(domain, ShortDomain):
             return due, domain, await self.short.check(domain)
         return due, domain, await self.destination.check(domain)
 
@@ -135,15 +137,17 @@ class DomainRechecker:
         done = self.clock()
         spread = self.interval * (0.9 + random.random() / 5)  # noqa: S311 - jitter, not a secret
         async with self.db.transaction() as tx:
-            if isinstance(domain, Domain) and isinstance(outcome, ShortOutcome):
+            if isinstance(domain, ShortDomain) and isinstance(outcome, ShortOutcome):
                 await service.record_check(
                     tx, domain=domain, outcome=outcome, actor=None, grace=self.grace, now=done
                 )
-            elif isinstance(domain, WorkspaceDomain) and isinstance(outcome, destinations.Outcome):
+            elif isinstance(domain, DestinationDomain) and isinstance(
+                outcome, destinations.Outcome
+            ):
                 workspace = await tx.workspaces.get(domain.workspace_id)
                 if workspace is None:
                     return
-                current = await tx.workspace_domains(workspace.id).get(domain.id)
+                current = await tx.destination_domains(workspace.id).get(domain.id)
                 if current is None:
                     return
                 await destinations.record_outcome(

@@ -18,7 +18,7 @@ from hoplink.domains import service
 from hoplink.domains.models import TXT_PREFIX, cname_label
 from hoplink.domains.rechecker import rechecker_from_settings
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain, LinkQuery
+from hoplink.links.models import LinkQuery, ShortDomain
 from hoplink.safety.grace import Grace
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
@@ -56,9 +56,9 @@ async def _approve(dash: Dash, ws: Workspace) -> None:
         await service.set_workspace_rules(tx, workspace=ws, approved=True)
 
 
-async def _stored(dash: Dash, ws: Workspace) -> list[Domain]:
+async def _stored(dash: Dash, ws: Workspace) -> list[ShortDomain]:
     async with dash.db.transaction(write=False) as tx:
-        return await tx.domains.of_workspace(ws.id)
+        return await tx.short_domains.of_workspace(ws.id)
 
 
 async def test_add_see_records_check_configure_and_remove(world: World) -> None:

@@ -23,7 +23,7 @@ from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.errors import InvalidInput, NotFound
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.service import LinkSpec, create_link
 from hoplink.links.spec import LinkRules
 from hoplink.safety.policy import DestinationPolicy
@@ -68,20 +68,20 @@ async def _approved(edge: Edge, name: str) -> Workspace:
         return await service.set_workspace_rules(tx, workspace=ws, approved=True)
 
 
-async def _add(edge: Edge, ws: Workspace, host: str) -> Domain:
+async def _add(edge: Edge, ws: Workspace, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
         return await service.add_domain(
             tx, workspace=ws, hostname=host, settings=edge.runtime.settings, policy=POLICY
         )
 
 
-async def _check(edge: Edge, domain: Domain) -> Domain:
+async def _check(edge: Edge, domain: ShortDomain) -> ShortDomain:
     outcome = await ShortDomainVerifier.from_settings(edge.runtime.settings).check(domain)
     async with edge.db.transaction() as tx:
         return await service.record_check(tx, domain=domain, outcome=outcome, actor="t")
 
 
-async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Domain:
+async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> ShortDomain:
     domain = await _add(edge, ws, host)
     assert domain.token is not None
     dns.records[(f"_hoplink.{host}.", "TXT")] = [f'"{TXT_PREFIX}{domain.token}"']
@@ -213,12 +213,12 @@ async def test_suspension_removal_and_transfer(edge: Edge, dns: DnsServer) -> No
     assert (await _get(edge, "go.brand.example", f"/{fresh.code}")).status_code == 302
 
 
-def link_domain_id(link: Any, domain: Domain) -> str:
+def link_domain_id(link: Any, domain: ShortDomain) -> str:
     assert link.domain == domain.hostname
     return domain.id
 
 
-async def _verified_existing(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Domain:
+async def _verified_existing(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
         domain = await service.find_domain(tx, workspace=ws, ref=host)
     dns.records[(f"_hoplink.{host}.", "TXT")] = [f'"{TXT_PREFIX}{domain.token}"']
@@ -340,7 +340,7 @@ async def test_host_routing_across_a_thousand_domains_without_a_query(
         tx.record(ShortDomainChanged(None))
         links = []
         for i, host in enumerate(hosts):
-            domain = await tx.domains.by_hostname(host)
+            domain = await tx.short_domains.by_hostname(host)
             assert domain is not None
             links.append(
                 await create_link(
