@@ -19,13 +19,13 @@ outside any transaction, and its result written in one transaction per domain.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hoplink.delivery_loop import ServiceLoop
 from hoplink.domains import service
 from hoplink.domains.verification import Outcome as ShortOutcome
 from hoplink.domains.verification import ShortDomainVerifier
@@ -46,7 +46,9 @@ log = logging.getLogger("hoplink.domains")
 Checked = tuple[DueCheck, ShortDomain | DestinationDomain, ShortOutcome | destinations.Outcome]
 
 
-class DomainRechecker:
+class DomainRechecker(ServiceLoop):
+    name = "domain-rechecker"
+
     def __init__(
         self,
         *,
@@ -60,43 +62,22 @@ class DomainRechecker:
         lease: float = 900.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(log=log, poll_interval=poll_interval)
         self.db = db
         self.short = short
         self.destination = destination
         self.interval = interval
         self.grace = grace or Grace()
         self.batch = batch
-        self.poll_interval = poll_interval
         self.lease = timedelta(seconds=lease)
         self.clock = clock
         self.checked = 0  # domains checked by this re-checker, for tests
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="domain-rechecker")
+    def idle(self, done: int) -> bool:
+        return done < self.batch  # a full batch: more may be due at once
 
-    async def stop(self) -> None:
-        """Stop after the checks in hand (their leases expire if they do not finish)."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=30.0)
-            except TimeoutError:
-                log.warning("the domain re-checker did not stop in time; its domains are retried")
-            self._task = None
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once()
-            except Exception as exc:
-                log.warning("domain re-check round failed, retrying: %s", exc)
-                done = 0
-            if done < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+    def stop_timeout(self) -> float:
+        return 30.0
 
     async def run_once(self) -> int:
         """Schedule newly verified domains, then check one batch of due ones; how many."""
