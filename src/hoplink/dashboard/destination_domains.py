@@ -14,14 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hoplink.dashboard import domain_pages
 from hoplink.dashboard.context import Viewer, services
 from hoplink.dashboard.domain_pages import flash_check
 from hoplink.dashboard.domain_pages import manager as _manager
 from hoplink.dashboard.domain_pages import viewer as _viewer
-from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
-from hoplink.errors import InvalidInput
 from hoplink.safety import destination_domains
 from hoplink.safety.models import (
     DestinationDomain,
@@ -29,6 +28,7 @@ from hoplink.safety.models import (
     DestinationDomainStatus,
 )
 from hoplink.safety.policy import PolicyMode
+from hoplink.storage.tx import Tx
 
 METHOD_NAMES = {
     DestinationDomainMethod.WELL_KNOWN: N_("verification file"),
@@ -65,19 +65,15 @@ def _common(request: Request, v: Viewer) -> dict[str, Any]:
     }
 
 
-async def _list_page(
-    request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
-) -> Response:
+async def _list_page(request: Request, v: Viewer, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
         found = await tx.destination_domains(v.workspace.id).all()
-    extra.setdefault("values", {"hostname": ""})
-    extra.setdefault("errors", {})
-    return render(
+    return domain_pages.list_page(
         request,
-        "settings/domains.html",
-        status_code=status_code,
+        v,
+        template="settings/domains.html",
         domains=found,
-        **_common(request, v),
+        common=_common(request, v),
         **extra,
     )
 
@@ -88,35 +84,21 @@ async def domains_page(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     v = await _manager(request)
-    form = await request.form()
-    typed = form.get("hostname")
-    hostname = typed if isinstance(typed, str) else ""
-    runtime = services(request).runtime
-    try:
-        async with runtime.db.transaction() as tx:
-            domain = await destination_domains.add_domain(
-                tx,
-                workspace=v.workspace,
-                hostname=hostname,
-                policy=runtime.link_rules.policy,
-            )
-    except InvalidInput as exc:
-        return await _list_page(
-            request,
-            v,
-            values={"hostname": hostname},
-            errors=errors_by_field(exc),
-            status_code=422,
+    policy = services(request).runtime.link_rules.policy
+
+    async def create(tx: Tx, hostname: str) -> DestinationDomain:
+        return await destination_domains.add_domain(
+            tx, workspace=v.workspace, hostname=hostname, policy=policy
         )
-    flash(
+
+    return await domain_pages.add(
         request,
-        gettext(
-            request,
-            "%(domain)s was added. Prove that it is yours with one of the two ways below.",
-            domain=domain.hostname,
-        ),
+        v,
+        create=create,
+        again=_list_page,
+        added=N_("%(domain)s was added. Prove that it is yours with one of the two ways below."),
+        path="settings/domains",
     )
-    return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
 
 
 async def domain_page(request: Request) -> Response:
