@@ -71,14 +71,14 @@ async def _list_page(request: Request, v: Viewer, **extra: Any) -> Response:
     return domain_pages.list_page(
         request,
         v,
-        template="settings/domains.html",
+        template="settings/destination_domains.html",
         domains=found,
         common=_common(request, v),
         **extra,
     )
 
 
-async def domains_page(request: Request) -> Response:
+async def list_page(request: Request) -> Response:
     return await _list_page(request, await _viewer(request))
 
 
@@ -106,7 +106,7 @@ async def domain_page(request: Request) -> Response:
     domain = await _find(request, v)
     return render(
         request,
-        "settings/domain.html",
+        "settings/destination_domain.html",
         domain=domain,
         steps=_instructions(domain),
         **_common(request, v),
@@ -142,7 +142,9 @@ async def verify(request: Request) -> Response:
 async def delete_form(request: Request) -> Response:
     v = await _manager(request)
     domain = await _find(request, v)
-    return render(request, "settings/domain_delete.html", domain=domain, **_common(request, v))
+    return render(
+        request, "settings/destination_domain_delete.html", domain=domain, **_common(request, v)
+    )
 
 
 async def delete(request: Request) -> Response:
