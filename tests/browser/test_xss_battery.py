@@ -231,7 +231,7 @@ async def _seed(server: Server) -> dict[str, Any]:
         async with db.transaction() as tx:
             admin = await create_user(tx, email=ADMIN, password=PASSWORD, is_platform_admin=True)
             ws = await tx.workspaces.find(SLUG)
-            domain = await tx.domains.by_hostname(HOST)
+            domain = await tx.short_domains.by_hostname(HOST)
             assert ws is not None and domain is not None
             ws = await update_workspace(
                 tx,

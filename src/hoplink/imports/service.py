@@ -19,7 +19,7 @@ from hoplink.errors import CodeTaken, InvalidInput
 from hoplink.ids import new_id, utcnow
 from hoplink.imports.models import Action, ImportReport, RowOutcome, Source, SourceLink
 from hoplink.links import service
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.spec import LinkRules
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
@@ -69,12 +69,12 @@ async def import_links(
             seen.add(link.key)
             todo.append(link)
     earlier = await tx.imports(workspace.id).imported(source.value, [x.key for x in todo])
-    own = {d.hostname: d for d in await tx.domains.usable_by(workspace.id)}
+    own = {d.hostname: d for d in await tx.short_domains.usable_by(workspace.id)}
     own = {host: d for host, d in own.items() if d.workspace_id == workspace.id}
-    default = await tx.domains.default()
+    default = await tx.short_domains.default()
     if default is None:
         raise RuntimeError("no default domain; the app creates it at start-up")
-    groups: dict[str, tuple[Domain, list[SourceLink]]] = {}
+    groups: dict[str, tuple[ShortDomain, list[SourceLink]]] = {}
     for link in todo:
         if link.key in earlier:
             code, host = earlier[link.key]

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from api_client import Api, assert_problem
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.storage import tables as t
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
@@ -34,8 +34,8 @@ async def _tenant(api: Api, name: str = "Brand") -> tuple[Any, dict[str, str]]:
 
 async def _own_domain(api: Api, ws_id: str, host: str = OWN) -> None:
     async with api.db.transaction() as tx:
-        await tx.domains.insert(
-            Domain(id=new_id("dom"), hostname=host, workspace_id=ws_id, is_default=False),
+        await tx.short_domains.insert(
+            ShortDomain(id=new_id("dom"), hostname=host, workspace_id=ws_id, is_default=False),
             utcnow(),
         )
 
