@@ -44,7 +44,7 @@ async def create_workspace(
     click_id_enabled: bool = True,
     click_id_param: str = "",
 ) -> Workspace:
-    errors, settings = edit_errors(
+    errors, checked = edit_errors(
         WorkspaceEdit(
             name=name,
             seller_id=seller_id,
@@ -61,7 +61,7 @@ async def create_workspace(
         )
     if errors:
         raise InvalidInput(errors)
-    ws = settings.applied_to(
+    ws = checked.applied_to(
         Workspace(
             id=new_id("ws"),
             slug=slug or "",
