@@ -222,6 +222,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
     from hoplink.webhooks.secrets import SecretBox
+    from hoplink.workspaces.edit import WorkspaceEdit
     from hoplink.workspaces.models import Role, WorkspaceStatus
     from hoplink.workspaces.service import create_workspace, update_workspace
 
@@ -236,7 +237,7 @@ async def _seed(server: Server) -> dict[str, Any]:
             ws = await update_workspace(
                 tx,
                 workspace_id=ws.id,
-                name="<img src=x onerror=window.__xss=1>\"'</title>{{7*7}}",
+                edit=WorkspaceEdit(name="<img src=x onerror=window.__xss=1>\"'</title>{{7*7}}"),
             )
             campaigns = []
             for i, p in enumerate(PAYLOADS):

@@ -213,7 +213,6 @@ ERROR_HINTS: dict[str, str] = {
     "invalid_datetime": N_("This is not a valid date and time."),
     "mismatch": N_("The values do not match."),
     "naive_datetime": N_("Give the date and time with its time zone."),
-    "not_editable": N_("This field cannot be changed."),
     "null": N_("Leave this field out instead of empty."),
     "out_of_range": N_("This date is outside the range that can be shown."),
     "range_too_long": N_("The date range is too long; choose a shorter one."),

@@ -25,11 +25,13 @@ from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import ShortDomain
+from hoplink.links.spec import UNSET, Unset
 from hoplink.links.urls import canonicalize_destination
 from hoplink.safety.destination_domains import normalize_hostname
 from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.tx import Tx
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -436,18 +438,21 @@ async def transfer_domain(tx: Tx, *, ref: str, to: Workspace, actor: str | None)
 
 
 async def set_workspace_rules(
-    tx: Tx, *, workspace: Workspace, approved: bool | None = None, limit: int | None = _UNSET
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    approved: bool | None = None,
+    limit: int | Unset | None = UNSET,
 ) -> Workspace:
-    """Operator controls of a workspace: approval for custom domains, its own limit."""
-    values: dict[str, Any] = {}
-    if approved is not None:
-        values["short_domains_approved"] = approved
-    if limit is not _UNSET:
-        if limit is not None and not 0 <= limit <= 10_000:
-            raise InvalidInput.one("limit", "out_of_range", "between 0 and 10000")
-        values["short_domain_limit"] = limit
-    if values:
-        await tx.workspaces.update(workspace.id, **values)
+    """Operator controls of a workspace: approval for custom domains, its own limit (None:
+    the operator's default; left out: kept)."""
+    if not isinstance(limit, Unset) and limit is not None and not 0 <= limit <= 10_000:
+        raise InvalidInput.one("limit", "out_of_range", "between 0 and 10000")
+    change = WorkspaceUpdate(
+        short_domains_approved=UNSET if approved is None else approved, short_domain_limit=limit
+    )
+    if not change.empty:
+        await tx.workspaces.update(workspace.id, change)
     updated = await tx.workspaces.get(workspace.id)
     if updated is None:
         raise NotFound("no such workspace")
