@@ -188,9 +188,7 @@ async def test_imports_go_on_the_workspace_default_domain_like_single_links(api:
         assert rows[2]["action"] == "create"
         assert rows[2]["new_short_url"].startswith("http://go.brand.example/"), rows[2]
         assert rows[3]["new_short_url"].startswith("http://go.brand.example/"), rows[3]
-    resolved = await api.http.get(
-        "/" + rows[2]["new_code"], headers={"host": "go.brand.example"}
-    )
+    resolved = await api.http.get("/" + rows[2]["new_code"], headers={"host": "go.brand.example"})
     assert resolved.status_code in (301, 302, 307, 308), resolved.text
     assert without_click_id(resolved.headers["location"]) == "https://shop.example.com/item/2"
 
@@ -231,6 +229,39 @@ async def test_bad_requests_are_refused(api: Api) -> None:
         dry_run=False,
     )  # fmt: skip
     assert ctl["rows"][0]["action"] == "refused" and "control" in ctl["rows"][0]["reason"]
+    # Cells the readers used to crash on (a 500): refused for their row, the field named.
+    odd = await _import(
+        api, auth, source="csv", dry_run=False,
+        content="url,clicks,short_url\nhttps://shop.example.com/o,²,\n"
+        "https://shop.example.com/p,-5,\nhttps://shop.example.com/q,,http://[::1/x\n",
+    )  # fmt: skip
+    assert [r["reason"] for r in odd["rows"]] == [
+        "clicks: '²' is not a whole number",
+        "clicks: must be 0 or more, not -5",
+        "short_url: 'http://[::1/x' is not a URL",
+    ]
+    before = await _count(api, t.links)
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "yourls", "content": (FIXTURES / "yourls.sql").read_text(),
+              "domain": "sho.rt/x", "dry_run": False},
+        headers=auth,
+    )  # fmt: skip
+    assert_problem(r, 422, "invalid_input", "domain")
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "csv", "content": "url,title\nhttps://shop.example.com/z," + "x" * 140_000,
+              "dry_run": False},
+        headers=auth,
+    )  # fmt: skip
+    assert_problem(r, 422, "invalid_input", "content")
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "kutt", "kutt_url": "https://[::1", "kutt_api_key": "k"},
+        headers=auth,
+    )
+    assert_problem(r, 422, "invalid_input", "kutt_url")
+    assert await _count(api, t.links) == before
 
 
 # --- Kutt: a local fake of its documented API v2 ------------------------------------------
