@@ -60,6 +60,8 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     except SchemaOutOfDate as exc:
         fail(f"error: {exc}")
     except OSError as exc:
+        if exc.filename is not None:  # a file the user named: --to in a missing directory …
+            fail(f"error: {exc.filename}: {exc.strerror}")
         # Mostly "connection refused" from PostgreSQL; nothing a traceback would explain better.
         fail(f"error: cannot reach the database: {exc}")
 
