@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 
 from api_client import Api, assert_problem
-from clickids import without_click_id
 from hoplink.domains import service as domain_service
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import Domain

@@ -81,7 +81,7 @@ def test_yourls_dump_with_column_list_and_doubled_quotes() -> None:
 
 def test_click_counts_out_of_range_and_not_numbers_say_which() -> None:
     text = "url,clicks\n" + "".join(
-        f"https://shop.example.com/{i},{c}\n" for i, c in enumerate(["-5", "²", "1.5", "\"1,024\""])
+        f"https://shop.example.com/{i},{c}\n" for i, c in enumerate(["-5", "²", "1.5", '"1,024"'])
     )
     rows = read_csv(text)
     assert [r.problem for r in rows] == [
