@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import dns.exception
 
 from hoplink import audit
-from hoplink.errors import InvalidInput, NotFound
+from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.net.addresses import host_address
 from hoplink.net.dns import txt_lookup
@@ -100,7 +100,9 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     try:
         url = canonicalize_destination(f"https://{text}/", field="hostname")
     except InvalidInput as exc:
-        raise InvalidInput(exc.errors) from None
+        # The URL rules' words are about links ("e.g. https://example.com/"): a hostname
+        # field is told about domain names.
+        raise InvalidInput([_about_hostname(e) for e in exc.errors]) from None
     host, port = split_host_port(url)
     if port is not None or url != f"https://{host}/":
         raise InvalidInput.one(
@@ -120,6 +122,16 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     if refused is not None:
         raise InvalidInput(refused)
     return host
+
+
+def _about_hostname(error: FieldError) -> FieldError:
+    if error.code == "missing_host":  # "", ":80"
+        return FieldError(
+            error.field, "missing_hostname", "enter a domain name, e.g. shop.example.com"
+        )
+    if "https://" in error.message:  # "::1": "IPv6 addresses must be in brackets, e.g. https://…"
+        return FieldError(error.field, error.code, "give a domain name, e.g. shop.example.com")
+    return error
 
 
 async def add_domain(
