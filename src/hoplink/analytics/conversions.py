@@ -307,22 +307,32 @@ def _series(
 ) -> list[tuple[datetime, Metrics]]:
     """Zero-filled points in the workspace's time zone (hours, or local days)."""
     tz = query.tz
-    points: dict[datetime, Metrics] = {}
+    by_day = query.granularity.value == "day"
+    # Keyed by the local day or the UTC hour, not by the local time: aware datetimes of one
+    # zone compare as wall-clock times, so the hour that repeats when clocks go back would
+    # merge with the one before it.
+    points: dict[date | int, tuple[datetime, Metrics]] = {}
 
-    def point(h: int) -> datetime:
-        if query.granularity.value == "day":
-            return datetime.combine(query.local_day(h), time(0), tzinfo=tz)
-        return datetime.fromtimestamp(h * 3600, tz)
+    def key(h: int) -> date | int:
+        return query.local_day(h) if by_day else h
 
     for h in range(query.start_hour, query.end_hour):
-        points.setdefault(point(h), Metrics())
+        k = key(h)
+        if k not in points:
+            at = (
+                datetime.combine(query.local_day(h), time(0), tzinfo=tz)
+                if by_day
+                else datetime.fromtimestamp(h * 3600, tz)
+            )
+            points[k] = (at, Metrics())
     for s in rows:
-        m = points.get(point(s.bucket))
-        if m is None:
+        found = points.get(key(s.bucket))
+        if found is None:
             continue
+        m = found[1]
         m.orders += s.orders
         rate = fx.rate(s.currency, datetime.fromtimestamp(s.bucket * 3600, UTC).date())
         if rate is not None:
             m.gmv += Decimal(convert(round(s.gmv), s.currency, settings.currency, rate))
             m.refunded += Decimal(convert(round(s.refunded), s.currency, settings.currency, rate))
-    return list(points.items())
+    return list(points.values())
