@@ -104,6 +104,22 @@ async def test_bad_bodies(api: Api) -> None:
     assert await _stored(api) == 0
 
 
+async def test_spend_import_names_a_bad_currency_parameter(api: Api) -> None:
+    """``?currency=`` is the query parameter's fault, not every row's: the problem names
+    ``currency`` (it named ``rows.2.currency``, a column the file does not have)."""
+    s = await shop(api)
+    csv = b"date,campaign,spend\n2026-11-30,sale,12.50\n"
+    headers = s.headers | {"Content-Type": "text/csv"}
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic&currency=zz", content=csv, headers=headers
+    )
+    assert_problem(r, 422, "invalid_input", "currency")
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic&currency=eur", content=csv, headers=headers
+    )
+    assert r.status_code == 200 and r.json()["imported"] == 1, r.text
+
+
 async def test_another_workspaces_click_id_is_answered_as_unknown(api: Api) -> None:
     mine = await shop(api, "Mine")
     theirs = await shop(api, "Theirs")

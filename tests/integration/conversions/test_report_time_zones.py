@@ -122,7 +122,7 @@ def _day_hours(day: date, tz: ZoneInfo) -> int:
 
 
 async def test_hourly_series_keeps_both_hours_of_a_clock_change(api: Api) -> None:
-    """On the night clocks go back, 01:00–02:00 happens twice: the hourly series has 25
+    """On the night clocks go back, 01:00-02:00 happens twice: the hourly series has 25
     points, one per UTC hour, as the click stats do, and an order of each 01:30 lands in
     its own hour (the two hours are equal wall-clock times and were merged into one)."""
     zone = "America/New_York"
@@ -155,7 +155,9 @@ async def test_hourly_series_keeps_both_hours_of_a_clock_change(api: Api) -> Non
     assert r.status_code == 200 and r.json()["accepted"] == len(events), r.text
 
     params = {"from": day.isoformat(), "to": day.isoformat(), "granularity": "hour"}
-    got = await api.http.get("/api/v1/stats/conversions/workspace", params=params, headers=s.headers)
+    got = await api.http.get(
+        "/api/v1/stats/conversions/workspace", params=params, headers=s.headers
+    )
     assert got.status_code == 200, got.text
     series = got.json()["series"]
     clicks = await api.http.get("/api/v1/stats/workspace", params=params, headers=s.headers)
