@@ -104,6 +104,23 @@ async def test_bad_bodies(api: Api) -> None:
     assert await _stored(api) == 0
 
 
+async def test_a_zero_refund_is_refused_as_such(api: Api) -> None:
+    """A refund of 0 is a mistake in the amount; the order is not "refunded in full
+    already" (what the problem said of an order with most of its amount left)."""
+    s = await shop(api)
+    assert (await post(api, s.headers, GOOD)).status_code == 201
+    refund = {"type": "refund", "order_id": "SO-1", "amount": 300, "event_id": "r-1"}
+    assert (await post(api, s.headers, refund)).status_code == 200
+    r = await post(api, s.headers, refund | {"amount": 0, "event_id": "r-2"})
+    assert_problem(r, 422, "invalid_input", "amount")
+    error = r.json()["errors"][0]
+    assert error["code"] == "zero" and "in full" not in error["message"], error
+    rest = await post(api, s.headers, {"type": "refund", "order_id": "SO-1", "event_id": "r-3"})
+    assert rest.status_code == 200 and rest.json()["order"]["refunded"] == 1000, rest.text
+    again = await post(api, s.headers, {"type": "refund", "order_id": "SO-1", "event_id": "r-4"})
+    assert again.json()["errors"][0]["code"] == "nothing_to_refund", again.text
+
+
 async def test_spend_import_names_a_bad_currency_parameter(api: Api) -> None:
     """``?currency=`` is the query parameter's fault, not every row's: the problem names
     ``currency`` (it named ``rows.2.currency``, a column the file does not have)."""
