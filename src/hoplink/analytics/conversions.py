@@ -14,6 +14,7 @@ else the workspace rate. Definitions (docs/attribution.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -270,8 +271,7 @@ async def _spend(
     """Spend per day and campaign/ad group, linked by utm_campaign / utm_content: to the
     totals (workspace and campaign scopes), utm_campaign, ad_group and campaign groups."""
     scope = query.scope
-    start = datetime.fromtimestamp(query.start_hour * 3600, UTC).date()
-    end = datetime.fromtimestamp((query.end_hour - 1) * 3600, UTC).date() + timedelta(days=1)
+    start, end = _spend_days(query)
     campaign_of: dict[str, tuple[str, str | None]] = {}
     for link in links.values():
         if link.utm_campaign and link.campaign_id:
@@ -300,6 +300,25 @@ async def _spend(
                 cid, _ = campaign_of[campaign]
                 if cid in table[g]:
                     table[g][cid][1].add_spend(value)
+
+
+def _spend_days(query: StatsQuery) -> tuple[date, date]:
+    """The spend days a report counts, ``[start, end)``. An ad platform's daily spend is a
+    day of the seller's calendar (the workspace's time zone), counted in the range its
+    first hour starts in, as the orders of a UTC hour count on the local day it starts: a
+    one-day report has that day's spend only, and adjacent ranges never share a day."""
+    tz = query.tz
+
+    def first_hour(d: date) -> int:
+        return math.ceil(datetime.combine(d, time(0), tzinfo=tz).timestamp() / 3600)
+
+    day = datetime.fromtimestamp(query.start_hour * 3600, tz).date() - timedelta(days=1)
+    while first_hour(day) < query.start_hour:
+        day += timedelta(days=1)
+    start = day
+    while first_hour(day) < query.end_hour:
+        day += timedelta(days=1)
+    return start, day
 
 
 def _series(

@@ -171,3 +171,46 @@ async def test_hourly_series_keeps_both_hours_of_a_clock_change(api: Api) -> Non
     assert {p["t"]: p["orders"] for p in series if p["orders"]} == dict(expected)
     assert len(expected) == 3 and first_half + hour != second_half  # wall clock vs. UTC
     assert got.json()["totals"]["orders"] == len(placed)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kolkata", "UTC"])
+async def test_ad_spend_of_a_day_counts_on_that_local_day_only(api: Api, zone: str) -> None:
+    """An ad platform's daily spend is a day of the seller's calendar: a one-day report has
+    that day's spend, not also the next or the previous one's (the days were UTC days that
+    touch the range: two of them for every day of a zone off UTC), and reports of
+    adjacent ranges never count a day twice. A range counts the days that start in it."""
+    tz = ZoneInfo(zone)
+    s = await shop(api, timezone=zone)
+    today = datetime.now(UTC).astimezone(tz).date()
+    days = [today - timedelta(days=n) for n in (4, 3, 2)]
+    spend = dict(zip(days, (100, 200, 400), strict=True))
+    csv = "date,campaign,spend,currency\n" + "".join(
+        f"{d.isoformat()},sale,{cents / 100:.2f},USD\n" for d, cents in spend.items()
+    )
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic",
+        content=csv.encode(),
+        headers=s.headers | {"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+
+    async def spend_of(start: str, end: str) -> int | None:
+        got = await api.http.get(
+            "/api/v1/stats/conversions/workspace",
+            params={"from": start, "to": end, "granularity": "day"},
+            headers=s.headers,
+        )
+        assert got.status_code == 200, got.text
+        value: int | None = got.json()["totals"]["spend"]
+        return value
+
+    for d, cents in spend.items():
+        assert await spend_of(d.isoformat(), d.isoformat()) == cents, d
+    assert await spend_of(days[0].isoformat(), days[-1].isoformat()) == 700
+    after = days[-1] + timedelta(days=1)
+    assert await spend_of(after.isoformat(), after.isoformat()) is None
+    before = days[0] - timedelta(days=1)
+    assert await spend_of(before.isoformat(), before.isoformat()) is None
+    # from noon to noon: the one day that starts in between
+    noon = datetime.combine(days[0], time(12), tzinfo=tz)
+    assert await spend_of(noon.isoformat(), (noon + timedelta(days=1)).isoformat()) == 200
