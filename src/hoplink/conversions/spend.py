@@ -183,7 +183,10 @@ def parse_spend_csv(text: str, *, fmt: str, default_currency: str) -> list[Spend
             )
             continue
         campaign = cell(cells, "campaign")
-        if not campaign or campaign.lower().startswith("total") or len(campaign) > 200:
+        if not campaign or campaign.lower().startswith("total"):
+            continue
+        if len(campaign) > 200:  # never a link's utm_campaign (at most 200): say so
+            errors.append(FieldError(f"{field}.campaign", "too_long", "is over 200 characters"))
             continue
         currency = (cell(cells, "currency") or header_currency or default_currency).upper()
         if currency not in CURRENCIES:

@@ -134,6 +134,11 @@ async def test_spend_export_without_a_daily_breakdown_is_refused(api: Api) -> No
         "/api/v1/spend/import?format=meta", content=meta_daily.encode(), headers=headers
     )
     assert r.status_code == 200 and r.json() == {"imported": 2, "days": 2, "campaigns": 1}, r.text
+    long_name = "date,campaign,spend\n2026-11-04,sale,1.00\n2026-11-04," + "c" * 201 + ",9.00\n"
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic", content=long_name.encode(), headers=headers
+    )
+    assert_problem(r, 422, "invalid_input", "rows.3.campaign")  # was skipped without a word
     tiktok_stat = "Stat time day,Campaign name,Cost,Currency\n2026-11-03 00:00:00,sale,1.00,USD\n"
     r = await api.http.post(
         "/api/v1/spend/import?format=tiktok", content=tiktok_stat.encode(), headers=headers
