@@ -38,6 +38,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.clicks.enriched import Event, SeenKey
 from hoplink.clicks.models import Click, ClickSource
@@ -58,6 +59,7 @@ from hoplink.observability import metrics
 from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
+from hoplink.storage.click_batches import ClickBatchRepo
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.limits import mark_exhausted
@@ -279,26 +281,18 @@ class Worker:
                 kept, drops = check_links(
                     events, await clicks.link_refs(e.click.link_id for e in events)
                 )
-                new_ids = await clicks.insert_new(kept)
-                new = [e for e in kept if e.click.click_id in new_ids]
-                # The counting first: on PostgreSQL the seen-set rows inserted below make
-                # other workers wait for this commit (see DeltaBuilder).
-                builder = DeltaBuilder()
-                ordered = sorted(new, key=by_time)
-                for i in range(0, len(ordered), DELTA_SLICE):
-                    builder.add(ordered[i : i + DELTA_SLICE])
-                    await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
-                builder.count_views()
-                rollups = RollupRepo(tx.conn)
-                # Keys this worker committed before are in the table: only ask about others.
-                keys = seen_keys(new)
-                builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
-                await rollups.apply(builder.delta())
+                if self.db.is_sqlite:
+                    # One writer: the database tallies the batch itself, in C.
+                    replays = await ClickBatchRepo(tx.conn).write(kept)
+                    new = [e for e in kept if e.click.click_id not in replays]
+                else:
+                    new, keys = await self._write_tallied(tx.conn, kept)
                 # Click limits: links whose human clicks just reached max_clicks expire.
                 # After the commit, the redirect edge reloads them (hoplink.events).
                 humans = {e.click.link_id for e in new if e.human}
                 tx.record(*await mark_exhausted(tx.conn, humans, now=datetime.now(UTC)))
-        self.seen.remember(keys, now=self.clock())
+        if keys:
+            self.seen.remember(keys, now=self.clock())
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -309,6 +303,28 @@ class Worker:
                 await self.after_write(new)
             except Exception:
                 log.exception("the after-write hook failed (%d clicks)", len(new))
+
+    async def _write_tallied(
+        self, conn: AsyncConnection, kept: list[Event]
+    ) -> tuple[list[Event], list[SeenKey]]:
+        """PostgreSQL: the rollups tallied here (``DeltaBuilder``) and written as rows; the
+        batch's new clicks and the visitor keys it sent (to remember once committed)."""
+        new_ids = await ClickRepo(conn).insert_new(kept)
+        new = [e for e in kept if e.click.click_id in new_ids]
+        # The counting first: on PostgreSQL the seen-set rows inserted below make other
+        # workers wait for this commit (see DeltaBuilder).
+        builder = DeltaBuilder()
+        ordered = sorted(new, key=by_time)
+        for i in range(0, len(ordered), DELTA_SLICE):
+            builder.add(ordered[i : i + DELTA_SLICE])
+            await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
+        builder.count_views()
+        rollups = RollupRepo(conn)
+        # Keys this worker committed before are in the table: only ask about others.
+        keys = seen_keys(new)
+        builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
+        await rollups.apply(builder.delta())
+        return new, keys
 
     # --- retention -------------------------------------------------------------------------
 

@@ -1,0 +1,262 @@
+"""A batch of clicks written and rolled up by the database itself (SQLite).
+
+The worker's other write path (``ClickRepo.insert_new`` + ``RollupRepo``) tallies the
+rollup rows in Python and sends them to the database row by row. Here the batch's
+enriched clicks go to the database ONCE, into a temporary table, and everything else is
+set-based SQL that runs in C: the replay check against ``clicks``, the raw-click insert,
+the batch's visitor keys (each with its earliest click) checked against and added to
+``visitor_seen``, and one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` per
+rollup table. The rows and counts are those of ``hoplink.ingest.rollups`` exactly:
+
+- a click counts once in pv (and in human_pv if it is not a bot) of every row it adds to;
+- a visitor key (hour or day; link or workspace) new to ``visitor_seen`` gives its uv to
+  the earliest click of the batch that has it — earliest by time, then by batch order
+  (the Python tally's stable sort by time): ``ord`` is that rank;
+- the day tables are the same counts as the hour tables, grouped by day.
+
+Temporary tables live on the connection (SQLite's ``temp`` schema, in memory with
+``temp_store=MEMORY``) and are emptied at the start and end of each batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hoplink.analytics.models import NONE_VALUE
+from hoplink.clicks.enriched import Event
+from hoplink.storage import tables as t
+from hoplink.storage.clicks import CLICK_COLUMNS, click_row
+
+# The batch: a raw click's columns, then what the rollups need of it. ``ord`` (the rowid)
+# is the click's rank by time, ``pos`` its place in the batch (raw clicks go in that order).
+_CLICK_NAMES = [c.name for c in CLICK_COLUMNS]
+_EXTRA = ["ord", "pos", "hour", "human", "vh", "channel", "campaign", "utm_content", "utm_term"]
+_CREATE = (
+    "CREATE TEMP TABLE IF NOT EXISTS hl_batch ("
+    "ord INTEGER PRIMARY KEY, pos INTEGER NOT NULL, hour INTEGER NOT NULL,"
+    " human INTEGER NOT NULL, vh TEXT NOT NULL, channel TEXT, campaign TEXT,"
+    " utm_content TEXT, utm_term TEXT,"
+    " uvh_l INTEGER NOT NULL DEFAULT 0, uvd_l INTEGER NOT NULL DEFAULT 0,"
+    " uvh_w INTEGER NOT NULL DEFAULT 0, uvd_w INTEGER NOT NULL DEFAULT 0, "
+    + ", ".join(_CLICK_NAMES)
+    + ")",
+    # The batch's visitor keys new to visitor_seen, each with its earliest click.
+    "CREATE TEMP TABLE IF NOT EXISTS hl_keys ("
+    "grain TEXT NOT NULL, bucket INTEGER NOT NULL, scope_id TEXT NOT NULL,"
+    " visitor_hash TEXT NOT NULL, kind TEXT NOT NULL, ord INTEGER NOT NULL)",
+    # One row per click and breakdown pair; ``link`` 1: in the link breakdowns too (the
+    # channel, campaign and UTM pairs are the workspace breakdowns' only).
+    "CREATE TEMP TABLE IF NOT EXISTS hl_dims ("
+    "link_id TEXT, workspace_id TEXT, hour INTEGER, dim TEXT, value TEXT,"
+    " human INTEGER, uvd_l INTEGER, uvd_w INTEGER, link INTEGER)",
+)
+_EMPTY = ("DELETE FROM hl_batch", "DELETE FROM hl_keys", "DELETE FROM hl_dims")
+_FILL = (
+    f"INSERT INTO hl_batch ({', '.join(_EXTRA + _CLICK_NAMES)})"
+    f" VALUES ({', '.join('?' * (len(_EXTRA) + len(_CLICK_NAMES)))})"
+)
+_REPLAYS = "SELECT b.click_id FROM hl_batch b JOIN clicks c ON c.click_id = b.click_id"
+_DROP_REPLAYS = "DELETE FROM hl_batch WHERE click_id IN (SELECT click_id FROM clicks)"
+_INSERT_CLICKS = (
+    f"INSERT INTO clicks ({', '.join(_CLICK_NAMES)})"
+    f" SELECT {', '.join(_CLICK_NAMES)} FROM hl_batch WHERE true ORDER BY pos"
+    " ON CONFLICT (click_id) DO NOTHING"
+)
+
+
+def _keys_select(grain: str, bucket: str, scope: str, kind: str) -> str:
+    return (
+        f"SELECT '{grain}', {bucket} AS b, {scope} AS s, vh, '{kind}', min(ord) FROM hl_batch"
+        f" WHERE human AND vh <> '' GROUP BY b, s, vh"
+    )
+
+
+_KEYS = (
+    "INSERT INTO hl_keys (grain, bucket, scope_id, visitor_hash, kind, ord) "
+    + " UNION ALL ".join(
+        (
+            _keys_select("h", "hour", "link_id", "l"),
+            _keys_select("h", "hour", "workspace_id", "w"),
+            _keys_select("d", "hour / 24", "link_id", "l"),
+            _keys_select("d", "hour / 24", "workspace_id", "w"),
+        )
+    )
+)
+_OLD_KEYS = (
+    "DELETE FROM hl_keys WHERE EXISTS (SELECT 1 FROM visitor_seen v WHERE v.grain ="
+    " hl_keys.grain AND v.bucket = hl_keys.bucket AND v.scope_id = hl_keys.scope_id"
+    " AND v.visitor_hash = hl_keys.visitor_hash)"
+)
+_SEEN = (
+    "INSERT INTO visitor_seen (grain, bucket, scope_id, visitor_hash)"
+    " SELECT grain, bucket, scope_id, visitor_hash FROM hl_keys WHERE true"
+    " ON CONFLICT DO NOTHING"
+)
+_CLAIMS = tuple(
+    f"UPDATE hl_batch SET {flag} = 1 WHERE ord IN"
+    f" (SELECT ord FROM hl_keys WHERE grain = '{grain}' AND kind = '{kind}')"
+    for flag, grain, kind in (
+        ("uvh_l", "h", "l"),
+        ("uvd_l", "d", "l"),
+        ("uvh_w", "h", "w"),
+        ("uvd_w", "d", "w"),
+    )
+)
+
+
+def _dims_select(dim: str, value: str, *, link: bool, where: str = "") -> str:
+    return (
+        f"SELECT link_id, workspace_id, hour, '{dim}', {value}, human, uvd_l, uvd_w,"
+        f" {int(link)} FROM hl_batch{where}"
+    )
+
+
+_NONE = "'" + NONE_VALUE.replace("'", "''") + "'"
+_DIMS = "INSERT INTO hl_dims " + " UNION ALL ".join(
+    (
+        _dims_select("country", "country", link=True),
+        _dims_select("device", "device", link=True),
+        _dims_select("os", "os", link=True),
+        _dims_select("browser", "browser", link=True),
+        _dims_select("referrer", "referrer_host", link=True),
+        _dims_select("language", "language", link=True),
+        _dims_select("bot", "bot_name", link=True, where=" WHERE bot_name IS NOT NULL"),
+        _dims_select("rule", "rule", link=True, where=" WHERE rule IS NOT NULL"),
+        _dims_select("variant", "variant", link=True, where=" WHERE variant IS NOT NULL"),
+        _dims_select("channel", f"coalesce(nullif(channel, ''), {_NONE})", link=False),
+        _dims_select("campaign", f"coalesce(nullif(campaign, ''), {_NONE})", link=False),
+        _dims_select("utm_content", "utm_content", link=False, where=" WHERE utm_content <> ''"),
+        _dims_select("utm_term", "utm_term", link=False, where=" WHERE utm_term <> ''"),
+    )
+)
+
+
+def _upsert(table: str, keys: Sequence[str], values: Sequence[str], source: str) -> str:
+    """``INSERT INTO table (keys, counts) SELECT … ON CONFLICT (primary key) DO UPDATE``
+    adding the counts; ``values`` are the key expressions then the count expressions."""
+    tab = t.metadata.tables[table]
+    counted = ["pv", "human_pv", "uv_day", "uv_hour"][: len(values) - len(keys)]
+    pk = ", ".join(c.name for c in tab.primary_key.columns)
+    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counted)
+    group = ", ".join(values[: len(keys)])
+    return (
+        f"INSERT INTO {table} ({', '.join([*keys, *counted])})"
+        f" SELECT {', '.join(values)} FROM {source} GROUP BY {group}"
+        f" ON CONFLICT ({pk}) DO UPDATE SET {adds}"
+    )
+
+
+_VIEWS = ("count(*)", "sum(human)")
+_ROLLUPS = (
+    _upsert(
+        "rollup_link_hours",
+        ["link_id", "workspace_id", "hour"],
+        ["link_id", "workspace_id", "hour", *_VIEWS, "sum(uvd_l)", "sum(uvh_l)"],
+        "hl_batch WHERE true",
+    ),
+    _upsert(
+        "rollup_link_days",
+        ["link_id", "workspace_id", "day"],
+        ["link_id", "workspace_id", "hour / 24", *_VIEWS, "sum(uvd_l)"],
+        "hl_batch WHERE true",
+    ),
+    _upsert(
+        "rollup_link_dim_hours",
+        ["link_id", "workspace_id", "hour", "dim", "value"],
+        ["link_id", "workspace_id", "hour", "dim", "value", *_VIEWS, "sum(uvd_l)"],
+        "hl_dims WHERE link",
+    ),
+    _upsert(
+        "rollup_link_dim_days",
+        ["link_id", "workspace_id", "day", "dim", "value"],
+        ["link_id", "workspace_id", "hour / 24", "dim", "value", *_VIEWS, "sum(uvd_l)"],
+        "hl_dims WHERE link",
+    ),
+    _upsert(
+        "rollup_workspace_hours",
+        ["workspace_id", "hour"],
+        ["workspace_id", "hour", *_VIEWS, "sum(uvd_w)", "sum(uvh_w)"],
+        "hl_batch WHERE true",
+    ),
+    _upsert(
+        "rollup_workspace_days",
+        ["workspace_id", "day"],
+        ["workspace_id", "hour / 24", *_VIEWS, "sum(uvd_w)"],
+        "hl_batch WHERE true",
+    ),
+    _upsert(
+        "rollup_workspace_dim_hours",
+        ["workspace_id", "hour", "dim", "value"],
+        ["workspace_id", "hour", "dim", "value", *_VIEWS, "sum(uvd_w)"],
+        "hl_dims WHERE true",
+    ),
+    _upsert(
+        "rollup_workspace_dim_days",
+        ["workspace_id", "day", "dim", "value"],
+        ["workspace_id", "hour / 24", "dim", "value", *_VIEWS, "sum(uvd_w)"],
+        "hl_dims WHERE true",
+    ),
+)
+
+
+def _batch_rows(events: Sequence[Event], processors: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``hl_batch`` rows in batch order, each with its rank by time (stable)."""
+    order = sorted(range(len(events)), key=lambda i: events[i].click.ts)
+    rank = [0] * len(events)
+    for r, i in enumerate(order):
+        rank[i] = r
+    rows = []
+    for pos, e in enumerate(events):
+        c = e.click
+        raw = click_row(e)
+        if processors:
+            raw = tuple(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
+        rows.append(
+            (
+                rank[pos],
+                pos,
+                e.hour,
+                e.bot is None,
+                c.visitor_hash,
+                e.channel,
+                e.campaign,
+                e.utm_content,
+                e.utm_term,
+                *raw,
+            )
+        )
+    return rows
+
+
+class ClickBatchRepo:
+    """Raw clicks, seen-visitor sets and rollups of one batch, set-based (SQLite)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def write(self, events: Sequence[Event]) -> set[str]:
+        """Write the clicks not written before, their visitor keys and rollup counts;
+        return the ids of the clicks that were written before (replays: not counted)."""
+        if not events:
+            return set()
+        run = self.conn.exec_driver_sql
+        dialect = self.conn.dialect
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in CLICK_COLUMNS]
+        if not any(processors):
+            processors = []
+        # ``_processors`` padded to the whole row is not needed: the extra columns are
+        # ints and strs.
+        for sql in (*_CREATE, *_EMPTY):
+            await run(sql)
+        await run(_FILL, _batch_rows(events, processors))
+        replays = {r[0] for r in await run(_REPLAYS)}
+        if replays:
+            await run(_DROP_REPLAYS)
+        for sql in (_INSERT_CLICKS, _KEYS, _OLD_KEYS, _SEEN, *_CLAIMS, _DIMS, *_ROLLUPS):
+            await run(sql)
+        for sql in _EMPTY:
+            await run(sql)
+        return replays
