@@ -47,11 +47,12 @@ _CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS hl_keys ("
     "grain TEXT NOT NULL, bucket INTEGER NOT NULL, scope_id TEXT NOT NULL,"
     " visitor_hash TEXT NOT NULL, kind TEXT NOT NULL, ord INTEGER NOT NULL)",
-    # One row per click and breakdown pair; ``link`` 1: in the link breakdowns too (the
+    # The batch's breakdown counts per link, hour and pair, counted once: the four
+    # breakdown tables are sums of these rows. ``link`` 1: in the link breakdowns too (the
     # channel, campaign and UTM pairs are the workspace breakdowns' only).
     "CREATE TEMP TABLE IF NOT EXISTS hl_dims ("
     "link_id TEXT, workspace_id TEXT, hour INTEGER, dim TEXT, value TEXT,"
-    " human INTEGER, uvd_l INTEGER, uvd_w INTEGER, link INTEGER)",
+    " pv INTEGER, human_pv INTEGER, uvd_l INTEGER, uvd_w INTEGER, link INTEGER)",
 )
 _EMPTY = ("DELETE FROM hl_batch", "DELETE FROM hl_keys", "DELETE FROM hl_dims")
 _FILL = (
@@ -109,47 +110,57 @@ _CLAIMS = tuple(
 
 def _dims_select(dim: str, value: str, *, link: bool, where: str = "") -> str:
     return (
-        f"SELECT link_id, workspace_id, hour, '{dim}', {value}, human, uvd_l, uvd_w,"
-        f" {int(link)} FROM hl_batch{where}"
+        f"SELECT link_id, workspace_id, hour, '{dim}' AS dim, {value} AS value, human, uvd_l,"
+        f" uvd_w, {int(link)} AS link FROM hl_batch{where}"
     )
 
 
 _NONE = "'" + NONE_VALUE.replace("'", "''") + "'"
-_DIMS = "INSERT INTO hl_dims " + " UNION ALL ".join(
-    (
-        _dims_select("country", "country", link=True),
-        _dims_select("device", "device", link=True),
-        _dims_select("os", "os", link=True),
-        _dims_select("browser", "browser", link=True),
-        _dims_select("referrer", "referrer_host", link=True),
-        _dims_select("language", "language", link=True),
-        _dims_select("bot", "bot_name", link=True, where=" WHERE bot_name IS NOT NULL"),
-        _dims_select("rule", "rule", link=True, where=" WHERE rule IS NOT NULL"),
-        _dims_select("variant", "variant", link=True, where=" WHERE variant IS NOT NULL"),
-        _dims_select("channel", f"coalesce(nullif(channel, ''), {_NONE})", link=False),
-        _dims_select("campaign", f"coalesce(nullif(campaign, ''), {_NONE})", link=False),
-        _dims_select("utm_content", "utm_content", link=False, where=" WHERE utm_content <> ''"),
-        _dims_select("utm_term", "utm_term", link=False, where=" WHERE utm_term <> ''"),
+_DIMS = (
+    "INSERT INTO hl_dims SELECT link_id, workspace_id, hour, dim, value, count(*),"
+    " sum(human), sum(uvd_l), sum(uvd_w), link FROM ("
+    + " UNION ALL ".join(
+        (
+            _dims_select("country", "country", link=True),
+            _dims_select("device", "device", link=True),
+            _dims_select("os", "os", link=True),
+            _dims_select("browser", "browser", link=True),
+            _dims_select("referrer", "referrer_host", link=True),
+            _dims_select("language", "language", link=True),
+            _dims_select("bot", "bot_name", link=True, where=" WHERE bot_name IS NOT NULL"),
+            _dims_select("rule", "rule", link=True, where=" WHERE rule IS NOT NULL"),
+            _dims_select("variant", "variant", link=True, where=" WHERE variant IS NOT NULL"),
+            _dims_select("channel", f"coalesce(nullif(channel, ''), {_NONE})", link=False),
+            _dims_select("campaign", f"coalesce(nullif(campaign, ''), {_NONE})", link=False),
+            _dims_select(
+                "utm_content", "utm_content", link=False, where=" WHERE utm_content <> ''"
+            ),
+            _dims_select("utm_term", "utm_term", link=False, where=" WHERE utm_term <> ''"),
+        )
     )
+    + ") GROUP BY link_id, workspace_id, hour, dim, value"
 )
 
 
-def _upsert(table: str, keys: Sequence[str], values: Sequence[str], source: str) -> str:
+def _upsert(
+    table: str, keys: Sequence[str], values: Sequence[str], source: str, *, grouped: bool = True
+) -> str:
     """``INSERT INTO table (keys, counts) SELECT … ON CONFLICT (primary key) DO UPDATE``
     adding the counts; ``values`` are the key expressions then the count expressions."""
     tab = t.metadata.tables[table]
     counted = ["pv", "human_pv", "uv_day", "uv_hour"][: len(values) - len(keys)]
     pk = ", ".join(c.name for c in tab.primary_key.columns)
     adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counted)
-    group = ", ".join(values[: len(keys)])
+    group = f" GROUP BY {', '.join(values[: len(keys)])}" if grouped else ""
     return (
         f"INSERT INTO {table} ({', '.join([*keys, *counted])})"
-        f" SELECT {', '.join(values)} FROM {source} GROUP BY {group}"
+        f" SELECT {', '.join(values)} FROM {source}{group}"
         f" ON CONFLICT ({pk}) DO UPDATE SET {adds}"
     )
 
 
 _VIEWS = ("count(*)", "sum(human)")
+_SUMS = ("sum(pv)", "sum(human_pv)")
 _ROLLUPS = (
     _upsert(
         "rollup_link_hours",
@@ -166,13 +177,14 @@ _ROLLUPS = (
     _upsert(
         "rollup_link_dim_hours",
         ["link_id", "workspace_id", "hour", "dim", "value"],
-        ["link_id", "workspace_id", "hour", "dim", "value", *_VIEWS, "sum(uvd_l)"],
+        ["link_id", "workspace_id", "hour", "dim", "value", "pv", "human_pv", "uvd_l"],
         "hl_dims WHERE link",
+        grouped=False,  # one row per key already
     ),
     _upsert(
         "rollup_link_dim_days",
         ["link_id", "workspace_id", "day", "dim", "value"],
-        ["link_id", "workspace_id", "hour / 24", "dim", "value", *_VIEWS, "sum(uvd_l)"],
+        ["link_id", "workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_l)"],
         "hl_dims WHERE link",
     ),
     _upsert(
@@ -190,13 +202,13 @@ _ROLLUPS = (
     _upsert(
         "rollup_workspace_dim_hours",
         ["workspace_id", "hour", "dim", "value"],
-        ["workspace_id", "hour", "dim", "value", *_VIEWS, "sum(uvd_w)"],
+        ["workspace_id", "hour", "dim", "value", *_SUMS, "sum(uvd_w)"],
         "hl_dims WHERE true",
     ),
     _upsert(
         "rollup_workspace_dim_days",
         ["workspace_id", "day", "dim", "value"],
-        ["workspace_id", "hour / 24", "dim", "value", *_VIEWS, "sum(uvd_w)"],
+        ["workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_w)"],
         "hl_dims WHERE true",
     ),
 )
