@@ -12,6 +12,9 @@ A batch's clicks are enriched (``steps``), then written in ONE transaction: the 
 (insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
 that were new. Only after the commit is the batch acknowledged, so a crash at any point
 means the source hands the clicks out again and the click-id check makes the replay a no-op.
+On SQLite the database counts the batch itself (``storage.click_batches``: the enriched
+clicks go in once, the rest is set-based SQL); on PostgreSQL the worker tallies it
+(``rollups.DeltaBuilder``) and sends the rows. Both write the same rows.
 
 Database errors never lose a batch: it is retried with exponential backoff until it
 commits. The exception is data a database refuses for good (``DataError``): the batch is
@@ -110,6 +113,9 @@ class Worker:
         self.retry_max = retry_max
         self.counters = IngestCounters()
         self.seen = SeenCache(max_keys=seen_cache_keys, keep_hours=SEEN_KEEP_HOURS)
+        # SQLite (one writer): the database tallies each batch (storage/click_batches.py);
+        # PostgreSQL: tallied here, then written as rows (DeltaBuilder, RollupRepo).
+        self.tally_in_sql = db.is_sqlite
         self.pipeline = Pipeline(
             agents=agents or AgentClassifier(),
             retention_seconds=retention_days * DAY,
@@ -281,8 +287,7 @@ class Worker:
                 kept, drops = check_links(
                     events, await clicks.link_refs(e.click.link_id for e in events)
                 )
-                if self.db.is_sqlite:
-                    # One writer: the database tallies the batch itself, in C.
+                if self.tally_in_sql:
                     replays = await ClickBatchRepo(tx.conn).write(kept)
                     new = [e for e in kept if e.click.click_id not in replays]
                 else:
@@ -307,8 +312,8 @@ class Worker:
     async def _write_tallied(
         self, conn: AsyncConnection, kept: list[Event]
     ) -> tuple[list[Event], list[SeenKey]]:
-        """PostgreSQL: the rollups tallied here (``DeltaBuilder``) and written as rows; the
-        batch's new clicks and the visitor keys it sent (to remember once committed)."""
+        """The rollups tallied here (``DeltaBuilder``) and written as rows; the batch's new
+        clicks and the visitor keys it sent (to remember once committed)."""
         new_ids = await ClickRepo(conn).insert_new(kept)
         new = [e for e in kept if e.click.click_id in new_ids]
         # The counting first: on PostgreSQL the seen-set rows inserted below make other

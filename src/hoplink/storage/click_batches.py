@@ -259,8 +259,6 @@ class ClickBatchRepo:
         processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in CLICK_COLUMNS]
         if not any(processors):
             processors = []
-        # ``_processors`` padded to the whole row is not needed: the extra columns are
-        # ints and strs.
         for sql in (*_CREATE, *_EMPTY):
             await run(sql)
         await run(_FILL, _batch_rows(events, processors))

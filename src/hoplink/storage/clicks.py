@@ -147,7 +147,8 @@ class ClickRepo:
         stmt = (
             dialect_insert(self.conn, t.clicks)
             .from_select(
-                [c.name for c in CLICK_COLUMNS], rows_select(self.conn, CLICK_COLUMNS, rows, lock_order=1)
+                [c.name for c in CLICK_COLUMNS],
+                rows_select(self.conn, CLICK_COLUMNS, rows, lock_order=1),
             )
             .on_conflict_do_nothing()
             .returning(_C.click_id)
