@@ -14,9 +14,10 @@ rollup table. The rows and counts are those of ``hoplink.ingest.rollups`` exactl
   (the Python tally's stable sort by time): ``ord`` is that rank;
 - the day tables are the same counts as the hour tables, grouped by day.
 
-SQL text is built from this module's own names and literals only (hence the S608 waivers);
-values always travel as parameters. Temporary tables live on the connection (SQLite's ``temp`` schema, in memory with
-``temp_store=MEMORY``) and are emptied at the start and end of each batch.
+SQL text is built from this module's own names and literals only (hence the S608
+waivers); values always travel as parameters. Temporary tables live on the connection
+(SQLite's ``temp`` schema, in memory with ``temp_store=MEMORY``) and are emptied at the
+start and end of each batch.
 """
 
 from __future__ import annotations
