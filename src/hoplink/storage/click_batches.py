@@ -98,15 +98,13 @@ _SEEN = (
     " SELECT grain, bucket, scope_id, visitor_hash FROM hl_keys WHERE true"
     " ON CONFLICT DO NOTHING"
 )
-_CLAIMS = tuple(
-    f"UPDATE hl_batch SET {flag} = 1 WHERE ord IN"  # noqa: S608 - own names
-    f" (SELECT ord FROM hl_keys WHERE grain = '{grain}' AND kind = '{kind}')"
-    for flag, grain, kind in (
-        ("uvh_l", "h", "l"),
-        ("uvd_l", "d", "l"),
-        ("uvh_w", "h", "w"),
-        ("uvd_w", "d", "w"),
-    )
+# Each click's claims, one rewrite of its row: the flags of the keys it is the earliest of.
+_CLAIMS = (
+    "UPDATE hl_batch SET uvh_l = c.uvh_l, uvd_l = c.uvd_l, uvh_w = c.uvh_w, uvd_w = c.uvd_w"
+    " FROM (SELECT ord, max(grain = 'h' AND kind = 'l') AS uvh_l,"
+    " max(grain = 'd' AND kind = 'l') AS uvd_l, max(grain = 'h' AND kind = 'w') AS uvh_w,"
+    " max(grain = 'd' AND kind = 'w') AS uvd_w FROM hl_keys GROUP BY ord) AS c"
+    " WHERE hl_batch.ord = c.ord"
 )
 
 
@@ -260,7 +258,7 @@ class ClickBatchRepo:
         replays = {r[0] for r in await run(_REPLAYS)}
         if replays:
             await run(_DROP_REPLAYS)
-        for sql in (_INSERT_CLICKS, _KEYS, _OLD_KEYS, _SEEN, *_CLAIMS, *_DIMS, *_ROLLUPS):
+        for sql in (_INSERT_CLICKS, _KEYS, _OLD_KEYS, _SEEN, _CLAIMS, *_DIMS, *_ROLLUPS):
             await run(sql)
         for sql in _EMPTY:
             await run(sql)
