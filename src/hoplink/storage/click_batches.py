@@ -207,8 +207,11 @@ _ROLLUPS = (
 )
 
 
-def _batch_rows(events: Sequence[Event], processors: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """``hl_batch`` rows in batch order, each with its rank by time (stable)."""
+def _batch_rows(
+    events: Sequence[Event], processors: Sequence[tuple[int, Any]]
+) -> list[tuple[Any, ...]]:
+    """``hl_batch`` rows in batch order, each with its rank by time (stable).
+    ``processors``: (index, bind processor) of the raw-click columns that have one."""
     order = sorted(range(len(events)), key=lambda i: events[i].click.ts)
     rank = [0] * len(events)
     for r, i in enumerate(order):
@@ -216,9 +219,9 @@ def _batch_rows(events: Sequence[Event], processors: Sequence[Any]) -> list[tupl
     rows = []
     for pos, e in enumerate(events):
         c = e.click
-        raw = click_row(e)
-        if processors:
-            raw = tuple(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
+        raw = list(click_row(e))
+        for i, p in processors:
+            raw[i] = p(raw[i])
         rows.append(
             (
                 rank[pos],
@@ -249,9 +252,11 @@ class ClickBatchRepo:
             return set()
         run = self.conn.exec_driver_sql
         dialect = self.conn.dialect
-        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in CLICK_COLUMNS]
-        if not any(processors):
-            processors = []
+        processors = [
+            (i, p)
+            for i, c in enumerate(CLICK_COLUMNS)
+            if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
         for sql in (*_CREATE, *_EMPTY):
             await run(sql)
         await run(_FILL, _batch_rows(events, processors))
