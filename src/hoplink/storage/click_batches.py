@@ -154,6 +154,21 @@ def _upsert(
 
 _VIEWS = ("count(*)", "sum(human)")
 _SUMS = ("sum(pv)", "sum(human_pv)")
+_LINK_DIM_DAYS = _upsert(
+    "rollup_link_dim_days",
+    ["link_id", "workspace_id", "day", "dim", "value"],
+    ["link_id", "workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_l)"],
+    "hl_dims WHERE link",
+)
+# A batch within one hour (nearly every batch: about a second of clicks) has one hour row
+# per day row: the day rows are the hour rows, no grouping (no sort) needed.
+_LINK_DIM_DAYS_ONE_HOUR = _upsert(
+    "rollup_link_dim_days",
+    ["link_id", "workspace_id", "day", "dim", "value"],
+    ["link_id", "workspace_id", "hour / 24", "dim", "value", "pv", "human_pv", "uvd_l"],
+    "hl_dims WHERE link",
+    grouped=False,
+)
 _ROLLUPS = (
     _upsert(
         "rollup_link_hours",
@@ -174,12 +189,7 @@ _ROLLUPS = (
         "hl_dims WHERE link",
         grouped=False,  # one row per key already
     ),
-    _upsert(
-        "rollup_link_dim_days",
-        ["link_id", "workspace_id", "day", "dim", "value"],
-        ["link_id", "workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_l)"],
-        "hl_dims WHERE link",
-    ),
+    _LINK_DIM_DAYS,
     _upsert(
         "rollup_workspace_hours",
         ["workspace_id", "hour"],
@@ -204,6 +214,9 @@ _ROLLUPS = (
         ["workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_w)"],
         "hl_dims WHERE true",
     ),
+)
+_ROLLUPS_ONE_HOUR = tuple(
+    _LINK_DIM_DAYS_ONE_HOUR if sql == _LINK_DIM_DAYS else sql for sql in _ROLLUPS
 )
 
 
@@ -263,7 +276,9 @@ class ClickBatchRepo:
         replays = {r[0] for r in await run(_REPLAYS)}
         if replays:
             await run(_DROP_REPLAYS)
-        for sql in (_INSERT_CLICKS, _KEYS, _OLD_KEYS, _SEEN, _CLAIMS, *_DIMS, *_ROLLUPS):
+        one_hour = min(e.hour for e in events) == max(e.hour for e in events)
+        rollups = _ROLLUPS_ONE_HOUR if one_hour else _ROLLUPS
+        for sql in (_INSERT_CLICKS, _KEYS, _OLD_KEYS, _SEEN, _CLAIMS, *_DIMS, *rollups):
             await run(sql)
         for sql in _EMPTY:
             await run(sql)

@@ -22,9 +22,12 @@ T0 = DAY0 * 86400.0 + 22 * 3600  # two hours before a UTC midnight: hours and da
 NOW = T0 + 6 * 3600
 
 
-def _batch(rnd: random.Random, links: list[Any], n: int, earlier: list[Click]) -> list[Click]:
+def _batch(
+    rnd: random.Random, links: list[Any], n: int, earlier: list[Click], hours: range
+) -> list[Click]:
     """Clicks over the links, visitors that repeat, bots, visitors without a hash, rules and
-    variants, some clicks of earlier batches again (replays) and a few twice in a batch."""
+    variants, some clicks of earlier batches again (replays) and a few twice in a batch;
+    the new clicks fall in the given hours after T0 (one hour: the one-hour shortcut)."""
     out: list[Click] = []
     for _ in range(n):
         link = rnd.choice(links)
@@ -40,7 +43,8 @@ def _batch(rnd: random.Random, links: list[Any], n: int, earlier: list[Click]) -
         if rnd.random() < 0.2:
             kw["variant"] = rnd.choice(["a", "b"])
         visitor = rnd.choice([f"v{rnd.randrange(12)}", ""])
-        out.append(make_click(link, T0 + rnd.randrange(4 * 3600), visitor, **kw))
+        ts = T0 + rnd.choice(hours) * 3600 + rnd.randrange(3600)
+        out.append(make_click(link, ts, visitor, **kw))
     out += rnd.sample(earlier, min(len(earlier), n // 5))  # replays
     out += rnd.sample(out, min(len(out), 2))  # the same click twice in one batch
     rnd.shuffle(out)
@@ -76,8 +80,9 @@ async def test_set_based_batches_write_the_rows_of_the_python_tally(
         py_worker.tally_in_sql = False
         rnd = random.Random(seed)
         earlier: list[Click] = []
-        for size in (40, 1, 120, 60):
-            batch = _batch(rnd, links, size, earlier)
+        # The last batch: new clicks of one hour only (no replays of other hours).
+        for size, hours in ((40, range(4)), (1, range(4)), (120, range(4)), (80, range(2, 3))):
+            batch = _batch(rnd, links, size, earlier if len(hours) > 1 else [], hours)
             earlier += batch
             await sql_worker.process(batch)
             await py_worker.process(batch)
