@@ -55,8 +55,17 @@ _CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS hl_dims ("
     "link_id TEXT, workspace_id TEXT, hour INTEGER, dim TEXT, value TEXT,"
     " pv INTEGER, human_pv INTEGER, uvd_l INTEGER, uvd_w INTEGER, link INTEGER)",
+    # The same summed over the workspace's links: the workspace breakdowns' hour rows.
+    "CREATE TEMP TABLE IF NOT EXISTS hl_wdims ("
+    "workspace_id TEXT, hour INTEGER, dim TEXT, value TEXT,"
+    " pv INTEGER, human_pv INTEGER, uvd_w INTEGER)",
 )
-_EMPTY = ("DELETE FROM hl_batch", "DELETE FROM hl_keys", "DELETE FROM hl_dims")
+_EMPTY = (
+    "DELETE FROM hl_batch",
+    "DELETE FROM hl_keys",
+    "DELETE FROM hl_dims",
+    "DELETE FROM hl_wdims",
+)
 _FILL = (
     f"INSERT INTO hl_batch ({', '.join(_EXTRA + _CLICK_NAMES)})"  # noqa: S608 - own names
     f" VALUES ({', '.join('?' * (len(_EXTRA) + len(_CLICK_NAMES)))})"
@@ -132,6 +141,8 @@ _DIMS = (
     _dims_select("campaign", f"coalesce(nullif(campaign, ''), {_NONE})", link=False),
     _dims_select("utm_content", "utm_content", link=False, where=" WHERE utm_content <> ''"),
     _dims_select("utm_term", "utm_term", link=False, where=" WHERE utm_term <> ''"),
+    "INSERT INTO hl_wdims SELECT workspace_id, hour, dim, value, sum(pv), sum(human_pv),"
+    " sum(uvd_w) FROM hl_dims GROUP BY workspace_id, hour, dim, value",
 )
 
 
@@ -205,14 +216,15 @@ _ROLLUPS = (
     _upsert(
         "rollup_workspace_dim_hours",
         ["workspace_id", "hour", "dim", "value"],
-        ["workspace_id", "hour", "dim", "value", *_SUMS, "sum(uvd_w)"],
-        "hl_dims WHERE true",
+        ["workspace_id", "hour", "dim", "value", "pv", "human_pv", "uvd_w"],
+        "hl_wdims WHERE true",
+        grouped=False,  # one row per key already
     ),
     _upsert(
         "rollup_workspace_dim_days",
         ["workspace_id", "day", "dim", "value"],
         ["workspace_id", "hour / 24", "dim", "value", *_SUMS, "sum(uvd_w)"],
-        "hl_dims WHERE true",
+        "hl_wdims WHERE true",
     ),
 )
 _ROLLUPS_ONE_HOUR = tuple(
