@@ -5,14 +5,20 @@ rollup rows in Python and sends them to the database row by row. Here the batch'
 enriched clicks go to the database ONCE, into a temporary table, and everything else is
 set-based SQL that runs in C: the replay check against ``clicks``, the raw-click insert,
 the batch's visitor keys (each with its earliest click) checked against and added to
-``visitor_seen``, and one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` per
-rollup table. The rows and counts are those of ``hoplink.ingest.rollups`` exactly:
+``visitor_seen``, the breakdown pairs grouped per link and hour (one small sort per pair,
+cheaper than one big one), and one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` per rollup
+table. The rows and counts are those of ``hoplink.ingest.rollups`` exactly:
 
 - a click counts once in pv (and in human_pv if it is not a bot) of every row it adds to;
 - a visitor key (hour or day; link or workspace) new to ``visitor_seen`` gives its uv to
   the earliest click of the batch that has it — earliest by time, then by batch order
   (the Python tally's stable sort by time): ``ord`` is that rank;
 - the day tables are the same counts as the hour tables, grouped by day.
+
+SQLite only: a write transaction there is the only writer, so "remove the keys already
+in ``visitor_seen``, insert the rest" cannot race another worker (on PostgreSQL two
+workers could both count a key; its path claims keys with ``ON CONFLICT DO NOTHING
+RETURNING``, see ``RollupRepo.mark_seen``).
 
 SQL text is built from this module's own names and literals only (hence the S608
 waivers); values always travel as parameters. Temporary tables live on the connection
