@@ -54,12 +54,6 @@ async def record_batch(
         if e.type is EventType.PURCHASE and e.event_id not in known_events
     ]
     known_orders = await repo.existing_orders([e.order_id for _, e in purchases if e.order_id])
-    # An order named by an earlier refund or cancel of the call goes the slow way: written
-    # first, it would let that event reverse an order it came before.
-    reversed_before: dict[str, int] = {}
-    for i, e in enumerate(events):
-        if e.type is not EventType.PURCHASE and e.order_id:
-            reversed_before.setdefault(e.order_id, i)
     fast: list[tuple[int, ConversionEvent]] = []
     seen: set[str] = set(known_orders)
     seen_events: set[str] = set()
@@ -67,9 +61,6 @@ async def record_batch(
         # Only the first event of an order id and of an event id; link + visitor matching
         # (rare in exports) goes the slow way.
         if e.order_id in seen or e.event_id in seen_events or (e.click_id is None and e.link_id):
-            continue
-        if reversed_before.get(str(e.order_id), i) < i:
-            seen.add(str(e.order_id))  # its later purchases wait for it too
             continue
         seen.add(str(e.order_id))
         seen_events.add(e.event_id)
