@@ -25,12 +25,12 @@ from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.models import ShortDomain
-from hoplink.links.spec import UNSET, Unset
 from hoplink.links.urls import canonicalize_destination
 from hoplink.safety.destination_domains import normalize_hostname
 from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.tx import Tx
+from hoplink.unset import UNSET, Unset
 from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Workspace
 

@@ -12,12 +12,13 @@ from hoplink.events import LinkChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.codes import CodeGenerator, default_generator
 from hoplink.links.models import HistoryEntry, Link, ShortDomain
-from hoplink.links.spec import UNSET, LinkEdit, LinkRules, LinkSpec, given
+from hoplink.links.spec import LinkEdit, LinkRules, LinkSpec
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.links.validation import Draft, destination_check, prepare
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
+from hoplink.unset import UNSET, given
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links

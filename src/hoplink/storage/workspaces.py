@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.links.spec import Unset
 from hoplink.storage import changes
 from hoplink.storage import tables as t
+from hoplink.unset import Unset
 from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 

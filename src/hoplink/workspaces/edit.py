@@ -17,12 +17,12 @@ from dataclasses import dataclass, fields, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from hoplink.errors import FieldError, InvalidInput
-from hoplink.links.spec import UNSET, Unset, given
 from hoplink.links.urls import (
     canonicalize_destination,
     check_click_param,
     validate_param_template,
 )
+from hoplink.unset import UNSET, Unset, given
 from hoplink.workspaces.models import BUILTIN_CHANNELS, Workspace, WorkspaceStatus
 
 _CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

@@ -17,8 +17,8 @@ from hoplink.errors import (
 )
 from hoplink.events import WorkspaceChanged
 from hoplink.ids import new_id, random_base62, utcnow
-from hoplink.links.spec import UNSET
 from hoplink.storage.tx import Tx
+from hoplink.unset import UNSET
 from hoplink.workspaces.edit import WorkspaceEdit, WorkspaceUpdate, check_edit, edit_errors
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hoplink.errors import InvalidInput
-from hoplink.links.spec import UNSET
+from hoplink.unset import UNSET
 from hoplink.workspaces.edit import (
     MAX_CUSTOM_CHANNELS,
     WorkspaceEdit,

@@ -38,9 +38,10 @@ from hoplink.links import service
 from hoplink.links.models import Link, LinkQuery, ShortDomain
 from hoplink.links.routing import app_presets
 from hoplink.links.rules import rules_of, set_rules
-from hoplink.links.spec import UNSET, LinkEdit, given
+from hoplink.links.spec import LinkEdit
 from hoplink.links.urls import canonicalize_destination
 from hoplink.ratelimit import enforce, parse_limit
+from hoplink.unset import UNSET, given
 
 router = APIRouter(prefix="/short-urls", tags=["short URLs"], responses=problem_responses(404, 409))
 
