@@ -91,7 +91,7 @@ async def main(domains: int, requests: int) -> None:
             tx.record(ShortDomainChanged(None))
             codes: dict[str, str] = {}
             for h in hosts:
-                domain = await tx.domains.by_hostname(h)
+                domain = await tx.short_domains.by_hostname(h)
                 assert domain is not None
                 link = await create_link(
                     tx,

@@ -7,7 +7,7 @@ from hoplink.accounts.models import Scope
 from hoplink.domains import ensure_default_domain
 from hoplink.forwarding.models import Batch
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 from hoplink.workspaces.service import create_workspace
@@ -16,7 +16,7 @@ DEFAULT_HOST = "hop.test"
 ALL_SCOPES = frozenset(Scope)
 
 
-async def domain(tx: Tx, host: str = DEFAULT_HOST) -> Domain:
+async def domain(tx: Tx, host: str = DEFAULT_HOST) -> ShortDomain:
     return await ensure_default_domain(tx, host)
 
 

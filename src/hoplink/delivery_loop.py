@@ -13,6 +13,10 @@ Failed sends are retried with exponential, jittered backoff (``retry_delay``) un
 ``retry_window`` after the work was queued (``next_attempt`` says when, or that it is time
 to give up). What is claimed, how it is sent and what an answer means is each delivery's
 own (hoplink.webhooks.delivery, hoplink.forwarding.delivery).
+
+The loop itself (``ServiceLoop``: start, stop, a round until stopped, a wait when a round
+found too little to do) also drives the periodic checkers of the worker
+(hoplink.linkhealth.checker, hoplink.domains.rechecker).
 """
 
 from __future__ import annotations
@@ -59,11 +63,63 @@ class Gatherer(Protocol):
     async def flush(self) -> int: ...
 
 
-class DeliveryLoop:
-    """A service (start/stop) that runs ``deliver_due`` until stopped, waiting
-    ``poll_interval`` whenever nothing was due."""
+class ServiceLoop:
+    """A service (start/stop) that runs ``run_once`` until stopped, waiting
+    ``poll_interval`` after a round that left nothing waiting (``idle``); a round that
+    fails is logged and counts as idle."""
 
-    name = "delivery"  # the task's name, and how the logs call it
+    name = "service"  # the task's name, and how the logs call it
+
+    def __init__(self, *, log: logging.Logger, poll_interval: float) -> None:
+        self.log = log
+        self.poll_interval = poll_interval
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """One round of work; how much was done."""
+        raise NotImplementedError
+
+    def idle(self, done: int) -> bool:
+        """Whether to wait before the next round: nothing was done."""
+        return not done
+
+    def stop_timeout(self) -> float:
+        """Seconds ``stop`` waits for the round in hand."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Stop after the work in hand; what is unfinished is taken again later (its lease
+        runs out)."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=self.stop_timeout())
+            except TimeoutError:
+                self.log.warning("%s did not stop in time; its work is retried", self.name)
+            self._task = None
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await self.run_once()
+            except Exception as exc:
+                self.log.warning("%s failed, retrying: %s", self.name, exc)
+                done = 0
+            if self.idle(done):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+
+
+class DeliveryLoop(ServiceLoop):
+    """A ``ServiceLoop`` whose round writes the gathered clicks to the outbox (every
+    ``clicks.interval`` s) and runs ``deliver_due``."""
+
+    name = "delivery"
 
     def __init__(
         self,
@@ -74,17 +130,15 @@ class DeliveryLoop:
         clicks: Gatherer | None = None,
         **options: Unpack[LoopOptions],
     ) -> None:
+        super().__init__(log=log, poll_interval=options.get("poll_interval", 1.0))
         self.db = db
         self.fetcher = fetcher
-        self.log = log
-        self.poll_interval = options.get("poll_interval", 1.0)
         self.lease = timedelta(seconds=options.get("lease", 60.0))
         self.retry_base = options.get("retry_base", 5.0)
         self.retry_window = options.get("retry_window", timedelta(hours=24))
         self.clock = options.get("clock", utcnow)
         self.clicks = clicks  # flushed to the outbox every clicks.interval seconds
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._flushed = time.monotonic()
 
     async def deliver_due(self) -> int:
         """Claim and send what is due; how much was attempted (0: nothing was due)."""
@@ -98,33 +152,20 @@ class DeliveryLoop:
         next_at = now + timedelta(seconds=retry_delay(attempts, base=self.retry_base))
         return None if next_at > created_at + self.retry_window else next_at
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name=self.name)
+    def stop_timeout(self) -> float:
+        return self.fetcher.limits.total_timeout + 5
 
     async def stop(self) -> None:
-        """Stop after the work in hand; what is unfinished is sent again later."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=self.fetcher.limits.total_timeout + 5)
-            except TimeoutError:
-                self.log.warning("%s did not stop in time; its work is retried", self.name)
-            self._task = None
+        await super().stop()
         if self.clicks is not None:
             await self.clicks.flush()
 
     async def run(self) -> None:
-        flushed = time.monotonic()
-        while not self._stopping.is_set():
-            if self.clicks is not None and time.monotonic() - flushed >= self.clicks.interval:
-                flushed = time.monotonic()
-                await self.clicks.flush()
-            try:
-                sent = await self.deliver_due()
-            except Exception as exc:
-                self.log.warning("%s failed, retrying: %s", self.name, exc)
-                sent = 0
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+        self._flushed = time.monotonic()
+        await super().run()
+
+    async def run_once(self) -> int:
+        if self.clicks is not None and time.monotonic() - self._flushed >= self.clicks.interval:
+            self._flushed = time.monotonic()
+            await self.clicks.flush()
+        return await self.deliver_due()

@@ -21,7 +21,7 @@ from hoplink.domains import ensure_default_domain
 from hoplink.geo import GeoLookup, open_geo_lookup
 from hoplink.ingest.journal import ClickJournal
 from hoplink.linkhealth.service import HealthOnCommit
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.spec import LinkRules
 from hoplink.ratelimit import RateLimiter
 from hoplink.redirect.cache import RedirectCache
@@ -59,7 +59,7 @@ ServiceFactory = Callable[["Runtime"], Service]
 class Runtime:
     settings: Settings
     db: Database
-    default_domain: Domain
+    default_domain: ShortDomain
     # Redirect edge; emptied of changed links after commit (hoplink.events, InvalidateOnCommit).
     redirect_cache: RedirectCache
     salts: VisitorSalts

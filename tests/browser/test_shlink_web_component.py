@@ -104,7 +104,7 @@ async def _key_and_links(server: Server) -> str:
     try:
         async with db.transaction() as tx:
             ws = await tx.workspaces.find(SLUG)
-            domain = await tx.domains.by_hostname(HOST)
+            domain = await tx.short_domains.by_hostname(HOST)
             assert ws is not None and domain is not None
             specs = [
                 LinkSpec(url="https://shop.example.com/item/web-1", title="Web one", code="webone",

@@ -222,6 +222,7 @@ async def _seed(server: Server) -> dict[str, Any]:
     from hoplink.storage.database import Database
     from hoplink.storage.rollups import RollupRepo
     from hoplink.webhooks.secrets import SecretBox
+    from hoplink.workspaces.edit import WorkspaceEdit
     from hoplink.workspaces.models import Role, WorkspaceStatus
     from hoplink.workspaces.service import create_workspace, update_workspace
 
@@ -231,12 +232,12 @@ async def _seed(server: Server) -> dict[str, Any]:
         async with db.transaction() as tx:
             admin = await create_user(tx, email=ADMIN, password=PASSWORD, is_platform_admin=True)
             ws = await tx.workspaces.find(SLUG)
-            domain = await tx.domains.by_hostname(HOST)
+            domain = await tx.short_domains.by_hostname(HOST)
             assert ws is not None and domain is not None
             ws = await update_workspace(
                 tx,
                 workspace_id=ws.id,
-                name="<img src=x onerror=window.__xss=1>\"'</title>{{7*7}}",
+                edit=WorkspaceEdit(name="<img src=x onerror=window.__xss=1>\"'</title>{{7*7}}"),
             )
             campaigns = []
             for i, p in enumerate(PAYLOADS):

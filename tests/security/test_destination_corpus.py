@@ -27,7 +27,7 @@ from api_client import Api, running_api
 from clickids import split_click_id
 from hoplink.errors import InvalidInput
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.urls import canonicalize_destination
 from hoplink.net.addresses import host_address
 from hoplink.safety.policy import DestinationPolicy, split_host_port
@@ -89,7 +89,9 @@ async def api_in(
         **MODES[mode],
     ) as api:
         async with api.db.transaction() as tx:
-            await tx.domains.insert(Domain(new_id("dom"), "own.example", None, False), utcnow())
+            await tx.short_domains.insert(
+                ShortDomain(new_id("dom"), "own.example", None, False), utcnow()
+            )
         _, headers = await api.tenant()
         yield api, headers
 

@@ -48,7 +48,7 @@ async def _seed(server: Server) -> str:
     try:
         async with db.transaction() as tx:
             ws = await tx.workspaces.find(SLUG)
-            domain = await tx.domains.by_hostname(HOST)
+            domain = await tx.short_domains.by_hostname(HOST)
             assert ws is not None and domain is not None
             campaign = await create_campaign(tx, workspace_id=ws.id, name="Spring")
             specs = [

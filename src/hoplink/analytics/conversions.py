@@ -14,6 +14,7 @@ else the workspace rate. Definitions (docs/attribution.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -270,8 +271,7 @@ async def _spend(
     """Spend per day and campaign/ad group, linked by utm_campaign / utm_content: to the
     totals (workspace and campaign scopes), utm_campaign, ad_group and campaign groups."""
     scope = query.scope
-    start = datetime.fromtimestamp(query.start_hour * 3600, UTC).date()
-    end = datetime.fromtimestamp((query.end_hour - 1) * 3600, UTC).date() + timedelta(days=1)
+    start, end = _spend_days(query)
     campaign_of: dict[str, tuple[str, str | None]] = {}
     for link in links.values():
         if link.utm_campaign and link.campaign_id:
@@ -302,27 +302,56 @@ async def _spend(
                     table[g][cid][1].add_spend(value)
 
 
+def _spend_days(query: StatsQuery) -> tuple[date, date]:
+    """The spend days a report counts, ``[start, end)``. An ad platform's daily spend is a
+    day of the seller's calendar (the workspace's time zone), counted in the range its
+    first hour starts in, as the orders of a UTC hour count on the local day it starts: a
+    one-day report has that day's spend only, and adjacent ranges never share a day."""
+    tz = query.tz
+
+    def first_hour(d: date) -> int:
+        return math.ceil(datetime.combine(d, time(0), tzinfo=tz).timestamp() / 3600)
+
+    day = datetime.fromtimestamp(query.start_hour * 3600, tz).date() - timedelta(days=1)
+    while first_hour(day) < query.start_hour:
+        day += timedelta(days=1)
+    start = day
+    while first_hour(day) < query.end_hour:
+        day += timedelta(days=1)
+    return start, day
+
+
 def _series(
     query: StatsQuery, rows: list[OrderSums], fx: Converter, settings: Settings
 ) -> list[tuple[datetime, Metrics]]:
     """Zero-filled points in the workspace's time zone (hours, or local days)."""
     tz = query.tz
-    points: dict[datetime, Metrics] = {}
+    by_day = query.granularity.value == "day"
+    # Keyed by the local day or the UTC hour, not by the local time: aware datetimes of one
+    # zone compare as wall-clock times, so the hour that repeats when clocks go back would
+    # merge with the one before it.
+    points: dict[date | int, tuple[datetime, Metrics]] = {}
 
-    def point(h: int) -> datetime:
-        if query.granularity.value == "day":
-            return datetime.combine(query.local_day(h), time(0), tzinfo=tz)
-        return datetime.fromtimestamp(h * 3600, tz)
+    def key(h: int) -> date | int:
+        return query.local_day(h) if by_day else h
 
     for h in range(query.start_hour, query.end_hour):
-        points.setdefault(point(h), Metrics())
+        k = key(h)
+        if k not in points:
+            at = (
+                datetime.combine(query.local_day(h), time(0), tzinfo=tz)
+                if by_day
+                else datetime.fromtimestamp(h * 3600, tz)
+            )
+            points[k] = (at, Metrics())
     for s in rows:
-        m = points.get(point(s.bucket))
-        if m is None:
+        found = points.get(key(s.bucket))
+        if found is None:
             continue
+        m = found[1]
         m.orders += s.orders
         rate = fx.rate(s.currency, datetime.fromtimestamp(s.bucket * 3600, UTC).date())
         if rate is not None:
             m.gmv += Decimal(convert(round(s.gmv), s.currency, settings.currency, rate))
             m.refunded += Decimal(convert(round(s.refunded), s.currency, settings.currency, rate))
-    return list(points.items())
+    return list(points.values())

@@ -38,6 +38,7 @@ from hoplink.conversions import ingest_keys
 from hoplink.conversions import settings as conv_settings
 from hoplink.conversions.batch import record_batch
 from hoplink.conversions.models import ConversionEvent, EventResult, Source
+from hoplink.conversions.money import CURRENCIES
 from hoplink.conversions.notify import emit_conversions
 from hoplink.conversions.parse import VisitorHint, parse_event
 from hoplink.conversions.service import record_event
@@ -495,6 +496,10 @@ async def import_spend_csv(
         str | None, Query(max_length=3, description="When the file names none")
     ] = None,
 ) -> SpendImported:
+    if currency and currency.upper() not in CURRENCIES:
+        raise InvalidInput(
+            FieldError("currency", "invalid_currency", "is not an ISO 4217 currency code")
+        )
     limit = runtime.settings.conversions_max_body_bytes
     chunks, size = [], 0
     async for chunk in request.stream():

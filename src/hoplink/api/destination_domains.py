@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from hoplink.api.deps import LinksRead, LinksWrite, RuntimeDep
 from hoplink.api.schemas import _In, problem_responses
 from hoplink.safety import destination_domains
-from hoplink.safety.models import WorkspaceDomain
+from hoplink.safety.models import DestinationDomain
 
 router = APIRouter(tags=["domains"], responses=problem_responses(400, 401, 403, 404, 422, 429))
 
@@ -51,7 +51,7 @@ class DomainOut(BaseModel):
     verified_at: datetime | None
 
     @classmethod
-    def of(cls, d: WorkspaceDomain) -> DomainOut:
+    def of(cls, d: DestinationDomain) -> DomainOut:
         return cls(
             id=d.id,
             hostname=d.hostname,
@@ -74,7 +74,7 @@ class DomainOut(BaseModel):
 @router.get("/workspace/domains", response_model=list[DomainOut], summary="List claimed domains")
 async def list_domains(who: LinksRead, runtime: RuntimeDep) -> list[DomainOut]:
     async with runtime.db.transaction(write=False) as tx:
-        found = await tx.workspace_domains(who.workspace.id).all()
+        found = await tx.destination_domains(who.workspace.id).all()
     return [DomainOut.of(d) for d in found]
 
 

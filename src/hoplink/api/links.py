@@ -25,10 +25,11 @@ from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
-from hoplink.links.spec import CLEARABLE, UNSET, LinkEdit, Unset
+from hoplink.links.spec import CLEARABLE, LinkEdit
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.ratelimit import charge, parse_limit, refuse_if_spent
 from hoplink.runtime import Runtime
+from hoplink.unset import UNSET, Unset
 from hoplink.workspaces.quotas import quota_from_settings
 
 _T = TypeVar("_T")

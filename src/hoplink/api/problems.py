@@ -105,6 +105,9 @@ def field_errors(errors: Sequence[Any], prefix: str = "") -> list[FieldError]:
         kind = str(err.get("type", "invalid"))
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         message = _MESSAGES.get(kind, message)
+        bound = (err.get("ctx") or {}).get("ge" if kind == "greater_than_equal" else "le")
+        if kind in ("greater_than_equal", "less_than_equal") and bound is not None:
+            message = f"must be {bound} or {'more' if kind == 'greater_than_equal' else 'less'}"
         if kind == "json_invalid":
             field, message = "", "the request body is not valid JSON"
         elif tuple(err.get("loc", ())) == ("body",):  # the body as a whole

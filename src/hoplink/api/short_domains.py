@@ -19,7 +19,7 @@ from hoplink.api.schemas import _In, problem_responses
 from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 
 router = APIRouter(
     tags=["short domains"], responses=problem_responses(400, 401, 403, 404, 422, 429)
@@ -77,7 +77,7 @@ class ShortDomainOut(BaseModel):
     verified_at: datetime | None
 
     @classmethod
-    def of(cls, d: Domain, cname_target: str) -> ShortDomainOut:
+    def of(cls, d: ShortDomain, cname_target: str) -> ShortDomainOut:
         return cls(
             id=d.id,
             hostname=d.hostname,
@@ -109,7 +109,7 @@ class ShortDomainOut(BaseModel):
 )
 async def list_short_domains(who: LinksRead, runtime: RuntimeDep) -> list[ShortDomainOut]:
     async with runtime.db.transaction(write=False) as tx:
-        found = await tx.domains.of_workspace(who.workspace.id)
+        found = await tx.short_domains.of_workspace(who.workspace.id)
     target = runtime.settings.custom_domain_cname_target
     return [ShortDomainOut.of(d, target) for d in found]
 

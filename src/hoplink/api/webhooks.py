@@ -157,7 +157,7 @@ def _open_policy(runtime: Runtime) -> DestinationPolicy:
 
 async def _checked_url(runtime: Runtime, url: str) -> str:
     async with runtime.db.transaction(write=False) as tx:
-        own = await tx.domains.hostnames()
+        own = await tx.short_domains.hostnames()
     return await service.check_endpoint_url(
         url,
         policy=_open_policy(runtime),

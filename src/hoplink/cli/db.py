@@ -79,6 +79,7 @@ def current(
     """
     settings = _common.settings()
     _target(settings)
+    _common.require_installation(settings)  # reading a missing SQLite file would create it
     revision, _ = _common.run(_revisions(settings, upgrade=False))
     head = migrate.head_revision()
     out.print(f"current   {revision or 'nothing (empty database)'}", markup=False)
@@ -145,6 +146,9 @@ def copy_(
     """
     out.print(f"from  {_common.safe_url(source)}", markup=False)
     out.print(f"to    {_common.safe_url(target)}", markup=False)
+    source_file = _common.sqlite_file(source)
+    if source_file is not None and not source_file.exists():
+        _common.fail(f"error: --from: no SQLite database at {source_file.absolute()}")
     columns = (
         TextColumn("{task.description:<28}"),
         BarColumn(),
@@ -226,6 +230,7 @@ def backup(
     database = make_url(settings.database_url_async).database
     if not database or database == ":memory:":
         _common.fail("error: an in-memory database cannot be backed up")
+    _common.require_installation(settings)  # sqlite3 would create the missing file, empty
     # A str, not a Path: Path drops the trailing "/" that says "a directory".
     path = Path(to) if to else _default_backup_path(settings)
     if path.is_dir() or (to or "").endswith(("/", os.sep)):

@@ -10,7 +10,7 @@ from hoplink.cli import _common
 from hoplink.cli._common import WORKSPACE_HELP, out
 from hoplink.config import Settings
 from hoplink.safety import destination_domains
-from hoplink.safety.models import DomainStatus, WorkspaceDomain
+from hoplink.safety.models import DestinationDomain, DestinationDomainStatus
 from hoplink.workspaces.service import find_workspace
 
 app = typer.Typer(
@@ -23,9 +23,9 @@ WorkspaceArg = Annotated[str, typer.Argument(metavar="WORKSPACE", help=WORKSPACE
 DomainArg = Annotated[str, typer.Argument(metavar="DOMAIN", help="shop.example.com or wdm_...")]
 
 
-def _instructions(d: WorkspaceDomain) -> None:
+def _instructions(d: DestinationDomain) -> None:
     out.print(f"{d.hostname}  {d.status.value}  ({d.id})", markup=False)
-    if d.status is not DomainStatus.VERIFIED:
+    if d.status is not DestinationDomainStatus.VERIFIED:
         out.print("Prove control with either of:", markup=False)
         url = f"https://{d.hostname}{destination_domains.WELL_KNOWN}{d.token}"
         out.print(f"  serve the text {d.token} at {url}", markup=False, soft_wrap=True)
@@ -36,7 +36,7 @@ def _instructions(d: WorkspaceDomain) -> None:
         out.print(f"last check: {d.last_error}", markup=False, soft_wrap=True)
 
 
-async def _add(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
+async def _add(settings: Settings, ref: str, hostname: str) -> DestinationDomain:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
         policy = rt.link_rules.policy
@@ -55,7 +55,7 @@ def add(workspace: WorkspaceArg, hostname: DomainArg) -> None:
     _instructions(_common.run(_add(_common.settings(), workspace, hostname)))
 
 
-async def _verify(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
+async def _verify(settings: Settings, ref: str, hostname: str) -> DestinationDomain:
     async with _common.runtime(settings) as rt:
         async with rt.db.transaction(write=False) as tx:
             ws = await find_workspace(tx, ref)
@@ -76,11 +76,11 @@ def verify(workspace: WorkspaceArg, hostname: DomainArg) -> None:
     """
     domain = _common.run(_verify(_common.settings(), workspace, hostname))
     _instructions(domain)
-    if domain.status is not DomainStatus.VERIFIED:
+    if domain.status is not DestinationDomainStatus.VERIFIED:
         raise typer.Exit(1)
 
 
-async def _approve(settings: Settings, ref: str, hostname: str) -> WorkspaceDomain:
+async def _approve(settings: Settings, ref: str, hostname: str) -> DestinationDomain:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
         ws = await find_workspace(tx, ref)
         return await destination_domains.approve_domain(tx, workspace=ws, ref=hostname, actor="cli")
@@ -96,10 +96,10 @@ def approve(workspace: WorkspaceArg, hostname: DomainArg) -> None:
     _instructions(_common.run(_approve(_common.settings(), workspace, hostname)))
 
 
-async def _list(settings: Settings, ref: str) -> list[WorkspaceDomain]:
+async def _list(settings: Settings, ref: str) -> list[DestinationDomain]:
     async with _common.runtime(settings) as rt, rt.db.transaction(write=False) as tx:
         ws = await find_workspace(tx, ref)
-        return await tx.workspace_domains(ws.id).all()
+        return await tx.destination_domains(ws.id).all()
 
 
 @app.command("list")

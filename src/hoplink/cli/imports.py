@@ -52,7 +52,11 @@ def import_links(
     source: Annotated[Source, typer.Argument(help="csv, bitly, shlink, yourls or kutt.")],
     file: Annotated[
         Path | None,
-        typer.Argument(help="The export: a CSV, or YOURLS' SQL dump (not for kutt).", exists=True),
+        typer.Argument(
+            help="The export: a CSV, or YOURLS' SQL dump (not for kutt).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     workspace: Annotated[str, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)] = "",
     domain: Annotated[
@@ -79,12 +83,21 @@ def import_links(
     if not workspace:
         _common.fail("give --workspace")
     settings = _common.settings()
+    text = None
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            _common.fail(
+                f"error: {file}: not UTF-8 text (byte {exc.start}); save the export as UTF-8"
+                " (CSV UTF-8) and run the command again"
+            )
     report = _common.run(
         _import(
             settings,
             ref=workspace,
             source=source,
-            text=file.read_text(encoding="utf-8-sig") if file else None,
+            text=text,
             domain=domain,
             kutt_url=kutt_url,
             kutt_key=kutt_key,

@@ -36,7 +36,7 @@ async def prepare(settings: Settings) -> FirstRun | None:
     PostgreSQL schema raises ``SchemaOutOfDate``), then, on embedded storage
     only, sets up a fresh installation.
     """
-    async with _common.runtime(settings) as rt:
+    async with _common.runtime(settings, create=True) as rt:
         if not settings.is_sqlite:
             return None
         async with rt.db.transaction() as tx:

@@ -17,7 +17,7 @@ from hoplink.config import Settings
 from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.service import find_workspace
 
@@ -31,7 +31,7 @@ DomainArg = Annotated[str, typer.Argument(metavar="DOMAIN", help="go.brand.com o
 WorkspaceArg = Annotated[str, typer.Argument(metavar="WORKSPACE", help=WORKSPACE_HELP)]
 
 
-def _show(d: Domain, settings: Settings) -> None:
+def _show(d: ShortDomain, settings: Settings) -> None:
     out.print(f"{d.hostname}  {d.status}  ({d.id}, workspace {d.workspace_id})", markup=False)
     if d.status == "pending":
         for record in proof_records(d, settings.custom_domain_cname_target):
@@ -45,12 +45,12 @@ def _show(d: Domain, settings: Settings) -> None:
         out.print(f"next check: {d.next_check_at:%Y-%m-%d %H:%M} UTC", markup=False)
 
 
-async def _list(settings: Settings, workspace: str | None) -> list[Domain]:
+async def _list(settings: Settings, workspace: str | None) -> list[ShortDomain]:
     async with _common.runtime(settings) as rt, rt.db.transaction(write=False) as tx:
         if workspace is None:
-            return await tx.domains.custom()
+            return await tx.short_domains.custom()
         ws = await find_workspace(tx, workspace)
-        return await tx.domains.of_workspace(ws.id)
+        return await tx.short_domains.of_workspace(ws.id)
 
 
 @app.command("list")
@@ -71,7 +71,7 @@ def list_(
     out.print(grid if found else "No custom short domains yet.")
 
 
-async def _verify(settings: Settings, ref: str) -> Domain:
+async def _verify(settings: Settings, ref: str) -> ShortDomain:
     async with _common.runtime(settings) as rt:
         async with rt.db.transaction(write=False) as tx:
             domain = await service.any_domain(tx, ref)
@@ -102,7 +102,7 @@ def approve(domain: DomainArg) -> None:
     $ hoplink short-domain approve go.brand.com
     """
 
-    async def work(settings: Settings) -> Domain:
+    async def work(settings: Settings) -> ShortDomain:
         async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
             return await service.approve_domain(tx, ref=domain, actor="cli")
 
@@ -121,7 +121,7 @@ def suspend(
     $ hoplink short-domain suspend go.brand.com --reason "phishing reports"
     """
 
-    async def work(settings: Settings) -> Domain:
+    async def work(settings: Settings) -> ShortDomain:
         async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
             return await service.suspend_domain(tx, ref=domain, actor="cli", reason=reason)
 
@@ -137,7 +137,7 @@ def reinstate(domain: DomainArg) -> None:
     $ hoplink short-domain reinstate go.brand.com
     """
 
-    async def work(settings: Settings) -> Domain:
+    async def work(settings: Settings) -> ShortDomain:
         async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
             return await service.reinstate_domain(tx, ref=domain, actor="cli")
 
@@ -154,7 +154,7 @@ def transfer(domain: DomainArg, workspace: WorkspaceArg) -> None:
     $ hoplink short-domain transfer go.brand.com brand-official
     """
 
-    async def work(settings: Settings) -> Domain:
+    async def work(settings: Settings) -> ShortDomain:
         async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
             ws = await find_workspace(tx, workspace)
             return await service.transfer_domain(tx, ref=domain, to=ws, actor="cli")

@@ -39,9 +39,26 @@ def _params(values: list[str]) -> dict[str, str]:
     return template
 
 
-async def _create(settings: Settings, **kwargs: object) -> Workspace:
+async def _create(
+    settings: Settings,
+    *,
+    name: str,
+    slug: str | None,
+    seller_id: str | None,
+    timezone: str,
+    param_template: dict[str, str],
+    status: WorkspaceStatus,
+) -> Workspace:
     async with _common.runtime(settings) as rt, rt.db.transaction() as tx:
-        return await create_workspace(tx, **kwargs)  # type: ignore[arg-type]
+        return await create_workspace(
+            tx,
+            name=name,
+            slug=slug,
+            seller_id=seller_id,
+            timezone=timezone,
+            param_template=param_template,
+            status=status,
+        )
 
 
 @app.command()

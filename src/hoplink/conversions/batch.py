@@ -54,6 +54,16 @@ async def record_batch(
         if e.type is EventType.PURCHASE and e.event_id not in known_events
     ]
     known_orders = await repo.existing_orders([e.order_id for _, e in purchases if e.order_id])
+    # Order and event ids an earlier refund, cancel or lead of the call names: a purchase
+    # of them goes the slow way, in its turn. Written first, it would let that event reverse
+    # an order it came before, or take the event id the earlier event has. (One namespace
+    # for both: a clash only sends a purchase the slow way, which is always right.)
+    named: dict[str, int] = {}
+    for i, e in enumerate(events):
+        if e.type is not EventType.PURCHASE:
+            for name in (e.order_id, e.event_id):
+                if name:
+                    named.setdefault(name, i)
     fast: list[tuple[int, ConversionEvent]] = []
     seen: set[str] = set(known_orders)
     seen_events: set[str] = set()
@@ -61,6 +71,9 @@ async def record_batch(
         # Only the first event of an order id and of an event id; link + visitor matching
         # (rare in exports) goes the slow way.
         if e.order_id in seen or e.event_id in seen_events or (e.click_id is None and e.link_id):
+            continue
+        if any(named.get(name, i) < i for name in (e.order_id, e.event_id) if name):
+            seen.add(str(e.order_id))  # its later purchases wait for it too
             continue
         seen.add(str(e.order_id))
         seen_events.add(e.event_id)

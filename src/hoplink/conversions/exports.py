@@ -450,8 +450,18 @@ def parse_export(
             group.items.append({"sku": sku, "quantity": qty, "price": line // qty})
         group.click_id = group.click_id or cell(cells, "click_id") or None
         group.link_id = group.link_id or cell(cells, "link_id") or None
+    # An order with a line that cannot be read is refused whole: from its other lines alone
+    # it would be recorded (and forwarded) with a wrong total.
+    refused = {p.order_id: p.row for p in problems if p.order_id}
     orders = []
     for order_id, g in grouped.items():
+        if order_id in refused:
+            why = f"row {refused[order_id]} of this order has an error; fix it and import again"
+            problems += [
+                RowProblem(n, order_id, [FieldError(header["order_id"], "order_has_errors", why)])
+                for n in g.rows
+            ]
+            continue
         built = _fold(order_id, g)
         if isinstance(built, RowProblem):
             problems.append(built)

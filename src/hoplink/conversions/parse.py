@@ -183,6 +183,8 @@ def parse_event(raw: Any, *, now: datetime) -> tuple[ConversionEvent, VisitorHin
     amount = _amount(raw.get("amount"), "amount", errors)
     if kind is EventType.PURCHASE and raw.get("amount") is None:
         errors.add("amount", "missing", "is required for a purchase (minor units, e.g. cents)")
+    if kind is EventType.REFUND and amount == 0:
+        errors.add("amount", "zero", "a refund is at least 1 minor unit; leave it out for the rest")
     if kind is EventType.CANCEL and raw.get("amount") is not None:
         errors.add("amount", "not_allowed", "a cancel reverses the whole order; send a refund")
     currency = raw.get("currency")

@@ -51,6 +51,7 @@ _COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "currency": ("currency",),
         "impressions": ("impressions",),
         "clicks": ("link clicks", "clicks (all)"),
+        "day_end": ("reporting ends",),
     },
     "tiktok": {
         "day": ("date", "by day", "stat time day"),
@@ -82,6 +83,7 @@ _COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 _REQUIRED = ("day", "campaign", "spend")
 _HEADER_CURRENCY = re.compile(r"\(([A-Za-z]{3})\)\s*$")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")  # two in a day cell: a range of days
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,11 @@ def parse_spend_csv(text: str, *, fmt: str, default_currency: str) -> list[Spend
     m = _HEADER_CURRENCY.search(header[spend_i])
     if m:
         header_currency = m.group(1).upper()
+    # Without a Day column Meta's rows run from "Reporting starts" to "Reporting ends"
+    # (beside a Day column those are the whole report's range, the same on every row).
+    day_i = index["day"]
+    assert day_i is not None
+    ranged = header[day_i].strip().lower().startswith("reporting starts")
     rows: list[SpendRow] = []
     errors: list[FieldError] = []
 
@@ -167,8 +174,19 @@ def parse_spend_csv(text: str, *, fmt: str, default_currency: str) -> list[Spend
         if day is None:
             errors.append(FieldError(f"{field}.day", "invalid", "is not a date"))
             continue
+        last = _day(cell(cells, "day_end")) if ranged else day
+        if len(_YEAR.findall(raw_day)) > 1 or last not in (None, day):
+            errors.append(
+                FieldError(
+                    f"{field}.day", "not_daily", "is more than one day: export a breakdown by day"
+                )
+            )
+            continue
         campaign = cell(cells, "campaign")
-        if not campaign or campaign.lower().startswith("total") or len(campaign) > 200:
+        if not campaign or campaign.lower().startswith("total"):
+            continue
+        if len(campaign) > 200:  # never a link's utm_campaign (at most 200): say so
+            errors.append(FieldError(f"{field}.campaign", "too_long", "is over 200 characters"))
             continue
         currency = (cell(cells, "currency") or header_currency or default_currency).upper()
         if currency not in CURRENCIES:

@@ -186,7 +186,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/settings/integrations/{{fwd}}/replay", integrations.replay, methods=post),
         Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete_form, methods=get),
         Route(f"{W}/settings/integrations/{{fwd}}/delete", integrations.delete, methods=post),
-        Route(f"{W}/settings/domains", destination_domains.domains_page, methods=get),
+        Route(f"{W}/settings/domains", destination_domains.list_page, methods=get),
         Route(f"{W}/settings/domains", destination_domains.add, methods=post),
         Route(f"{W}/settings/domains/{{domain}}", destination_domains.domain_page, methods=get),
         Route(f"{W}/settings/domains/{{domain}}/verify", destination_domains.verify, methods=post),

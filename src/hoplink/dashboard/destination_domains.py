@@ -14,26 +14,30 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hoplink.dashboard import domain_pages
 from hoplink.dashboard.context import Viewer, services
 from hoplink.dashboard.domain_pages import flash_check
 from hoplink.dashboard.domain_pages import manager as _manager
 from hoplink.dashboard.domain_pages import viewer as _viewer
-from hoplink.dashboard.forms import errors_by_field
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
-from hoplink.errors import InvalidInput
 from hoplink.safety import destination_domains
-from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.models import (
+    DestinationDomain,
+    DestinationDomainMethod,
+    DestinationDomainStatus,
+)
 from hoplink.safety.policy import PolicyMode
+from hoplink.storage.tx import Tx
 
 METHOD_NAMES = {
-    VerificationMethod.WELL_KNOWN: N_("verification file"),
-    VerificationMethod.DNS_TXT: N_("DNS TXT record"),
-    VerificationMethod.ADMIN: N_("approved by the platform operator"),
+    DestinationDomainMethod.WELL_KNOWN: N_("verification file"),
+    DestinationDomainMethod.DNS_TXT: N_("DNS TXT record"),
+    DestinationDomainMethod.ADMIN: N_("approved by the platform operator"),
 }
 
 
-def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
+def _instructions(domain: DestinationDomain) -> dict[str, str]:
     return {
         "well_known_url": f"https://{domain.hostname}{destination_domains.WELL_KNOWN}{domain.token}",
         "well_known_path": f"{destination_domains.WELL_KNOWN}{domain.token}",
@@ -43,7 +47,7 @@ def _instructions(domain: WorkspaceDomain) -> dict[str, str]:
     }
 
 
-async def _find(request: Request, v: Viewer) -> WorkspaceDomain:
+async def _find(request: Request, v: Viewer) -> DestinationDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
         return await destination_domains.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["domain"]
@@ -61,58 +65,40 @@ def _common(request: Request, v: Viewer) -> dict[str, Any]:
     }
 
 
-async def _list_page(
-    request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
-) -> Response:
+async def _list_page(request: Request, v: Viewer, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        found = await tx.workspace_domains(v.workspace.id).all()
-    extra.setdefault("values", {"hostname": ""})
-    extra.setdefault("errors", {})
-    return render(
+        found = await tx.destination_domains(v.workspace.id).all()
+    return domain_pages.list_page(
         request,
-        "settings/domains.html",
-        status_code=status_code,
+        v,
+        template="settings/destination_domains.html",
         domains=found,
-        **_common(request, v),
+        common=_common(request, v),
         **extra,
     )
 
 
-async def domains_page(request: Request) -> Response:
+async def list_page(request: Request) -> Response:
     return await _list_page(request, await _viewer(request))
 
 
 async def add(request: Request) -> Response:
     v = await _manager(request)
-    form = await request.form()
-    typed = form.get("hostname")
-    hostname = typed if isinstance(typed, str) else ""
-    runtime = services(request).runtime
-    try:
-        async with runtime.db.transaction() as tx:
-            domain = await destination_domains.add_domain(
-                tx,
-                workspace=v.workspace,
-                hostname=hostname,
-                policy=runtime.link_rules.policy,
-            )
-    except InvalidInput as exc:
-        return await _list_page(
-            request,
-            v,
-            values={"hostname": hostname},
-            errors=errors_by_field(exc),
-            status_code=422,
+    policy = services(request).runtime.link_rules.policy
+
+    async def create(tx: Tx, hostname: str) -> DestinationDomain:
+        return await destination_domains.add_domain(
+            tx, workspace=v.workspace, hostname=hostname, policy=policy
         )
-    flash(
+
+    return await domain_pages.add(
         request,
-        gettext(
-            request,
-            "%(domain)s was added. Prove that it is yours with one of the two ways below.",
-            domain=domain.hostname,
-        ),
+        v,
+        create=create,
+        again=_list_page,
+        added=N_("%(domain)s was added. Prove that it is yours with one of the two ways below."),
+        path="settings/domains",
     )
-    return RedirectResponse(f"{v.base}/settings/domains/{domain.id}", status_code=303)
 
 
 async def domain_page(request: Request) -> Response:
@@ -120,7 +106,7 @@ async def domain_page(request: Request) -> Response:
     domain = await _find(request, v)
     return render(
         request,
-        "settings/domain.html",
+        "settings/destination_domain.html",
         domain=domain,
         steps=_instructions(domain),
         **_common(request, v),
@@ -131,7 +117,7 @@ async def verify(request: Request) -> Response:
     v = await _manager(request)
     domain = await _find(request, v)
     runtime = services(request).runtime
-    if domain.status is not DomainStatus.VERIFIED:
+    if domain.status is not DestinationDomainStatus.VERIFIED:
         # The network check holds no transaction, as in the API and the CLI.
         outcome = await destination_domains.Verifier.from_settings(runtime.settings).check(domain)
         async with runtime.db.transaction() as tx:
@@ -156,7 +142,9 @@ async def verify(request: Request) -> Response:
 async def delete_form(request: Request) -> Response:
     v = await _manager(request)
     domain = await _find(request, v)
-    return render(request, "settings/domain_delete.html", domain=domain, **_common(request, v))
+    return render(
+        request, "settings/destination_domain_delete.html", domain=domain, **_common(request, v)
+    )
 
 
 async def delete(request: Request) -> Response:

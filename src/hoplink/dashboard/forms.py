@@ -161,6 +161,7 @@ ERROR_HINTS: dict[str, str] = {
     "missing_scheme": N_("Start the link with https://"),
     "unsupported_scheme": N_("Only http:// and https:// links are allowed."),
     "missing_host": N_("The link needs a host name, e.g. https://shop.example.com/"),
+    "missing_hostname": N_("Enter a domain name, e.g. shop.example.com"),
     "invalid_host": N_("The host name is not valid."),
     "credentials_not_allowed": N_("Remove the user name or password before '@'."),
     "invalid_port": N_("The port is not valid."),
@@ -209,13 +210,13 @@ ERROR_HINTS: dict[str, str] = {
         "No header row with the order id column in the first 20 lines: check the file"
         " or the column mapping."
     ),
+    "unreadable_csv": N_("The file cannot be read as CSV: check that it is the export itself."),
     "missing_column": N_("The file has no column for this field: set it in the column mapping."),
     "invalid_datetime": N_("This is not a valid date and time."),
     "mismatch": N_("The values do not match."),
     "naive_datetime": N_("Give the date and time with its time zone."),
-    "not_editable": N_("This field cannot be changed."),
     "null": N_("Leave this field out instead of empty."),
-    "out_of_range": N_("This date is outside the range that can be shown."),
+    "out_of_range": N_("This value is outside the allowed range."),
     "range_too_long": N_("The date range is too long; choose a shorter one."),
     "too_many_parameters": N_("The link has too many query parameters."),
     "too_short": N_("This is too short."),

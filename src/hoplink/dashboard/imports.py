@@ -11,7 +11,7 @@ from hoplink.dashboard.bulkcsv import UploadError, decode
 from hoplink.dashboard.context import Viewer, services
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import describe, gettext, locale_of, render
-from hoplink.errors import FieldError
+from hoplink.errors import FieldError, InvalidInput
 from hoplink.imports import formats
 from hoplink.imports.models import Action, ImportReport, RowOutcome, Source
 from hoplink.imports.runner import run_import
@@ -104,7 +104,14 @@ async def import_run(request: Request) -> Response:
     finally:
         await form.close()
     source = Source(source_name)
-    links = formats.read(source, text, domain=domain or None)
+    try:
+        links = formats.read(source, text, domain=domain or None)
+    except InvalidInput as exc:  # the old short domain is no host name; an unreadable CSV
+        error = exc.errors[0]
+        message = describe(locale_of(request), error)
+        if error.field == "domain":
+            message = gettext(request, "The old short domain: %(reason)s", reason=message)
+        return _page(request, v, source=source_name, domain=domain, error=message)
     report = await run_import(
         svc.runtime,
         workspace=v.workspace,

@@ -42,6 +42,7 @@ from hoplink.links.routing import (
 from hoplink.links.spec import LinkEdit
 from hoplink.runtime import Runtime
 from hoplink.storage.tx import Tx
+from hoplink.wholenumbers import parse_whole
 
 ROWS = 3  # condition rows shown without JavaScript (the script reveals up to MAX_CONDITIONS)
 # Commas, semicolons, spaces, and the full-width comma and ideographic comma of Chinese input.
@@ -343,7 +344,8 @@ async def start_test(request: Request) -> Response:
         url, weight = _text(form, f"v{i}_url"), _text(form, f"v{i}_weight")
         if i > 0 and not url and not weight:
             continue  # an unused row
-        item: dict[str, Any] = {"weight": int(weight) if weight.isdigit() else weight or 1}
+        number = parse_whole(weight)
+        item: dict[str, Any] = {"weight": weight or 1 if number is None else number}
         if url:
             item["url"] = url
         variants.append(item)
@@ -426,12 +428,13 @@ async def save_schedule(request: Request) -> Response:
             except ValueError:
                 errors[name] = [FieldError(name, "invalid", "not a date and time")]
         limit = _text(form, "max_clicks")
-        if limit and not limit.isdigit():
-            errors["max_clicks"] = [FieldError("max_clicks", "invalid", "a whole number")]
+        max_clicks = parse_whole(limit) if limit else None
+        if limit and max_clicks is None:  # "-5" is a whole number: the service says its range
+            errors["max_clicks"] = [FieldError("max_clicks", "invalid", "must be a whole number")]
         edit = LinkEdit(
             starts_at=times.get("starts_at"),
             ends_at=times.get("ends_at"),
-            max_clicks=int(limit) if limit and limit.isdigit() else None,
+            max_clicks=max_clicks,
             expiry_url=_text(form, "expiry_url") or None,
         )
         if not errors:

@@ -25,6 +25,7 @@ import segno
 from PIL import Image
 
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.wholenumbers import parse_whole
 
 ERROR_LEVELS = ("l", "m", "q", "h")
 SIZES = (256, 512, 1024, 2048)  # pixels of the PNG (the SVG scales)
@@ -90,8 +91,9 @@ def parse_options(params: Mapping[str, str]) -> QrOptions:
     size = QrOptions.size
     raw = params.get("size", "")
     if raw:
-        if raw.isdigit() and int(raw) in SIZES:
-            size = int(raw)
+        number = parse_whole(raw)
+        if number is not None and number in SIZES:
+            size = number
         else:
             sizes = ", ".join(map(str, SIZES))
             errors.append(FieldError("size", "invalid_choice", f"use one of {sizes} (pixels)"))
@@ -104,8 +106,9 @@ def parse_options(params: Mapping[str, str]) -> QrOptions:
     margin = QrOptions.margin
     raw = params.get("margin", "")
     if raw:
-        if raw.isdigit() and int(raw) <= MAX_MARGIN:
-            margin = int(raw)
+        number = parse_whole(raw)
+        if number is not None and 0 <= number <= MAX_MARGIN:
+            margin = number
         else:
             errors.append(
                 FieldError("margin", "invalid_margin", f"use 0 to {MAX_MARGIN} (modules)")

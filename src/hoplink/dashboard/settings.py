@@ -34,6 +34,7 @@ from hoplink.errors import (
 from hoplink.ids import utcnow
 from hoplink.ratelimit import enforce, parse_limit
 from hoplink.storage.tx import Tx
+from hoplink.workspaces.edit import WorkspaceEdit
 from hoplink.workspaces.models import Role
 from hoplink.workspaces.quotas import QuotaDefaults, quota_from_settings, quota_usage
 from hoplink.workspaces.service import update_workspace
@@ -134,6 +135,20 @@ async def settings_page(request: Request) -> Response:
     return await _render(request, await _manager(request))
 
 
+def _edit(values: dict[str, str], template: dict[str, str]) -> WorkspaceEdit:
+    """The settings form as an edit: every field as the form has it (an empty one clears)."""
+    return WorkspaceEdit(
+        name=values["name"],
+        seller_id=values["seller_id"].strip() or None,
+        timezone=values["timezone"],
+        param_template=template,
+        custom_channels=[c.strip() for c in values["custom_channels"].split(",") if c.strip()],
+        click_id_enabled=bool(values["click_id_enabled"]),
+        click_id_param=values["click_id_param"].strip() or None,
+        fallback_url=values["fallback_url"].strip() or None,
+    )
+
+
 async def save_workspace(request: Request) -> Response:
     v = await _manager(request)
     form = await request.form()
@@ -155,20 +170,7 @@ async def save_workspace(request: Request) -> Response:
         if isinstance(template, InvalidInput):
             raise template
         async with services(request).runtime.db.transaction() as tx:
-            await update_workspace(
-                tx,
-                workspace_id=v.workspace.id,
-                name=values["name"],
-                seller_id=values["seller_id"].strip(),
-                timezone=values["timezone"],
-                param_template=template,
-                custom_channels=[
-                    c.strip() for c in values["custom_channels"].split(",") if c.strip()
-                ],
-                click_id_enabled=bool(values["click_id_enabled"]),
-                click_id_param=values["click_id_param"],
-                fallback_url=values["fallback_url"],
-            )
+            await update_workspace(tx, workspace_id=v.workspace.id, edit=_edit(values, template))
     except InvalidInput as exc:
         return await _render(
             request, v, values=values, errors=errors_by_field(exc), status_code=422

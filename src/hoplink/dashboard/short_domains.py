@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from hoplink.dashboard import domain_pages
 from hoplink.dashboard.context import Viewer, services
 from hoplink.dashboard.domain_pages import flash_check
 from hoplink.dashboard.domain_pages import manager as _manager
@@ -24,7 +25,8 @@ from hoplink.domains import service
 from hoplink.domains.models import proof_records
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.errors import InvalidInput
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
+from hoplink.storage.tx import Tx
 
 STATUS_NAMES = {
     "pending": N_("Pending"),
@@ -40,7 +42,7 @@ METHOD_NAMES = {
 _SETTINGS = ("root_url", "not_found_url", "robots")
 
 
-async def _find(request: Request, v: Viewer) -> Domain:
+async def _find(request: Request, v: Viewer) -> ShortDomain:
     async with services(request).runtime.db.transaction(write=False) as tx:
         return await service.find_domain(
             tx, workspace=v.workspace, ref=request.path_params["sdomain"]
@@ -61,19 +63,15 @@ def _common(request: Request, v: Viewer) -> dict[str, Any]:
     }
 
 
-async def _list_page(
-    request: Request, v: Viewer, *, status_code: int = 200, **extra: Any
-) -> Response:
+async def _list_page(request: Request, v: Viewer, **extra: Any) -> Response:
     async with services(request).runtime.db.transaction(write=False) as tx:
-        found = await tx.domains.of_workspace(v.workspace.id)
-    extra.setdefault("values", {"hostname": ""})
-    extra.setdefault("errors", {})
-    return render(
+        found = await tx.short_domains.of_workspace(v.workspace.id)
+    return domain_pages.list_page(
         request,
-        "settings/short_domains.html",
-        status_code=status_code,
+        v,
+        template="settings/short_domains.html",
         domains=found,
-        **_common(request, v),
+        common=_common(request, v),
         **extra,
     )
 
@@ -84,42 +82,31 @@ async def list_page(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     v = await _manager(request)
-    form = await request.form()
-    typed = form.get("hostname")
-    hostname = typed if isinstance(typed, str) else ""
     runtime = services(request).runtime
-    try:
-        async with runtime.db.transaction() as tx:
-            domain = await service.add_domain(
-                tx,
-                workspace=v.workspace,
-                hostname=hostname,
-                settings=runtime.settings,
-                policy=runtime.link_rules.policy,
-            )
-    except InvalidInput as exc:
-        return await _list_page(
-            request,
-            v,
-            values={"hostname": hostname},
-            errors=errors_by_field(exc),
-            status_code=422,
+
+    async def create(tx: Tx, hostname: str) -> ShortDomain:
+        return await service.add_domain(
+            tx,
+            workspace=v.workspace,
+            hostname=hostname,
+            settings=runtime.settings,
+            policy=runtime.link_rules.policy,
         )
-    flash(
+
+    return await domain_pages.add(
         request,
-        gettext(
-            request,
-            "%(domain)s was added. Publish one of the DNS records below, then check.",
-            domain=domain.hostname,
-        ),
+        v,
+        create=create,
+        again=_list_page,
+        added=N_("%(domain)s was added. Publish one of the DNS records below, then check."),
+        path="settings/short-domains",
     )
-    return RedirectResponse(f"{v.base}/settings/short-domains/{domain.id}", status_code=303)
 
 
 async def _domain_page(
     request: Request,
     v: Viewer,
-    domain: Domain,
+    domain: ShortDomain,
     *,
     status_code: int = 200,
     values: dict[str, Any] | None = None,

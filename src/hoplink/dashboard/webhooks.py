@@ -75,7 +75,7 @@ async def add(request: Request) -> Response:
     try:
         events = service.parse_events(chosen)
         async with runtime.db.transaction(write=False) as tx:
-            own = await tx.domains.hostnames()
+            own = await tx.short_domains.hostnames()
         blocks = runtime.link_rules.policy.blocklist
         checked = await service.check_endpoint_url(
             url,

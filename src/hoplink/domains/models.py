@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 
 
 class ShortDomainStatus(StrEnum):
@@ -50,7 +50,7 @@ def cname_label(token: str) -> str:
     return "d-" + "".join(c for c in token.lower() if c.isalnum())[:24]
 
 
-def proof_records(domain: Domain, cname_target: str) -> list[DnsRecord]:
+def proof_records(domain: ShortDomain, cname_target: str) -> list[DnsRecord]:
     """Either record proves ownership; the CNAME also routes the domain to hoplink."""
     if domain.token is None:
         return []

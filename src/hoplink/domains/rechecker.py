@@ -19,21 +19,21 @@ outside any transaction, and its result written in one transaction per domain.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hoplink.delivery_loop import ServiceLoop
 from hoplink.domains import service
 from hoplink.domains.verification import Outcome as ShortOutcome
 from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.safety import destination_domains as destinations
 from hoplink.safety.grace import Grace
-from hoplink.safety.models import WorkspaceDomain
+from hoplink.safety.models import DestinationDomain
 from hoplink.storage.database import Database
 from hoplink.storage.domain_checks import DomainKind, DueCheck
 
@@ -43,10 +43,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hoplink.domains")
 
-Checked = tuple[DueCheck, Domain | WorkspaceDomain, ShortOutcome | destinations.Outcome]
+Checked = tuple[DueCheck, ShortDomain | DestinationDomain, ShortOutcome | destinations.Outcome]
 
 
-class DomainRechecker:
+class DomainRechecker(ServiceLoop):
+    name = "domain-rechecker"
+
     def __init__(
         self,
         *,
@@ -60,43 +62,22 @@ class DomainRechecker:
         lease: float = 900.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(log=log, poll_interval=poll_interval)
         self.db = db
         self.short = short
         self.destination = destination
         self.interval = interval
         self.grace = grace or Grace()
         self.batch = batch
-        self.poll_interval = poll_interval
         self.lease = timedelta(seconds=lease)
         self.clock = clock
         self.checked = 0  # domains checked by this re-checker, for tests
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="domain-rechecker")
+    def idle(self, done: int) -> bool:
+        return done < self.batch  # a full batch: more may be due at once
 
-    async def stop(self) -> None:
-        """Stop after the checks in hand (their leases expire if they do not finish)."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=30.0)
-            except TimeoutError:
-                log.warning("the domain re-checker did not stop in time; its domains are retried")
-            self._task = None
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once()
-            except Exception as exc:
-                log.warning("domain re-check round failed, retrying: %s", exc)
-                done = 0
-            if done < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+    def stop_timeout(self) -> float:
+        return 30.0
 
     async def run_once(self) -> int:
         """Schedule newly verified domains, then check one batch of due ones; how many."""
@@ -106,15 +87,17 @@ class DomainRechecker:
                 return 0
         async with self.db.transaction() as tx:
             await tx.domain_checks.schedule_new(now=now, interval=timedelta(seconds=self.interval))
-        claimed: list[tuple[DueCheck, Domain | WorkspaceDomain]] = []
+        claimed: list[tuple[DueCheck, ShortDomain | DestinationDomain]] = []
         async with self.db.transaction() as tx:
             for due in await tx.domain_checks.due(now=now, limit=self.batch):
                 if not await tx.domain_checks.claim(due, now=now, lease_until=now + self.lease):
                     continue
                 if due.kind is DomainKind.SHORT:
-                    found: Domain | WorkspaceDomain | None = await tx.domains.get(due.domain_id)
+                    found: ShortDomain | DestinationDomain | None = await tx.short_domains.get(
+                        due.domain_id
+                    )
                 else:
-                    found = await tx.workspace_domains(due.workspace_id).get(due.domain_id)
+                    found = await tx.destination_domains(due.workspace_id).get(due.domain_id)
                 if found is not None:
                     claimed.append((due, found))
         if not claimed:
@@ -125,8 +108,8 @@ class DomainRechecker:
         self.checked += len(checked)
         return len(checked)
 
-    async def _check(self, due: DueCheck, domain: Domain | WorkspaceDomain) -> Checked:
-        if isinstance(domain, Domain):
+    async def _check(self, due: DueCheck, domain: ShortDomain | DestinationDomain) -> Checked:
+        if isinstance(domain, ShortDomain):
             return due, domain, await self.short.check(domain)
         return due, domain, await self.destination.check(domain)
 
@@ -135,15 +118,17 @@ class DomainRechecker:
         done = self.clock()
         spread = self.interval * (0.9 + random.random() / 5)  # noqa: S311 - jitter, not a secret
         async with self.db.transaction() as tx:
-            if isinstance(domain, Domain) and isinstance(outcome, ShortOutcome):
+            if isinstance(domain, ShortDomain) and isinstance(outcome, ShortOutcome):
                 await service.record_check(
                     tx, domain=domain, outcome=outcome, actor=None, grace=self.grace, now=done
                 )
-            elif isinstance(domain, WorkspaceDomain) and isinstance(outcome, destinations.Outcome):
+            elif isinstance(domain, DestinationDomain) and isinstance(
+                outcome, destinations.Outcome
+            ):
                 workspace = await tx.workspaces.get(domain.workspace_id)
                 if workspace is None:
                     return
-                current = await tx.workspace_domains(workspace.id).get(domain.id)
+                current = await tx.destination_domains(workspace.id).get(domain.id)
                 if current is None:
                     return
                 await destinations.record_outcome(

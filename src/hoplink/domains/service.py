@@ -24,12 +24,14 @@ from hoplink.domains.verification import Outcome
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.urls import canonicalize_destination
 from hoplink.safety.destination_domains import normalize_hostname
 from hoplink.safety.grace import Grace
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.tx import Tx
+from hoplink.unset import UNSET, Unset
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -76,14 +78,14 @@ async def add_domain(
     hostname: str,
     settings: Settings,
     policy: DestinationPolicy,
-) -> Domain:
+) -> ShortDomain:
     """Claim ``hostname`` for ``workspace``: pending until proven."""
     refused = eligible(workspace, settings)
     if refused is not None:
         raise InvalidInput(refused)
-    own = await tx.domains.hostnames()
+    own = await tx.short_domains.hostnames()
     host = normalize_hostname(hostname, policy=policy, own_hosts=[])
-    existing = await tx.domains.by_hostname(host)
+    existing = await tx.short_domains.by_hostname(host)
     now = utcnow()
     if existing is not None:
         if existing.workspace_id is None:
@@ -97,7 +99,7 @@ async def add_domain(
             raise _taken(host)  # suspended or removed: its links' codes stay with their owner
     elif host in own:
         raise _taken(host)
-    if await tx.domains.count_claimed(workspace.id) >= limit_of(workspace, settings):
+    if await tx.short_domains.count_claimed(workspace.id) >= limit_of(workspace, settings):
         raise InvalidInput.one(
             "hostname",
             "too_many",
@@ -105,7 +107,7 @@ async def add_domain(
         )
     token = secrets.token_urlsafe(24)
     if existing is not None:  # re-added by its owner, or an expired claim of another
-        await tx.domains.update(
+        await tx.short_domains.update(
             existing.id,
             workspace_id=workspace.id,
             status=ShortDomainStatus.PENDING.value,
@@ -118,7 +120,7 @@ async def add_domain(
         )
         domain = await _get(tx, existing.id)
     else:
-        domain = Domain(
+        domain = ShortDomain(
             id=new_id("dom"),
             hostname=host,
             workspace_id=workspace.id,
@@ -127,12 +129,12 @@ async def add_domain(
             token=token,
             created_at=now,
         )
-        await tx.domains.insert(domain, now)
+        await tx.short_domains.insert(domain, now)
     tx.record(ShortDomainChanged(host))
     return domain
 
 
-def _expired_claim(domain: Domain, now: datetime) -> bool:
+def _expired_claim(domain: ShortDomain, now: datetime) -> bool:
     """An unproven claim not touched (added or checked) for CLAIM_EXPIRES."""
     touched = domain.checked_at or domain.created_at
     return domain.status == ShortDomainStatus.PENDING and (
@@ -140,17 +142,17 @@ def _expired_claim(domain: Domain, now: datetime) -> bool:
     )
 
 
-async def _get(tx: Tx, domain_id: str) -> Domain:
-    domain = await tx.domains.get(domain_id)
+async def _get(tx: Tx, domain_id: str) -> ShortDomain:
+    domain = await tx.short_domains.get(domain_id)
     if domain is None:
         raise NotFound("no such domain")
     return domain
 
 
-async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> Domain:
+async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> ShortDomain:
     """One of the workspace's custom domains, by id (``dom_…``) or host name; another
     workspace's is not found (never "forbidden": its existence is not the caller's to know)."""
-    domain = await tx.domains.get(ref) or await tx.domains.by_hostname(
+    domain = await tx.short_domains.get(ref) or await tx.short_domains.by_hostname(
         ref.strip().lower().rstrip(".")
     )
     if domain is None or domain.workspace_id != workspace.id:
@@ -158,9 +160,9 @@ async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> Domain:
     return domain
 
 
-async def any_domain(tx: Tx, ref: str) -> Domain:
+async def any_domain(tx: Tx, ref: str) -> ShortDomain:
     """A custom domain of any workspace (platform admins: CLI, admin pages)."""
-    domain = await tx.domains.get(ref) or await tx.domains.by_hostname(
+    domain = await tx.short_domains.get(ref) or await tx.short_domains.by_hostname(
         ref.strip().lower().rstrip(".")
     )
     if domain is None or domain.workspace_id is None:
@@ -171,12 +173,12 @@ async def any_domain(tx: Tx, ref: str) -> Domain:
 async def record_check(
     tx: Tx,
     *,
-    domain: Domain,
+    domain: ShortDomain,
     outcome: Outcome,
     actor: str | None,
     grace: Grace | None = None,
     now: datetime | None = None,
-) -> Domain:
+) -> ShortDomain:
     """Store a check's result (on request, or the periodic re-check). A failed check of a
     verified domain starts or extends a streak of failures, and takes the domain offline
     (back to pending, not served) only once ``grace`` says so: a DNS hiccup must not break
@@ -193,17 +195,17 @@ async def record_check(
     elif current.status == ShortDomainStatus.VERIFIED:
         await _failed_recheck(tx, current, outcome.error, grace or Grace(), now, actor)
     else:
-        await tx.domains.note_check(domain.id, last_error=outcome.error, checked_at=now)
+        await tx.short_domains.note_check(domain.id, last_error=outcome.error, checked_at=now)
     return await _get(tx, domain.id)
 
 
 async def _failed_recheck(
-    tx: Tx, domain: Domain, error: str | None, grace: Grace, now: datetime, actor: str | None
+    tx: Tx, domain: ShortDomain, error: str | None, grace: Grace, now: datetime, actor: str | None
 ) -> None:
     failed, since = domain.failed_checks + 1, domain.failing_since or now
     detail = {"failed_checks": str(failed), "failing_since": since.isoformat(), "error": error}
     if not grace.lapsed(failed_checks=failed, failing_since=since, now=now):
-        await tx.domains.note_check(
+        await tx.short_domains.note_check(
             domain.id, last_error=error, checked_at=now, failed_checks=failed, failing_since=since
         )
         if failed == 1:
@@ -218,7 +220,7 @@ async def _failed_recheck(
         return
     # Lapsed: pending again, so neither the redirect edge nor the TLS ask endpoint serves
     # it (ShortDomainChanged reloads every node's map); a passing check proves it again.
-    await tx.domains.update(
+    await tx.short_domains.update(
         domain.id,
         status=ShortDomainStatus.PENDING.value,
         last_error=error,
@@ -238,14 +240,14 @@ async def _failed_recheck(
 
 
 async def _verify(
-    tx: Tx, domain: Domain, method: ShortDomainMethod, actor: str | None, now: datetime
+    tx: Tx, domain: ShortDomain, method: ShortDomainMethod, actor: str | None, now: datetime
 ) -> None:
     if domain.status == ShortDomainStatus.VERIFIED:  # a passing re-check: the streak ends
-        await tx.domains.note_check(
+        await tx.short_domains.note_check(
             domain.id, last_error=None, checked_at=now, failed_checks=0, failing_since=None
         )
         return
-    await tx.domains.update(
+    await tx.short_domains.update(
         domain.id,
         status=ShortDomainStatus.VERIFIED.value,
         method=method.value,
@@ -266,7 +268,7 @@ async def _verify(
     tx.record(ShortDomainChanged(domain.hostname))
 
 
-async def approve_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
+async def approve_domain(tx: Tx, *, ref: str, actor: str | None) -> ShortDomain:
     """A platform admin vouches for a pending domain (callers check the actor is one)."""
     domain = await any_domain(tx, ref)
     if domain.status != ShortDomainStatus.PENDING:
@@ -275,14 +277,16 @@ async def approve_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
     return await _get(tx, domain.id)
 
 
-async def remove_domain(tx: Tx, *, workspace: Workspace, ref: str, actor: str | None) -> Domain:
+async def remove_domain(
+    tx: Tx, *, workspace: Workspace, ref: str, actor: str | None
+) -> ShortDomain:
     """Stop serving a domain; its links (and so their codes) stay, for a re-add."""
     domain = await find_domain(tx, workspace=workspace, ref=ref)
     if domain.status == ShortDomainStatus.SUSPENDED:
         raise InvalidInput.one(
             "domain", "suspended", "a suspended domain can only be changed by the operator"
         )
-    await tx.domains.update(
+    await tx.short_domains.update(
         domain.id, status=ShortDomainStatus.REMOVED.value, workspace_default=False
     )
     await audit.record(
@@ -321,7 +325,7 @@ async def update_settings(
     robots: str | None = _UNSET,
     forward_query: bool | None = None,
     workspace_default: bool | None = None,
-) -> Domain:
+) -> ShortDomain:
     """Change a domain's visitor answers and link defaults (only what is passed). The
     redirects are destinations like any link's: canonical, checked by the policy."""
     from hoplink.links.validation import destination_check
@@ -357,21 +361,21 @@ async def update_settings(
                 "workspace_default", "not_verified", "verify the domain before making it default"
             )
         if workspace_default:
-            await tx.domains.clear_workspace_default(workspace.id)
+            await tx.short_domains.clear_workspace_default(workspace.id)
         values["workspace_default"] = workspace_default
     if values:
-        await tx.domains.update(domain.id, **values)
+        await tx.short_domains.update(domain.id, **values)
         tx.record(ShortDomainChanged(domain.hostname))
     return await _get(tx, domain.id)
 
 
-async def suspend_domain(tx: Tx, *, ref: str, actor: str | None, reason: str) -> Domain:
+async def suspend_domain(tx: Tx, *, ref: str, actor: str | None, reason: str) -> ShortDomain:
     """The operator takes a domain offline: every path on it answers the "gone" page."""
     domain = await any_domain(tx, ref)
     if domain.status == ShortDomainStatus.SUSPENDED:
         return domain
     # The state it returns to is ``verified`` if it ever was (verified_at), else pending.
-    await tx.domains.update(domain.id, status=ShortDomainStatus.SUSPENDED.value)
+    await tx.short_domains.update(domain.id, status=ShortDomainStatus.SUSPENDED.value)
     await audit.record(
         tx,
         action=audit.SHORT_DOMAIN_SUSPENDED,
@@ -384,12 +388,12 @@ async def suspend_domain(tx: Tx, *, ref: str, actor: str | None, reason: str) ->
     return await _get(tx, domain.id)
 
 
-async def reinstate_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
+async def reinstate_domain(tx: Tx, *, ref: str, actor: str | None) -> ShortDomain:
     domain = await any_domain(tx, ref)
     if domain.status != ShortDomainStatus.SUSPENDED:
         raise InvalidInput.one("domain", "not_suspended", f"{domain.hostname} is {domain.status}")
     status = ShortDomainStatus.VERIFIED if domain.verified_at else ShortDomainStatus.PENDING
-    await tx.domains.update(domain.id, status=status.value)
+    await tx.short_domains.update(domain.id, status=status.value)
     await audit.record(
         tx,
         action=audit.SHORT_DOMAIN_REINSTATED,
@@ -402,13 +406,13 @@ async def reinstate_domain(tx: Tx, *, ref: str, actor: str | None) -> Domain:
     return await _get(tx, domain.id)
 
 
-async def transfer_domain(tx: Tx, *, ref: str, to: Workspace, actor: str | None) -> Domain:
+async def transfer_domain(tx: Tx, *, ref: str, to: Workspace, actor: str | None) -> ShortDomain:
     """The operator moves a domain to another workspace. The previous owner's links stay on
     it (their codes reserved, answered as unknown there); the new owner proves it again."""
     domain = await any_domain(tx, ref)
     if domain.workspace_id == to.id:
         raise InvalidInput.one("workspace", "same_workspace", "the domain is already theirs")
-    await tx.domains.update(
+    await tx.short_domains.update(
         domain.id,
         workspace_id=to.id,
         status=ShortDomainStatus.PENDING.value,
@@ -434,49 +438,57 @@ async def transfer_domain(tx: Tx, *, ref: str, to: Workspace, actor: str | None)
 
 
 async def set_workspace_rules(
-    tx: Tx, *, workspace: Workspace, approved: bool | None = None, limit: int | None = _UNSET
+    tx: Tx,
+    *,
+    workspace: Workspace,
+    approved: bool | None = None,
+    limit: int | Unset | None = UNSET,
 ) -> Workspace:
-    """Operator controls of a workspace: approval for custom domains, its own limit."""
-    values: dict[str, Any] = {}
-    if approved is not None:
-        values["short_domains_approved"] = approved
-    if limit is not _UNSET:
-        if limit is not None and not 0 <= limit <= 10_000:
-            raise InvalidInput.one("limit", "out_of_range", "between 0 and 10000")
-        values["short_domain_limit"] = limit
-    if values:
-        await tx.workspaces.update(workspace.id, **values)
+    """Operator controls of a workspace: approval for custom domains, its own limit (None:
+    the operator's default; left out: kept)."""
+    if not isinstance(limit, Unset) and limit is not None and not 0 <= limit <= 10_000:
+        raise InvalidInput.one("limit", "out_of_range", "between 0 and 10000")
+    change = WorkspaceUpdate(
+        short_domains_approved=UNSET if approved is None else approved, short_domain_limit=limit
+    )
+    if not change.empty:
+        await tx.workspaces.update(workspace.id, change)
     updated = await tx.workspaces.get(workspace.id)
     if updated is None:
         raise NotFound("no such workspace")
     return updated
 
 
-async def ensure_default_domain(tx: Tx, hostname: str) -> Domain:
+async def ensure_default_domain(tx: Tx, hostname: str) -> ShortDomain:
     """Make ``hostname`` the platform default (created on first start, moved if reconfigured)."""
     hostname = hostname.lower()
-    existing = await tx.domains.by_hostname(hostname)
+    existing = await tx.short_domains.by_hostname(hostname)
     if existing is not None and existing.is_default:
         return existing
-    await tx.domains.clear_default()
+    await tx.short_domains.clear_default()
     tx.record(ShortDomainChanged(hostname))
     if existing is None:
-        domain = Domain(id=new_id("dom"), hostname=hostname, workspace_id=None, is_default=True)
-        await tx.domains.insert(domain, utcnow())
+        domain = ShortDomain(
+            id=new_id("dom"), hostname=hostname, workspace_id=None, is_default=True
+        )
+        await tx.short_domains.insert(domain, utcnow())
         return domain
-    await tx.domains.set_default(existing.id)
+    await tx.short_domains.set_default(existing.id)
     return replace(existing, is_default=True)
 
 
-async def domain_for(tx: Tx, workspace: Workspace, hostname: str | None) -> Domain:
+async def domain_for(tx: Tx, workspace: Workspace, hostname: str | None) -> ShortDomain:
     """The domain a new link of ``workspace`` goes on: the one named (a platform domain or
     one of its own verified ones), else its default custom domain, else the platform's."""
     if hostname is None:
-        domain = await tx.domains.workspace_default(workspace.id) or await tx.domains.default()
+        domain = (
+            await tx.short_domains.workspace_default(workspace.id)
+            or await tx.short_domains.default()
+        )
         if domain is None:
             raise RuntimeError("no default domain; the app creates it at start-up")
         return domain
-    domain = await tx.domains.by_hostname(hostname.strip().lower())
+    domain = await tx.short_domains.by_hostname(hostname.strip().lower())
     if domain is None or domain.workspace_id not in (None, workspace.id) or not domain.usable:
         raise InvalidInput(
             FieldError("domain", "unknown_domain", f"{hostname!r} is not a domain you can use")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import dns.exception
 
 from hoplink.domains.models import TXT_LABEL, TXT_PREFIX, ShortDomainMethod, cname_label
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.net.dns import cname_lookup, txt_lookup
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class ShortDomainVerifier:
         servers = settings.outbound_dns_servers
         return cls(txt_lookup(servers), cname_lookup(servers), settings.custom_domain_cname_target)
 
-    async def check(self, domain: Domain) -> Outcome:
+    async def check(self, domain: ShortDomain) -> Outcome:
         if domain.token is None:
             return Outcome(None, "no verification token")
         problems: list[str] = []

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 import idna
 
+from hoplink.errors import InvalidInput
 from hoplink.imports.models import Source, SourceLink
+from hoplink.wholenumbers import parse_whole
 
 # Header names (lower case, spaces/underscores/dashes removed) of each field, across the
 # exports of Bitly ("Bitlink", "Long URL", "Clicks"), Shlink's web client ("shortCode",
@@ -47,23 +49,48 @@ def ascii_host(host: str) -> str | None:
         return None
 
 
-def _short_url(value: str) -> tuple[str | None, str | None]:
-    """(domain, code) of a short URL such as bit.ly/abc or https://go.例子.cn/x."""
+def _short_url(value: str) -> tuple[str | None, str | None, str | None]:
+    """(domain, code, why it cannot be read) of a short URL such as bit.ly/abc or
+    https://go.例子.cn/x."""
     value = value.strip()
     if not value:
-        return None, None
+        return None, None, None
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # "http://[::1": an unclosed IPv6 bracket, a bad port ...
+        return None, None, f"short_url: {value[:60]!r} is not a URL"
     code = parts.path.strip("/") or None
-    return ascii_host(parts.hostname or ""), code
+    return ascii_host(hostname or ""), code, None
 
 
-def _clicks(value: str | None) -> int | None:
+def old_domain(value: str | None) -> str | None:
+    """The old short domain given for a whole file (the API's, the dashboard's and the
+    CLI's ``domain``), ASCII; blank is none. Refused when it is not a host name."""
+    if value is None or not value.strip():
+        return None
+    host = ascii_host(value)
+    if host is None:
+        raise InvalidInput.one(
+            "domain",
+            "invalid_host",
+            f"{value.strip()[:60]!r} is not a host name; give the old short domain, e.g. sho.rt",
+        )
+    return host
+
+
+def _clicks(value: str | None) -> int | str:
+    """The click count of a row, else why it cannot be one."""
     if value is None or not value.strip():
         return 0
-    text = value.strip().replace(",", "")
-    return int(text) if text.isdigit() else None
+    number = parse_whole(value.replace(",", ""))  # "1,024": Bitly's thousands separator
+    if number is None:
+        return f"clicks: {value.strip()[:20]!r} is not a whole number"
+    if number < 0:
+        return f"clicks: must be 0 or more, not {number}"
+    return number
 
 
 def _tags(value: str | None) -> tuple[str, ...]:
@@ -75,7 +102,15 @@ def _tags(value: str | None) -> tuple[str, ...]:
 
 def read_csv(text: str, *, domain: str | None = None) -> list[SourceLink]:
     """A CSV with a header row; ``domain``: the old short domain when the file has none."""
-    reader = csv.reader(io.StringIO(text))
+    try:
+        return _read_csv(csv.reader(io.StringIO(text)), old_domain(domain))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise InvalidInput.one(
+            "content", "unreadable_csv", f"not a readable CSV file: {exc}"[:200]
+        ) from None
+
+
+def _read_csv(reader: Iterator[list[str]], domain: str | None) -> list[SourceLink]:
     header = next(reader, None)
     if header is None:
         return []
@@ -96,28 +131,33 @@ def read_csv(text: str, *, domain: str | None = None) -> list[SourceLink]:
             return record[i] if i is not None and i < len(record) else None
 
         url = (cell("url") or "").strip()
-        row_domain, code = _short_url(cell("short_url") or "")
+        row_domain, code, unreadable = _short_url(cell("short_url") or "")
         if cell("code"):
             code = (cell("code") or "").strip() or code
-        if cell("domain"):
-            row_domain = ascii_host(cell("domain") or "")
+        typed_domain = (cell("domain") or "").strip()
+        if typed_domain:
+            row_domain = ascii_host(typed_domain)
+            if row_domain is None:
+                unreadable = f"domain: {typed_domain[:60]!r} is not a host name"
         clicks = _clicks(cell("clicks"))
         problem = None
         if "url" not in columns:
             problem = "the file has no URL column (url, long_url, destination ...)"
         elif not url:
-            problem = "the URL is empty"
-        elif clicks is None:
-            problem = "the click count is not a whole number"
+            problem = "url: the URL is empty"
+        elif unreadable:
+            problem = unreadable
+        elif isinstance(clicks, str):
+            problem = clicks
         out.append(
             SourceLink(
                 row=n,
                 url=url,
                 code=code,
-                domain=row_domain or (ascii_host(domain) if domain else None),
+                domain=row_domain or domain,
                 title=(cell("title") or "").strip() or None,
                 tags=_tags(cell("tags")),
-                clicks=clicks or 0,
+                clicks=clicks if isinstance(clicks, int) else 0,
                 problem=problem,
             )
         )
@@ -190,7 +230,7 @@ def read_yourls_dump(text: str, *, domain: str | None = None) -> list[SourceLink
 
     ``domain``: the YOURLS site's short domain (the dump does not say it). The ``ip``
     column is never read into anything."""
-    host = ascii_host(domain) if domain else None
+    host = old_domain(domain)
     out: list[SourceLink] = []
     for match in _INSERT.finditer(text):
         names = (
@@ -211,8 +251,8 @@ def read_yourls_dump(text: str, *, domain: str | None = None) -> list[SourceLink
                         code=(record.get("keyword") or "").strip() or None,
                         domain=host,
                         title=(record.get("title") or "").strip() or None,
-                        clicks=clicks or 0,
-                        problem=None if clicks is not None else "clicks is not a whole number",
+                        clicks=clicks if isinstance(clicks, int) else 0,
+                        problem=clicks if isinstance(clicks, str) else None,
                     )
                 )
                 if len(out) >= MAX_ROWS:

@@ -19,9 +19,20 @@ def _refused(message: str) -> InvalidInput:
     return InvalidInput(FieldError("kutt_url", "kutt_unreachable", message))
 
 
+def _host(url: str) -> str | None:
+    try:
+        return ascii_host(urlsplit(url).hostname or "")
+    except ValueError:  # "https://[::1": an unclosed IPv6 bracket, a bad port
+        return None
+
+
 async def read_kutt(fetcher: SafeFetcher, *, base_url: str, api_key: str) -> list[SourceLink]:
     base = base_url.rstrip("/")
-    default_host = ascii_host(urlsplit(base).hostname or "")
+    default_host = _host(base)
+    if default_host is None:
+        raise InvalidInput(
+            FieldError("kutt_url", "invalid", "give Kutt's base URL, e.g. https://kutt.example")
+        )
     out: list[SourceLink] = []
     skip = 0
     while len(out) < MAX_ROWS:
@@ -40,7 +51,7 @@ async def read_kutt(fetcher: SafeFetcher, *, base_url: str, api_key: str) -> lis
             raise _refused("Kutt's answer is not its links list") from None
         for item in items:
             link = str(item.get("link") or "")
-            host = ascii_host(urlsplit(link).hostname or "") if link else None
+            host = _host(link)
             clicks = item.get("visit_count", 0)
             out.append(
                 SourceLink(

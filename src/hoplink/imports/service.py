@@ -1,8 +1,9 @@
 """Importing links: one plan for every source, applied through the link service.
 
 Each row becomes one outcome (``Action``). Rows whose old short domain is one of the
-workspace's own short domains keep their code (old printed QR codes keep working); every
-other row gets a new code on the default domain, and the mapping says which. A row an
+workspace's own short domains go on it and keep their code (old printed QR codes keep
+working); every other row gets a new code on the domain a link created alone would get
+(the workspace's default custom domain, else the platform's), and the mapping says which. A row an
 earlier run imported is ``unchanged``, so running the same import twice changes nothing.
 The caller owns the transaction: a dry run is the same call in a transaction the caller
 rolls back, so its counts are exactly those of the real run.
@@ -15,11 +16,12 @@ import io
 import re
 from collections.abc import Callable, Sequence
 
+from hoplink.domains import domain_for
 from hoplink.errors import CodeTaken, InvalidInput
 from hoplink.ids import new_id, utcnow
 from hoplink.imports.models import Action, ImportReport, RowOutcome, Source, SourceLink
 from hoplink.links import service
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.spec import LinkRules
 from hoplink.storage.tx import Tx
 from hoplink.workspaces.models import Workspace
@@ -69,12 +71,12 @@ async def import_links(
             seen.add(link.key)
             todo.append(link)
     earlier = await tx.imports(workspace.id).imported(source.value, [x.key for x in todo])
-    own = {d.hostname: d for d in await tx.domains.usable_by(workspace.id)}
+    own = {d.hostname: d for d in await tx.short_domains.usable_by(workspace.id)}
     own = {host: d for host, d in own.items() if d.workspace_id == workspace.id}
-    default = await tx.domains.default()
-    if default is None:
-        raise RuntimeError("no default domain; the app creates it at start-up")
-    groups: dict[str, tuple[Domain, list[SourceLink]]] = {}
+    # Where a link created alone would go: the workspace's default custom domain, else the
+    # platform's; a row naming one of the workspace's own domains goes there instead.
+    default = await domain_for(tx, workspace, None)
+    groups: dict[tuple[str, bool], tuple[ShortDomain, list[SourceLink]]] = {}
     for link in todo:
         if link.key in earlier:
             code, host = earlier[link.key]
@@ -82,13 +84,12 @@ async def import_links(
                 link, Action.UNCHANGED, new_code=code, new_short_url=short_url(host, code)
             )
             continue
+        domain = own.get(link.domain or "", default)
         keep = link.code is not None and link.domain in own
-        domain = own[link.domain] if keep and link.domain else default
-        groups.setdefault(domain.id if keep else "", (domain, []))[1].append(link)
+        groups.setdefault((domain.id, keep), (domain, []))[1].append(link)
 
     now = utcnow()
-    for key, (domain, rows) in groups.items():
-        keep = key != ""
+    for (_, keep), (domain, rows) in groups.items():
         for start in range(0, len(rows), BATCH):
             batch = rows[start : start + BATCH]
             specs = [

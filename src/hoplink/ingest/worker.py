@@ -12,6 +12,9 @@ A batch's clicks are enriched (``steps``), then written in ONE transaction: the 
 (insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
 that were new. Only after the commit is the batch acknowledged, so a crash at any point
 means the source hands the clicks out again and the click-id check makes the replay a no-op.
+On SQLite the database counts the batch itself (``storage.click_batches``: the enriched
+clicks go in once, the rest is set-based SQL); on PostgreSQL the worker tallies it
+(``rollups.DeltaBuilder``) and sends the rows. Both write the same rows.
 
 Database errors never lose a batch: it is retried with exponential backoff until it
 commits. The exception is data a database refuses for good (``DataError``): the batch is
@@ -38,6 +41,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.clicks.enriched import Event, SeenKey
 from hoplink.clicks.models import Click, ClickSource
@@ -58,6 +62,7 @@ from hoplink.observability import metrics
 from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
+from hoplink.storage.click_batches import ClickBatchRepo
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.limits import mark_exhausted
@@ -108,6 +113,9 @@ class Worker:
         self.retry_max = retry_max
         self.counters = IngestCounters()
         self.seen = SeenCache(max_keys=seen_cache_keys, keep_hours=SEEN_KEEP_HOURS)
+        # SQLite (one writer): the database tallies each batch (storage/click_batches.py);
+        # PostgreSQL: tallied here, then written as rows (DeltaBuilder, RollupRepo).
+        self.tally_in_sql = db.is_sqlite
         self.pipeline = Pipeline(
             agents=agents or AgentClassifier(),
             retention_seconds=retention_days * DAY,
@@ -279,26 +287,17 @@ class Worker:
                 kept, drops = check_links(
                     events, await clicks.link_refs(e.click.link_id for e in events)
                 )
-                new_ids = await clicks.insert_new(kept)
-                new = [e for e in kept if e.click.click_id in new_ids]
-                # The counting first: on PostgreSQL the seen-set rows inserted below make
-                # other workers wait for this commit (see DeltaBuilder).
-                builder = DeltaBuilder()
-                ordered = sorted(new, key=by_time)
-                for i in range(0, len(ordered), DELTA_SLICE):
-                    builder.add(ordered[i : i + DELTA_SLICE])
-                    await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
-                builder.count_views()
-                rollups = RollupRepo(tx.conn)
-                # Keys this worker committed before are in the table: only ask about others.
-                keys = seen_keys(new)
-                builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
-                await rollups.apply(builder.delta())
+                if self.tally_in_sql:
+                    replays = await ClickBatchRepo(tx.conn).write(kept)
+                    new = [e for e in kept if e.click.click_id not in replays]
+                else:
+                    new, keys = await self._write_tallied(tx.conn, kept)
                 # Click limits: links whose human clicks just reached max_clicks expire.
                 # After the commit, the redirect edge reloads them (hoplink.events).
                 humans = {e.click.link_id for e in new if e.human}
                 tx.record(*await mark_exhausted(tx.conn, humans, now=datetime.now(UTC)))
-        self.seen.remember(keys, now=self.clock())
+        if keys:
+            self.seen.remember(keys, now=self.clock())
         # Counted after the commit only, so a retried batch is not counted twice.
         for reason, n in drops.items():
             self.counters.dropped(reason, n)
@@ -309,6 +308,28 @@ class Worker:
                 await self.after_write(new)
             except Exception:
                 log.exception("the after-write hook failed (%d clicks)", len(new))
+
+    async def _write_tallied(
+        self, conn: AsyncConnection, kept: list[Event]
+    ) -> tuple[list[Event], list[SeenKey]]:
+        """The rollups tallied here (``DeltaBuilder``) and written as rows; the batch's new
+        clicks and the visitor keys it sent (to remember once committed)."""
+        new_ids = await ClickRepo(conn).insert_new(kept)
+        new = [e for e in kept if e.click.click_id in new_ids]
+        # The counting first: on PostgreSQL the seen-set rows inserted below make other
+        # workers wait for this commit (see DeltaBuilder).
+        builder = DeltaBuilder()
+        ordered = sorted(new, key=by_time)
+        for i in range(0, len(ordered), DELTA_SLICE):
+            builder.add(ordered[i : i + DELTA_SLICE])
+            await asyncio.sleep(0)  # a big batch is tens of ms of CPU: let redirects in
+        builder.count_views()
+        rollups = RollupRepo(conn)
+        # Keys this worker committed before are in the table: only ask about others.
+        keys = seen_keys(new)
+        builder.claim(await rollups.mark_seen(self.seen.unknown(keys, now=self.clock())))
+        await rollups.apply(builder.delta())
+        return new, keys
 
     # --- retention -------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ that is created, or whose URLs change, is due at once (hoplink.linkhealth.servic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import zlib
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from hoplink.delivery_loop import ServiceLoop
 from hoplink.ids import new_id, utcnow
 from hoplink.linkhealth.markers import load_presets
 from hoplink.linkhealth.models import Verdict
@@ -46,7 +46,9 @@ log = logging.getLogger("hoplink.linkhealth")
 SYNC_BATCH = 1000  # links given a health row per sync query
 
 
-class HealthChecker:
+class HealthChecker(ServiceLoop):
+    name = "health-checker"
+
     def __init__(
         self,
         *,
@@ -61,47 +63,24 @@ class HealthChecker:
         policy: DestinationPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__(log=log, poll_interval=poll_interval)
         self.db = db
         self.prober = prober
         self.interval = interval
         self.batch = batch
-        self.poll_interval = poll_interval
         self.lease = timedelta(seconds=lease)
         self.sync_interval = sync_interval
         self.policy = policy
         self.clock = clock
         self.checked = 0  # links checked by this checker, for the bench and tests
         self._slots = asyncio.Semaphore(concurrency)
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._synced_at: datetime | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="health-checker")
+    def idle(self, done: int) -> bool:
+        return done < self.batch  # a full batch: more may be due at once
 
-    async def stop(self) -> None:
-        """Stop after the checks in hand (their leases expire if they do not finish)."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(
-                    self._task, timeout=self.prober.fetcher.limits.total_timeout * 2 + 5
-                )
-            except TimeoutError:
-                log.warning("the health checker did not stop in time; its links are retried")
-            self._task = None
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once()
-            except Exception as exc:
-                log.warning("health check round failed, retrying: %s", exc)
-                done = 0
-            if done < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+    def stop_timeout(self) -> float:
+        return self.prober.fetcher.limits.total_timeout * 2 + 5
 
     async def run_once(self) -> int:
         """Sync new links (every ``sync_interval``), then check one batch; how many links."""

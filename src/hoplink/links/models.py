@@ -86,7 +86,7 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Domain:
+class ShortDomain:
     """A short-link domain: a platform one (``workspace_id`` None, every workspace may use it)
     or a workspace's custom domain (issue 16, hoplink.domains)."""
 

@@ -11,13 +11,14 @@ from hoplink.errors import CodeTaken, InvalidInput, LinkBanned, NotFound
 from hoplink.events import LinkChanged
 from hoplink.ids import new_id, utcnow
 from hoplink.links.codes import CodeGenerator, default_generator
-from hoplink.links.models import Domain, HistoryEntry, Link
-from hoplink.links.spec import UNSET, LinkEdit, LinkRules, LinkSpec, given
+from hoplink.links.models import HistoryEntry, Link, ShortDomain
+from hoplink.links.spec import LinkEdit, LinkRules, LinkSpec
 from hoplink.links.urls import UTM_FIELDS
 from hoplink.links.validation import Draft, destination_check, prepare
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage.links import LinkRepo
 from hoplink.storage.tx import Tx, UniqueViolation
+from hoplink.unset import UNSET, given
 from hoplink.workspaces.models import Workspace
 from hoplink.workspaces.quotas import QuotaDefaults, check_quota
 from hoplink.workspaces.service import check_can_create_links
@@ -28,7 +29,7 @@ __all__ = ["UNSET", "LinkEdit", "LinkRules", "LinkSpec"]
 _GENERATION_ROUNDS = 8
 
 
-def _to_link(row: Mapping[str, Any], domain: Domain, tags: list[str]) -> Link:
+def _to_link(row: Mapping[str, Any], domain: ShortDomain, tags: list[str]) -> Link:
     return Link(
         id=row["id"],
         workspace_id=row["workspace_id"],
@@ -61,7 +62,7 @@ async def create_links(
     tx: Tx,
     *,
     workspace: Workspace,
-    domain: Domain,
+    domain: ShortDomain,
     specs: Sequence[LinkSpec],
     actor: str | None,
     rules: LinkRules,
@@ -179,7 +180,7 @@ def _raise_if_any(results: Sequence[object]) -> None:
 
 async def _assign_codes(
     repo: LinkRepo,
-    domain: Domain,
+    domain: ShortDomain,
     rows: list[dict[str, Any]],
     codes: CodeGenerator,
     length: int,
@@ -206,7 +207,7 @@ async def _assign_codes(
 async def _insert_one(
     tx: Tx,
     repo: LinkRepo,
-    domain: Domain,
+    domain: ShortDomain,
     row: dict[str, Any],
     codes: CodeGenerator,
     length: int,
@@ -229,7 +230,7 @@ async def create_link(
     tx: Tx,
     *,
     workspace: Workspace,
-    domain: Domain,
+    domain: ShortDomain,
     spec: LinkSpec,
     actor: str | None,
     rules: LinkRules,
@@ -255,7 +256,7 @@ async def preview_link(
     tx: Tx,
     *,
     workspace: Workspace,
-    domain: Domain,
+    domain: ShortDomain,
     spec: LinkSpec,
     policy: DestinationPolicy | None = None,
 ) -> str | InvalidInput:

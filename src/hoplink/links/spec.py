@@ -8,35 +8,18 @@ Validation lives in ``hoplink.links.validation``; these are plain values.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from hoplink.safety.policy import DestinationPolicy, policy_from_settings
+from hoplink.unset import UNSET, Unset
 
 if TYPE_CHECKING:
     from hoplink.config import Settings
 
 T = TypeVar("T")
-
-
-class Unset(enum.Enum):
-    """The type of ``UNSET``: a field a ``LinkEdit`` leaves as it is."""
-
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = Unset.UNSET
-
-
-def given(value: T | Unset, default: T) -> T:
-    """``value`` unless it is ``UNSET``, else ``default``."""
-    return default if isinstance(value, Unset) else value
 
 
 @dataclass(frozen=True, slots=True)

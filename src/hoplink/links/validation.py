@@ -198,8 +198,8 @@ async def destination_check(
     policy = policy or BUILT_IN_POLICY
     verified: list[str] = []
     if policy.mode is PolicyMode.ALLOWLIST:
-        verified = await tx.workspace_domains(workspace.id).verified_hostnames()
-    return Destinations(policy, await tx.domains.hostnames(), verified)
+        verified = await tx.destination_domains(workspace.id).verified_hostnames()
+    return Destinations(policy, await tx.short_domains.hostnames(), verified)
 
 
 def prepare(

@@ -15,6 +15,7 @@ from hoplink.ids import new_id, utcnow
 from hoplink.links.models import LinkBan
 from hoplink.moderation.models import LinkRef
 from hoplink.storage.tx import Tx, UniqueViolation
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 from hoplink.workspaces.service import find_workspace
 
@@ -44,9 +45,11 @@ async def verify_workspace(tx: Tx, *, ref: str, reason: str, actor: str | None) 
     text = clean_reason(reason, required=False)
     await tx.workspaces.update(
         ws.id,
-        status=WorkspaceStatus.VERIFIED.value,
-        status_reason=text or None,
-        status_before_suspension=None,
+        WorkspaceUpdate(
+            status=WorkspaceStatus.VERIFIED,
+            status_reason=text or None,
+            status_before_suspension=None,
+        ),
     )
     await audit.record(
         tx,
@@ -67,9 +70,11 @@ async def suspend_workspace(tx: Tx, *, ref: str, reason: str, actor: str | None)
     before = ws.status_before_suspension if ws.status is WorkspaceStatus.SUSPENDED else ws.status
     await tx.workspaces.update(
         ws.id,
-        status=WorkspaceStatus.SUSPENDED.value,
-        status_reason=text,
-        status_before_suspension=(before or WorkspaceStatus.UNVERIFIED).value,
+        WorkspaceUpdate(
+            status=WorkspaceStatus.SUSPENDED,
+            status_reason=text,
+            status_before_suspension=before or WorkspaceStatus.UNVERIFIED,
+        ),
     )
     await audit.record(
         tx,
@@ -91,7 +96,8 @@ async def reinstate_workspace(tx: Tx, *, ref: str, reason: str, actor: str | Non
     text = clean_reason(reason)
     restored = ws.status_before_suspension or WorkspaceStatus.UNVERIFIED
     await tx.workspaces.update(
-        ws.id, status=restored.value, status_reason=text, status_before_suspension=None
+        ws.id,
+        WorkspaceUpdate(status=restored, status_reason=text, status_before_suspension=None),
     )
     await audit.record(
         tx,

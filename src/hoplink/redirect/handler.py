@@ -114,6 +114,9 @@ class RedirectApp:
         target: Target | None = None
         try:  # the host's site is in memory (redirect/cache.py): no I/O for it
             site = await self.resolver.site(host)
+            if site is None and ":" in host:  # go.shop.com:443 is go.shop.com
+                host = _without_port(host)
+                site = await self.resolver.site(host)
             if site is not None and not site.suspended and _CODE.fullmatch(code):
                 target = await self.resolver.resolve(host, code)
         except Exception:
@@ -199,16 +202,18 @@ class RedirectApp:
         await send({"type": "http.response.body", "body": b""})
 
     async def custom_host(self, scope: Scope) -> bool:
-        """Whether the request is for a workspace's custom domain: there every path but the
-        Shlink API's is the redirect's (no dashboard, no /api on a seller's domain)."""
+        """Whether the request is for a workspace's custom domain, served or not (pending,
+        removed): there every path but the Shlink API's is the redirect's (no dashboard, no
+        /api, never the platform's sign-in page on a seller's domain)."""
         host = _host(scope["headers"])
         if host is None or not self.bound:
             return False
         try:
-            site = await self.resolver.site(host)
+            if await self.resolver.custom(host):
+                return True
+            return ":" in host and await self.resolver.custom(_without_port(host))
         except Exception:
             return False
-        return site is not None and site.workspace_id is not None
 
     def _lost(self) -> None:
         """A click not recorded: counted, and logged once per 1,000."""
@@ -290,3 +295,12 @@ def _host(headers: list[tuple[bytes, bytes]]) -> str | None:
                 host = _TRAILING_DOT.sub("", host, count=1)
             return host
     return None
+
+
+def _without_port(host: str) -> str:
+    """``host`` (as ``_host`` returns it) without its port: ``go.shop.com:443`` is
+    ``go.shop.com``, ``[2001:db8::1]:80`` is ``[2001:db8::1]``."""
+    if host.startswith("["):
+        end = host.find("]:")
+        return host[: end + 1] if end > 0 else host
+    return host.partition(":")[0]

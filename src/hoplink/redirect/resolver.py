@@ -138,19 +138,33 @@ class Resolver:
         a domain change or once per cache TTL), or None: not a served host."""
         hosts = self.cache.hosts()
         if hosts is None:
-            try:
-                hosts = await self._load_hosts()
-            except Exception:
-                hosts = self.cache.stale_hosts()  # the database is down: the last map
-                if hosts is None:
-                    raise
-        return hosts.get(host)
+            hosts = await self._hosts_or_stale()
+        site = hosts.get(host)
+        return site if site is not None and site.served else None
+
+    async def custom(self, host: str) -> bool:
+        """Whether ``host`` is a workspace's custom domain, served or not (pending, removed)."""
+        hosts = self.cache.hosts()
+        if hosts is None:
+            hosts = await self._hosts_or_stale()
+        site = hosts.get(host)
+        return site is not None and site.workspace_id is not None
+
+    async def _hosts_or_stale(self) -> Mapping[str, Site]:
+        try:
+            return await self._load_hosts()
+        except Exception:
+            hosts = self.cache.stale_hosts()  # the database is down: the last map
+            if hosts is None:
+                raise
+            return hosts
 
     async def _load(self, host: str, code: str) -> Target | None:
         hosts = self.cache.hosts()
         if hosts is None:
             hosts = await self._load_hosts()
-        if host not in hosts:
+        site = hosts.get(host)
+        if site is None or not site.served:
             return None
         return await asyncio.shield(self._enqueue(host, code))
 

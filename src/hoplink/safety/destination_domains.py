@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING
 import dns.exception
 
 from hoplink import audit
-from hoplink.errors import InvalidInput, NotFound
+from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.net.addresses import host_address
 from hoplink.net.dns import txt_lookup
 from hoplink.net.fetch import FetchError, SafeFetcher
 from hoplink.safety.grace import Grace
-from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.models import (
+    DestinationDomain,
+    DestinationDomainMethod,
+    DestinationDomainStatus,
+)
 from hoplink.safety.policy import DestinationPolicy, PolicyMode, split_host_port
 from hoplink.storage.tx import Tx
 
@@ -44,7 +48,7 @@ TxtLookup = Callable[[str], Awaitable[list[str]]]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    method: VerificationMethod | None  # None: not verified
+    method: DestinationDomainMethod | None  # None: not verified
     error: str | None  # what each way found, for the seller
 
 
@@ -57,7 +61,7 @@ class Verifier:
     def from_settings(cls, settings: Settings) -> Verifier:
         return cls(SafeFetcher.from_settings(settings), txt_lookup(settings.outbound_dns_servers))
 
-    async def check(self, domain: WorkspaceDomain) -> Outcome:
+    async def check(self, domain: DestinationDomain) -> Outcome:
         problems: list[str] = []
         for scheme in ("https", "http"):
             url = f"{scheme}://{domain.hostname}{WELL_KNOWN}{domain.token}"
@@ -67,7 +71,7 @@ class Verifier:
                 problems.append(f"{scheme}: {exc.message}")
                 continue
             if result.status == 200 and domain.token.encode("ascii") in result.body:
-                return Outcome(VerificationMethod.WELL_KNOWN, None)
+                return Outcome(DestinationDomainMethod.WELL_KNOWN, None)
             problems.append(f"{scheme}: answered {result.status} without the token")
         try:
             records = await self.txt(domain.hostname)
@@ -75,7 +79,7 @@ class Verifier:
             problems.append(f"DNS: {exc.__class__.__name__}")
         else:
             if f"{TXT_PREFIX}{domain.token}" in (r.strip() for r in records):
-                return Outcome(VerificationMethod.DNS_TXT, None)
+                return Outcome(DestinationDomainMethod.DNS_TXT, None)
             problems.append(f"DNS: no TXT record {TXT_PREFIX}{domain.token}")
         return Outcome(None, "; ".join(problems)[:300])
 
@@ -96,7 +100,9 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     try:
         url = canonicalize_destination(f"https://{text}/", field="hostname")
     except InvalidInput as exc:
-        raise InvalidInput(exc.errors) from None
+        # The URL rules' words are about links ("e.g. https://example.com/"): a hostname
+        # field is told about domain names.
+        raise InvalidInput([_about_hostname(e) for e in exc.errors]) from None
     host, port = split_host_port(url)
     if port is not None or url != f"https://{host}/":
         raise InvalidInput.one(
@@ -118,23 +124,33 @@ def normalize_hostname(raw: str, *, policy: DestinationPolicy, own_hosts: list[s
     return host
 
 
+def _about_hostname(error: FieldError) -> FieldError:
+    if error.code == "missing_host":  # "", ":80"
+        return FieldError(
+            error.field, "missing_hostname", "enter a domain name, e.g. shop.example.com"
+        )
+    if "https://" in error.message:  # "::1": "IPv6 addresses must be in brackets, e.g. https://…"
+        return FieldError(error.field, error.code, "give a domain name, e.g. shop.example.com")
+    return error
+
+
 async def add_domain(
     tx: Tx, *, workspace: Workspace, hostname: str, policy: DestinationPolicy
-) -> WorkspaceDomain:
-    host = normalize_hostname(hostname, policy=policy, own_hosts=await tx.domains.hostnames())
-    repo = tx.workspace_domains(workspace.id)
+) -> DestinationDomain:
+    host = normalize_hostname(hostname, policy=policy, own_hosts=await tx.short_domains.hostnames())
+    repo = tx.destination_domains(workspace.id)
     if await repo.by_hostname(host) is not None:
         raise InvalidInput.one("hostname", "duplicate", f"{host} is already on your list")
     if len(await repo.all()) >= MAX_DOMAINS:
         raise InvalidInput.one(
             "hostname", "too_many", f"a workspace can have at most {MAX_DOMAINS} domains"
         )
-    domain = WorkspaceDomain(
+    domain = DestinationDomain(
         id=new_id("wdm"),
         workspace_id=workspace.id,
         hostname=host,
         token=secrets.token_urlsafe(24),
-        status=DomainStatus.PENDING,
+        status=DestinationDomainStatus.PENDING,
         method=None,
         last_error=None,
         created_at=utcnow(),
@@ -145,9 +161,9 @@ async def add_domain(
     return domain
 
 
-async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> WorkspaceDomain:
+async def find_domain(tx: Tx, *, workspace: Workspace, ref: str) -> DestinationDomain:
     """A workspace's domain by id (``wdm_…``) or host name."""
-    repo = tx.workspace_domains(workspace.id)
+    repo = tx.destination_domains(workspace.id)
     domain = await repo.get(ref) or await repo.by_hostname(ref.strip().lower().rstrip("."))
     if domain is None:
         raise NotFound("no such domain in this workspace")
@@ -158,24 +174,26 @@ async def record_outcome(
     tx: Tx,
     *,
     workspace: Workspace,
-    domain: WorkspaceDomain,
+    domain: DestinationDomain,
     outcome: Outcome,
     actor: str | None,
     grace: Grace | None = None,
     now: datetime | None = None,
-) -> WorkspaceDomain:
+) -> DestinationDomain:
     """Store a check's result (on request, or the periodic re-check). A failed check of a
     verified domain starts or extends a streak of failures; the verification lapses (to
     ``failed``: in allowlist mode new links to it are refused again, existing ones stay)
     only once ``grace`` says so."""
-    repo = tx.workspace_domains(workspace.id)
+    repo = tx.destination_domains(workspace.id)
     now = now or utcnow()
-    if outcome.method is None and domain.status is DomainStatus.VERIFIED:
+    if outcome.method is None and domain.status is DestinationDomainStatus.VERIFIED:
         await _failed_recheck(tx, workspace, domain, outcome.error, grace or Grace(), now, actor)
-    elif outcome.method is not None and domain.status is DomainStatus.VERIFIED:
+    elif outcome.method is not None and domain.status is DestinationDomainStatus.VERIFIED:
         await repo.note_check(domain.id, error=None, at=now, failed_checks=0, failing_since=None)
     else:
-        status = DomainStatus.VERIFIED if outcome.method else DomainStatus.FAILED
+        status = (
+            DestinationDomainStatus.VERIFIED if outcome.method else DestinationDomainStatus.FAILED
+        )
         await repo.record_check(
             domain.id, status=status, method=outcome.method, error=outcome.error, at=now
         )
@@ -197,13 +215,13 @@ async def record_outcome(
 async def _failed_recheck(
     tx: Tx,
     workspace: Workspace,
-    domain: WorkspaceDomain,
+    domain: DestinationDomain,
     error: str | None,
     grace: Grace,
     now: datetime,
     actor: str | None,
 ) -> None:
-    repo = tx.workspace_domains(workspace.id)
+    repo = tx.destination_domains(workspace.id)
     failed, since = domain.failed_checks + 1, domain.failing_since or now
     if not grace.lapsed(failed_checks=failed, failing_since=since, now=now):
         await repo.note_check(
@@ -221,7 +239,7 @@ async def _failed_recheck(
         return
     await repo.record_check(
         domain.id,
-        status=DomainStatus.FAILED,
+        status=DestinationDomainStatus.FAILED,
         method=None,
         error=error,
         at=now,
@@ -244,22 +262,22 @@ async def _failed_recheck(
 
 async def approve_domain(
     tx: Tx, *, workspace: Workspace, ref: str, actor: str | None
-) -> WorkspaceDomain:
+) -> DestinationDomain:
     """A platform admin vouches for the domain (callers check that the actor is one)."""
     domain = await find_domain(tx, workspace=workspace, ref=ref)
-    if domain.status is DomainStatus.VERIFIED:
+    if domain.status is DestinationDomainStatus.VERIFIED:
         return domain
     return await record_outcome(
         tx,
         workspace=workspace,
         domain=domain,
-        outcome=Outcome(VerificationMethod.ADMIN, None),
+        outcome=Outcome(DestinationDomainMethod.ADMIN, None),
         actor=actor,
     )
 
 
-async def delete_domain(tx: Tx, *, workspace: Workspace, ref: str) -> WorkspaceDomain:
+async def delete_domain(tx: Tx, *, workspace: Workspace, ref: str) -> DestinationDomain:
     """Forget a domain: new links to it follow the policy again (existing links stay)."""
     domain = await find_domain(tx, workspace=workspace, ref=ref)
-    await tx.workspace_domains(workspace.id).delete(domain.id)
+    await tx.destination_domains(workspace.id).delete(domain.id)
     return domain

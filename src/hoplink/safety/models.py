@@ -5,28 +5,28 @@ from datetime import datetime
 from enum import StrEnum
 
 
-class DomainStatus(StrEnum):
+class DestinationDomainStatus(StrEnum):
     PENDING = "pending"  # added, never checked successfully
     VERIFIED = "verified"
     FAILED = "failed"  # the last check found no token
 
 
-class VerificationMethod(StrEnum):
+class DestinationDomainMethod(StrEnum):
     WELL_KNOWN = "well_known"  # https://<domain>/.well-known/hoplink-verification/<token>
     DNS_TXT = "dns_txt"  # TXT "hoplink-verification=<token>" on the domain
     ADMIN = "admin"  # a platform admin vouched for it
 
 
 @dataclass(frozen=True, slots=True)
-class WorkspaceDomain:
+class DestinationDomain:
     """A destination domain a workspace claims; in allowlist mode, verified ones are allowed."""
 
     id: str
     workspace_id: str
     hostname: str  # lower-case ASCII (punycode)
     token: str
-    status: DomainStatus
-    method: VerificationMethod | None
+    status: DestinationDomainStatus
+    method: DestinationDomainMethod | None
     last_error: str | None
     created_at: datetime
     checked_at: datetime | None

@@ -21,7 +21,7 @@ _C = t.clicks.c
 
 
 # The columns of a raw click, in the order ``_row`` gives its values.
-_COLUMNS = (
+CLICK_COLUMNS = (
     _C.click_id,
     _C.ts,
     _C.workspace_id,
@@ -44,7 +44,7 @@ _COLUMNS = (
 )
 
 
-def _row(e: Event) -> tuple[Any, ...]:
+def click_row(e: Event) -> tuple[Any, ...]:
     c = e.click
     return (
         c.click_id,
@@ -143,11 +143,12 @@ class ClickRepo:
             return set()
         # In key order on PostgreSQL, like the rollups: concurrent writers lock rows in the
         # same order.
-        rows = [_row(e) for e in events]
+        rows = [click_row(e) for e in events]
         stmt = (
             dialect_insert(self.conn, t.clicks)
             .from_select(
-                [c.name for c in _COLUMNS], rows_select(self.conn, _COLUMNS, rows, lock_order=1)
+                [c.name for c in CLICK_COLUMNS],
+                rows_select(self.conn, CLICK_COLUMNS, rows, lock_order=1),
             )
             .on_conflict_do_nothing()
             .returning(_C.click_id)

@@ -6,20 +6,24 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.models import (
+    DestinationDomain,
+    DestinationDomainMethod,
+    DestinationDomainStatus,
+)
 from hoplink.storage import tables as t
 
 _wd = t.workspace_domains
 
 
-def _domain(row: Row[Any]) -> WorkspaceDomain:
-    return WorkspaceDomain(
+def _destination_domain(row: Row[Any]) -> DestinationDomain:
+    return DestinationDomain(
         id=row.id,
         workspace_id=row.workspace_id,
         hostname=row.hostname,
         token=row.token,
-        status=DomainStatus(row.status),
-        method=VerificationMethod(row.method) if row.method else None,
+        status=DestinationDomainStatus(row.status),
+        method=DestinationDomainMethod(row.method) if row.method else None,
         last_error=row.last_error,
         created_at=row.created_at,
         checked_at=row.checked_at,
@@ -30,7 +34,7 @@ def _domain(row: Row[Any]) -> WorkspaceDomain:
     )
 
 
-class WorkspaceDomainRepo:
+class DestinationDomainRepo:
     """One workspace's claimed destination domains; no method reaches another's."""
 
     def __init__(self, conn: AsyncConnection, workspace_id: str) -> None:
@@ -38,7 +42,7 @@ class WorkspaceDomainRepo:
         self.workspace_id = workspace_id
         self._mine = _wd.c.workspace_id == workspace_id
 
-    async def insert(self, domain: WorkspaceDomain) -> None:
+    async def insert(self, domain: DestinationDomain) -> None:
         await self.conn.execute(
             _wd.insert().values(
                 id=domain.id,
@@ -54,31 +58,33 @@ class WorkspaceDomainRepo:
             )
         )
 
-    async def all(self) -> list[WorkspaceDomain]:
+    async def all(self) -> list[DestinationDomain]:
         rows = await self.conn.execute(select(_wd).where(self._mine).order_by(_wd.c.hostname))
-        return [_domain(row) for row in rows]
+        return [_destination_domain(row) for row in rows]
 
-    async def get(self, domain_id: str) -> WorkspaceDomain | None:
+    async def get(self, domain_id: str) -> DestinationDomain | None:
         row = (
             await self.conn.execute(select(_wd).where(self._mine, _wd.c.id == domain_id))
         ).first()
-        return _domain(row) if row else None
+        return _destination_domain(row) if row else None
 
-    async def by_hostname(self, hostname: str) -> WorkspaceDomain | None:
+    async def by_hostname(self, hostname: str) -> DestinationDomain | None:
         query = select(_wd).where(self._mine, _wd.c.hostname == hostname)
         row = (await self.conn.execute(query)).first()
-        return _domain(row) if row else None
+        return _destination_domain(row) if row else None
 
     async def verified_hostnames(self) -> list[str]:
-        query = select(_wd.c.hostname).where(self._mine, _wd.c.status == DomainStatus.VERIFIED)
+        query = select(_wd.c.hostname).where(
+            self._mine, _wd.c.status == DestinationDomainStatus.VERIFIED
+        )
         return list((await self.conn.execute(query)).scalars())
 
     async def record_check(
         self,
         domain_id: str,
         *,
-        status: DomainStatus,
-        method: VerificationMethod | None,
+        status: DestinationDomainStatus,
+        method: DestinationDomainMethod | None,
         error: str | None,
         at: datetime,
         failed_checks: int = 0,
@@ -91,7 +97,7 @@ class WorkspaceDomainRepo:
             "failed_checks": failed_checks,
             "failing_since": failing_since,
         }
-        if status is DomainStatus.VERIFIED:
+        if status is DestinationDomainStatus.VERIFIED:
             values |= {"method": method.value if method else None, "verified_at": at}
         await self.conn.execute(update(_wd).where(self._mine, _wd.c.id == domain_id).values(values))
 

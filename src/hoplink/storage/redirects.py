@@ -137,7 +137,7 @@ async def resolve(
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A short domain as the redirect edge keeps it in memory, one per served host: what
+    """A short domain as the redirect edge keeps it in memory, one per known host: what
     "/", robots.txt and unknown codes answer there, and whose links it serves."""
 
     domain_id: str
@@ -147,6 +147,9 @@ class Site:
     root_url: str | None = None
     not_found_url: str | None = None
     robots: str | None = None
+    # False: a custom domain that is not served (pending, removed). It answers 404 on every
+    # path, and it is known only so that it never shows the platform's own pages (/app).
+    served: bool = True
 
     def as_json(self) -> list[Any]:
         return [
@@ -156,32 +159,32 @@ class Site:
             self.root_url,
             self.not_found_url,
             self.robots,
+            self.served,
         ]
 
     @classmethod
     def from_json(cls, value: list[Any]) -> Site:
-        domain_id, workspace_id, suspended, root, not_found, robots = value
-        return cls(str(domain_id), workspace_id, bool(suspended), root, not_found, robots)
+        domain_id, workspace_id, suspended, root, not_found, robots, *rest = value
+        served = bool(rest[0]) if rest else True  # a map written before ``served`` existed
+        return cls(str(domain_id), workspace_id, bool(suspended), root, not_found, robots, served)
 
 
 async def sites(conn: AsyncConnection) -> dict[str, Site]:
-    """Every host the redirect serves (platform domains, verified and suspended custom ones):
-    a request for any other Host is answered 404 at once, with no query."""
+    """Every short domain by host: the ones the redirect serves (platform domains, verified
+    and suspended custom ones) and the custom ones it does not (pending, removed: ``served``
+    False). A request for an unserved or unknown Host is answered 404 at once, with no
+    query."""
     D, W = t.domains.c, t.workspaces.c
-    query = (
-        select(
-            D.hostname,
-            D.id,
-            D.workspace_id,
-            D.status,
-            W.status,
-            D.root_url,
-            D.not_found_url,
-            D.robots,
-        )
-        .outerjoin(t.workspaces, W.id == D.workspace_id)
-        .where(D.status.in_(("verified", "suspended")))
-    )
+    query = select(
+        D.hostname,
+        D.id,
+        D.workspace_id,
+        D.status,
+        W.status,
+        D.root_url,
+        D.not_found_url,
+        D.robots,
+    ).outerjoin(t.workspaces, W.id == D.workspace_id)
     return {
         row[0]: Site(
             domain_id=row[1],
@@ -190,6 +193,7 @@ async def sites(conn: AsyncConnection) -> dict[str, Site]:
             root_url=row[5],
             not_found_url=row[6],
             robots=row[7],
+            served=row[3] in ("verified", "suspended"),
         )
         for row in await conn.execute(query)
     }

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.storage import changes
 from hoplink.storage import tables as t
 
@@ -36,8 +36,8 @@ EDITABLE = frozenset(
 CHECK_NOTES = frozenset({"last_error", "checked_at", "failed_checks", "failing_since"})
 
 
-def _domain(row: Row[Any]) -> Domain:
-    return Domain(
+def _short_domain(row: Row[Any]) -> ShortDomain:
+    return ShortDomain(
         id=row.id,
         hostname=row.hostname,
         workspace_id=row.workspace_id,
@@ -60,23 +60,23 @@ def _domain(row: Row[Any]) -> Domain:
     )
 
 
-class DomainRepo:
+class ShortDomainRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def by_hostname(self, hostname: str) -> Domain | None:
+    async def by_hostname(self, hostname: str) -> ShortDomain | None:
         row = (await self.conn.execute(select(_d).where(_d.c.hostname == hostname))).first()
-        return _domain(row) if row else None
+        return _short_domain(row) if row else None
 
-    async def get(self, domain_id: str) -> Domain | None:
+    async def get(self, domain_id: str) -> ShortDomain | None:
         row = (await self.conn.execute(select(_d).where(_d.c.id == domain_id))).first()
-        return _domain(row) if row else None
+        return _short_domain(row) if row else None
 
     async def hostnames(self) -> list[str]:
         """Every short-link domain (with its port, if any): destinations must not be one."""
         return list((await self.conn.execute(select(_d.c.hostname))).scalars())
 
-    async def usable_by(self, workspace_id: str) -> list[Domain]:
+    async def usable_by(self, workspace_id: str) -> list[ShortDomain]:
         """The platform's domains and the workspace's own verified ones: its default first,
         then the platform default."""
         q = (
@@ -89,17 +89,17 @@ class DomainRepo:
             )
             .order_by(_d.c.workspace_default.desc(), _d.c.is_default.desc(), _d.c.hostname)
         )
-        return [_domain(r) for r in await self.conn.execute(q)]
+        return [_short_domain(r) for r in await self.conn.execute(q)]
 
-    async def of_workspace(self, workspace_id: str) -> list[Domain]:
+    async def of_workspace(self, workspace_id: str) -> list[ShortDomain]:
         """A workspace's custom domains in any state, removed ones included."""
         q = select(_d).where(_d.c.workspace_id == workspace_id).order_by(_d.c.hostname)
-        return [_domain(r) for r in await self.conn.execute(q)]
+        return [_short_domain(r) for r in await self.conn.execute(q)]
 
-    async def custom(self) -> list[Domain]:
+    async def custom(self) -> list[ShortDomain]:
         """Every workspace's custom domains (the operator's view)."""
         q = select(_d).where(_d.c.workspace_id.is_not(None)).order_by(_d.c.hostname)
-        return [_domain(r) for r in await self.conn.execute(q)]
+        return [_short_domain(r) for r in await self.conn.execute(q)]
 
     async def count_claimed(self, workspace_id: str) -> int:
         """Custom domains counted against the workspace's limit (all but removed ones)."""
@@ -110,20 +110,20 @@ class DomainRepo:
         )
         return int((await self.conn.execute(q)).scalar_one())
 
-    async def workspace_default(self, workspace_id: str) -> Domain | None:
+    async def workspace_default(self, workspace_id: str) -> ShortDomain | None:
         q = select(_d).where(
             _d.c.workspace_id == workspace_id,
             _d.c.workspace_default.is_(True),
             _d.c.status == "verified",
         )
         row = (await self.conn.execute(q)).first()
-        return _domain(row) if row else None
+        return _short_domain(row) if row else None
 
-    async def default(self) -> Domain | None:
+    async def default(self) -> ShortDomain | None:
         row = (await self.conn.execute(select(_d).where(_d.c.is_default.is_(True)))).first()
-        return _domain(row) if row else None
+        return _short_domain(row) if row else None
 
-    async def insert(self, domain: Domain, at: datetime) -> None:
+    async def insert(self, domain: ShortDomain, at: datetime) -> None:
         await self.conn.execute(
             _d.insert().values(
                 id=domain.id,

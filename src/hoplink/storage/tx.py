@@ -17,7 +17,7 @@ from hoplink.storage.campaigns import CampaignRepo
 from hoplink.storage.changes import RedirectChangeRepo
 from hoplink.storage.clicks import WorkspaceClicks
 from hoplink.storage.conversions import ConversionRepo
-from hoplink.storage.destination_domains import WorkspaceDomainRepo
+from hoplink.storage.destination_domains import DestinationDomainRepo
 from hoplink.storage.domain_checks import DomainCheckQueue
 from hoplink.storage.forwarding import ForwardQueue, ForwardRepo
 from hoplink.storage.imports import ImportRepo
@@ -35,7 +35,7 @@ from hoplink.storage.recovery import (
     WorkspaceSecurityRepo,
 )
 from hoplink.storage.sessions import SessionRepo
-from hoplink.storage.short_domains import DomainRepo
+from hoplink.storage.short_domains import ShortDomainRepo
 from hoplink.storage.tags import TagRepo
 from hoplink.storage.webhooks import WebhookQueue, WebhookRepo
 from hoplink.storage.workspaces import WorkspaceRepo
@@ -53,7 +53,7 @@ class Tx:
         self.workspaces = WorkspaceRepo(conn)
         self.users = UserRepo(conn)
         self.api_keys = ApiKeyRepo(conn)
-        self.domains = DomainRepo(conn)
+        self.short_domains = ShortDomainRepo(conn)
         self.audit = AuditRepo(conn)
         self.moderation = ModerationRepo(conn)
         self.privacy = PrivacyRepo(conn)
@@ -98,9 +98,9 @@ class Tx:
         """The workspace's saved column mapping of marketplace order exports."""
         return OrderExportRepo(self.conn, workspace_id)
 
-    def workspace_domains(self, workspace_id: str) -> WorkspaceDomainRepo:
+    def destination_domains(self, workspace_id: str) -> DestinationDomainRepo:
         """Destination domains one workspace claims (and has verified)."""
-        return WorkspaceDomainRepo(self.conn, workspace_id)
+        return DestinationDomainRepo(self.conn, workspace_id)
 
     def webhooks(self, workspace_id: str) -> WebhookRepo:
         """One workspace's webhook endpoints and outbox messages."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Row, func, or_, select, update
@@ -7,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.storage import changes
 from hoplink.storage import tables as t
+from hoplink.unset import Unset
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 
 
@@ -33,6 +37,22 @@ def _workspace(row: Row[Any]) -> Workspace:
         short_domain_limit=row.short_domain_limit,
         short_domains_approved=bool(row.short_domains_approved),
     )
+
+
+def _columns(change: WorkspaceUpdate) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for f in fields(change):
+        value = getattr(change, f.name)
+        if isinstance(value, Unset):
+            continue
+        if isinstance(value, WorkspaceStatus):
+            value = value.value
+        elif isinstance(value, Mapping):  # the parameter template (JSON)
+            value = dict(value)
+        elif isinstance(value, tuple):  # the custom channels (JSON)
+            value = list(value)
+        values[f.name] = value
+    return values
 
 
 class WorkspaceRepo:
@@ -91,9 +111,13 @@ class WorkspaceRepo:
         rows = await self.conn.execute(select(t.workspaces).order_by(t.workspaces.c.created_at))
         return [_workspace(r) for r in rows]
 
-    async def update(self, workspace_id: str, **values: Any) -> None:
+    async def update(self, workspace_id: str, change: WorkspaceUpdate) -> None:
+        """Write the fields ``change`` sets (each field is the column of its name)."""
+        values = _columns(change)
+        if not values:
+            return
         await self.conn.execute(
-            update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(**values)
+            update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(values)
         )
         if "status" in values:  # suspended or reinstated: its links stop or start again
             await changes.record(self.conn, changes.WORKSPACE, workspace_id)

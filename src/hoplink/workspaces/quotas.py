@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from hoplink.errors import RateLimited
 from hoplink.storage.tx import Tx
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -121,4 +122,6 @@ async def set_quota(
     tx: Tx, *, workspace: Workspace, per_day: int | None, per_month: int | None
 ) -> None:
     """The operator's quota for one workspace; None goes back to the defaults."""
-    await tx.workspaces.update(workspace.id, links_per_day=per_day, links_per_month=per_month)
+    await tx.workspaces.update(
+        workspace.id, WorkspaceUpdate(links_per_day=per_day, links_per_month=per_month)
+    )

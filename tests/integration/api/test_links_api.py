@@ -61,6 +61,22 @@ async def test_invalid_input_names_the_field(api: Api) -> None:
     assert_problem(r, 400, "bad_json")
     listed = (await api.http.get("/api/v1/links", headers=auth)).json()
     assert listed["total"] == 0
+    # Out of range is said as a bound, in the API's words (not Pydantic's "Input should be").
+    for params, field, words in [
+        ({"per_page": "-5"}, "per_page", "must be 1 or more"),
+        ({"page": "0"}, "page", "must be 1 or more"),
+        ({"per_page": "100000"}, "per_page", "must be 200 or less"),
+    ]:
+        body = assert_problem(
+            await api.http.get("/api/v1/links", params=params, headers=auth),
+            422, "invalid_input", field,
+        )  # fmt: skip
+        assert body["errors"][0]["message"] == words, body
+    r = await api.http.post(
+        "/api/v1/links", json={"url": "https://ok.example.com/", "max_clicks": -5}, headers=auth
+    )
+    message = assert_problem(r, 422, "invalid_input", "max_clicks")["errors"][0]["message"]
+    assert message == "must be 1 to 1,000,000,000"
 
 
 async def test_list_paginates_and_filters(api: Api) -> None:

@@ -36,3 +36,26 @@ def test_import_dry_run_apply_and_again(cli: Cli, tmp_path: Path) -> None:
     assert "unchanged 3" in again.stdout and "create 0" in again.stdout
     assert cli.ok("link", "list", "-w", "acme").stdout.count("http://hop.test/") == 3
     cli.fails("import", "kutt", "-w", "acme")
+
+
+def test_malformed_files_and_options_are_refused_naming_them(cli: Cli, tmp_path: Path) -> None:
+    """Found by the QA pass: a file that is not UTF-8 ended in a traceback; a --domain that
+    is no host name was ignored (no code kept, no word said)."""
+    cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("url,title\nhttps://shop.example.com/1,Café\n".encode("latin-1"))
+    refused = cli.fails("import", "csv", str(latin), "-w", "acme", "--apply")
+    assert f"{latin}: not UTF-8 text" in refused.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("url,code\nhttps://shop.example.com/1,abc\n", encoding="utf-8")
+    refused = cli.fails("import", "csv", str(good), "-w", "acme", "--domain", "sho rt/x", "--apply")
+    assert "domain: 'sho rt/x' is not a host name" in refused.stderr
+    cli.fails("import", "csv", str(tmp_path), "-w", "acme", code=2)  # a directory
+    assert "No links" in cli.ok("link", "list", "-w", "acme").stdout
+
+
+def test_an_export_into_a_missing_directory_names_the_path(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("workspace", "create", "Acme", "--slug", "acme")
+    target = tmp_path / "missing" / "acme.json.gz"
+    refused = cli.fails("workspace", "export", "acme", "--to", str(target))
+    assert str(tmp_path / "missing") in refused.stderr and "database" not in refused.stderr

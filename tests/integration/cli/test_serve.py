@@ -75,6 +75,7 @@ def test_bootstrap_sets_up_an_empty_sqlite_once(tmp_path: Path) -> None:
 
 def test_bootstrap_leaves_an_installation_with_users_alone(tmp_path: Path) -> None:
     cli = _sqlite_cli(tmp_path)
+    cli.ok("db", "upgrade")  # the operator creates the installation, then its first user
     cli.ok("user", "create", "ops@example.com", "--password", "0123456789abc")
     assert asyncio.run(prepare(cli.settings)) is None
     users, workspaces, _ = _everyone(cli)
@@ -84,12 +85,20 @@ def test_bootstrap_leaves_an_installation_with_users_alone(tmp_path: Path) -> No
 def test_db_upgrade_on_an_empty_sqlite_then_current_is_up_to_date(tmp_path: Path) -> None:
     cli = _sqlite_cli(tmp_path)
     head = migrate.head_revision()
+    # No database file: refused, naming the file (reading it would create it).
+    missing = cli.fails("db", "current").stderr
+    assert f"no hoplink database at {tmp_path / 'data' / 'hoplink.db'}" in missing
+    assert not (tmp_path / "data").exists()
+    # An empty file: no schema yet.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "hoplink.db").touch()
     before = cli.ok("db", "current").stdout
     assert "current   nothing (empty database)" in before
     assert "out of date: run `hoplink db upgrade`" in before
     cli.fails("db", "current", "--check")
+    (tmp_path / "data" / "hoplink.db").unlink()
 
-    out = cli.ok("db", "upgrade").stdout
+    out = cli.ok("db", "upgrade").stdout  # creates the installation
     assert f"upgraded nothing → {head}" in out
     assert f"already at {head}" in cli.ok("db", "upgrade").stdout
     now = cli.ok("db", "current", "--check").stdout

@@ -75,7 +75,7 @@ def test_an_exhausted_link_stops_within_a_second_with_the_child_worker(tmp_path:
         from hoplink.storage.tx import Tx
 
         assert isinstance(tx, Tx)
-        domain = await tx.domains.by_hostname(DOMAIN)
+        domain = await tx.short_domains.by_hostname(DOMAIN)
         workspace = await tx.workspaces.find("acme")
         assert domain is not None and workspace is not None
         found = await tx.links(workspace.id).by_code(domain.id, CODE)

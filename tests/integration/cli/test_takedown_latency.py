@@ -71,7 +71,7 @@ def _link(cli: Cli, ws: str) -> tuple[str, str]:
     assert code
 
     async def link_id(tx: Tx) -> str:
-        domain = await tx.domains.by_hostname(DOMAIN)
+        domain = await tx.short_domains.by_hostname(DOMAIN)
         workspace = await tx.workspaces.find(ws)
         assert domain is not None and workspace is not None
         found = await tx.links(workspace.id).by_code(domain.id, code.group(1))

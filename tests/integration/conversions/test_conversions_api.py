@@ -104,6 +104,58 @@ async def test_bulk_answers_per_item(api: Api) -> None:
     assert await _count(api, t.orders) == 5
 
 
+async def test_bulk_refund_or_cancel_before_its_purchase_is_refused_as_alone(api: Api) -> None:
+    """Events of a bulk call count in their order, as if posted one by one: a refund or a
+    cancel listed before the purchase of its order is an ``unknown_order``, as it is alone
+    (the new purchases were written first, so it reversed an order it came before), and an
+    event id a lead took first is the lead's."""
+    events = [
+        {"type": "cancel", "order_id": "C-1"},
+        {"type": "purchase", "order_id": "C-1", "amount": 1000, "currency": "USD"},
+        {"type": "refund", "order_id": "R-1", "amount": 300, "event_id": "r1"},
+        {"type": "purchase", "order_id": "R-1", "amount": 500, "currency": "USD"},
+        {"type": "refund", "order_id": "R-1", "amount": 100, "event_id": "r2"},
+        {"type": "cancel", "order_id": "U-1"},
+        {"type": "purchase", "order_id": "U-1", "amount": 700, "currency": "USD"},
+        {"type": "purchase", "order_id": "U-1", "amount": 900, "currency": "USD"},
+        {"type": "lead", "event_id": "shared-1"},
+        {
+            "type": "purchase",
+            "order_id": "L-1",
+            "amount": 400,
+            "currency": "USD",
+            "event_id": "shared-1",
+        },
+    ]
+    bulk, alone = await shop(api, "Bulk Store"), await shop(api, "Alone Store")
+    r = await post(api, bulk.headers, {"events": events})
+    assert r.status_code == 200, r.text
+    got = [(x["status"], x["order"] and x["order"]["refunded"]) for x in r.json()["results"]]
+    one_by_one = []
+    for e in events:
+        single = (await post(api, alone.headers, e)).json()
+        one_by_one.append(
+            ("error", None)
+            if "status" not in single or single.get("code")
+            else (single["status"], single["order"] and single["order"]["refunded"])
+        )
+    assert one_by_one == [
+        ("error", None),
+        ("created", 0),
+        ("error", None),
+        ("created", 0),
+        ("refunded", 100),
+        ("error", None),
+        ("created", 0),
+        ("updated", 0),
+        ("recorded", None),
+        ("duplicate", None),  # the lead has the event id
+    ]
+    assert got == one_by_one
+    codes = [x["errors"][0]["code"] for x in r.json()["results"] if x["errors"]]
+    assert codes == ["unknown_order"] * 3
+
+
 async def test_ingest_key_records_only_conversions_and_can_be_revoked(api: Api) -> None:
     s = await shop(api)
     made = await api.http.post(

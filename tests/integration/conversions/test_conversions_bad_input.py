@@ -104,6 +104,81 @@ async def test_bad_bodies(api: Api) -> None:
     assert await _stored(api) == 0
 
 
+async def test_spend_export_without_a_daily_breakdown_is_refused(api: Api) -> None:
+    """A row of a month's spend (Meta's "Reporting starts" to "Reporting ends" without a
+    Day column, TikTok's "2026-11-01 - 2026-11-30") is refused naming the row: it was
+    booked whole on the first day, and that day's ROAS read a month's spend."""
+    s = await shop(api)
+    headers = s.headers | {"Content-Type": "text/csv"}
+    meta_month = (
+        "Reporting starts,Reporting ends,Campaign name,Ad set name,Amount spent (USD)\n"
+        "2026-11-01,2026-11-30,sale,set,300.00\n"
+    )
+    tiktok_month = (
+        "By Day,Campaign name,Ad group name,Cost,Currency\n"
+        "2026-11-01 - 2026-11-30,sale,set,300.00,USD\n"
+    )
+    for fmt, body in (("meta", meta_month), ("tiktok", tiktok_month)):
+        r = await api.http.post(
+            f"/api/v1/spend/import?format={fmt}", content=body.encode(), headers=headers
+        )
+        assert_problem(r, 422, "invalid_input", "rows.2.day")
+        assert r.json()["errors"][0]["code"] == "not_daily", r.text
+    # A daily breakdown repeats the report's whole range beside each Day: that is fine.
+    meta_daily = (
+        "Day,Campaign name,Ad set name,Amount spent (USD),Reporting starts,Reporting ends\n"
+        "2026-11-01,sale,set,10.00,2026-11-01,2026-11-30\n"
+        "2026-11-02,sale,set,12.00,2026-11-01,2026-11-30\n"
+    )
+    r = await api.http.post(
+        "/api/v1/spend/import?format=meta", content=meta_daily.encode(), headers=headers
+    )
+    assert r.status_code == 200 and r.json() == {"imported": 2, "days": 2, "campaigns": 1}, r.text
+    long_name = "date,campaign,spend\n2026-11-04,sale,1.00\n2026-11-04," + "c" * 201 + ",9.00\n"
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic", content=long_name.encode(), headers=headers
+    )
+    assert_problem(r, 422, "invalid_input", "rows.3.campaign")  # was skipped without a word
+    tiktok_stat = "Stat time day,Campaign name,Cost,Currency\n2026-11-03 00:00:00,sale,1.00,USD\n"
+    r = await api.http.post(
+        "/api/v1/spend/import?format=tiktok", content=tiktok_stat.encode(), headers=headers
+    )
+    assert r.status_code == 200 and r.json()["days"] == 1, r.text
+
+
+async def test_a_zero_refund_is_refused_as_such(api: Api) -> None:
+    """A refund of 0 is a mistake in the amount; the order is not "refunded in full
+    already" (what the problem said of an order with most of its amount left)."""
+    s = await shop(api)
+    assert (await post(api, s.headers, GOOD)).status_code == 201
+    refund = {"type": "refund", "order_id": "SO-1", "amount": 300, "event_id": "r-1"}
+    assert (await post(api, s.headers, refund)).status_code == 200
+    r = await post(api, s.headers, refund | {"amount": 0, "event_id": "r-2"})
+    assert_problem(r, 422, "invalid_input", "amount")
+    error = r.json()["errors"][0]
+    assert error["code"] == "zero" and "in full" not in error["message"], error
+    rest = await post(api, s.headers, {"type": "refund", "order_id": "SO-1", "event_id": "r-3"})
+    assert rest.status_code == 200 and rest.json()["order"]["refunded"] == 1000, rest.text
+    again = await post(api, s.headers, {"type": "refund", "order_id": "SO-1", "event_id": "r-4"})
+    assert again.json()["errors"][0]["code"] == "nothing_to_refund", again.text
+
+
+async def test_spend_import_names_a_bad_currency_parameter(api: Api) -> None:
+    """``?currency=`` is the query parameter's fault, not every row's: the problem names
+    ``currency`` (it named ``rows.2.currency``, a column the file does not have)."""
+    s = await shop(api)
+    csv = b"date,campaign,spend\n2026-11-30,sale,12.50\n"
+    headers = s.headers | {"Content-Type": "text/csv"}
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic&currency=zz", content=csv, headers=headers
+    )
+    assert_problem(r, 422, "invalid_input", "currency")
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic&currency=eur", content=csv, headers=headers
+    )
+    assert r.status_code == 200 and r.json()["imported"] == 1, r.text
+
+
 async def test_another_workspaces_click_id_is_answered_as_unknown(api: Api) -> None:
     mine = await shop(api, "Mine")
     theirs = await shop(api, "Theirs")

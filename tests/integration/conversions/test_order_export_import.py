@@ -209,3 +209,28 @@ async def test_odd_cells_are_row_errors_never_500(api: Api) -> None:
     assert by_row[2]["errors"][0]["column"] == "quantity"
     assert [by_row[n]["status"] for n in range(2, 8)] == ["error"] * 5 + ["created"]
     assert by_row[6]["errors"][0]["column"] == "order_id"
+
+
+async def test_an_order_with_a_bad_line_is_not_imported_in_part(api: Api) -> None:
+    """One line of an order that cannot be read refuses the whole order, every row of it
+    reported: recorded from its good lines only, it had a wrong total (and that total went
+    to the ad platforms, which never see a later correction)."""
+    s = await shop(api)
+    body = (
+        "order_id,placed_at,amount,currency,sku,quantity,line_amount\n"
+        f"M-1,{DAY}T10:00:00Z,,USD,A,1,3.00\n"
+        f"M-1,{DAY}T10:00:00Z,,EUR,B,1,4.00\n"
+        f"P-1,{DAY}T10:00:00Z,,USD,A,1,3.00\n"
+        f"P-1,{DAY}T10:00:00Z,,USD,B,1,abc\n"
+        f"OK-1,{DAY}T10:00:00Z,,USD,A,2,6.00\n"
+    )
+    for dry_run in ("true", "false"):
+        out = await _import(api, s.headers, body, preset="generic", dry_run=dry_run)
+        by_row = {r["row"]: r for r in out["results"]}
+        assert [by_row[n]["status"] for n in range(2, 7)] == ["error"] * 4 + ["created"]
+        assert by_row[3]["errors"][0]["code"] == "mixed"
+        assert by_row[5]["errors"][0]["column"] == "line_amount"
+        for n in (2, 4):  # the readable line of each refused order
+            assert by_row[n]["errors"][0]["code"] == "order_has_errors", by_row[n]
+        assert out["counts"] == {"error": 4, "created": 1}
+    assert await _orders(api) == {"OK-1": ("open", 600, 0, "USD")}

@@ -22,7 +22,7 @@ from hoplink.accounts.users import add_member, create_user
 from hoplink.app import HoplinkApp, create_app
 from hoplink.config import load_settings
 from hoplink.links import service
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
@@ -100,7 +100,7 @@ class Dash:
         return self.app.runtime.db
 
     @property
-    def domain(self) -> Domain:
+    def domain(self) -> ShortDomain:
         assert self.app.runtime is not None
         return self.app.runtime.default_domain
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 import factories
 from hoplink.safety.destination_domains import TXT_PREFIX, WELL_KNOWN
-from hoplink.safety.models import DomainStatus, WorkspaceDomain
+from hoplink.safety.models import DestinationDomain, DestinationDomainStatus
 from hoplink.storage.tables import audit_log
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
@@ -56,9 +56,9 @@ def _base(ws: Workspace) -> str:
     return f"/app/w/{ws.slug}/settings/domains"
 
 
-async def _stored(dash: Dash, ws: Workspace) -> list[WorkspaceDomain]:
+async def _stored(dash: Dash, ws: Workspace) -> list[DestinationDomain]:
     async with dash.db.transaction(write=False) as tx:
-        return await tx.workspace_domains(ws.id).all()
+        return await tx.destination_domains(ws.id).all()
 
 
 async def _add(b: Browser, ws: Workspace, hostname: str = HOSTNAME) -> str:
@@ -69,9 +69,9 @@ async def _add(b: Browser, ws: Workspace, hostname: str = HOSTNAME) -> str:
     return domain_id
 
 
-async def _domain(dash: Dash, ws: Workspace, domain_id: str) -> WorkspaceDomain:
+async def _domain(dash: Dash, ws: Workspace, domain_id: str) -> DestinationDomain:
     async with dash.db.transaction(write=False) as tx:
-        found = await tx.workspace_domains(ws.id).get(domain_id)
+        found = await tx.destination_domains(ws.id).get(domain_id)
     assert found is not None
     return found
 
@@ -90,7 +90,7 @@ async def test_adding_a_domain_shows_it_pending_with_the_exact_instructions(worl
     assert await _stored(world.dash, ws) == []
     domain_id = await _add(b, ws, " Shop.Acme.Test ")
     domain = await _domain(world.dash, ws, domain_id)
-    assert (domain.hostname, domain.status) == (HOSTNAME, DomainStatus.PENDING)
+    assert (domain.hostname, domain.status) == (HOSTNAME, DestinationDomainStatus.PENDING)
     page = await b.get(f"{_base(ws)}/{domain.id}")
     assert page.status_code == 200
     text = page.text
@@ -175,7 +175,7 @@ async def test_check_now_fails_with_the_reason_then_verifies_with_the_file(world
     assert f"{HOSTNAME} is not verified yet" in page.text
     assert "answered 404 without the token" in page.text and "no TXT record" in page.text
     assert "status-failed" in page.text and "Last checked on" in page.text
-    assert (await _domain(world.dash, ws, domain_id)).status is DomainStatus.FAILED
+    assert (await _domain(world.dash, ws, domain_id)).status is DestinationDomainStatus.FAILED
     listing = await b.get(_base(ws))
     assert "status-failed" in listing.text and "answered 404 without the token" in listing.text
 

@@ -181,6 +181,25 @@ async def test_change_history_names_fields_by_their_labels(dash: Dash) -> None:
     assert ">商品链接<" in history and ">已归档<" in history and ">是<" in history
 
 
+async def test_the_edit_form_has_no_back_half_and_a_tampered_one_changes_nothing(
+    dash: Dash,
+) -> None:
+    """Codes never change: the edit form does not show the back-half, and a POST that adds
+    one edits the rest and leaves the code (no field of the form is shown but locked)."""
+    b, ws = await dash.signed_in(Role.MEMBER)
+    link = await dash.link(ws, title="Shoes")
+    path = f"/app/w/{ws.slug}/links/{link.id}"
+    assert 'name="code"' not in (await b.get(f"{path}/edit")).text
+    form = {"url": link.destination_url, "title": "Boots", "code": "tampered"}
+    assert (await b.post(f"{path}/edit", form)).status_code == 303
+    async with dash.db.transaction(write=False) as tx:
+        edited = await tx.links(ws.id).get(link.id)
+    assert edited is not None and (edited.code, edited.title) == (link.code, "Boots")
+    visitor = dash.browser().http
+    assert (await visitor.get(f"/{link.code}")).status_code == 302
+    assert (await visitor.get("/tampered")).status_code == 404
+
+
 async def test_the_preview_names_the_channel_a_changed_utm_source_points_to(dash: Dash) -> None:
     b, ws = await dash.signed_in(Role.MEMBER)
     base = f"/app/w/{ws.slug}"

@@ -18,7 +18,7 @@ from hoplink.domains import service
 from hoplink.domains.models import TXT_PREFIX, cname_label
 from hoplink.domains.rechecker import rechecker_from_settings
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain, LinkQuery
+from hoplink.links.models import LinkQuery, ShortDomain
 from hoplink.safety.grace import Grace
 from hoplink.workspaces.models import Role, Workspace
 from security.dns_server import DnsServer, dns_server
@@ -56,9 +56,9 @@ async def _approve(dash: Dash, ws: Workspace) -> None:
         await service.set_workspace_rules(tx, workspace=ws, approved=True)
 
 
-async def _stored(dash: Dash, ws: Workspace) -> list[Domain]:
+async def _stored(dash: Dash, ws: Workspace) -> list[ShortDomain]:
     async with dash.db.transaction(write=False) as tx:
-        return await tx.domains.of_workspace(ws.id)
+        return await tx.short_domains.of_workspace(ws.id)
 
 
 async def test_add_see_records_check_configure_and_remove(world: World) -> None:
@@ -241,3 +241,33 @@ async def test_the_periodic_recheck_shows_its_result_a_failing_streak_and_a_laps
     page = html.unescape((await b.get(added.headers["location"])).text)
     assert "The verification lapsed: no proof found since" in page
     assert "failed checks in a row: 3" in page
+
+
+@pytest_asyncio.fixture
+async def txt_only(db_url: str, tmp_path: Path) -> AsyncIterator[Dash]:
+    """No HOPLINK_CUSTOM_DOMAIN_CNAME_TARGET: the TXT record is the only proof offered."""
+    async with running_dashboard(
+        db_url, tmp_path / "data", custom_domains="approval", custom_domain_cname_target=""
+    ) as dash:
+        yield dash
+
+
+async def test_two_records_offered_read_as_a_choice_and_the_cname_routes(world: World) -> None:
+    b, ws = await world.dash.signed_in(Role.ADMIN)
+    await _approve(world.dash, ws)
+    added = await b.post(_base(ws), {"hostname": HOST})
+    text = html.unescape((await b.get(added.headers["location"])).text)
+    assert "Option 2: a CNAME record" in text and "Either proves" in text
+    assert "The CNAME also points" in text
+
+
+async def test_the_txt_record_alone_reads_as_the_one_record(txt_only: Dash) -> None:
+    b, ws = await txt_only.signed_in(Role.ADMIN)
+    await _approve(txt_only, ws)
+    added = await b.post(_base(ws), {"hostname": HOST})
+    text = html.unescape((await b.get(added.headers["location"])).text)
+    assert "A TXT record" in text and "Publish this record" in text
+    assert "CNAME" not in text and "Option 1" not in text and "Either" not in text
+    assert "The TXT record only proves the domain is yours" in text
+    zh = await b.get(added.headers["location"], headers={"Accept-Language": "zh-CN"})
+    assert "TXT 记录只用于证明该域名属于您" in html.unescape(zh.text)

@@ -166,6 +166,7 @@ async def test_account_pages_render_user_agents_and_names_as_text(dash: Dash) ->
     from datetime import timedelta
 
     from hoplink.accounts import invitations, sessions
+    from hoplink.workspaces.edit import WorkspaceEdit
     from hoplink.workspaces.service import update_workspace
 
     browser, ws = await dash.signed_in(Role.OWNER, email="xss-owner@example.com")
@@ -174,7 +175,9 @@ async def test_account_pages_render_user_agents_and_names_as_text(dash: Dash) ->
         assert found is not None
         for payload in PAYLOADS:
             await sessions.start_session(tx, user_id=found[0].id, user_agent=payload)
-        ws = await update_workspace(tx, workspace_id=ws.id, name=PAYLOADS[0][:200])
+        ws = await update_workspace(
+            tx, workspace_id=ws.id, edit=WorkspaceEdit(name=PAYLOADS[0][:200])
+        )
         _, token = await invitations.invite(
             tx,
             workspace=ws,

@@ -19,8 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 
 from api_client import Api, assert_problem
+from hoplink.domains import service as domain_service
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
+from hoplink.safety.policy import DestinationPolicy
 from hoplink.storage import tables as t
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
@@ -34,8 +36,8 @@ async def _tenant(api: Api, name: str = "Brand") -> tuple[Any, dict[str, str]]:
 
 async def _own_domain(api: Api, ws_id: str, host: str = OWN) -> None:
     async with api.db.transaction() as tx:
-        await tx.domains.insert(
-            Domain(id=new_id("dom"), hostname=host, workspace_id=ws_id, is_default=False),
+        await tx.short_domains.insert(
+            ShortDomain(id=new_id("dom"), hostname=host, workspace_id=ws_id, is_default=False),
             utcnow(),
         )
 
@@ -152,6 +154,53 @@ async def test_codes_of_other_domains_are_never_kept(api: Api) -> None:
     assert [r["action"] for r in own["rows"]] == ["keep_code", "create", "refused"]
 
 
+async def test_imports_go_on_the_workspace_default_domain_like_single_links(api: Api) -> None:
+    """With a default custom domain, a link created alone goes there; so must an imported
+    one (they went on the platform's). A row naming one of the workspace's own domains
+    still keeps its code there: the row's domain wins."""
+    ws, auth = await _tenant(api)
+    await _own_domain(api, ws.id)
+    async with api.db.transaction() as tx:
+        ws = await domain_service.set_workspace_rules(tx, workspace=ws, approved=True)
+        added = await domain_service.add_domain(
+            tx, workspace=ws, hostname="go.brand.example", settings=api.app.settings,
+            policy=DestinationPolicy(),
+        )  # fmt: skip
+        await domain_service.approve_domain(tx, ref=added.id, actor="admin")
+    r = await api.http.patch(
+        f"/api/v1/workspace/short-domains/{added.id}", json={"workspace_default": True},
+        headers=auth,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    single = await api.http.post(
+        "/api/v1/links", json={"url": "https://shop.example.com/alone"}, headers=auth
+    )
+    assert single.status_code == 201, single.text
+    assert single.json()["domain"] == "go.brand.example"
+
+    content = (FIXTURES / "bitly.csv").read_text()
+    for dry_run in (True, False):
+        run = await _import(api, auth, source="bitly", content=content, dry_run=dry_run)
+        rows = {r["row"]: r for r in run["rows"]}
+        assert rows[1]["action"] == "keep_code"
+        assert rows[1]["new_short_url"] == f"http://{OWN}/red"
+        assert rows[2]["action"] == "create"
+        assert rows[2]["new_short_url"].startswith("http://go.brand.example/"), rows[2]
+        assert rows[3]["new_short_url"].startswith("http://go.brand.example/"), rows[3]
+    resolved = await api.http.get("/" + rows[2]["new_code"], headers={"host": "go.brand.example"})
+    assert resolved.status_code in (301, 302, 307, 308), resolved.text
+    assert without_click_id(resolved.headers["location"]) == "https://shop.example.com/item/2"
+
+    # A row of a generic CSV naming one of the workspace's own domains, without a code:
+    # a new code on that domain (the row's domain wins over the workspace default).
+    named = await _import(
+        api, auth, source="csv", dry_run=False,
+        content=f"url,domain\nhttps://shop.example.com/named,{OWN}\n",
+    )  # fmt: skip
+    assert named["rows"][0]["action"] == "create"
+    assert named["rows"][0]["new_short_url"].startswith(f"http://{OWN}/"), named["rows"][0]
+
+
 async def test_bad_requests_are_refused(api: Api) -> None:
     _, auth = await _tenant(api)
     r = await api.http.post("/api/v1/imports", json={"source": "bitly"}, headers=auth)
@@ -179,6 +228,39 @@ async def test_bad_requests_are_refused(api: Api) -> None:
         dry_run=False,
     )  # fmt: skip
     assert ctl["rows"][0]["action"] == "refused" and "control" in ctl["rows"][0]["reason"]
+    # Cells the readers used to crash on (a 500): refused for their row, the field named.
+    odd = await _import(
+        api, auth, source="csv", dry_run=False,
+        content="url,clicks,short_url\nhttps://shop.example.com/o,²,\n"
+        "https://shop.example.com/p,-5,\nhttps://shop.example.com/q,,http://[::1/x\n",
+    )  # fmt: skip
+    assert [r["reason"] for r in odd["rows"]] == [
+        "clicks: '²' is not a whole number",
+        "clicks: must be 0 or more, not -5",
+        "short_url: 'http://[::1/x' is not a URL",
+    ]
+    before = await _count(api, t.links)
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "yourls", "content": (FIXTURES / "yourls.sql").read_text(),
+              "domain": "sho.rt/x", "dry_run": False},
+        headers=auth,
+    )  # fmt: skip
+    assert_problem(r, 422, "invalid_input", "domain")
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "csv", "content": "url,title\nhttps://shop.example.com/z," + "x" * 140_000,
+              "dry_run": False},
+        headers=auth,
+    )  # fmt: skip
+    assert_problem(r, 422, "invalid_input", "content")
+    r = await api.http.post(
+        "/api/v1/imports",
+        json={"source": "kutt", "kutt_url": "https://[::1", "kutt_api_key": "k"},
+        headers=auth,
+    )
+    assert_problem(r, 422, "invalid_input", "kutt_url")
+    assert await _count(api, t.links) == before
 
 
 # --- Kutt: a local fake of its documented API v2 ------------------------------------------

@@ -16,7 +16,7 @@ from clickids import without_click_id
 from dbs import REDIS_URL as SHARED_REDIS
 from hoplink.events import LinkChanged, ShortDomainChanged
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.storage.database import Database
 from hoplink.storage.redirects import Target, resolve
 from hoplink.workspaces.models import WorkspaceStatus
@@ -165,8 +165,8 @@ async def test_custom_domains_are_shared_with_their_settings_through_redis(
     ws, _ = await tenant(pg)
     now = utcnow()
     async with pg.transaction() as tx:
-        await tx.domains.insert(
-            Domain(
+        await tx.short_domains.insert(
+            ShortDomain(
                 id=new_id("dom"),
                 hostname="go.brand.example",
                 workspace_id=ws.id,
@@ -175,9 +175,9 @@ async def test_custom_domains_are_shared_with_their_settings_through_redis(
             ),
             now,
         )
-        found = await tx.domains.by_hostname("go.brand.example")
+        found = await tx.short_domains.by_hostname("go.brand.example")
         assert found is not None
-        await tx.domains.update(
+        await tx.short_domains.update(
             found.id,
             root_url="https://brand.example.com/",
             not_found_url="https://brand.example.com/404",

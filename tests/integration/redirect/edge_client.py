@@ -17,7 +17,7 @@ from hoplink.config import load_settings
 from hoplink.ids import new_id, utcnow
 from hoplink.ingest.journal import ClickJournal
 from hoplink.links import service
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules
 from hoplink.runtime import Runtime
@@ -51,13 +51,13 @@ class Edge:
         async with self.db.transaction() as tx:
             return await factories.workspace(tx, name, **kw)
 
-    async def domain(self, host: str = factories.DEFAULT_HOST) -> Domain:
+    async def domain(self, host: str = factories.DEFAULT_HOST) -> ShortDomain:
         async with self.db.transaction() as tx:
-            found = await tx.domains.by_hostname(host)
+            found = await tx.short_domains.by_hostname(host)
             if found is not None:
                 return found
-            dom = Domain(id=new_id("dom"), hostname=host, workspace_id=None, is_default=False)
-            await tx.domains.insert(dom, utcnow())
+            dom = ShortDomain(id=new_id("dom"), hostname=host, workspace_id=None, is_default=False)
+            await tx.short_domains.insert(dom, utcnow())
             return dom
 
     async def link(

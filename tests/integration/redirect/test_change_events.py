@@ -24,7 +24,7 @@ from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChan
 from hoplink.links import experiments, validation
 from hoplink.links import rules as link_rules
 from hoplink.links import service as links
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.routing import app_presets
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkEdit, LinkRules
@@ -144,7 +144,7 @@ async def watched(db: Database) -> Watched:
     return Watched(db)
 
 
-async def _start(watched: Watched) -> tuple[Domain, Workspace, Link]:
+async def _start(watched: Watched) -> tuple[ShortDomain, Workspace, Link]:
     async with watched.db.transaction() as tx:
         dom, ws = await domain(tx), await workspace(tx)
     async with watched.db.transaction() as tx:
@@ -298,7 +298,7 @@ async def test_custom_domain_services_record_their_changes_and_drop_the_hosts(
         other = await workspace(tx, name="Other Shop")
     settings = Settings(data_dir=tmp_path, custom_domains="automatic")  # type: ignore[arg-type]
     policy = DestinationPolicy()
-    made: list[Domain] = []
+    made: list[ShortDomain] = []
 
     async def add(tx: Tx) -> None:
         made.append(

@@ -8,6 +8,7 @@ from pathlib import Path
 from edge_client import Edge, running_edge
 
 from clickids import split_click_id
+from hoplink.workspaces.edit import WorkspaceEdit
 from hoplink.workspaces.service import update_workspace
 
 PRODUCT = "https://shop.example.com/item/1005006?sku=42#reviews"
@@ -35,19 +36,19 @@ async def test_a_workspace_renames_the_parameter_or_turns_it_off(edge: Edge) -> 
     ws = await edge.workspace()
     link = await edge.link(ws, "https://shop.example.com/p/1")
 
-    async def settings(**kw: object) -> None:
+    async def settings(edit: WorkspaceEdit) -> None:
         async with edge.db.transaction() as tx:
-            await update_workspace(tx, workspace_id=ws.id, **kw)  # type: ignore[arg-type]
+            await update_workspace(tx, workspace_id=ws.id, edit=edit)
         # No invalidation call: the change event clears the cache after commit.
 
-    await settings(click_id_param="ref_click")
+    await settings(WorkspaceEdit(click_id_param="ref_click"))
     location = (await edge.http.get(f"/{link.code}")).headers["location"]
     assert split_click_id(location, "ref_click")[0] == link.final_url
     assert "hl_click" not in location
-    await settings(click_id_enabled=False)
+    await settings(WorkspaceEdit(click_id_enabled=False))
     assert (await edge.http.get(f"/{link.code}")).headers["location"] == link.final_url
     assert len(await edge.clicks()) == 2  # still counted, just not tagged
-    await settings(click_id_enabled=True, click_id_param="")  # back to the default
+    await settings(WorkspaceEdit(click_id_enabled=True, click_id_param=""))  # back to the default
     location = (await edge.http.get(f"/{link.code}")).headers["location"]
     assert split_click_id(location)[0] == link.final_url
 

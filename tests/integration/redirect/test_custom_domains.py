@@ -23,7 +23,7 @@ from hoplink.domains.verification import ShortDomainVerifier
 from hoplink.errors import InvalidInput, NotFound
 from hoplink.events import ShortDomainChanged
 from hoplink.ids import new_id, utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.service import LinkSpec, create_link
 from hoplink.links.spec import LinkRules
 from hoplink.safety.policy import DestinationPolicy
@@ -68,20 +68,20 @@ async def _approved(edge: Edge, name: str) -> Workspace:
         return await service.set_workspace_rules(tx, workspace=ws, approved=True)
 
 
-async def _add(edge: Edge, ws: Workspace, host: str) -> Domain:
+async def _add(edge: Edge, ws: Workspace, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
         return await service.add_domain(
             tx, workspace=ws, hostname=host, settings=edge.runtime.settings, policy=POLICY
         )
 
 
-async def _check(edge: Edge, domain: Domain) -> Domain:
+async def _check(edge: Edge, domain: ShortDomain) -> ShortDomain:
     outcome = await ShortDomainVerifier.from_settings(edge.runtime.settings).check(domain)
     async with edge.db.transaction() as tx:
         return await service.record_check(tx, domain=domain, outcome=outcome, actor="t")
 
 
-async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Domain:
+async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> ShortDomain:
     domain = await _add(edge, ws, host)
     assert domain.token is not None
     dns.records[(f"_hoplink.{host}.", "TXT")] = [f'"{TXT_PREFIX}{domain.token}"']
@@ -213,12 +213,12 @@ async def test_suspension_removal_and_transfer(edge: Edge, dns: DnsServer) -> No
     assert (await _get(edge, "go.brand.example", f"/{fresh.code}")).status_code == 302
 
 
-def link_domain_id(link: Any, domain: Domain) -> str:
+def link_domain_id(link: Any, domain: ShortDomain) -> str:
     assert link.domain == domain.hostname
     return domain.id
 
 
-async def _verified_existing(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Domain:
+async def _verified_existing(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
         domain = await service.find_domain(tx, workspace=ws, ref=host)
     dns.records[(f"_hoplink.{host}.", "TXT")] = [f'"{TXT_PREFIX}{domain.token}"']
@@ -286,6 +286,40 @@ async def test_off_refuses_every_workspace(db_url: str, tmp_path: Path) -> None:
             await truncate_all(edge.db.engine)
 
 
+async def test_a_custom_domain_not_served_never_shows_the_platforms_pages(
+    edge: Edge, dns: DnsServer
+) -> None:
+    ws = await _approved(edge, "Brand")
+    await _add(edge, ws, "pending.brand.example")
+    await _verified(edge, dns, ws, "gone.brand.example")
+    async with edge.db.transaction() as tx:
+        await service.remove_domain(tx, workspace=ws, ref="gone.brand.example", actor="t")
+    # The platform's own domain has the sign-in page ...
+    signin = await _get(edge, "hop.test", "/app/signin")
+    assert signin.status_code == 200 and 'name="password"' in signin.text
+    # ... a pending or removed custom domain has no page at all (docs/domains.md).
+    for host in ("pending.brand.example", "gone.brand.example", "pending.brand.example:443"):
+        for path in ("/app/signin", "/app", "/", "/api/v1/links", "/summer"):
+            r = await _get(edge, host, path)
+            assert r.status_code == 404, (host, path)
+            assert 'name="password"' not in r.text
+
+
+async def test_a_host_with_a_port_is_the_same_domain(edge: Edge, dns: DnsServer) -> None:
+    ws = await _approved(edge, "Brand")
+    await _verified(edge, dns, ws, "go.brand.example")
+    link = await edge.link(ws, PRODUCT, host="go.brand.example", code="summer")
+    for host in ("go.brand.example:443", "go.brand.example:80", "go.brand.example.:443"):
+        r = await _get(edge, host, f"/{link.code}")
+        assert r.status_code == 302, host
+        assert without_click_id(r.headers["location"]) == PRODUCT
+    assert (await _get(edge, "go.brand.example:443", "/app")).status_code == 404  # no dashboard
+    assert (await _get(edge, "unknown.example:443", f"/{link.code}")).status_code == 404
+    # A certificate names a host, never a port: /tls/ask stays strict.
+    ask = await edge.http.get("/tls/ask", params={"domain": "go.brand.example:443"})
+    assert ask.status_code == 404
+
+
 async def test_tls_ask_answers_only_for_served_domains(edge: Edge, dns: DnsServer) -> None:
     ws = await _approved(edge, "Brand")
     await _verified(edge, dns, ws, "go.brand.example")
@@ -340,7 +374,7 @@ async def test_host_routing_across_a_thousand_domains_without_a_query(
         tx.record(ShortDomainChanged(None))
         links = []
         for i, host in enumerate(hosts):
-            domain = await tx.domains.by_hostname(host)
+            domain = await tx.short_domains.by_hostname(host)
             assert domain is not None
             links.append(
                 await create_link(

@@ -25,7 +25,7 @@ from hoplink.domains.models import TXT_PREFIX
 from hoplink.domains.rechecker import DomainRechecker, rechecker_from_settings
 from hoplink.errors import CodeTaken
 from hoplink.ids import utcnow
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.links.service import delete_link
 from hoplink.safety import destination_domains as destinations
 from hoplink.safety.grace import Grace
@@ -77,7 +77,7 @@ def _rechecker(edge: Edge, clock: Clock, grace: Grace) -> DomainRechecker:
     return found
 
 
-async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Domain:
+async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
         domain = await service.add_domain(
             tx, workspace=ws, hostname=host, settings=edge.runtime.settings, policy=POLICY
@@ -86,7 +86,7 @@ async def _verified(edge: Edge, dns: DnsServer, ws: Workspace, host: str) -> Dom
     return await _check_now(edge, domain)
 
 
-async def _check_now(edge: Edge, domain: Domain) -> Domain:
+async def _check_now(edge: Edge, domain: ShortDomain) -> ShortDomain:
     """The owner's "Check now" (on request, no grace argument: the default policy)."""
     verifier = rechecker_from_settings(edge.runtime.settings, db=edge.db).short
     outcome = await verifier.check(domain)
@@ -94,9 +94,9 @@ async def _check_now(edge: Edge, domain: Domain) -> Domain:
         return await service.record_check(tx, domain=domain, outcome=outcome, actor="t")
 
 
-async def _domain(edge: Edge, host: str) -> Domain:
+async def _domain(edge: Edge, host: str) -> ShortDomain:
     async with edge.db.transaction() as tx:
-        found = await tx.domains.by_hostname(host)
+        found = await tx.short_domains.by_hostname(host)
     assert found is not None
     return found
 
@@ -235,7 +235,7 @@ async def test_a_verified_destination_domain_lapses_under_the_grace_policy(
     clock.now += 13 * HOUR
     assert await rechecker.run_once() == 1
     async with edge.db.transaction() as tx:
-        kept = await tx.workspace_domains(ws.id).get(domain.id)
+        kept = await tx.destination_domains(ws.id).get(domain.id)
     assert kept is not None and kept.status == "verified" and kept.checked_at == clock.now
     assert kept.failed_checks == 0
 
@@ -244,8 +244,8 @@ async def test_a_verified_destination_domain_lapses_under_the_grace_policy(
         clock.now += 14 * HOUR
         assert await rechecker.run_once() == 1
         async with edge.db.transaction() as tx:
-            found = await tx.workspace_domains(ws.id).get(domain.id)
-            allowed = await tx.workspace_domains(ws.id).verified_hostnames()
+            found = await tx.destination_domains(ws.id).get(domain.id)
+            allowed = await tx.destination_domains(ws.id).verified_hostnames()
         assert found is not None and (found.failed_checks, found.status) == (failures, status)
     assert allowed == []  # no longer vouches for new links in allowlist mode
     actions = await _actions(edge, ws)
@@ -269,7 +269,7 @@ async def test_an_erased_workspaces_custom_domain_keeps_its_codes_reserved(
     # Nothing kept names the domain, the workspace or a destination: a hash and the codes.
     async with edge.db.transaction() as tx:
         rows = (await tx.conn.execute(select(tables.retired_host_codes))).all()
-        assert await tx.domains.by_hostname(HOST) is None
+        assert await tx.short_domains.by_hostname(HOST) is None
     digest = hashlib.sha256(HOST.encode()).hexdigest()
     assert sorted((r.host_hash, r.code) for r in rows) == [
         (digest, "spring"),

@@ -10,6 +10,7 @@ from edge_client import Edge, running_edge
 from clickids import without_click_id
 from hoplink.links import service
 from hoplink.links.spec import LinkEdit
+from hoplink.workspaces.edit import WorkspaceEdit
 from hoplink.workspaces.service import update_workspace
 
 PRODUCT = "https://shop.example.com/item/77"
@@ -29,7 +30,7 @@ async def test_archived_redirects_disabled_shows_the_page_in_both_languages(edge
     ws = await edge.workspace()
     async with edge.db.transaction() as tx:
         ws = await update_workspace(
-            tx, workspace_id=ws.id, fallback_url="https://shop.example.com/"
+            tx, workspace_id=ws.id, edit=WorkspaceEdit(fallback_url="https://shop.example.com/")
         )
     link = await edge.link(ws, PRODUCT)
 
@@ -88,7 +89,9 @@ async def test_an_operator_template_replaces_the_page(db_url: str, tmp_path: Pat
         ws = await edge.workspace()
         async with edge.db.transaction() as tx:
             await update_workspace(
-                tx, workspace_id=ws.id, fallback_url="https://shop.example.com/<x>"
+                tx,
+                workspace_id=ws.id,
+                edit=WorkspaceEdit(fallback_url="https://shop.example.com/<x>"),
             )
         link = await edge.link(ws, PRODUCT)
         await _change(edge, ws.id, link.id, LinkEdit(disabled=True))

@@ -238,8 +238,8 @@ async def test_visits_tags_and_domains(api: Api) -> None:
         body = {"longUrl": f"https://shop.example.com/{slug}", "customSlug": slug, "tags": tags}
         made.append((await api.http.post(f"{REST}/short-urls", json=body, headers=key)).json())
     async with api.db.transaction() as tx:
-        one = await tx.links(ws.id).by_code((await tx.domains.default()).id, "one")  # type: ignore[union-attr]
-        two = await tx.links(ws.id).by_code((await tx.domains.default()).id, "two")  # type: ignore[union-attr]
+        one = await tx.links(ws.id).by_code((await tx.short_domains.default()).id, "one")  # type: ignore[union-attr]
+        two = await tx.links(ws.id).by_code((await tx.short_domains.default()).id, "two")  # type: ignore[union-attr]
     assert one is not None and two is not None
     now = time.time() - 60
     await visit(api, ws.id, one.id, 1, now - 7200)
@@ -354,7 +354,7 @@ async def test_workspaces_never_see_each_other(api: Api) -> None:
     )
     assert r.status_code == 200
     async with api.db.transaction() as tx:
-        link = await tx.links(ws_a.id).by_code((await tx.domains.default()).id, "mine")  # type: ignore[union-attr]
+        link = await tx.links(ws_a.id).by_code((await tx.short_domains.default()).id, "mine")  # type: ignore[union-attr]
     assert link is not None
     await visit(api, ws_a.id, link.id, 1, time.time() - 60)
     for method, path, body in (

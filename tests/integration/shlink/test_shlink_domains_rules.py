@@ -16,7 +16,7 @@ from api_client import Api, running_api
 from clickids import without_click_id
 from hoplink.accounts.models import Scope
 from hoplink.domains import service as domain_service
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.safety.policy import DestinationPolicy
 from hoplink.workspaces.models import Workspace
 
@@ -146,7 +146,7 @@ def bearer(key: dict[str, str]) -> dict[str, str]:
     return {"authorization": f"Bearer {key['X-Api-Key']}"}
 
 
-async def _custom(api: Api, ws: Workspace, host: str) -> Domain:
+async def _custom(api: Api, ws: Workspace, host: str) -> ShortDomain:
     async with api.db.transaction() as tx:
         d = await domain_service.add_domain(
             tx,

@@ -13,7 +13,7 @@ from factories import domain, workspace
 from hoplink import audit
 from hoplink.events import Event, LinkChanged, ShortDomainChanged, WorkspaceChanged
 from hoplink.links import service
-from hoplink.links.models import Domain, Link, LinkQuery
+from hoplink.links.models import Link, LinkQuery, ShortDomain
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules
 from hoplink.storage.database import Database
@@ -50,13 +50,13 @@ async def _link_count(db: Database, ws_id: str) -> int:
     return total
 
 
-async def _create(tx: Tx, ws: Workspace, dom: Domain) -> Link:
+async def _create(tx: Tx, ws: Workspace, dom: ShortDomain) -> Link:
     return await service.create_link(
         tx, workspace=ws, domain=dom, spec=LinkSpec(url=PRODUCT), actor="t", rules=LinkRules()
     )
 
 
-async def _setup(db: Database) -> tuple[Domain, Workspace]:
+async def _setup(db: Database) -> tuple[ShortDomain, Workspace]:
     async with db.transaction() as tx:
         return await domain(tx), await workspace(tx)
 
@@ -168,7 +168,7 @@ async def test_an_after_commit_listener_error_is_logged_and_the_change_stands(
 async def test_read_only_and_eventless_transactions_call_nobody(db: Database) -> None:
     heard = Heard(db)
     async with db.transaction(write=False) as tx:
-        await tx.domains.hostnames()
+        await tx.short_domains.hostnames()
     async with db.transaction() as tx:
-        await tx.domains.hostnames()
+        await tx.short_domains.hostnames()
     assert heard.before == heard.after == []

@@ -15,7 +15,11 @@ from hoplink.links import service
 from hoplink.links.models import Campaign
 from hoplink.links.service import LinkSpec
 from hoplink.links.spec import LinkRules
-from hoplink.safety.models import DomainStatus, VerificationMethod, WorkspaceDomain
+from hoplink.safety.models import (
+    DestinationDomain,
+    DestinationDomainMethod,
+    DestinationDomainStatus,
+)
 from hoplink.storage.tx import Tx, UniqueViolation
 
 T0 = datetime(2026, 11, 1, 8, 30, 15, tzinfo=UTC)
@@ -129,13 +133,13 @@ async def test_tag_repo_never_reaches_another_workspace(tx: Tx) -> None:
 # -- destination domains --------------------------------------------------------------
 
 
-def claimed(ws_id: str, did: str, hostname: str) -> WorkspaceDomain:
-    return WorkspaceDomain(
+def claimed(ws_id: str, did: str, hostname: str) -> DestinationDomain:
+    return DestinationDomain(
         id=did,
         workspace_id=ws_id,
         hostname=hostname,
         token="tok-" + did,
-        status=DomainStatus.PENDING,
+        status=DestinationDomainStatus.PENDING,
         method=None,
         last_error=None,
         created_at=T0,
@@ -146,7 +150,7 @@ def claimed(ws_id: str, did: str, hostname: str) -> WorkspaceDomain:
 
 async def test_workspace_domain_repo_records_failed_then_verified_checks(tx: Tx) -> None:
     ws = await workspace(tx)
-    repo = tx.workspace_domains(ws.id)
+    repo = tx.destination_domains(ws.id)
     shop, blog = claimed(ws.id, "wd_shop", "shop.example.com"), claimed(ws.id, "wd_b", "b.example")
     await repo.insert(shop)
     await repo.insert(blog)
@@ -157,15 +161,15 @@ async def test_workspace_domain_repo_records_failed_then_verified_checks(tx: Tx)
     failed_at, verified_at = T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)
     await repo.record_check(
         "wd_shop",
-        status=DomainStatus.FAILED,
-        method=VerificationMethod.DNS_TXT,
+        status=DestinationDomainStatus.FAILED,
+        method=DestinationDomainMethod.DNS_TXT,
         error="no TXT record",
         at=failed_at,
     )
     failed = await repo.get("wd_shop")
     assert failed is not None
     assert (failed.status, failed.method, failed.last_error) == (
-        DomainStatus.FAILED,
+        DestinationDomainStatus.FAILED,
         None,  # a method is kept only with a verification
         "no TXT record",
     )
@@ -173,16 +177,16 @@ async def test_workspace_domain_repo_records_failed_then_verified_checks(tx: Tx)
 
     await repo.record_check(
         "wd_shop",
-        status=DomainStatus.VERIFIED,
-        method=VerificationMethod.WELL_KNOWN,
+        status=DestinationDomainStatus.VERIFIED,
+        method=DestinationDomainMethod.WELL_KNOWN,
         error=None,
         at=verified_at,
     )
     verified = await repo.get("wd_shop")
     assert verified is not None
     assert (verified.status, verified.method, verified.last_error) == (
-        DomainStatus.VERIFIED,
-        VerificationMethod.WELL_KNOWN,
+        DestinationDomainStatus.VERIFIED,
+        DestinationDomainMethod.WELL_KNOWN,
         None,
     )
     assert (verified.checked_at, verified.verified_at) == (verified_at, verified_at)
@@ -192,21 +196,25 @@ async def test_workspace_domain_repo_records_failed_then_verified_checks(tx: Tx)
 
 async def test_workspace_domains_are_unique_per_workspace_and_kept_apart(tx: Tx) -> None:
     ws, other = await workspace(tx), await workspace(tx, name="Other Shop")
-    await tx.workspace_domains(ws.id).insert(claimed(ws.id, "wd_1", "shop.example.com"))
+    await tx.destination_domains(ws.id).insert(claimed(ws.id, "wd_1", "shop.example.com"))
     with pytest.raises(UniqueViolation):
         async with tx.savepoint():
-            await tx.workspace_domains(ws.id).insert(claimed(ws.id, "wd_2", "shop.example.com"))
-    await tx.workspace_domains(other.id).insert(claimed(other.id, "wd_3", "shop.example.com"))
-    theirs = tx.workspace_domains(other.id)
+            await tx.destination_domains(ws.id).insert(claimed(ws.id, "wd_2", "shop.example.com"))
+    await tx.destination_domains(other.id).insert(claimed(other.id, "wd_3", "shop.example.com"))
+    theirs = tx.destination_domains(other.id)
     await theirs.record_check(
-        "wd_1", status=DomainStatus.VERIFIED, method=VerificationMethod.ADMIN, error=None, at=T0
+        "wd_1",
+        status=DestinationDomainStatus.VERIFIED,
+        method=DestinationDomainMethod.ADMIN,
+        error=None,
+        at=T0,
     )
     assert await theirs.get("wd_1") is None
     assert await theirs.delete("wd_1") is False
-    mine = await tx.workspace_domains(ws.id).get("wd_1")
-    assert mine is not None and mine.status is DomainStatus.PENDING
-    assert await tx.workspace_domains(ws.id).verified_hostnames() == []
-    assert await tx.workspace_domains(ws.id).delete("wd_1") is True
+    mine = await tx.destination_domains(ws.id).get("wd_1")
+    assert mine is not None and mine.status is DestinationDomainStatus.PENDING
+    assert await tx.destination_domains(ws.id).verified_hostnames() == []
+    assert await tx.destination_domains(ws.id).delete("wd_1") is True
     assert [d.id for d in await theirs.all()] == ["wd_3"]
 
 

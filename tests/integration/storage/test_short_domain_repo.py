@@ -12,13 +12,13 @@ from schema_rows import T0
 from sqlalchemy import select
 
 from factories import workspace
-from hoplink.links.models import Domain
+from hoplink.links.models import ShortDomain
 from hoplink.storage import tables as t
 from hoplink.storage.tx import Tx, UniqueViolation
 
 
-def dom(did: str, host: str, ws_id: str | None = None, status: str = "verified") -> Domain:
-    return Domain(
+def dom(did: str, host: str, ws_id: str | None = None, status: str = "verified") -> ShortDomain:
+    return ShortDomain(
         id=did,
         hostname=host,
         workspace_id=ws_id,
@@ -38,13 +38,13 @@ async def test_a_domain_reads_back_by_id_and_hostname_and_each_write_is_logged(t
     ws = await workspace(tx)
     start = await _changes(tx)
     mine = dom("dom_mine", "go.shop.example", ws.id, status="pending")
-    await tx.domains.insert(mine, T0)
-    assert await tx.domains.get("dom_mine") == mine
-    assert await tx.domains.by_hostname("go.shop.example") == mine
-    assert await tx.domains.by_hostname("GO.shop.example") is None  # stored lower-case
-    assert await tx.domains.get("dom_none") is None
+    await tx.short_domains.insert(mine, T0)
+    assert await tx.short_domains.get("dom_mine") == mine
+    assert await tx.short_domains.by_hostname("go.shop.example") == mine
+    assert await tx.short_domains.by_hostname("GO.shop.example") is None  # stored lower-case
+    assert await tx.short_domains.get("dom_none") is None
     checked = T0 + timedelta(minutes=3)
-    await tx.domains.update(
+    await tx.short_domains.update(
         "dom_mine",
         status="verified",
         method="dns_txt",
@@ -54,7 +54,7 @@ async def test_a_domain_reads_back_by_id_and_hostname_and_each_write_is_logged(t
         robots="User-agent: *\nAllow: /",
         forward_query=True,
     )
-    got = await tx.domains.get("dom_mine")
+    got = await tx.short_domains.get("dom_mine")
     assert got is not None
     assert (got.status, got.method, got.verified_at, got.root_url, got.forward_query) == (
         "verified",
@@ -69,24 +69,24 @@ async def test_a_domain_reads_back_by_id_and_hostname_and_each_write_is_logged(t
 
 
 async def test_only_editable_columns_may_be_updated(tx: Tx) -> None:
-    await tx.domains.insert(dom("dom_p", "hop.example"), T0)
+    await tx.short_domains.insert(dom("dom_p", "hop.example"), T0)
     start = await _changes(tx)
     for field in ("hostname", "id", "is_default", "created_at"):
         with pytest.raises(ValueError, match=field):
-            await tx.domains.update("dom_p", **{field: "x"})
-    assert await tx.domains.get("dom_p") == dom("dom_p", "hop.example")
+            await tx.short_domains.update("dom_p", **{field: "x"})
+    assert await tx.short_domains.get("dom_p") == dom("dom_p", "hop.example")
     assert await _changes(tx) == start
 
 
 async def test_a_hostname_is_taken_once_across_every_workspace(tx: Tx) -> None:
     ws, other = await workspace(tx), await workspace(tx, "Other Shop")
-    await tx.domains.insert(dom("dom_1", "go.shop.example", ws.id, status="removed"), T0)
+    await tx.short_domains.insert(dom("dom_1", "go.shop.example", ws.id, status="removed"), T0)
     for did, owner in (("dom_2", other.id), ("dom_3", None)):
         with pytest.raises(UniqueViolation):
             async with tx.savepoint():
-                await tx.domains.insert(dom(did, "go.shop.example", owner), T0)
-        assert await tx.domains.get(did) is None
-    assert await tx.domains.hostnames() == ["go.shop.example"]
+                await tx.short_domains.insert(dom(did, "go.shop.example", owner), T0)
+        assert await tx.short_domains.get(did) is None
+    assert await tx.short_domains.hostnames() == ["go.shop.example"]
 
 
 async def test_a_workspace_is_offered_platform_domains_and_its_own_verified_ones(tx: Tx) -> None:
@@ -101,37 +101,40 @@ async def test_a_workspace_is_offered_platform_domains_and_its_own_verified_ones
         dom("dom_gone", "old.mine.example", ws.id, status="removed"),
         dom("dom_theirs", "go.theirs.example", other.id),
     ):
-        await tx.domains.insert(d, T0)
-    await tx.domains.clear_default()
-    await tx.domains.set_default("dom_plat_b")
+        await tx.short_domains.insert(d, T0)
+    await tx.short_domains.clear_default()
+    await tx.short_domains.set_default("dom_plat_b")
 
-    def hosts(found: list[Domain]) -> list[str]:
+    def hosts(found: list[ShortDomain]) -> list[str]:
         return [d.hostname for d in found]
 
     # The platform default first, then by name.
-    assert hosts(await tx.domains.usable_by(ws.id)) == [
+    assert hosts(await tx.short_domains.usable_by(ws.id)) == [
         "b.hop.example",
         "a.hop.example",
         "aa.mine.example",
         "go.mine.example",
     ]
-    await tx.domains.clear_workspace_default(ws.id)
-    await tx.domains.update("dom_ok", workspace_default=True)
+    await tx.short_domains.clear_workspace_default(ws.id)
+    await tx.short_domains.update("dom_ok", workspace_default=True)
     # Its own default comes before the platform's.
-    assert hosts(await tx.domains.usable_by(ws.id))[:2] == ["go.mine.example", "b.hop.example"]
-    assert hosts(await tx.domains.usable_by(other.id)) == [
+    assert hosts(await tx.short_domains.usable_by(ws.id))[:2] == [
+        "go.mine.example",
+        "b.hop.example",
+    ]
+    assert hosts(await tx.short_domains.usable_by(other.id)) == [
         "b.hop.example",
         "a.hop.example",
         "go.theirs.example",
     ]
-    assert hosts(await tx.domains.of_workspace(ws.id)) == [
+    assert hosts(await tx.short_domains.of_workspace(ws.id)) == [
         "aa.mine.example",
         "bad.mine.example",
         "go.mine.example",
         "new.mine.example",
         "old.mine.example",
     ]
-    assert hosts(await tx.domains.custom()) == [
+    assert hosts(await tx.short_domains.custom()) == [
         "aa.mine.example",
         "bad.mine.example",
         "go.mine.example",
@@ -139,8 +142,8 @@ async def test_a_workspace_is_offered_platform_domains_and_its_own_verified_ones
         "new.mine.example",
         "old.mine.example",
     ]
-    assert await tx.domains.count_claimed(ws.id) == 4  # the removed one is not counted
-    assert await tx.domains.count_claimed(other.id) == 1
+    assert await tx.short_domains.count_claimed(ws.id) == 4  # the removed one is not counted
+    assert await tx.short_domains.count_claimed(other.id) == 1
 
 
 async def test_defaults_platform_wide_and_per_workspace(tx: Tx) -> None:
@@ -152,25 +155,25 @@ async def test_defaults_platform_wide_and_per_workspace(tx: Tx) -> None:
         dom("dom_mine2", "go2.mine.example", ws.id),
         dom("dom_theirs", "go.theirs.example", other.id),
     ):
-        await tx.domains.insert(d, T0)
-    await tx.domains.clear_default()
-    assert await tx.domains.default() is None
-    await tx.domains.set_default("dom_a")
-    assert (await tx.domains.default()).id == "dom_a"  # type: ignore[union-attr]
-    await tx.domains.clear_default()
-    await tx.domains.set_default("dom_b")
-    assert (await tx.domains.default()).id == "dom_b"  # type: ignore[union-attr]
-    assert not (await tx.domains.get("dom_a")).is_default  # type: ignore[union-attr]
+        await tx.short_domains.insert(d, T0)
+    await tx.short_domains.clear_default()
+    assert await tx.short_domains.default() is None
+    await tx.short_domains.set_default("dom_a")
+    assert (await tx.short_domains.default()).id == "dom_a"  # type: ignore[union-attr]
+    await tx.short_domains.clear_default()
+    await tx.short_domains.set_default("dom_b")
+    assert (await tx.short_domains.default()).id == "dom_b"  # type: ignore[union-attr]
+    assert not (await tx.short_domains.get("dom_a")).is_default  # type: ignore[union-attr]
 
-    assert await tx.domains.workspace_default(ws.id) is None
-    await tx.domains.update("dom_mine", workspace_default=True)
-    await tx.domains.update("dom_theirs", workspace_default=True)
-    assert (await tx.domains.workspace_default(ws.id)).id == "dom_mine"  # type: ignore[union-attr]
-    await tx.domains.clear_workspace_default(ws.id)
-    await tx.domains.update("dom_mine2", workspace_default=True)
-    assert (await tx.domains.workspace_default(ws.id)).id == "dom_mine2"  # type: ignore[union-attr]
+    assert await tx.short_domains.workspace_default(ws.id) is None
+    await tx.short_domains.update("dom_mine", workspace_default=True)
+    await tx.short_domains.update("dom_theirs", workspace_default=True)
+    assert (await tx.short_domains.workspace_default(ws.id)).id == "dom_mine"  # type: ignore[union-attr]
+    await tx.short_domains.clear_workspace_default(ws.id)
+    await tx.short_domains.update("dom_mine2", workspace_default=True)
+    assert (await tx.short_domains.workspace_default(ws.id)).id == "dom_mine2"  # type: ignore[union-attr]
     # Clearing one workspace's default leaves another's alone.
-    assert (await tx.domains.workspace_default(other.id)).id == "dom_theirs"  # type: ignore[union-attr]
+    assert (await tx.short_domains.workspace_default(other.id)).id == "dom_theirs"  # type: ignore[union-attr]
     # A default that is no longer verified is no default.
-    await tx.domains.update("dom_mine2", status="suspended")
-    assert await tx.domains.workspace_default(ws.id) is None
+    await tx.short_domains.update("dom_mine2", status="suspended")
+    assert await tx.short_domains.workspace_default(ws.id) is None

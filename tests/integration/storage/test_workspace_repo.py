@@ -14,6 +14,7 @@ from hoplink.accounts.models import Membership
 from hoplink.accounts.users import create_user
 from hoplink.storage import tables as t
 from hoplink.storage.tx import Tx, UniqueViolation
+from hoplink.workspaces.edit import WorkspaceUpdate
 from hoplink.workspaces.models import Role, Workspace, WorkspaceStatus
 
 
@@ -88,13 +89,17 @@ async def test_an_update_changes_one_workspace_and_a_status_change_is_logged(tx:
     await tx.workspaces.insert(ws("ws_a", "acme"))
     await tx.workspaces.insert(ws("ws_b", "bravo"))
     start = await _changes(tx)
-    await tx.workspaces.update("ws_a", name="Renamed", fallback_url="https://a.example/")
+    await tx.workspaces.update(
+        "ws_a", WorkspaceUpdate(name="Renamed", fallback_url="https://a.example/")
+    )
     assert await _changes(tx) == start  # nothing the redirect serves changed
     await tx.workspaces.update(
         "ws_a",
-        status=WorkspaceStatus.SUSPENDED.value,
-        status_reason="spam",
-        status_before_suspension=WorkspaceStatus.UNVERIFIED.value,
+        WorkspaceUpdate(
+            status=WorkspaceStatus.SUSPENDED,
+            status_reason="spam",
+            status_before_suspension=WorkspaceStatus.UNVERIFIED,
+        ),
     )
     assert await _changes(tx) == [*start, ("workspace", "ws_a")]
     a = await tx.workspaces.get("ws_a")
@@ -107,6 +112,49 @@ async def test_an_update_changes_one_workspace_and_a_status_change_is_logged(tx:
         WorkspaceStatus.UNVERIFIED,
     )
     assert await tx.workspaces.get("ws_b") == ws("ws_b", "bravo")
+
+
+async def test_an_update_of_every_field_reads_back_as_applied_and_an_empty_one_writes_nothing(
+    tx: Tx,
+) -> None:
+    before = ws("ws_a", "acme")
+    await tx.workspaces.insert(before)
+    change = WorkspaceUpdate(
+        name="Acme 店",
+        seller_id="S-1",
+        timezone="Asia/Shanghai",
+        param_template={"aff": "{seller_id}"},
+        custom_channels=("line", "zalo"),
+        click_id_enabled=False,
+        click_id_param="ref_click",
+        fallback_url="https://acme.example/",
+        status=WorkspaceStatus.SUSPENDED,
+        status_reason="spam",
+        status_before_suspension=WorkspaceStatus.VERIFIED,
+        links_per_day=5,
+        links_per_month=50,
+        short_domain_limit=2,
+        short_domains_approved=True,
+    )
+    await tx.workspaces.update("ws_a", change)
+    after = await tx.workspaces.get("ws_a")
+    assert after == change.applied_to(before)
+    assert after is not None and after.custom_channels == ["line", "zalo"]
+    start = await _changes(tx)
+    await tx.workspaces.update("ws_a", WorkspaceUpdate())
+    assert await tx.workspaces.get("ws_a") == after
+    assert await _changes(tx) == start
+    cleared = WorkspaceUpdate(
+        seller_id=None,
+        click_id_param=None,
+        fallback_url=None,
+        status_reason=None,
+        status_before_suspension=None,
+        links_per_day=None,
+        short_domain_limit=None,
+    )
+    await tx.workspaces.update("ws_a", cleared)
+    assert await tx.workspaces.get("ws_a") == cleared.applied_to(after)
 
 
 async def test_members_are_listed_by_email_for_their_workspace_only(tx: Tx) -> None:

@@ -11,7 +11,7 @@ from hoplink.api.shlink import redirect_rules
 from hoplink.api.shlink.problems import ShlinkProblem, invalid_data, short_url_not_found
 from hoplink.api.shlink.schemas import Meta, Pagination, ShortUrl, VisitsSummary
 from hoplink.errors import FieldError
-from hoplink.links.models import Domain, Link
+from hoplink.links.models import Link, ShortDomain
 from hoplink.links.rules import rules_of
 from hoplink.runtime import Runtime
 from hoplink.storage.tx import Tx
@@ -75,12 +75,12 @@ def atom(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-async def domain_named(tx: Tx, workspace: Workspace, name: str | None) -> Domain | None:
+async def domain_named(tx: Tx, workspace: Workspace, name: str | None) -> ShortDomain | None:
     """The short-link domain ``name`` names for this workspace (None or DEFAULT: the
     default one); None when the workspace cannot use such a domain."""
     if name is None or name == "" or name == DEFAULT:
-        return await tx.domains.default()
-    domain = await tx.domains.by_hostname(name.strip().lower())
+        return await tx.short_domains.default()
+    domain = await tx.short_domains.by_hostname(name.strip().lower())
     if domain is None or domain.workspace_id not in (None, workspace.id):
         return None
     return domain
@@ -105,7 +105,7 @@ async def short_urls(
     totals = await visit_service.link_totals(
         tx, workspace_id=workspace.id, link_ids=[link.id for link in links]
     )
-    default = await tx.domains.default()
+    default = await tx.short_domains.default()
     default_host = default.hostname if default else None
     return [
         ShortUrl(

@@ -19,7 +19,7 @@ from hoplink.api.shlink.schemas import (
 )
 from hoplink.domains import service as domain_service
 from hoplink.errors import FieldError, InvalidInput
-from hoplink.links.models import Domain as LinkDomain
+from hoplink.links.models import ShortDomain
 
 router = APIRouter(tags=["domains"])
 
@@ -28,7 +28,7 @@ router = APIRouter(tags=["domains"])
 SHLINK_VERSION = "5.0.0"
 
 
-def _redirects(d: LinkDomain) -> DomainRedirects:
+def _redirects(d: ShortDomain) -> DomainRedirects:
     """Shlink's three redirects from a domain's two: an unknown code and an invalid one
     are the same thing in hoplink (its 404 redirect)."""
     return DomainRedirects(
@@ -41,7 +41,7 @@ def _redirects(d: LinkDomain) -> DomainRedirects:
 @router.get("/domains", response_model=DomainsOut, summary="Short-link domains the key may use")
 async def list_domains(who: LinksRead, runtime: RuntimeDep) -> DomainsOut:
     async with runtime.db.transaction(write=False) as tx:
-        domains = await tx.domains.usable_by(who.workspace.id)
+        domains = await tx.short_domains.usable_by(who.workspace.id)
     data = [
         Domain(domain=d.hostname, isDefault=d.is_default, redirects=_redirects(d)) for d in domains
     ]
@@ -73,7 +73,7 @@ async def edit_domain_redirects(
         if name in sent:
             changes["not_found_url"] = getattr(body, name)
     async with runtime.db.transaction() as tx:
-        found = await tx.domains.by_hostname(body.domain.strip().lower())
+        found = await tx.short_domains.by_hostname(body.domain.strip().lower())
         if found is None or found.workspace_id != who.workspace.id:
             if found is not None and found.workspace_id is None:
                 raise not_mapped("domain", "the platform's domains are the operator's to set")

@@ -35,12 +35,13 @@ from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import utcnow
 from hoplink.links import service
-from hoplink.links.models import Domain, Link, LinkQuery
+from hoplink.links.models import Link, LinkQuery, ShortDomain
 from hoplink.links.routing import app_presets
 from hoplink.links.rules import rules_of, set_rules
-from hoplink.links.spec import UNSET, LinkEdit, given
+from hoplink.links.spec import LinkEdit
 from hoplink.links.urls import canonicalize_destination
 from hoplink.ratelimit import enforce, parse_limit
+from hoplink.unset import UNSET, given
 
 router = APIRouter(prefix="/short-urls", tags=["short URLs"], responses=problem_responses(404, 409))
 
@@ -139,7 +140,7 @@ async def _existing(runtime: RuntimeDep, who: LinksWrite, body: ShortUrlCreate) 
         return None  # creation says what is wrong with it
     async with runtime.db.transaction(write=False) as tx:
         if _no_domain(body.domain):  # where creation puts it: the workspace's default
-            domain: Domain | None = await domain_for(tx, who.workspace, None)
+            domain: ShortDomain | None = await domain_for(tx, who.workspace, None)
         else:
             domain = await domain_named(tx, who.workspace, body.domain)
         if domain is None:
