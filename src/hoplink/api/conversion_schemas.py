@@ -163,7 +163,11 @@ class SettingsIO(BaseModel):
 
     window_days: int | None = Field(None, description="1 to 90 (default 7)")
     model: str | None = Field(None, description="last_click (default), first_click, linear")
-    currency: str | None = Field(None, description="Reports' currency, ISO 4217")
+    currency: str | None = Field(
+        None,
+        description="Reports' currency, ISO 4217, one in use today (a withdrawn code such"
+        " as DEM is refused; one chosen before it was withdrawn stays until changed)",
+    )
     commission_percent: float | None = Field(None, description="Default 8")
 
 

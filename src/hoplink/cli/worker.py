@@ -53,6 +53,9 @@ def worker(
         $ hoplink worker
     """
     settings = _common.settings(data_dir=data_dir, worker_metrics_port=metrics_port)
+    # Only serve and db upgrade create an installation; serve's own worker child is
+    # started as ``python -m hoplink.ingest.child`` once serve has created it.
+    _common.require_installation(settings)
     logs.configure(settings)
     port = settings.worker_metrics_port
     if port:

@@ -1,5 +1,10 @@
 """Money: ISO 4217 codes (Babel's CLDR list), minor units, and conversion by a given rate.
 
+Two lists of codes. ``CURRENCIES`` holds every code, withdrawn ones too (DEM, FRF, HRK):
+orders, exchange rates and spend of their time still carry them. A report currency is
+chosen among ``current_currencies``: those legal tender in some territory today (CLDR's
+currencies of each territory, with their dates), so no longer the mark or the franc.
+
 Amounts travel and rest as integers in the currency's minor units (cents, yen, fils):
 no float ever holds money. Conversion goes through ``Decimal`` and rounds half-even once.
 """
@@ -7,9 +12,11 @@ no float ever holds money. Conversion goes through ``Decimal`` and rounds half-e
 from __future__ import annotations
 
 import functools
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel import Locale
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
 # 10^12 minor units: ten billion dollars in one order is a mistake, not a sale.
 MAX_AMOUNT = 10**12
@@ -20,8 +27,41 @@ CURRENCIES: frozenset[str] = frozenset(
 )
 
 
+# Every territory CLDR names (its English names: the list is the same in every locale).
+_TERRITORIES: tuple[str, ...] = tuple(Locale("en").territories)
+# Before any currency CLDR dates (the first ones start in the 18th century).
+_EVER = date(1, 1, 1)
+
+
 def is_currency(code: str) -> bool:
     return code in CURRENCIES
+
+
+@functools.lru_cache(maxsize=4)
+def current_currencies(on: date) -> frozenset[str]:
+    """The codes legal tender in some territory on ``on``: what a report can be in."""
+    codes: set[str] = set()
+    for territory in _TERRITORIES:
+        codes.update(get_territory_currencies(territory, start_date=on, end_date=on, tender=True))
+    return frozenset(codes & CURRENCIES)
+
+
+def not_current_reason(code: str, on: date) -> str:
+    """Why ``code`` (in ``CURRENCIES``, not in ``current_currencies(on)``) cannot be a
+    report currency, naming what replaced it where there is one answer short enough."""
+    successors: set[str] = set()
+    used = False
+    for territory in _TERRITORIES:
+        if code in get_territory_currencies(territory, start_date=_EVER, end_date=on, tender=True):
+            used = True
+            successors.update(get_territory_currencies(territory, start_date=on, tender=True))
+    if not used:  # a fund or accounting code (CHE, XEU), never a shop's money
+        return f"{code} is not legal tender anywhere; choose a current currency"
+    if not successors or len(successors) > 3:
+        return f"{code} is no longer in use; choose a current currency"
+    *others, last = sorted(successors)
+    named = f"{', '.join(others)} or {last}" if others else last
+    return f"{code} is no longer in use; use {named}"
 
 
 @functools.lru_cache(maxsize=512)

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from hoplink.conversions.attribution import MAX_WINDOW_DAYS, MIN_WINDOW_DAYS
 from hoplink.conversions.models import CommissionRule, Model, Settings
-from hoplink.conversions.money import CURRENCIES
+from hoplink.conversions.money import CURRENCIES, current_currencies, not_current_reason
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.storage.tx import Tx
@@ -57,6 +57,10 @@ async def update_settings(
     code = current.currency if currency is None else currency.strip().upper()
     if code not in CURRENCIES:
         errors.append(FieldError("currency", "invalid_currency", "is not an ISO 4217 code"))
+    elif code != current.currency and code not in current_currencies(utcnow().date()):
+        # A withdrawn code already chosen (HRK before 2023) stays until changed.
+        reason = not_current_reason(code, utcnow().date())
+        errors.append(FieldError("currency", "not_current_currency", reason))
     bp = current.commission_bp
     if commission_percent is not None:
         try:

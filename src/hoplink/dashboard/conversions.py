@@ -19,7 +19,7 @@ from hoplink.conversions import ingest_keys
 from hoplink.conversions import settings as conv_settings
 from hoplink.conversions.exports import FIELDS, PRESETS
 from hoplink.conversions.models import Model, Source
-from hoplink.conversions.money import CURRENCIES
+from hoplink.conversions.money import current_currencies
 from hoplink.conversions.order_import import preview_or_import, save_mapping, saved_mapping
 from hoplink.conversions.rates import import_rates, latest_rates
 from hoplink.conversions.spend import FORMATS, import_spend
@@ -28,6 +28,7 @@ from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import flash, gettext, render
 from hoplink.errors import FieldError, InvalidInput, NotFound
+from hoplink.ids import utcnow
 from hoplink.storage.conversions import OrderFilter
 
 PAGE = 50
@@ -167,6 +168,10 @@ async def _settings_page(
         rates = await latest_rates(tx, limit=20)
         mapping = await saved_mapping(tx, workspace_id=v.workspace.id)
     extra.setdefault("mapping", mapping)
+    # Current codes, and those already chosen (a withdrawn one stays until changed).
+    offered = current_currencies(utcnow().date()) | {current.currency}
+    if mapping.currency:
+        offered |= {mapping.currency}
     extra.setdefault(
         "values",
         {
@@ -187,7 +192,7 @@ async def _settings_page(
         campaigns={c.id: c.name for c in campaigns},
         tags=tags,
         rates=rates,
-        currencies=sorted(CURRENCIES),
+        currencies=sorted(offered),
         models=MODEL_NAMES,
         formats=FORMATS,
         commission_range=(

@@ -204,6 +204,8 @@ ERROR_HINTS: dict[str, str] = {
     "after_to": N_("The start must be before the end."),
     "empty": N_("Give at least one value."),
     "unknown_country": N_("Use a two-letter ISO country code, e.g. DE or GB (not UK)."),
+    "invalid_currency": N_("Use a three-letter ISO 4217 currency code, e.g. EUR or USD."),
+    "not_current_currency": N_("This currency is no longer in use; choose one from the list."),
     # Order exports and spend files (Settings → Conversions).
     "encoding": N_("Save the file as UTF-8 (CSV UTF-8) and upload it again."),
     "no_header": N_(

@@ -6,6 +6,10 @@ The documented rules kept here (and enforced by the test receiver):
 - ``event`` a supported event name; ``event_id`` for deduplication with the pixel;
 - ``user.ttclid`` as captured; ``user.external_id`` / ``email`` SHA-256 (64 lowercase
   hex); ``user.phone`` SHA-256 of the E.164 form (with the ``+``);
+- ``user`` carries at least one matching parameter (``ttclid``, ``ttp``, ``external_id``,
+  ``email``, ``phone``, or ``ip`` with ``user_agent``): an event without one matches no
+  one. A conversion with neither a click nor customer data is journalled as rejected,
+  not sent (as Meta's ``user_data`` rule does); a click always has its visitor's id;
 - ``CompletePayment`` carries ``properties.value`` and ``currency`` (ISO 4217);
 - never ``user.ip``: hoplink keeps no IP address.
 TikTok answers HTTP 200 with {"code": 0} when it accepts; any other code is a refusal.
@@ -40,6 +44,9 @@ CREDENTIAL = re.compile(r"^[A-Za-z0-9_\-]{16,512}$")
 EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 _EVENT_NAMES = {"purchase": "CompletePayment", "lead": "SubmitForm"}
 RATE_LIMITED = 40100
+# What TikTok matches a person by, of what hoplink sends: the user agent alone matches no
+# one (it counts only with the IP, which hoplink never sends).
+_MATCHING = frozenset({"ttclid", "external_id", "email", "phone"})
 
 
 def event_name_problem(name: str) -> str | None:
@@ -123,6 +130,8 @@ def conversion(dest: Destination, f: ConversionFacts, *, now: datetime) -> Built
     problem = _window_problem(f.occurred_at, now)
     if problem is None and name == "CompletePayment" and "value" not in properties:
         problem = "tiktok.properties: CompletePayment needs value and currency"
+    if problem is None and not _MATCHING & set(event["user"]):
+        problem = "tiktok.user: no matching parameter (no click, e-mail, phone or external id)"
     if problem is not None:
         return Refused(f.event_id, problem, f.occurred_at, event)
     return Built(f.event_id, event, f.occurred_at)

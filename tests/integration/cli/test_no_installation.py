@@ -41,6 +41,7 @@ def _run(*args: str, env: dict[str, str | None] = UNSET) -> Result:
         ("short-domain", "list"),
         ("db", "current"),
         ("db", "backup"),
+        ("worker",),
     ],
     ids=lambda args: " ".join(args[:2]),
 )

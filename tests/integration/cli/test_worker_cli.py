@@ -17,6 +17,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 def test_worker_refuses_a_database_without_schema(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()  # an empty SQLite file (a missing one: no installation)
     cli = Cli(
         {
             "HOPLINK_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
@@ -24,7 +25,7 @@ def test_worker_refuses_a_database_without_schema(tmp_path: Path) -> None:
         }
     )
     result = cli.fails("worker")
-    assert "hoplink db upgrade" in result.stderr
+    assert "the database schema is not current: run `hoplink db upgrade`" in result.stderr
 
 
 def test_worker_runs_until_sigterm(tmp_path: Path) -> None:

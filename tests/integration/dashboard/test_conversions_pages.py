@@ -4,13 +4,14 @@ the operator only), in English and Chinese, numbers formatted per locale and cur
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from dashboard_harness import Dash
 from sqlalchemy import select
 
 from hoplink.clicks.models import Click
-from hoplink.conversions.models import Source
+from hoplink.conversions.models import Settings, Source
 from hoplink.conversions.parse import parse_event
 from hoplink.conversions.service import record_event
 from hoplink.ids import utcnow
@@ -165,3 +166,31 @@ async def test_conversion_settings_rules_keys_spend_and_rates(dash: Dash) -> Non
     assert "7.1" in (await operator.get(base)).text
     bad_rates = await operator.post("/app/admin/rates", {"text": "2026-11-01,USD,ZZZ,1"})
     assert bad_rates.status_code == 422
+
+
+def _offered(page: str, select: str) -> list[str]:
+    """The option values of a <select> of the page."""
+    body = page.split(f'<select id="{select}"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)"', body)
+
+
+async def test_report_currency_offers_the_codes_in_use(dash: Dash) -> None:
+    browser, ws = await dash.signed_in(Role.OWNER)
+    base = f"/app/w/{ws.slug}/conversions"
+    offered = _offered((await browser.get(base)).text, "f-currency")
+    assert {"EUR", "USD", "JPY", "CNY", "XCG"} <= set(offered)
+    assert not {"DEM", "ATS", "FRF", "ITL", "HRK", "CHE", "XXX"} & set(offered)
+    assert "ATS" not in _offered((await browser.get(base)).text, "mp-currency")
+    form = {"window_days": "7", "model": "last_click", "commission_percent": "8"}
+    refused = await browser.post(f"{base}/settings", form | {"currency": "DEM"})
+    assert refused.status_code == 422 and "DEM is no longer in use; use EUR" in refused.text
+    # A code chosen before it was withdrawn is offered (selected) and saved again as is.
+    async with dash.db.transaction() as tx:
+        await tx.conversions(ws.id).save_settings(Settings(currency="HRK"), utcnow())
+    page = (await browser.get(base)).text
+    assert "HRK" in _offered(page, "f-currency") and '<option value="HRK" selected>' in page
+    kept = await browser.post(f"{base}/settings", form | {"currency": "HRK", "window_days": "9"})
+    assert kept.status_code == 303, kept.text
+    async with dash.db.transaction(write=False) as tx:
+        saved = await tx.conversions(ws.id).settings()
+    assert (saved.currency, saved.window_days) == ("HRK", 9)

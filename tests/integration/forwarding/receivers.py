@@ -241,8 +241,15 @@ def check_tiktok(headers: dict[str, str], body: dict[str, Any], now: float) -> l
             isinstance(event.get("event_id"), str) and event["event_id"] != "",
             "tiktok.event_id: required for deduplication",
         )
-        user = event.get("user", {})
+        user = event.get("user")
+        _need(isinstance(user, dict), "tiktok.user: required")
         _need("ip" not in user, "hoplink.no_ip: user.ip must never be sent")
+        _need(
+            bool(set(user) & {"ttclid", "ttp", "external_id", "email", "phone"})
+            or {"ip", "user_agent"} <= set(user),
+            "tiktok.user: at least one matching parameter (ttclid, ttp, external_id, email,"
+            " phone, or ip with user_agent)",
+        )
         for key in ("external_id", "email", "phone"):
             if key in user:
                 _need(

@@ -153,3 +153,32 @@ async def test_sampling_and_event_choice_are_kept(db: Database) -> None:
         await drain(d, lambda: len(rx.events["ga4"]) == len(expected))
         assert set(rx.events["ga4"]) == expected
         assert rx.events["meta"] == {} and rx.events["tiktok"] == {}  # purchases only
+
+
+async def test_a_conversion_no_one_can_be_matched_to_is_journalled_not_sent(db: Database) -> None:
+    """A purchase with neither a click nor customer data: GA4 has no client_id, Meta no
+    customer parameter, TikTok no matching parameter (an empty ``user`` was sent). Each
+    journals it as rejected with its rule; nothing reaches a platform. The same purchase
+    with a hashed e-mail goes to Meta and TikTok."""
+    async with running_platforms(Platforms()) as rx:
+        _dom, ws, _link, dests = await setup(db, events=("purchase",))
+        bare = {"type": "purchase", "order_id": "SO-9", "amount": 1_000, "currency": "USD"}
+        await post_event(db, ws, bare | {"event_id": "ev-bare"})
+        mail = {"event_id": "ev-mail", "order_id": "SO-10", "customer": {"email": "b@example.com"}}
+        await post_event(db, ws, bare | mail)
+        d = delivery(db, rx)
+        await drain(d, lambda: (len(rx.events["meta"]), len(rx.events["tiktok"])) == (1, 1))
+        await d.deliver_due()  # nothing more is due
+        assert rx.broken == [] and rx.events["ga4"] == {}
+        assert set(rx.events["meta"]) == set(rx.events["tiktok"]) == {"ev-mail"}
+        assert rx.events["tiktok"]["ev-mail"]["user"] == {"email": sha("b@example.com")}
+        async with db.transaction() as tx:
+            journal = await tx.forwarding(ws.id).entries(limit=100)
+        by = {(e.destination_id, e.event_key): e for e in journal}
+        for kind, rule in (
+            (Kind.GA4, "ga4.client_id"),
+            (Kind.META, "meta.user_data"),
+            (Kind.TIKTOK, "tiktok.user: no matching parameter"),
+        ):
+            entry = by[(dests[kind].id, "ev-bare")]
+            assert entry.status == "rejected" and (entry.error or "").startswith(rule), entry

@@ -89,6 +89,23 @@ def test_tiktok_reports_refunds_and_needs_a_value() -> None:
     assert isinstance(refused, Refused) and refused.rule.startswith("tiktok.properties")
 
 
+def test_tiktok_needs_a_matching_parameter_as_meta_does() -> None:
+    bare = tiktok.conversion(_dest(Kind.TIKTOK), _purchase(NOW, None), now=NOW)
+    assert isinstance(bare, Refused) and bare.rule.startswith("tiktok.user")
+    assert isinstance(bare.payload, dict) and bare.payload["user"] == {}
+    for customer in ({"email_sha256": "a" * 64}, {"phone_e164_sha256": "b" * 64}):
+        built = tiktok.conversion(
+            _dest(Kind.TIKTOK), _purchase(NOW, None, customer=customer), now=NOW
+        )
+        assert isinstance(built, Built), customer
+    clicked = tiktok.conversion(
+        _dest(Kind.TIKTOK), _purchase(NOW, _click(NOW.timestamp())), now=NOW
+    )
+    assert isinstance(clicked, Built) and "external_id" in clicked.payload["user"]
+    lead = tiktok.conversion(_dest(Kind.TIKTOK), _purchase(NOW, None, kind="lead"), now=NOW)
+    assert isinstance(lead, Refused) and lead.rule.startswith("tiktok.user")
+
+
 def test_sampling_is_decided_by_the_click_id() -> None:
     ids = [f"{i:08x}" + "0" * 24 for i in range(0, 2**32, 2**24)]
     picked = [i for i in ids if sampled(i, 0.25)]
