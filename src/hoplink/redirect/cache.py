@@ -19,6 +19,7 @@ and its next visitor waited for a query: with 10,000 links at 1,000 redirects/s 
 from __future__ import annotations
 
 import heapq
+import math
 import random
 import time
 from collections import OrderedDict
@@ -43,6 +44,8 @@ _REFRESH_FROM, _REFRESH_SPREAD = 0.5, 0.3
 # A link used within this many TTLs is reloaded at its refresh point even if nobody used it
 # since: a link clicked at least once a minute (TTL 30 s) never expires under its visitors.
 KEEP_WARM = 2.0
+# The map of known hosts is reloaded in the background from this fraction of its TTL on.
+HOSTS_REFRESH_FROM = 0.8
 
 
 class RedirectCache:
@@ -64,6 +67,10 @@ class RedirectCache:
         # request's Host is resolved with no I/O (docs/domains.md).
         self._hosts: Mapping[str, Site] | None = None
         self._hosts_expire = 0.0
+        # Past this point the map is still served but reloaded in the background once
+        # (``hosts_due``), so no request waits for the query when it would have expired.
+        self._hosts_refresh = 0.0
+        self.hosts_due = False
         # Bumped by every invalidation: a load that began before it must not be cached.
         self.generation = 0
         # Entries used late in their TTL: the resolver reloads them in the background, so
@@ -143,7 +150,11 @@ class RedirectCache:
 
     def hosts(self) -> Mapping[str, Site] | None:
         """The served hosts and their sites, or None when they must be (re)loaded."""
-        if self._hosts is not None and self._hosts_expire > self._clock():
+        now = self._clock()
+        if self._hosts is not None and self._hosts_expire > now:
+            if now >= self._hosts_refresh:
+                self._hosts_refresh = math.inf  # one reload per map
+                self.hosts_due = True
             return self._hosts
         return None
 
@@ -153,7 +164,9 @@ class RedirectCache:
 
     def put_hosts(self, hosts: Mapping[str, Site], *, generation: int) -> None:
         if generation == self.generation:
-            self._hosts, self._hosts_expire = hosts, self._clock() + self.ttl
+            now = self._clock()
+            self._hosts, self._hosts_expire = hosts, now + self.ttl
+            self._hosts_refresh = now + self.ttl * HOSTS_REFRESH_FROM
 
     def invalidate(self, host: str, code: str) -> None:
         self.generation += 1

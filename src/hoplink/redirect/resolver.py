@@ -139,6 +139,8 @@ class Resolver:
         hosts = self.cache.hosts()
         if hosts is None:
             hosts = await self._hosts_or_stale()
+        elif self.cache.hosts_due:
+            self._refresh_hosts()
         site = hosts.get(host)
         return site if site is not None and site.served else None
 
@@ -147,6 +149,8 @@ class Resolver:
         hosts = self.cache.hosts()
         if hosts is None:
             hosts = await self._hosts_or_stale()
+        elif self.cache.hosts_due:
+            self._refresh_hosts()
         site = hosts.get(host)
         return site is not None and site.workspace_id is not None
 
@@ -163,6 +167,8 @@ class Resolver:
         hosts = self.cache.hosts()
         if hosts is None:
             hosts = await self._load_hosts()
+        elif self.cache.hosts_due:
+            self._refresh_hosts()
         site = hosts.get(host)
         if site is None or not site.served:
             return None
@@ -282,10 +288,26 @@ class Resolver:
             raise
         self.db_breaker.success()
 
-    async def _load_hosts(self) -> Mapping[str, Site]:
+    def _refresh_hosts(self) -> None:
+        """The map of hosts passed its refresh point: reload it in the background while
+        requests go on using it (before, the request at its expiry waited for the query)."""
+        self.cache.hosts_due = False
+        task = asyncio.get_running_loop().create_task(self._reload_hosts())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reload_hosts(self) -> None:
+        try:
+            await self._load_hosts(refresh=True)
+        except Exception:
+            # The map then expires as before: its next request loads it, or serves the
+            # stale one while the database is down.
+            log.warning("reloading the known hosts failed", exc_info=True)
+
+    async def _load_hosts(self, *, refresh: bool = False) -> Mapping[str, Site]:
         async with self._hosts_lock:
             cached = self.cache.hosts()
-            if cached is not None:
+            if cached is not None and not refresh:
                 return cached
             generation = self.cache.generation
             token: bytes | None = None

@@ -6,6 +6,7 @@ one or a few links, which on SQLite took a large share of the web process's CPU 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -124,3 +125,44 @@ def _no_invalidations(cache: RedirectCache, monkeypatch: pytest.MonkeyPatch) -> 
     which would reload them: not what these tests are about, so no invalidation lands."""
     for name in ("invalidate", "invalidate_workspace", "clear"):
         monkeypatch.setattr(cache, name, lambda *args: None)
+
+
+async def test_the_map_of_hosts_reloads_before_it_expires(
+    edge: Edge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past 80 % of its TTL the map of known hosts is reloaded in the background; before,
+    the request at its expiry (one every TTL) waited for the query."""
+    ws = await edge.workspace()
+    link = await edge.link(ws, "https://shop.example.com/item/1")
+    cache = edge.runtime.redirect_cache
+    resolver = edge.app.redirect.resolver
+    now = [time.monotonic()]
+    monkeypatch.setattr(cache, "_clock", lambda: now[0])
+    cache.clear()
+    _no_invalidations(cache, monkeypatch)
+    assert (await edge.http.get(f"/{link.code}")).status_code == 302
+    await resolver.wait_idle()
+    assert cache.hosts() is not None
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "domains.hostname" in str(args[2]) and "links" not in str(args[2]):
+            statements.append(str(args[2]))
+
+    engine = edge.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        now[0] += 0.85 * cache.ttl  # past the map's refresh point, before its expiry
+        assert (await edge.http.get(f"/{link.code}")).status_code == 302
+        for _ in range(50):  # the background reload
+            if not resolver._tasks:
+                break
+            await asyncio.gather(*resolver._tasks, return_exceptions=True)
+        assert len(statements) == 1, statements
+        now[0] += 0.5 * cache.ttl  # past the first load's expiry
+        assert cache.hosts() is not None  # a full TTL from the reload: no request waits
+        assert (await edge.http.get(f"/{link.code}")).status_code == 302
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements

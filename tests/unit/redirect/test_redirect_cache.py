@@ -107,6 +107,25 @@ def test_known_hosts_expire_and_clear_forgets_them() -> None:
     assert cache.get("hop.test", "a") is MISSING
 
 
+def test_known_hosts_fall_due_once_before_they_expire() -> None:
+    clock = Clock()
+    cache = make(clock)  # TTL 30 s
+    cache.put_hosts({"hop.test": SITE}, generation=cache.generation)
+    clock.now += 23
+    assert cache.hosts() == {"hop.test": SITE}
+    assert not cache.hosts_due  # before 80 % of the TTL
+    clock.now += 2
+    assert cache.hosts() == {"hop.test": SITE}  # still served while it reloads
+    assert cache.hosts_due
+    cache.hosts_due = False
+    assert cache.hosts() == {"hop.test": SITE}
+    assert not cache.hosts_due  # once per map, not once per request
+    cache.put_hosts({"hop.test": SITE}, generation=cache.generation)  # reloaded
+    clock.now += 20
+    assert cache.hosts() is not None  # a full TTL from the reload, past the first expiry
+    assert not cache.hosts_due
+
+
 def test_zero_size_or_ttl_caches_nothing() -> None:
     none = RedirectCache(ttl=30, negative_ttl=5, max_entries=0, clock=Clock())
     none.put("hop.test", "a", target(), generation=none.generation)
