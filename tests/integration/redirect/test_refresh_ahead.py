@@ -24,12 +24,7 @@ async def test_links_falling_due_one_by_one_reload_in_one_query(
 ) -> None:
     ws = await edge.workspace()
     links = [await edge.link(ws, f"https://shop.example.com/item/{i}") for i in range(LINKS)]
-    cache = edge.runtime.redirect_cache
-    resolver = edge.app.redirect.resolver
-    now = [time.monotonic()]
-    monkeypatch.setattr(cache, "_clock", lambda: now[0])
-    cache.clear()
-    _no_invalidations(cache, monkeypatch)
+    cache, resolver, now = _cleared_with_a_clock(edge, monkeypatch)
     for link in links:  # loaded at "now"
         assert (await edge.http.get(f"/{link.code}")).status_code == 302
     await resolver.wait_idle()
@@ -120,6 +115,19 @@ def _values(parameters: Any) -> list[Any]:
     return list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
 
 
+def _cleared_with_a_clock(
+    edge: Edge, monkeypatch: pytest.MonkeyPatch
+) -> tuple[RedirectCache, Any, list[float]]:
+    """The redirect cache emptied, on a clock the test moves (``now[0]``), with no
+    invalidation landing; and the resolver."""
+    cache = edge.runtime.redirect_cache
+    now = [time.monotonic()]
+    monkeypatch.setattr(cache, "_clock", lambda: now[0])
+    cache.clear()
+    _no_invalidations(cache, monkeypatch)
+    return cache, edge.app.redirect.resolver, now
+
+
 def _no_invalidations(cache: RedirectCache, monkeypatch: pytest.MonkeyPatch) -> None:
     """The change feed sees the links just created a poll later and drops their entries,
     which would reload them: not what these tests are about, so no invalidation lands."""
@@ -134,12 +142,7 @@ async def test_the_map_of_hosts_reloads_before_it_expires(
     the request at its expiry (one every TTL) waited for the query."""
     ws = await edge.workspace()
     link = await edge.link(ws, "https://shop.example.com/item/1")
-    cache = edge.runtime.redirect_cache
-    resolver = edge.app.redirect.resolver
-    now = [time.monotonic()]
-    monkeypatch.setattr(cache, "_clock", lambda: now[0])
-    cache.clear()
-    _no_invalidations(cache, monkeypatch)
+    cache, resolver, now = _cleared_with_a_clock(edge, monkeypatch)
     assert (await edge.http.get(f"/{link.code}")).status_code == 302
     await resolver.wait_idle()
     assert cache.hosts() is not None
