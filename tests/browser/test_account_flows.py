@@ -49,6 +49,7 @@ def _open(browser: Browser, server: Server, kind: str) -> Session:
 
 
 def _fits(session: Session, kind: str, where: str) -> None:
+    session.page.wait_for_load_state("load")  # measured styled, not mid-navigation
     width = session.page.evaluate("document.documentElement.scrollWidth")
     limit = VIEWPORTS[kind]["viewport"]["width"]
     assert width <= limit, (where, width)

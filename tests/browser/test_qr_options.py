@@ -55,6 +55,7 @@ def test_qr_with_options_and_logo_scans(
         assert found == [short], found
         png_href = page.locator("#qr-png").get_attribute("href") or ""
         assert "logo=1" in png_href and "download=1" in png_href
+        page.wait_for_load_state("load")  # measured styled, not mid-navigation
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         s.screenshot(f"qr-options-{width}-{locale}")
         assert s.csp_violations() == []

@@ -9,6 +9,7 @@ import typer
 
 from hoplink.cli import _common
 from hoplink.config import ConfigError
+from hoplink.ingest.redis_stream import check_production_mode
 from hoplink.ingest.worker import run_worker
 from hoplink.observability import logs, metrics
 
@@ -53,6 +54,10 @@ def worker(
         $ hoplink worker
     """
     settings = _common.settings(data_dir=data_dir, worker_metrics_port=metrics_port)
+    try:  # a configuration mistake first: production mode on SQLite has no file to find
+        check_production_mode(settings)
+    except ConfigError as exc:
+        _common.fail(f"configuration error:\n{exc}", code=2)
     # Only serve and db upgrade create an installation; serve's own worker child is
     # started as ``python -m hoplink.ingest.child`` once serve has created it.
     _common.require_installation(settings)
