@@ -136,21 +136,17 @@ class Resolver:
     async def site(self, host: str) -> Site | None:
         """The short domain ``host`` names, from memory (the whole map is reloaded only after
         a domain change or once per cache TTL), or None: not a served host."""
-        hosts = self.cache.hosts()
+        hosts = self._cached_hosts()
         if hosts is None:
             hosts = await self._hosts_or_stale()
-        elif self.cache.hosts_due:
-            self._refresh_hosts()
         site = hosts.get(host)
         return site if site is not None and site.served else None
 
     async def custom(self, host: str) -> bool:
         """Whether ``host`` is a workspace's custom domain, served or not (pending, removed)."""
-        hosts = self.cache.hosts()
+        hosts = self._cached_hosts()
         if hosts is None:
             hosts = await self._hosts_or_stale()
-        elif self.cache.hosts_due:
-            self._refresh_hosts()
         site = hosts.get(host)
         return site is not None and site.workspace_id is not None
 
@@ -164,11 +160,9 @@ class Resolver:
             return hosts
 
     async def _load(self, host: str, code: str) -> Target | None:
-        hosts = self.cache.hosts()
+        hosts = self._cached_hosts()
         if hosts is None:
             hosts = await self._load_hosts()
-        elif self.cache.hosts_due:
-            self._refresh_hosts()
         site = hosts.get(host)
         if site is None or not site.served:
             return None
@@ -287,6 +281,14 @@ class Resolver:
             self.db_breaker.failure()
             raise
         self.db_breaker.success()
+
+    def _cached_hosts(self) -> Mapping[str, Site] | None:
+        """The map of hosts in memory (None: load it), starting its background reload once
+        it passed its refresh point. A plain call: ``site()`` is on every request."""
+        hosts = self.cache.hosts()
+        if hosts is not None and self.cache.hosts_due:
+            self._refresh_hosts()
+        return hosts
 
     def _refresh_hosts(self) -> None:
         """The map of hosts passed its refresh point: reload it in the background while
