@@ -16,6 +16,7 @@ from hoplink.analytics.query import MAX_TOP, StatsQuery, parse_scope, parse_stat
 from hoplink.analytics.service import StatsResult, run_breakdown, run_stats
 from hoplink.api.deps import Principal, RuntimeDep, require
 from hoplink.api.schemas import problem_responses
+from hoplink.attachments import attachment, safe_name_part
 
 # 200 is JSON, or the series/breakdown as CSV with format=csv.
 _CSV: dict[int | str, dict[str, Any]] = {
@@ -166,7 +167,7 @@ Params = Annotated[_Params, Depends()]
 
 
 def _filename(query: StatsQuery, what: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in query.scope.label)
+    safe = safe_name_part(query.scope.label)
     return (
         f"hoplink-{safe}-{what}-{query.start.date().isoformat()}-{query.end.date().isoformat()}.csv"
     )
@@ -180,7 +181,7 @@ def _csv(body: str, filename: str) -> Response:
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )
 
 

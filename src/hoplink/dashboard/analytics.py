@@ -22,6 +22,7 @@ from hoplink.analytics.conversions import run_report
 from hoplink.analytics.models import BREAKDOWNS, Granularity, ScopeKind, StatsScope
 from hoplink.analytics.query import StatsQuery, parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
+from hoplink.attachments import attachment, safe_name_part
 from hoplink.dashboard.charts import NARROW, WIDE, series_svg
 from hoplink.dashboard.context import Viewer, load_viewer, services
 from hoplink.dashboard.conversions import MODEL_NAMES
@@ -303,10 +304,10 @@ async def analytics_csv(request: Request) -> Response:
     t = result.totals
     rows.append(("totals", "", "", t.pv, t.human_pv, t.bot_pv, t.uv, ""))
     q = result.query
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in q.scope.label)
+    safe = safe_name_part(q.scope.label)
     filename = f"hoplink-{v.workspace.slug}-{safe}-{q.start.date()}-{q.end.date()}.csv"
     return Response(
         "\ufeff" + csv_text(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )

@@ -416,3 +416,16 @@ async def test_a_redirect_shows_up_in_the_stats_within_two_seconds(
             assert time.monotonic() - clicked < 2.0, "the click did not show up within 2 s"
             await asyncio.sleep(0.05)
         assert stats.json()["totals"] == {"pv": 1, "human_pv": 1, "bot_pv": 0, "uv": 1}
+
+
+async def test_csv_export_of_a_scope_named_in_chinese(api: Api) -> None:
+    """A tag named 双11 in the file name made the header un-encodable (500)."""
+    _ws, headers = await api.tenant()
+    body = {"url": "https://shop.example.com/a", "tags": ["双11 大促"]}
+    assert (await api.http.post("/api/v1/links", json=body, headers=headers)).status_code == 201
+    for path in ("/api/v1/stats/tag/双11 大促", "/api/v1/stats/tag/双11 大促/breakdown/countries"):
+        r = await _get(api, path, headers, format="csv")
+        assert r.status_code == 200, r.text
+        disposition = r.headers["content-disposition"]
+        assert disposition.startswith('attachment; filename="hoplink-tag-_11___-')
+        assert "filename*=UTF-8''hoplink-tag-%E5%8F%8C11_%E5%A4%A7%E4%BF%83-" in disposition

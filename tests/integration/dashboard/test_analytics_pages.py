@@ -66,6 +66,17 @@ async def test_breakdowns_bots_scopes_and_export(dash: Dash) -> None:
     assert len([r for r in rows if r[0] == "series"]) == 24
 
 
+async def test_csv_export_of_a_tag_named_in_chinese(dash: Dash) -> None:
+    """The tag's name goes into the file name: 双11 made the header un-encodable (500)."""
+    b, ws = await dash.signed_in(Role.VIEWER)
+    await dash.link(ws, tags=["双11"])
+    export = await b.get(f"/app/w/{ws.slug}/analytics.csv?scope=tag:双11&range=24h")
+    assert export.status_code == 200
+    disposition = export.headers["content-disposition"]
+    assert disposition.startswith(f'attachment; filename="hoplink-{ws.slug}-tag-_11-')
+    assert f"filename*=UTF-8''hoplink-{ws.slug}-tag-%E5%8F%8C11-" in disposition
+
+
 async def test_chinese_numbers_and_a_bad_custom_range(dash: Dash) -> None:
     b, ws = await dash.signed_in()
     zh = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
