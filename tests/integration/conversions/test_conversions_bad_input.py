@@ -15,6 +15,7 @@ from conv_support import click, post, shop, write_clicks
 from sqlalchemy import func, select
 
 from api_client import Api, assert_problem, running_api
+from hoplink.accounts.models import Scope
 from hoplink.storage import tables as t
 
 GOOD = {"type": "purchase", "order_id": "SO-1", "amount": 1000, "currency": "USD"}
@@ -195,3 +196,38 @@ async def test_another_workspaces_click_id_is_answered_as_unknown(api: Api) -> N
     async with api.db.transaction(write=False) as tx:
         rows = (await tx.conn.execute(select(t.order_touches))).all()
     assert rows == []
+
+
+async def test_an_unreadable_csv_upload_is_a_422_not_a_500(api: Api) -> None:
+    """A cell longer than the csv module's field limit (128 KiB) raised csv.Error, which
+    went up as a 500 from the spend import, the order export import and the exchange-rate
+    upload; each now names the field and the line, and stores nothing."""
+    s = await shop(api)
+    csv_headers = s.headers | {"Content-Type": "text/csv"}
+    huge = "x" * 200_000
+    spend = f"date,campaign,spend\n2026-11-04,{huge},1.00\n"
+    r = await api.http.post(
+        "/api/v1/spend/import?format=generic", content=spend.encode(), headers=csv_headers
+    )
+    body = assert_problem(r, 422, "invalid_input", "file")
+    error = body["errors"][0]
+    assert error["code"] == "unreadable_csv" and "line 2" in error["message"]
+    orders = f"order_id,placed_at,amount,currency\nSO-1,2026-11-04,{huge},USD\n"
+    r = await api.http.post(
+        "/api/v1/conversions/import",
+        params={"preset": "generic"},
+        content=orders.encode(),
+        headers=csv_headers,
+    )
+    assert_problem(r, 422, "invalid_input", "file")
+    _, operator = await api.tenant("Platform Ops", frozenset({Scope.RATES_WRITE}))
+    rates = f"2026-11-01,USD,CNY,{huge}\n"
+    r = await api.http.post(
+        "/api/v1/fx/rates", content=rates.encode(), headers=operator | {"Content-Type": "text/csv"}
+    )
+    assert_problem(r, 422, "invalid_input", "rows")
+    assert await _stored(api) == 0
+    async with api.db.transaction(write=False) as tx:
+        for table in (t.ad_spend, t.fx_rates):
+            count = select(func.count()).select_from(table)
+            assert (await tx.conn.execute(count)).scalar_one() == 0
