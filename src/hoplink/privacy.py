@@ -2,10 +2,12 @@
 
 The export is one JSON object streamed in chunks (``format``, ``version``, ``exported_at``,
 then one array per section: the workspace, its members, every table holding its rows,
-link-tag pairs). API key hashes, visitors' contact addresses and visitor hashes are left
-out. The erase deletes every row that carries the workspace's id and then the workspace
-row itself (no tombstone); what is kept is the audit entry of the erase (with the slug,
-never the id) and its links' codes, retired so no one else can ever be given them.
+link-tag pairs). Secrets in any form (API and ingest key hashes, invitation and public
+stats token hashes, sealed webhook secrets and ad platform credentials), visitors'
+contact addresses and visitor hashes are left out. The erase deletes every row that
+carries the workspace's id and then the workspace row itself (no tombstone); what is kept
+is the audit entry of the erase (with the slug, never the id) and its links' codes,
+retired so no one else can ever be given them.
 """
 
 from __future__ import annotations

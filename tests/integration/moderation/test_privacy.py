@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,16 @@ from sqlalchemy import func, select
 
 from api_client import Api, assert_problem
 from hoplink import audit
+from hoplink.accounts import invitations
 from hoplink.accounts.models import Scope
 from hoplink.accounts.users import add_member, create_user
+from hoplink.conversions.ingest_keys import create_ingest_key
+from hoplink.links import public_stats
 from hoplink.moderation import reports
 from hoplink.moderation import service as moderation
 from hoplink.storage.tables import metadata
+from hoplink.webhooks import service as webhooks
+from hoplink.webhooks.secrets import SecretBox
 from hoplink.workspaces.models import Role, Workspace
 
 ADMIN = frozenset(Scope)
@@ -243,3 +250,51 @@ async def test_cli_export_and_erase(api: Api, tmp_path: Path) -> None:
     erased = await cli._erase(settings, ws.slug)
     assert erased.rows["links"] == 3
     assert await _rows_mentioning(api, ws.id) == {}
+
+
+# Columns named like a secret that an export may carry: a domain's verification token is
+# what the workspace itself publishes (DNS TXT, well-known file).
+_PUBLIC = {("domains", "token"), ("workspace_domains", "token")}
+_SECRET_LIKE = re.compile(r"hash|_enc$|secret|credential|token|password")
+
+
+async def test_export_leaves_out_every_secret_in_any_form(api: Api) -> None:
+    """Ingest key hashes, invitation and public-stats token hashes and sealed webhook
+    secrets were exported (API key hashes and ad credentials already were not)."""
+    ws, auth, links = await _populate(api, "Acme")
+    settings = api.app.settings
+    async with api.db.transaction() as tx:
+        endpoint, raw_secret = await webhooks.create_endpoint(
+            tx,
+            workspace_id=ws.id,
+            url="https://hooks.example.com/in",
+            events=("link.created",),
+            box=SecretBox(settings.resolve_secret_key()),
+        )
+        _, raw_ingest = await create_ingest_key(
+            tx, workspace_id=ws.id, name="shop", created_by=None
+        )
+        await public_stats.enable(tx, workspace=ws, link_id=links[0]["id"])
+        await invitations.invite(
+            tx,
+            workspace=ws,
+            email="new@acme.example",
+            role=Role.VIEWER,
+            lifetime=timedelta(days=1),
+            actor=None,
+        )
+    r = await api.http.get("/api/v1/workspace/export", headers=auth)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert [e["id"] for e in data["webhook_endpoints"]] == [endpoint.id]
+    assert len(data["ingest_keys"]) == 1 and len(data["invitations"]) == 1
+    assert len(data["public_stats"]) == 1
+    async with api.db.transaction(write=False) as tx:
+        sealed = await tx.conn.scalar(select(metadata.tables["webhook_endpoints"].c.secret_enc))
+    assert sealed not in r.text and raw_secret not in r.text and raw_ingest not in r.text
+    for section, rows in data.items():
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            named = {c for c in row if _SECRET_LIKE.search(c)} - {"previous_secret_until"}
+            assert all((section, c) in _PUBLIC for c in named), (section, named)
