@@ -186,6 +186,7 @@ async def create_destination(
             click_event_name=body.click_event_name,
             test_code=body.test_code,
             enabled=body.enabled,
+            actor=who.actor,
         )
     return DestinationOut.of(dest)
 
@@ -221,6 +222,7 @@ async def update_destination(
                 test_code=body.test_code,
                 enabled=body.enabled,
             ),
+            actor=who.actor,
         )
     return DestinationOut.of(dest)
 
@@ -229,7 +231,7 @@ async def update_destination(
 async def delete_destination(destination_id: str, who: Admin, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
         await service.delete_destination(
-            tx, workspace_id=who.workspace.id, destination_id=destination_id
+            tx, workspace_id=who.workspace.id, destination_id=destination_id, actor=who.actor
         )
     return Response(status_code=204)
 

@@ -29,7 +29,9 @@ class PublicStatsOut(BaseModel):
 )
 async def enable_public_stats(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> PublicStatsOut:
     async with runtime.db.transaction() as tx:
-        token = await public_stats.enable(tx, workspace=who.workspace, link_id=link_id)
+        token = await public_stats.enable(
+            tx, workspace=who.workspace, link_id=link_id, actor=who.actor
+        )
     s = runtime.settings
     return PublicStatsOut(url=f"{s.short_url_scheme}://{s.domain}{public_stats.PATH}{token}")
 
@@ -41,5 +43,5 @@ async def enable_public_stats(link_id: str, who: LinksWrite, runtime: RuntimeDep
 )
 async def revoke_public_stats(link_id: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        await public_stats.revoke(tx, workspace=who.workspace, link_id=link_id)
+        await public_stats.revoke(tx, workspace=who.workspace, link_id=link_id, actor=who.actor)
     return Response(status_code=204)

@@ -190,6 +190,7 @@ async def create_endpoint(body: EndpointIn, who: Admin, runtime: RuntimeDep) -> 
             box=_box(runtime),
             description=body.description,
             enabled=body.enabled,
+            actor=who.actor,
         )
     return EndpointWithSecret(**EndpointOut.of(endpoint).model_dump(), secret=secret)
 
@@ -219,6 +220,7 @@ async def update_endpoint(
             events=None if body.events is None else service.parse_events(body.events),
             enabled=body.enabled,
             description=body.description,
+            actor=who.actor,
         )
     return EndpointOut.of(endpoint)
 
@@ -226,7 +228,9 @@ async def update_endpoint(
 @router.delete("/webhooks/{endpoint_id}", status_code=204, summary="Delete an endpoint")
 async def delete_endpoint(endpoint_id: str, who: Admin, runtime: RuntimeDep) -> Response:
     async with runtime.db.transaction() as tx:
-        await service.delete_endpoint(tx, workspace_id=who.workspace.id, endpoint_id=endpoint_id)
+        await service.delete_endpoint(
+            tx, workspace_id=who.workspace.id, endpoint_id=endpoint_id, actor=who.actor
+        )
     return Response(status_code=204)
 
 
@@ -245,6 +249,7 @@ async def rotate_secret(
             endpoint_id=endpoint_id,
             box=_box(runtime),
             overlap=timedelta(seconds=body.overlap_seconds),
+            actor=who.actor,
         )
     return EndpointWithSecret(**EndpointOut.of(endpoint).model_dump(), secret=secret)
 

@@ -58,6 +58,17 @@ TOTP_DISABLED = "totp.disabled"
 TOTP_RECOVERY_USED = "totp.recovery_code_used"
 TOTP_RECOVERY_RENEWED = "totp.recovery_codes_renewed"
 WORKSPACE_TOTP_RULE = "workspace.totp_rule"
+# Where a workspace's data goes out: webhook endpoints (every link, click and order event
+# to a URL of its choosing), ad platform integrations, a link's public stats page.
+WEBHOOK_CREATED = "webhook.created"
+WEBHOOK_CHANGED = "webhook.changed"
+WEBHOOK_DELETED = "webhook.deleted"
+WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"  # noqa: S105 - an action name
+INTEGRATION_CREATED = "integration.created"
+INTEGRATION_CHANGED = "integration.changed"
+INTEGRATION_DELETED = "integration.deleted"
+PUBLIC_STATS_ENABLED = "public_stats.enabled"
+PUBLIC_STATS_REVOKED = "public_stats.revoked"
 
 ACTIONS: tuple[str, ...] = (
     APIKEY_CREATED,
@@ -67,6 +78,9 @@ ACTIONS: tuple[str, ...] = (
     DOMAIN_VERIFIED,
     INGEST_KEY_CREATED,
     INGEST_KEY_REVOKED,
+    INTEGRATION_CHANGED,
+    INTEGRATION_CREATED,
+    INTEGRATION_DELETED,
     INVITATION_ACCEPTED,
     INVITATION_CREATED,
     INVITATION_REVOKED,
@@ -79,6 +93,8 @@ ACTIONS: tuple[str, ...] = (
     PASSWORD_CHANGED,
     PASSWORD_RESET,
     PASSWORD_RESET_ISSUED,
+    PUBLIC_STATS_ENABLED,
+    PUBLIC_STATS_REVOKED,
     REPORT_DISMISSED,
     REPORT_RESOLVED,
     SESSIONS_ENDED,
@@ -99,6 +115,10 @@ ACTIONS: tuple[str, ...] = (
     WORKSPACE_SUSPENDED,
     WORKSPACE_TOTP_RULE,
     WORKSPACE_VERIFIED,
+    WEBHOOK_CHANGED,
+    WEBHOOK_CREATED,
+    WEBHOOK_DELETED,
+    WEBHOOK_SECRET_ROTATED,
 )
 
 # A detail value longer than this is cut (an edited destination can be a very long URL).

@@ -58,6 +58,7 @@ async def _add(settings: Settings, ref: str, values: dict[str, Any]) -> Destinat
             tx,
             workspace_id=ws.id,
             box=SecretBox(settings.resolve_secret_key()),
+            actor="cli",
             **values,
         )
 

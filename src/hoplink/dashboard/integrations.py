@@ -106,6 +106,7 @@ async def add(request: Request) -> Response:
                 box=SecretBox(runtime.settings.resolve_secret_key()),
                 click_sample_rate=rate,
                 test_code=values["test_code"] or None,
+                actor=v.actor,
             )
     except InvalidInput as exc:
         errors = errors_by_field(exc)
@@ -161,7 +162,10 @@ async def delete(request: Request) -> Response:
     _changeable(v)
     async with services(request).runtime.db.transaction() as tx:
         await service.delete_destination(
-            tx, workspace_id=v.workspace.id, destination_id=request.path_params["fwd"]
+            tx,
+            workspace_id=v.workspace.id,
+            destination_id=request.path_params["fwd"],
+            actor=v.actor,
         )
     flash(request, gettext(request, "The integration was deleted."))
     return RedirectResponse(f"{v.base}/settings/integrations", status_code=303)

@@ -41,7 +41,7 @@ async def enable(request: Request) -> Response:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
         token = await public_stats.enable(
-            tx, workspace=v.workspace, link_id=request.path_params["id"]
+            tx, workspace=v.workspace, link_id=request.path_params["id"], actor=v.actor
         )
     flash(
         request,
@@ -59,6 +59,8 @@ async def revoke(request: Request) -> Response:
     async with runtime.db.transaction() as tx:
         v = await load_viewer(tx, request, request.path_params["ws"])
         v.require_edit()
-        await public_stats.revoke(tx, workspace=v.workspace, link_id=request.path_params["id"])
+        await public_stats.revoke(
+            tx, workspace=v.workspace, link_id=request.path_params["id"], actor=v.actor
+        )
     flash(request, gettext(request, "The public stats page is off; its address no longer works."))
     return RedirectResponse(f"{v.base}/links/{request.path_params['id']}", status_code=303)

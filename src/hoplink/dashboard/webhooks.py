@@ -90,6 +90,7 @@ async def add(request: Request) -> Response:
                 url=checked,
                 events=events,
                 box=SecretBox(runtime.settings.resolve_secret_key()),
+                actor=v.actor,
             )
     except InvalidInput as exc:
         return await _page(
@@ -107,7 +108,10 @@ async def delete(request: Request) -> Response:
     _changeable(v)
     async with services(request).runtime.db.transaction() as tx:
         await service.delete_endpoint(
-            tx, workspace_id=v.workspace.id, endpoint_id=request.path_params["hook"]
+            tx,
+            workspace_id=v.workspace.id,
+            endpoint_id=request.path_params["hook"],
+            actor=v.actor,
         )
     flash(request, gettext(request, "The webhook endpoint was deleted."))
     return RedirectResponse(f"{v.base}/settings/webhooks", status_code=303)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hoplink import audit
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.forwarding.models import EVENTS, Destination, Kind
 from hoplink.forwarding.platforms import PLATFORMS
@@ -135,6 +136,7 @@ async def create_destination(
     click_event_name: str | None = None,
     test_code: str | None = None,
     enabled: bool = True,
+    actor: str | None = None,
 ) -> Destination:
     values = _checked(
         kind,
@@ -173,6 +175,14 @@ async def create_destination(
         updated_at=now,
     )
     await repo.insert_destination(destination)
+    await audit.record(
+        tx,
+        action=audit.INTEGRATION_CREATED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=destination.id,
+        detail={"kind": kind.value, "account_id": destination.account_id},
+    )
     return destination
 
 
@@ -184,7 +194,13 @@ async def get_destination(tx: Tx, *, workspace_id: str, destination_id: str) -> 
 
 
 async def update_destination(
-    tx: Tx, *, workspace_id: str, destination_id: str, changes: Changes, box: SecretBox
+    tx: Tx,
+    *,
+    workspace_id: str,
+    destination_id: str,
+    changes: Changes,
+    box: SecretBox,
+    actor: str | None = None,
 ) -> Destination:
     current = await get_destination(tx, workspace_id=workspace_id, destination_id=destination_id)
     values = _checked(current.kind, changes)
@@ -194,13 +210,36 @@ async def update_destination(
         values["credential_hint"] = secret[-4:]
     values["updated_at"] = utcnow()
     await tx.forwarding(workspace_id).update_destination(current.id, values)
+    changed = {"credential" if k.startswith("credential") else k for k in values}
+    detail = {"changed": " ".join(sorted(changed - {"updated_at"}))}
+    if values.get("account_id", current.account_id) != current.account_id:
+        detail |= {"old_account_id": current.account_id, "account_id": str(values["account_id"])}
+    await audit.record(
+        tx,
+        action=audit.INTEGRATION_CHANGED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=current.id,
+        detail=detail,
+    )
     return await get_destination(tx, workspace_id=workspace_id, destination_id=destination_id)
 
 
-async def delete_destination(tx: Tx, *, workspace_id: str, destination_id: str) -> None:
+async def delete_destination(
+    tx: Tx, *, workspace_id: str, destination_id: str, actor: str | None = None
+) -> None:
     """Delete the destination with its journal and queued events."""
+    current = await get_destination(tx, workspace_id=workspace_id, destination_id=destination_id)
     if not await tx.forwarding(workspace_id).delete_destination(destination_id):
         raise NotFound("no integration with this id")
+    await audit.record(
+        tx,
+        action=audit.INTEGRATION_DELETED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=destination_id,
+        detail={"kind": current.kind.value, "account_id": current.account_id},
+    )
 
 
 async def replay(

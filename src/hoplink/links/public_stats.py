@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from hoplink import audit
 from hoplink.analytics.query import parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
 from hoplink.errors import NotFound
@@ -40,20 +41,38 @@ async def _link(tx: Tx, workspace: Workspace, link_id: str) -> Link:
     return link
 
 
-async def enable(tx: Tx, *, workspace: Workspace, link_id: str) -> str:
+async def enable(tx: Tx, *, workspace: Workspace, link_id: str, actor: str | None = None) -> str:
     """Make the link's stats public; the new token (shown once)."""
     link = await _link(tx, workspace, link_id)
     token = secrets.token_urlsafe(32)
     await tx.public_stats.replace(
         workspace_id=workspace.id, link_id=link.id, token_hash=_hash(token), at=utcnow()
     )
+    await audit.record(
+        tx,
+        action=audit.PUBLIC_STATS_ENABLED,
+        actor=actor,
+        workspace_id=workspace.id,
+        target=link.id,
+        detail={"code": link.code},
+    )
     return token
 
 
-async def revoke(tx: Tx, *, workspace: Workspace, link_id: str) -> bool:
+async def revoke(tx: Tx, *, workspace: Workspace, link_id: str, actor: str | None = None) -> bool:
     """Take the page down; whether there was one."""
     link = await _link(tx, workspace, link_id)
-    return await tx.public_stats.revoke(workspace_id=workspace.id, link_id=link.id)
+    if not await tx.public_stats.revoke(workspace_id=workspace.id, link_id=link.id):
+        return False
+    await audit.record(
+        tx,
+        action=audit.PUBLIC_STATS_REVOKED,
+        actor=actor,
+        workspace_id=workspace.id,
+        target=link.id,
+        detail={"code": link.code},
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)

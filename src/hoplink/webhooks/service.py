@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hoplink import audit
 from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.ids import new_id, utcnow
 from hoplink.links.urls import canonicalize_destination
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 MAX_ENDPOINTS = 20  # per workspace
 MAX_OVERLAP = timedelta(days=7)
 DEFAULT_OVERLAP = timedelta(hours=24)
+
+
+def _host(url: str) -> str:
+    """What the audit log keeps of an endpoint's URL: its host and port. The path or query
+    of a receiver's URL often is its secret (chat and automation tools' hook URLs)."""
+    return split_host_port(url)[0] if "://" in url else url[:64]
 
 
 def parse_events(values: Iterable[str], *, field: str = "events") -> tuple[str, ...]:
@@ -87,6 +94,7 @@ async def create_endpoint(
     box: SecretBox,
     description: str | None = None,
     enabled: bool = True,
+    actor: str | None = None,
 ) -> tuple[Endpoint, str]:
     """A new endpoint (``url`` already checked by ``check_endpoint_url``) and its raw
     secret, which is never shown again."""
@@ -111,6 +119,14 @@ async def create_endpoint(
         updated_at=now,
     )
     await repo.insert_endpoint(endpoint)
+    await audit.record(
+        tx,
+        action=audit.WEBHOOK_CREATED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=endpoint.id,
+        detail={"host": _host(url), "events": " ".join(events)},
+    )
     return endpoint, secret
 
 
@@ -130,6 +146,7 @@ async def update_endpoint(
     events: tuple[str, ...] | None = None,
     enabled: bool | None = None,
     description: str | None = None,
+    actor: str | None = None,
 ) -> Endpoint:
     endpoint = await get_endpoint(tx, workspace_id=workspace_id, endpoint_id=endpoint_id)
     values: dict[str, object] = {"updated_at": utcnow()}
@@ -142,6 +159,17 @@ async def update_endpoint(
     if description is not None:
         values["description"] = description
     await tx.webhooks(workspace_id).update_endpoint(endpoint.id, values)
+    detail = {"changed": " ".join(sorted(k for k in values if k != "updated_at"))}
+    if url is not None and url != endpoint.url:
+        detail |= {"old_host": _host(endpoint.url), "host": _host(url)}
+    await audit.record(
+        tx,
+        action=audit.WEBHOOK_CHANGED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=endpoint.id,
+        detail=detail,
+    )
     return await get_endpoint(tx, workspace_id=workspace_id, endpoint_id=endpoint_id)
 
 
@@ -153,6 +181,7 @@ async def rotate_secret(
     box: SecretBox,
     overlap: timedelta = DEFAULT_OVERLAP,
     now: datetime | None = None,
+    actor: str | None = None,
 ) -> tuple[Endpoint, str]:
     """A new secret (returned raw, once); the old one keeps signing too for ``overlap``
     (0 to 7 days), so a receiver can switch without missing a message."""
@@ -170,6 +199,14 @@ async def rotate_secret(
         "updated_at": now,
     }
     await tx.webhooks(workspace_id).update_endpoint(endpoint.id, values)
+    await audit.record(
+        tx,
+        action=audit.WEBHOOK_SECRET_ROTATED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=endpoint.id,
+        detail={"overlap_seconds": str(int(overlap.total_seconds()))},
+    )
     return replace(endpoint, **values), secret  # type: ignore[arg-type]
 
 
@@ -185,10 +222,21 @@ def signing_secrets(endpoint: Endpoint, *, box: SecretBox, now: datetime) -> lis
     return found
 
 
-async def delete_endpoint(tx: Tx, *, workspace_id: str, endpoint_id: str) -> None:
+async def delete_endpoint(
+    tx: Tx, *, workspace_id: str, endpoint_id: str, actor: str | None = None
+) -> None:
     """Delete the endpoint with its messages and their delivery log."""
+    endpoint = await get_endpoint(tx, workspace_id=workspace_id, endpoint_id=endpoint_id)
     if not await tx.webhooks(workspace_id).delete_endpoint(endpoint_id):
         raise NotFound("no webhook endpoint with this id")
+    await audit.record(
+        tx,
+        action=audit.WEBHOOK_DELETED,
+        actor=actor,
+        workspace_id=workspace_id,
+        target=endpoint_id,
+        detail={"host": _host(endpoint.url)},
+    )
 
 
 async def replay_failed(
