@@ -19,6 +19,22 @@ from hoplink.observability import logs
 from hoplink.observability.metrics import RequestRecorder
 
 log = structlog.stdlib.get_logger("hoplink.request")
+
+# Paths whose rest is a bearer secret — a password reset or invitation link (the
+# dashboard's /app/reset/, /app/invite/), a public stats page (/stats/): the database
+# keeps only their SHA-256, so a log line must not keep them either.
+_SECRET_PATHS = ("/app/reset/", "/app/invite/", "/stats/")
+MASK = "[secret]"
+
+
+def loggable_path(path: str) -> str:
+    """``path`` with a secret it carries replaced by ``[secret]``."""
+    for prefix in _SECRET_PATHS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + MASK
+    return path
+
+
 _REQUEST_ID = b"x-request-id"
 
 
@@ -72,7 +88,7 @@ class Observer:
                 log.info(
                     "request",
                     method=scope["method"],
-                    path=scope["path"],
+                    path=loggable_path(scope["path"]),
                     status=status,
                     ms=round(seconds * 1000, 1),
                 )

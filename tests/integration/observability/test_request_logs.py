@@ -61,6 +61,14 @@ async def test_request_ids_are_echoed_and_logged_without_the_client_address(
         for unsafe in (CLIENT_IP, "a b", "x" * 200, "id\\nforged=1"):
             r = await app.http.get("/healthz", headers={"X-Request-ID": unsafe})
             assert r.headers["x-request-id"] not in (unsafe, generated, given)
+        # A reset or invitation link, a public stats page: the path is a bearer secret.
+        secrets = {
+            "/app/reset/": "resetTOKENresetTOKENresetTOKEN0123456789ab",
+            "/app/invite/": "inviteTOKENinviteTOKENinviteTOKEN012345678",
+            "/stats/": "statsTOKENstatsTOKENstatsTOKEN0123456789abc",
+        }
+        for prefix, token in secrets.items():
+            assert (await app.http.get(prefix + token)).status_code == 404
         # The redirect path answers without one (nothing is logged per redirect).
         redirect = await app.http.get(f"/{link.code}")
         assert redirect.status_code == 302 and "x-request-id" not in redirect.headers
@@ -70,12 +78,15 @@ async def test_request_ids_are_echoed_and_logged_without_the_client_address(
 
     text = json_log.getvalue()
     assert CLIENT_IP not in text and "2001:db8::77" not in text
+    assert not any(token in text for token in secrets.values())
     lines = _lines(json_log)  # every line is one JSON object
     requests = [line for line in lines if line.get("logger") == "hoplink.request"]
     by_id = {line["request_id"]: line for line in requests}
     assert by_id[given]["path"] == "/api/v1/links" and by_id[given]["status"] == 401
     assert by_id[generated]["path"] == "/app/signin" and by_id[generated]["status"] == 200
     assert all(line["level"] == "info" and "timestamp" in line for line in requests)
+    logged = {str(line["path"]) for line in requests}
+    assert {"/app/reset/[secret]", "/app/invite/[secret]", "/stats/[secret]"} <= logged
     assert not any(line.get("path") in ("/healthz", f"/{link.code}") for line in requests)
     scrubbed = [line for line in lines if "connection from" in str(line.get("event"))]
     assert scrubbed and scrubbed[0]["event"] == "connection from [ip]:50123 lost"
