@@ -18,9 +18,7 @@ mapped column holds ``hl_click`` (or a link id); the others are kept as unattrib
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hoplink import csvtext
 from hoplink.conversions.money import CURRENCIES, MAX_AMOUNT, exponent
 from hoplink.errors import FieldError, InvalidInput
 
@@ -343,7 +342,10 @@ def parse_export(
         raise InvalidInput(FieldError("preset", "invalid", f"use one of {', '.join(PRESETS)}"))
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
-    lines = list(csv.reader(io.StringIO(text), delimiter=_delimiter(first, preset)))
+    try:
+        lines = csvtext.rows(text, delimiter=_delimiter(first, preset))
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput(FieldError("file", exc.code, str(exc))) from None
     start = None
     index: dict[str, int] = {}
     used: dict[str, str] = {}

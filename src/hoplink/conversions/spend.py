@@ -26,13 +26,12 @@ Totals rows ("Total: …", an empty day) are skipped.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from hoplink import csvtext
 from hoplink.conversions.money import CURRENCIES, MAX_AMOUNT, exponent
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import utcnow
@@ -131,7 +130,10 @@ def parse_spend_csv(text: str, *, fmt: str, default_currency: str) -> list[Spend
     if fmt not in FORMATS:
         raise InvalidInput(FieldError("format", "invalid", f"use one of {', '.join(FORMATS)}"))
     cols = _COLUMNS[fmt]
-    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    try:
+        lines = csvtext.rows(text.lstrip("\ufeff"))
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput(FieldError("file", exc.code, str(exc))) from None
     start = None
     index: dict[str, int | None] = {}
     for n, cells in enumerate(lines[:20]):
