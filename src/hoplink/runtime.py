@@ -119,7 +119,7 @@ class Runtime:
                         f" {migrate.head_revision()}: run `hoplink db upgrade` first"
                     )
             async with db.transaction() as tx:
-                domain = await ensure_default_domain(tx, settings.domain)
+                domain = await ensure_default_domain(tx, settings.domain, move=serve)
             salts = VisitorSalts(db, secret_key=settings.resolve_secret_key())
             if serve:
                 await salts.prepare()

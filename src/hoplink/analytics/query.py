@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from hoplink.analytics.models import Granularity, Metric, ScopeKind, StatsScope
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.instants import OUT_OF_RANGE, in_utc
 
 MAX_RANGE_DAYS = 400
 DEFAULT_DAYS = 7
@@ -80,7 +81,10 @@ def _parse_bound(value: str, *, field: str, tz: ZoneInfo, is_end: bool) -> datet
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T", 1))
     except (ValueError, OverflowError):
         raise InvalidInput(FieldError(field, "invalid_datetime", _EXAMPLE)) from None
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    parsed = parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+    if in_utc(parsed) is None:
+        raise InvalidInput(FieldError(field, "out_of_range", OUT_OF_RANGE))
+    return parsed
 
 
 def parse_scope(kind: str, ref: str | None = None) -> StatsScope:

@@ -19,6 +19,7 @@ from hoplink.analytics.query import parse_scope
 from hoplink.api.deps import RuntimeDep
 from hoplink.api.schemas import problem_responses
 from hoplink.api.stats import Params, StatsRead
+from hoplink.errors import FieldError, InvalidInput
 
 router = APIRouter(prefix="/stats/conversions", tags=["stats"], responses=problem_responses(404))
 
@@ -125,13 +126,21 @@ Model = Annotated[
 ]
 Group = Annotated[
     list[str],
-    Query(description=f"Breakdowns to include, any of {', '.join(GROUPS)} (repeatable)"),
+    Query(
+        description=f"Breakdowns to include, any of {', '.join(GROUPS)} (repeatable;"
+        " one with format=csv)"
+    ),
 ]
 
 
 async def _report(
     scope: StatsScope, who: Any, runtime: RuntimeDep, p: Any, model: str | None, group: list[str]
 ) -> Response:
+    if p.format == "csv" and len(set(group)) > 1:
+        # The CSV's columns are one breakdown's: a second one has nowhere to go.
+        raise InvalidInput(
+            FieldError("group", "one_group_in_csv", "a CSV holds one group; ask once per group")
+        )
     query = p.query(who, scope)
     async with runtime.db.transaction(write=False) as tx:
         report = await run_report(

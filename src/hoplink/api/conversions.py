@@ -55,6 +55,7 @@ from hoplink.errors import (
 from hoplink.ids import utcnow
 from hoplink.ratelimit import enforce, parse_limit
 from hoplink.runtime import Runtime
+from hoplink.storable import problem
 from hoplink.storage.conversions import OrderFilter
 from hoplink.workspaces.models import Workspace, WorkspaceStatus
 
@@ -303,10 +304,10 @@ def _parse_cursor(value: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, pk = raw.split("|", 1)
         parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None:
+        if parsed.tzinfo is None or problem(pk) is not None:
             raise ValueError
         return parsed.astimezone(UTC), pk
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise InvalidInput(FieldError("cursor", "invalid", "use next_cursor as given")) from None
 
 

@@ -23,6 +23,7 @@ from hoplink.api.schemas import (
 )
 from hoplink.domains import domain_for
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.instants import OUT_OF_RANGE, in_utc
 from hoplink.links import service
 from hoplink.links.models import LINK_SORTS, Link, LinkQuery
 from hoplink.links.spec import CLEARABLE, LinkEdit
@@ -213,6 +214,8 @@ async def list_links(
             raise InvalidInput(
                 FieldError(name, "naive_datetime", "give a time zone, e.g. 2026-11-01T00:00:00Z")
             )
+        if value is not None and in_utc(value) is None:
+            raise InvalidInput(FieldError(name, "out_of_range", OUT_OF_RANGE))
     query = LinkQuery(
         text=q or None,
         tag=tag,

@@ -19,6 +19,7 @@ from hoplink.accounts.models import Scope
 from hoplink.api.deps import Principal, RuntimeDep, require
 from hoplink.api.schemas import _In, problem_responses
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.instants import OUT_OF_RANGE, in_utc
 
 router = APIRouter(tags=["workspace"], responses=problem_responses(401, 403, 422))
 
@@ -66,6 +67,8 @@ async def workspace_audit(
         raise InvalidInput(
             FieldError("before", "naive_datetime", "give a time zone, e.g. 2026-11-01T00:00:00Z")
         )
+    if before is not None and in_utc(before) is None:
+        raise InvalidInput(FieldError("before", "out_of_range", OUT_OF_RANGE))
     async with runtime.db.transaction(write=False) as tx:
         entries = await tx.audit.search(
             workspace_id=who.workspace.id, action=action, before=before, limit=limit

@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hoplink.conversions.csvfile import read_rows
+from hoplink import csvtext
 from hoplink.conversions.money import CURRENCIES, MAX_AMOUNT, exponent
 from hoplink.errors import FieldError, InvalidInput
 
@@ -342,7 +342,10 @@ def parse_export(
         raise InvalidInput(FieldError("preset", "invalid", f"use one of {', '.join(PRESETS)}"))
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
-    lines = read_rows(text, delimiter=_delimiter(first, preset))
+    try:
+        lines = csvtext.rows(text, delimiter=_delimiter(first, preset))
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput(FieldError("file", exc.code, str(exc))) from None
     start = None
     index: dict[str, int] = {}
     used: dict[str, str] = {}

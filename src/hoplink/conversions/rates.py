@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from hoplink.conversions.csvfile import read_rows
+from hoplink import csvtext
 from hoplink.conversions.money import CURRENCIES
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import utcnow
@@ -69,7 +69,11 @@ def parse_rates_csv(text: str) -> list[Rate]:
     """``date,base,quote,rate`` rows (a header line is optional); every bad row named."""
     rows: list[Rate] = []
     errors: list[FieldError] = []
-    for n, cells in enumerate(read_rows(text, field="rows"), start=1):
+    try:
+        records = csvtext.numbered_rows(text)
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput(FieldError("rows", exc.code, str(exc))) from None
+    for n, cells in records:
         if not cells or all(not c.strip() for c in cells):
             continue
         if n == 1 and cells[0].strip().lower() in ("date", "day"):

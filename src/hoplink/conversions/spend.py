@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from hoplink.conversions.csvfile import read_rows
+from hoplink import csvtext
 from hoplink.conversions.money import CURRENCIES, MAX_AMOUNT, exponent
 from hoplink.errors import FieldError, InvalidInput
 from hoplink.ids import utcnow
@@ -130,7 +130,10 @@ def parse_spend_csv(text: str, *, fmt: str, default_currency: str) -> list[Spend
     if fmt not in FORMATS:
         raise InvalidInput(FieldError("format", "invalid", f"use one of {', '.join(FORMATS)}"))
     cols = _COLUMNS[fmt]
-    lines = read_rows(text.lstrip("\ufeff"))
+    try:
+        lines = csvtext.rows(text.lstrip("\ufeff"))
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput(FieldError("file", exc.code, str(exc))) from None
     start = None
     index: dict[str, int | None] = {}
     for n, cells in enumerate(lines[:20]):

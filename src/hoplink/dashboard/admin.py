@@ -24,6 +24,7 @@ from hoplink.dashboard.i18n import N_
 from hoplink.dashboard.pages import describe_error, flash, gettext, render
 from hoplink.errors import HoplinkError, InvalidInput, NotFound
 from hoplink.ids import utcnow
+from hoplink.instants import in_utc
 from hoplink.moderation import reports, service
 from hoplink.moderation.models import ReportStatus
 from hoplink.runtime import Runtime
@@ -257,7 +258,7 @@ async def audit_page(request: Request) -> Response:
         before = datetime.fromisoformat(params["before"]) if params.get("before") else None
     except ValueError:
         before = None
-    if before is not None and before.tzinfo is None:
+    if before is not None and (before.tzinfo is None or in_utc(before) is None):
         before = None
     async with services(request).runtime.db.transaction(write=False) as tx:
         everything = await tx.workspaces.all()

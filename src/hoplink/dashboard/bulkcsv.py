@@ -4,16 +4,18 @@ Columns (header names are case-insensitive): ``url`` (required), ``utm_source`` 
 ``utm_content``, ``channel``, ``campaign`` (a campaign's name or id), ``tags`` (separated
 by ``,`` or ``|``), ``title``, ``notes``, ``code``. Text without a ``url`` header is read
 one URL per line — not as CSV, since product URLs carry commas in their queries. Line
-numbers are the file's own (the header is line 1), so an error points at the line a
-seller sees in their editor.
+numbers are the file's own (the header is line 1; a row whose quoted cell spans lines has
+the line it starts on), so an error points at the line a seller sees in their editor. The
+header decides the delimiter: ``,``, else ``;`` (Excel where the decimal separator is a
+comma), else a tab.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 
+from hoplink import csvtext
 from hoplink.dashboard.i18n import N_
 from hoplink.links.urls import UTM_FIELDS
 
@@ -64,9 +66,15 @@ def _column(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def _has_header(first_line: str) -> bool:
-    cells = next(csv.reader([first_line]), [])
-    return any(_column(c) == "url" for c in cells)
+def _header_delimiter(first_line: str) -> str | None:
+    """The delimiter that makes ``first_line`` a header with a ``url`` column (Excel saves
+    CSV with ``;`` where the decimal separator is a comma, and some tools use tabs), or
+    None: not a header."""
+    for delimiter in (",", ";", "\t"):
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        if any(_column(c) == "url" for c in cells):
+            return delimiter
+    return None
 
 
 def parse(text: str) -> list[Row]:
@@ -75,7 +83,8 @@ def parse(text: str) -> list[Row]:
     first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise UploadError(N_("there is nothing to import: paste URLs or choose a CSV file"))
-    rows = _parse_csv(text) if _has_header(first) else _parse_lines(lines)
+    delimiter = _header_delimiter(first)
+    rows = _parse_lines(lines) if delimiter is None else _parse_csv(text, delimiter)
     if not rows:
         raise UploadError(N_("the file has a header but no rows"))
     if len(rows) > MAX_ROWS:
@@ -95,49 +104,55 @@ def _parse_lines(lines: list[str]) -> list[Row]:
     ]
 
 
-def _parse_csv(text: str) -> list[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[Row] = []
+def _parse_csv(text: str, delimiter: str) -> list[Row]:
     try:
-        for cells in reader:
-            line = reader.line_num
-            if header is None:
-                if not any(c.strip() for c in cells):
-                    continue
-                header = [_column(c) for c in cells]
-                unknown = [c for c in cells if _column(c) not in COLUMNS and c.strip()]
-                if unknown:
-                    raise UploadError(
-                        N_("line %(line)s: unknown column %(column)s; the columns are %(columns)s"),
-                        line=line,
-                        column=repr(unknown[0]),
-                        columns=", ".join(COLUMNS),
-                    )
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                raise UploadError(
-                    N_(
-                        "line %(line)s: %(values)s values but the header has %(columns)s"
-                        " columns; quote values that contain commas"
-                    ),
-                    line=line,
-                    values=len(cells),
-                    columns=len(header),
-                )
-            values = dict.fromkeys(COLUMNS, "")
-            values.update({name: cell for name, cell in zip(header, cells, strict=False) if name})
-            rows.append(Row(line=line, values=values))
-            if len(rows) > MAX_ROWS:
-                break
-    except csv.Error as exc:
-        # csv.Error's own text is English-only and adds little: the line is what helps.
+        records = csvtext.numbered_rows(text, delimiter=delimiter)
+    except csvtext.UnreadableCsv as exc:
+        # The line is what helps (the reason's own text is English-only).
         raise UploadError(
             N_("line %(line)s: the CSV cannot be read; check the quotes on that line"),
-            line=reader.line_num,
-        ) from exc
+            line=exc.line,
+        ) from None
+    header: list[str] | None = None
+    rows: list[Row] = []
+    for line, cells in records:
+        if header is None:
+            if not any(c.strip() for c in cells):
+                continue
+            header = [_column(c) for c in cells]
+            twice = next((c for c in cells if c.strip() and header.count(_column(c)) > 1), None)
+            if twice is not None:
+                raise UploadError(
+                    N_("line %(line)s: the column %(column)s appears twice; keep one"),
+                    line=line,
+                    column=repr(twice),
+                )
+            unknown = [c for c in cells if _column(c) not in COLUMNS and c.strip()]
+            if unknown:
+                raise UploadError(
+                    N_("line %(line)s: unknown column %(column)s; the columns are %(columns)s"),
+                    line=line,
+                    column=repr(unknown[0]),
+                    columns=", ".join(COLUMNS),
+                )
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            raise UploadError(
+                N_(
+                    "line %(line)s: %(values)s values but the header has %(columns)s"
+                    " columns; quote values that contain commas"
+                ),
+                line=line,
+                values=len(cells),
+                columns=len(header),
+            )
+        values = dict.fromkeys(COLUMNS, "")
+        values.update({name: cell for name, cell in zip(header, cells, strict=False) if name})
+        rows.append(Row(line=line, values=values))
+        if len(rows) > MAX_ROWS:
+            break
     return rows
 
 

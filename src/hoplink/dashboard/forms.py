@@ -213,6 +213,10 @@ ERROR_HINTS: dict[str, str] = {
         " or the column mapping."
     ),
     "unreadable_csv": N_("The file cannot be read as CSV: check that it is the export itself."),
+    "unclosed_quote": N_(
+        "A quote in the file is never closed, so the rows after it cannot be read: check the"
+        " quotes on the line named."
+    ),
     "missing_column": N_("The file has no column for this field: set it in the column mapping."),
     "invalid_datetime": N_("This is not a valid date and time."),
     "mismatch": N_("The values do not match."),

@@ -459,8 +459,15 @@ async def set_workspace_rules(
     return updated
 
 
-async def ensure_default_domain(tx: Tx, hostname: str) -> ShortDomain:
-    """Make ``hostname`` the platform default (created on first start, moved if reconfigured)."""
+async def ensure_default_domain(tx: Tx, hostname: str, *, move: bool = True) -> ShortDomain:
+    """Make ``hostname`` the platform default (created on first start, moved if reconfigured).
+
+    Only a serving process moves it (``move``): its settings are the ones visitors reach.
+    An administering command or a worker run from a shell without the server's
+    ``HOPLINK_DEFAULT_DOMAIN`` takes the default as it is; it creates one only where there
+    is none yet (a new installation)."""
+    if not move and (current := await tx.short_domains.default()) is not None:
+        return current
     hostname = hostname.lower()
     existing = await tx.short_domains.by_hostname(hostname)
     if existing is not None and existing.is_default:

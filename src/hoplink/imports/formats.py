@@ -6,8 +6,6 @@ service does, per row). A row that cannot be read is returned with its ``problem
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -15,6 +13,7 @@ from urllib.parse import urlsplit
 
 import idna
 
+from hoplink import csvtext
 from hoplink.errors import InvalidInput
 from hoplink.imports.models import Source, SourceLink
 from hoplink.wholenumbers import parse_whole
@@ -103,11 +102,9 @@ def _tags(value: str | None) -> tuple[str, ...]:
 def read_csv(text: str, *, domain: str | None = None) -> list[SourceLink]:
     """A CSV with a header row; ``domain``: the old short domain when the file has none."""
     try:
-        return _read_csv(csv.reader(io.StringIO(text)), old_domain(domain))
-    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
-        raise InvalidInput.one(
-            "content", "unreadable_csv", f"not a readable CSV file: {exc}"[:200]
-        ) from None
+        return _read_csv(iter(csvtext.rows(text)), old_domain(domain))
+    except csvtext.UnreadableCsv as exc:
+        raise InvalidInput.one("content", exc.code, str(exc)) from None
 
 
 def _read_csv(reader: Iterator[list[str]], domain: str | None) -> list[SourceLink]:

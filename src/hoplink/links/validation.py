@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hoplink.errors import FieldError, InvalidInput
+from hoplink.instants import OUT_OF_RANGE, in_utc
 from hoplink.links.codes import check_custom_code
 from hoplink.links.models import Campaign
 from hoplink.links.spec import BUILT_IN_POLICY, LinkSpec
@@ -268,15 +269,20 @@ def _schedule(
 ) -> str | None:
     """Check start/end/limit; the expiry URL canonical and, when ``destinations`` is given
     (it changed), allowed by the destination policy like any destination."""
+    instants: dict[str, datetime] = {}
     for name, value in (("starts_at", spec.starts_at), ("ends_at", spec.ends_at)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             errors.append(FieldError(name, "naive_datetime", "give a time zone, e.g. …T00:00:00Z"))
+        elif (utc := in_utc(value)) is None:
+            errors.append(FieldError(name, "out_of_range", OUT_OF_RANGE))
+        else:
+            instants[name] = utc
     if (
-        spec.starts_at is not None
-        and spec.ends_at is not None
-        and spec.starts_at.tzinfo is not None
-        and spec.ends_at.tzinfo is not None
-        and spec.ends_at <= spec.starts_at
+        "starts_at" in instants
+        and "ends_at" in instants
+        and instants["ends_at"] <= instants["starts_at"]
     ):
         errors.append(FieldError("ends_at", "before_start", "must be after starts_at"))
     if spec.max_clicks is not None and not 1 <= spec.max_clicks <= MAX_CLICKS_LIMIT:

@@ -153,3 +153,15 @@ async def test_only_the_operator_scope_uploads(api: Api) -> None:
             assert exc.errors[0].field == "scopes" and exc.errors[0].code == "operator_only"
         else:
             raise AssertionError("a non-operator granted rates:write")
+
+
+async def test_a_quote_never_closed_is_refused_naming_its_line(api: Api) -> None:
+    """A stray quote followed by more than 128 KB of rates was a 500 (the csv module's cell
+    limit); now a 422 naming the line the quote opens on, and nothing is stored."""
+    h = await _operator(api)
+    body = '2026-11-01,USD,"CNY,7.1\n' + "2026-11-02,USD,CNY,7.1\n" * 8000
+    r = await api.http.post("/api/v1/fx/rates", content=body, headers=h | CSV)
+    assert_problem(r, 422, "invalid_input", "rows")
+    assert r.json()["errors"][0]["code"] == "unclosed_quote"
+    assert "line 1" in r.json()["detail"]
+    assert await _stored(api) == []

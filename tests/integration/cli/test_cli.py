@@ -228,6 +228,24 @@ def test_link_create_prints_short_url_and_encoded_final_url(cli: Cli) -> None:
     assert "1 of 2 links" in limited
 
 
+def test_a_command_run_without_the_servers_domain_leaves_the_default_domain(cli: Cli) -> None:
+    """An operator's shell often lacks the server's HOPLINK_DEFAULT_DOMAIN (the README's
+    commands name only the data directory or database): an administering command then
+    took localhost:8080 as the platform default, and every link the running server made
+    afterwards got a short URL that answered 404 (QA finding)."""
+    cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
+    shell = Cli({k: v for k, v in cli.env.items() if k != "HOPLINK_DEFAULT_DOMAIN"})
+    shell.ok("apikey", "create", "-w", "acme", "--scope", "links:read", "--quiet")
+    out = shell.ok("link", "create", PRODUCT, "-w", "acme", "--code", "from-shell").stdout
+    assert f"http://{DOMAIN}/from-shell" in out
+
+    async def default_host(tx: Tx) -> str | None:
+        domain = await tx.short_domains.default()
+        return domain.hostname if domain else None
+
+    assert cli.query(default_host) == DOMAIN
+
+
 def test_link_create_names_each_bad_field(cli: Cli) -> None:
     cli.ok("workspace", "create", "Acme", "--slug", "acme", "--verified")
     result = cli.fails(

@@ -276,3 +276,21 @@ async def test_models_credit_the_path_at_read_time(api: Api) -> None:
         "/api/v1/stats/conversions/workspace", headers=s.headers, params={"model": "u"}
     )
     assert_problem(bad, 422, "invalid_input", "model")
+
+
+async def test_report_csv_holds_its_one_group_and_refuses_several(api: Api) -> None:
+    """The CSV has one breakdown's columns: asked for two, it silently dropped the second
+    (a seller exporting by link and by channel got links only). Now a 422 naming `group`."""
+    s = await shop(api)
+    path = "/api/v1/stats/conversions/workspace"
+    one = await api.http.get(path, headers=s.headers, params={"format": "csv", "group": "link"})
+    assert one.status_code == 200
+    assert one.text.splitlines()[0].startswith("link,label,clicks,")
+    two = await api.http.get(
+        path, headers=s.headers, params={"format": "csv", "group": ["link", "channel"]}
+    )
+    assert_problem(two, 422, "invalid_input", "group")
+    assert "one group" in two.json()["detail"]
+    # JSON carries every group asked for
+    both = await api.http.get(path, headers=s.headers, params={"group": ["link", "channel"]})
+    assert set(both.json()["groups"]) == {"link", "channel"}

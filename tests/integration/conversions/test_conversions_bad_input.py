@@ -231,3 +231,23 @@ async def test_an_unreadable_csv_upload_is_a_422_not_a_500(api: Api) -> None:
         for table in (t.ad_spend, t.fx_rates):
             count = select(func.count()).select_from(table)
             assert (await tx.conn.execute(count)).scalar_one() == 0
+
+
+async def test_spend_file_with_a_quote_never_closed_is_refused_naming_its_line(api: Api) -> None:
+    """With more than 128 KB after the stray quote, the csv module's cell limit made this a
+    500; a short file lost the rows under the quote into one cell."""
+    s = await shop(api)
+    headers = s.headers | {"Content-Type": "text/csv"}
+    rows = "2026-11-30,sale,a,1.00,USD\n" * 8000
+    for tail in (rows, "2026-11-30,sale,a,1.00,USD\n"):
+        body = "date,campaign,ad_group,spend,currency\n" + '2026-11-29,"sale,a,1.00,USD\n' + tail
+        r = await api.http.post(
+            "/api/v1/spend/import?format=generic", content=body, headers=headers
+        )
+        assert_problem(r, 422, "invalid_input", "file")
+        assert r.json()["errors"][0]["code"] == "unclosed_quote"
+        assert r.json()["detail"].startswith("file: line 2:")
+    async with api.db.transaction(write=False) as tx:
+        assert (
+            await tx.conn.execute(select(func.count()).select_from(t.ad_spend))
+        ).scalar_one() == 0

@@ -234,3 +234,32 @@ async def test_an_order_with_a_bad_line_is_not_imported_in_part(api: Api) -> Non
             assert by_row[n]["errors"][0]["code"] == "order_has_errors", by_row[n]
         assert out["counts"] == {"error": 4, "created": 1}
     assert await _orders(api) == {"OK-1": ("open", 600, 0, "USD")}
+
+
+async def test_a_quote_never_closed_refuses_the_file_naming_its_line(api: Api) -> None:
+    """A stray opening quote made the CSV reader take the rest of the file as one cell: the
+    orders below it vanished from the import and from its counts (a 4-order file answered
+    `rows: 2`). Now the file is refused, naming the line the quote opens on."""
+    s = await shop(api)
+    body = (
+        "order_id,placed_at,status,amount,currency\n"
+        f"U-1,{DAY}T10:00:00Z,paid,10.00,USD\n"
+        f'U-2,{DAY}T10:00:00Z,paid,"20.00,USD\n'
+        f"U-3,{DAY}T10:00:00Z,paid,30.00,USD\n"
+        f"U-4,{DAY}T10:00:00Z,paid,40.00,USD\n"
+    )
+    for dry_run in ("true", "false"):
+        r = await api.http.post(
+            "/api/v1/conversions/import",
+            params={"preset": "generic", "dry_run": dry_run},
+            content=body.encode(),
+            headers=s.headers | CSV,
+        )
+        assert_problem(r, 422, "invalid_input", "file")
+        assert r.json()["errors"][0]["code"] == "unclosed_quote"
+        assert "line 3" in r.json()["detail"]
+    assert await _orders(api) == {}
+    # quotes that close, over several lines, still read as one cell
+    fine = body.replace('"20.00,USD', '"20.00",USD')
+    done = await _import(api, s.headers, fine, preset="generic")
+    assert done["counts"] == {"created": 4}

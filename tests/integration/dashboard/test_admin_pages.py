@@ -82,6 +82,9 @@ async def test_verify_suspend_and_reinstate_with_reasons(dash: Dash) -> None:
     assert "phishing pages" in log.text and "licence ok" not in log.text
     unknown = await admin.get("/app/admin/audit?workspace=nope")
     assert "No workspace with this slug or id." in unknown.text
+    # a 'before' with no UTC instant was a 500 (QA finding); like any unusable one, ignored
+    far = await admin.get("/app/admin/audit", params={"before": "0001-01-01T00:00:00+01:00"})
+    assert far.status_code == 200 and "phishing pages" in far.text
 
 
 async def test_reports_resolve_with_a_ban_then_unban(dash: Dash) -> None:

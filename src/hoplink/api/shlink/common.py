@@ -11,6 +11,7 @@ from hoplink.api.shlink import redirect_rules
 from hoplink.api.shlink.problems import ShlinkProblem, invalid_data, short_url_not_found
 from hoplink.api.shlink.schemas import Meta, Pagination, ShortUrl, VisitsSummary
 from hoplink.errors import FieldError
+from hoplink.instants import OUT_OF_RANGE, in_utc
 from hoplink.links.models import Link, ShortDomain
 from hoplink.links.rules import rules_of
 from hoplink.runtime import Runtime
@@ -68,7 +69,10 @@ def parse_date(value: str | None, field: str) -> datetime | None:
                 )
             ]
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if in_utc(parsed) is None:
+        raise invalid_data([FieldError(field, "out_of_range", OUT_OF_RANGE)])
+    return parsed
 
 
 def atom(value: datetime) -> str:
