@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from hoplink.clicks.models import Click
+from hoplink.ingest.backlog import journal_backlog
 from hoplink.ingest.journal import ClickJournal, JournalLocked, Position, encode_record
 
 
@@ -255,6 +256,7 @@ async def test_a_journal_written_by_the_previous_release_is_read_after_an_upgrad
     payloads = [orjson.dumps(c) for c in old]
     assert all(p.startswith(b'{"click_id":') for p in payloads)
     (tmp_path / f"{1:020d}.seg").write_bytes(b"".join(encode_record(p) for p in payloads))
+    assert journal_backlog(tmp_path).oldest_ts == old[0].ts  # the metrics read it too
     journal = ClickJournal(tmp_path)  # the upgraded web process: a new segment
     new = [replace(click(n), rule="default") for n in range(4, 6)]
     for c in new:
