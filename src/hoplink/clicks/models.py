@@ -43,11 +43,45 @@ class Click:
         return self
 
     def to_json(self) -> bytes:
+        """The click as a JSON object (the Redis stream's entry)."""
         return orjson.dumps(self)  # orjson serialises dataclasses natively (asdict is slow)
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Click:
         values: dict[str, Any] = orjson.loads(data)
+        return cls(**values)
+
+    def to_record(self) -> bytes:
+        """The click as a JSON array of its fields in declaration order: the click journal's
+        record. A third smaller than ``to_json``'s object and about a quarter of its CPU
+        (orjson reads a slotted dataclass field by field); read back by ``from_record``.
+        New fields go at the end, with a default."""
+        return orjson.dumps(
+            (
+                self.click_id,
+                self.ts,
+                self.link_id,
+                self.workspace_id,
+                self.domain,
+                self.method,
+                self.user_agent,
+                self.referrer,
+                self.accept_language,
+                self.country,
+                self.visitor_hash,
+                self.ad_click_ids,
+                self.rule,
+                self.variant,
+            )
+        )
+
+    @classmethod
+    def from_record(cls, data: bytes) -> Click:
+        """A click from ``to_record``'s array, or from the JSON object that journals held
+        before it (a journal written by an earlier release, read after an upgrade)."""
+        values: list[Any] | dict[str, Any] = orjson.loads(data)
+        if isinstance(values, list):
+            return cls(*values)
         return cls(**values)
 
 

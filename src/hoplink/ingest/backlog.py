@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 
+from hoplink.clicks.models import Click
+
 _SUFFIX = ".seg"
 _HEADER = struct.Struct("<II")  # length, CRC-32
 _MAX_RECORD = 1 << 20
@@ -74,7 +76,7 @@ def _record_ts(path: Path, offset: int) -> float | None:
             length, _crc = _HEADER.unpack(header)
             if length > _MAX_RECORD:
                 return None
-            ts = orjson.loads(f.read(length)).get("ts")
-    except (OSError, orjson.JSONDecodeError, AttributeError):
+            ts = Click.from_record(f.read(length)).ts
+    except (OSError, ValueError, TypeError):  # orjson's JSONDecodeError is a ValueError
         return None
     return float(ts) if isinstance(ts, int | float) else None

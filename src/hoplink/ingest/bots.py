@@ -61,11 +61,34 @@ _PREVIEWS: tuple[tuple[str, str], ...] = (
     (r"Mastodon/", "Mastodon"),
     (r"Bluesky Cardyb", "Bluesky"),
 )
+
+
+class Search:
+    """``pattern.search(text) is not None``, answered by RE2 when the text is ASCII (nearly
+    every user agent): in linear time, and 5 to 10 times faster than Python's engine on these
+    alternations. On ASCII text both engines agree for the patterns used here (no
+    look-around, no back-references); they differ only in what counts as a word character,
+    a digit or a case variant beyond ASCII, so other text goes to Python's engine."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.python = re.compile(pattern, flags)
+        options = re2.Options()
+        options.case_sensitive = not flags & re.IGNORECASE
+        self.re2 = re2.compile(pattern.encode(), options)
+
+    def __call__(self, text: str) -> bool:
+        if text.isascii():
+            return self.re2.search(text.encode()) is not None
+        return self.python.search(text) is not None
+
+
 _PREVIEW_RE = [(re.compile(p, re.IGNORECASE), name) for p, name in _PREVIEWS]
+# Any of them: most agents match none, and one pass tells.
+_ANY_PREVIEW = Search("|".join(f"(?:{p})" for p, _ in _PREVIEWS), re.IGNORECASE)
 
 # Tokens of in-app browsers (people reading a post and tapping the link). Case-sensitive:
 # "Line/13.2" is LINE's in-app browser while "line-poker" is its preview fetcher.
-_IN_APP_RE = re.compile(
+_IN_APP = Search(
     r"FBAN/|FBAV/|FB_IAB|FBIOS|\bInstagram \d|musical_ly|BytedanceWebview|TikTok|"
     r"\bLine/\d|MicroMessenger|\bWeChat\b|Snapchat/?\d|\[Pinterest/|\[LinkedInApp\]|"
     r"Twitter for (iPhone|Android)|TwitterAndroid|Telegram-(Android|iOS)|\bGSA/\d|"
@@ -80,8 +103,10 @@ def _compile_crawler_list() -> tuple[Any, Any, re.Pattern[str] | None]:
     # RE2 has no look-around; the few patterns that use it run on Python's engine.
     plain = [p for p in _crawler_patterns if "(?" not in p]
     special = [p for p in _crawler_patterns if "(?" in p]
-    crawlers = re2.compile("(" + "|".join(plain) + ")", options)
-    exclusions = re2.compile("(" + "|".join(_exclusion_patterns) + ")", options)
+    # Compiled as bytes and given UTF-8: the same matches (RE2 works on UTF-8 either way)
+    # without google-re2's conversion of every match offset to a character index.
+    crawlers = re2.compile(("(" + "|".join(plain) + ")").encode(), options)
+    exclusions = re2.compile(("(" + "|".join(_exclusion_patterns) + ")").encode(), options)
     rest = re.compile("(" + "|".join(special) + ")", re.IGNORECASE) if special else None
     return crawlers, exclusions, rest
 
@@ -90,6 +115,8 @@ _CRAWLERS, _EXCLUSIONS, _CRAWLERS_LOOKAROUND = _compile_crawler_list()
 
 
 def preview_fetcher(user_agent: str) -> str | None:
+    if not _ANY_PREVIEW(user_agent):
+        return None
     for pattern, name in _PREVIEW_RE:
         if pattern.search(user_agent):
             return name
@@ -97,19 +124,26 @@ def preview_fetcher(user_agent: str) -> str | None:
 
 
 def is_in_app_browser(user_agent: str) -> bool:
-    return _IN_APP_RE.search(user_agent) is not None
+    return _IN_APP(user_agent)
 
 
 def crawler_list_match(user_agent: str) -> str | None:
     """The crawler-list entry the user agent matches, as crawlerdetect decides it."""
     # Like crawlerdetect: strip the tokens every browser carries, then look for a crawler.
-    agent = _EXCLUSIONS.sub("", user_agent).strip()
+    text, kept, start = user_agent.encode(), [], 0
+    for token in _EXCLUSIONS.finditer(text):
+        kept.append(text[start : token.start()])
+        start = token.end()
+    kept.append(text[start:])
+    agent = b"".join(kept).decode().strip()
     if not agent:
         return None
-    match = _CRAWLERS.search(agent)
-    if match is None and _CRAWLERS_LOOKAROUND is not None:
-        match = _CRAWLERS_LOOKAROUND.search(agent)
-    return match.group(0) if match else None
+    match = _CRAWLERS.search(agent.encode())
+    if match is not None:
+        return str(match.group(0).decode())
+    if _CRAWLERS_LOOKAROUND is not None and (found := _CRAWLERS_LOOKAROUND.search(agent)):
+        return found.group(0)
+    return None
 
 
 def classify_agent(user_agent: str, *, spider_name: str | None) -> BotMatch | None:

@@ -7,15 +7,16 @@ An append-only log of segment files in ``<data_dir>/journal/``::
     writer.lock, reader.lock   flock()s: one writer process and one consumer at a time
 
 A record is ``u32 length | u32 CRC-32(length bytes + payload) | payload`` (little endian;
-the payload is the click as JSON). ``put`` appends a record with a single ``os.write``,
-so when it returns the click is in the OS page cache and survives ``kill -9`` of this
-process; a background task fdatasyncs on a timer (group commit) for power-loss
-durability. A torn or corrupt record ends its segment: since every writer start opens a
-new segment, what follows a torn tail is never valid data, and the reader skips to the
-next segment. Delivery to the consumer is at-least-once: ``read`` hands out clicks and a
-token, ``ack(token)`` persists the offset and deletes fully consumed segments; after a
-crash of the consumer the clicks since the last ack come again (the worker dedupes on
-click_id). See docs/adr/0001-click-journal.md.
+the payload is the click as a JSON array of its fields, ``Click.to_record``; journals
+written before that hold JSON objects, which the reader still takes). ``put`` appends a
+record with a single ``os.write``, so when it returns the click is in the OS page cache
+and survives ``kill -9`` of this process; a background task fdatasyncs on a timer (group
+commit) for power-loss durability. A torn or corrupt record ends its segment: since
+every writer start opens a new segment, what follows a torn tail is never valid data, and
+the reader skips to the next segment. Delivery to the consumer is at-least-once: ``read``
+hands out clicks and a token, ``ack(token)`` persists the offset and deletes fully
+consumed segments; after a crash of the consumer the clicks since the last ack come again
+(the worker dedupes on click_id). See docs/adr/0001-click-journal.md.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class ClickJournal:
         self._seq, self._size, self._dir_dirty = seq, 0, True
 
     def put(self, click: Click) -> None:
-        record = encode_record(orjson.dumps(click))  # dataclasses natively: ~1 µs
+        record = encode_record(click.to_record())
         written = os.write(self._fd, record)
         if written != len(record):
             # Disk full or similar: cut the partial record off so the segment stays valid.
@@ -252,7 +253,7 @@ class ClickJournal:
                 if zlib.crc32(payload, zlib.crc32(buf[i : i + 4])) != crc:
                     return out, offset + i, False
                 try:
-                    out.append(Click.from_json(payload))
+                    out.append(Click.from_record(payload))
                 except (ValueError, TypeError):
                     log.error("skipping an unreadable click record in segment %d", seq)
                 i = end

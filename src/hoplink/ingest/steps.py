@@ -122,8 +122,7 @@ _COUNTRY_RE = re.compile(r"^[A-Z0-9]{2}$")
 
 
 def add_country(event: Event, _ctx: StepContext) -> DropReason | None:
-    country = (event.click.country or "").strip().upper()
-    event.country = country if _COUNTRY_RE.match(country) else UNKNOWN
+    event.country = country_code(event.click.country)
     return None
 
 
@@ -166,6 +165,13 @@ def referrer_host(referrer: str) -> str:
         except UnicodeError:
             return UNKNOWN
     return host if _HOST_RE.match(host) else UNKNOWN
+
+
+@lru_cache(maxsize=1024)
+def country_code(country: str | None) -> str:
+    """The click's country code as stored: two upper-case letters or digits, else unknown."""
+    code = (country or "").strip().upper()
+    return code if _COUNTRY_RE.match(code) else UNKNOWN
 
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
@@ -232,8 +238,9 @@ class Pipeline:
         ctx = StepContext(now=now, retention_seconds=self.retention_seconds, agents=self.agents)
         events: list[Event] = []
         seen = set() if seen is None else seen
+        received = 0
         for click in clicks:
-            self.counters.add("received")
+            received += 1
             if click.click_id in seen:
                 self.counters.add("duplicates")
                 continue
@@ -245,6 +252,7 @@ class Pipeline:
             if result.bot is not None:
                 self.counters.flagged(result.bot)
             events.append(result)
+        self.counters.add("received", received)
         return events
 
 

@@ -15,7 +15,7 @@ from ua_parser import Parser, load_builtins
 from ua_parser.regex import Resolver
 
 from hoplink.clicks.enriched import DeviceClass
-from hoplink.ingest.bots import BotMatch, classify_agent
+from hoplink.ingest.bots import BotMatch, Search, classify_agent
 
 # Longer user agents are cut before parsing: nothing real needs more, and the cost of
 # the regular expressions grows with the length.
@@ -31,13 +31,15 @@ class Agent:
     bot: BotMatch | None
 
 
-# TVs and consoles first: many of them say "Android" or "Linux" too.
-_OTHER_RE = re.compile(
+# TVs and consoles first: many of them say "Android" or "Linux" too. These two through RE2
+# (``Search``: 7 to 9 times faster on their alternations); the last two start with literals that
+# Python's engine finds faster.
+_OTHER = Search(
     r"SMART-?TV|SmartTV|\bTV Safari|GoogleTV|Android TV|AppleTV|\bAFT[A-Z]|CrKey|Web0S|"
     r"webOS\.TV|HbbTV|Roku|PlayStation|Xbox|Nintendo",
     re.IGNORECASE,
 )
-_TABLET_RE = re.compile(
+_TABLET = Search(
     r"iPad|Tablet|\bKindle\b|\bKF[A-Z]{2,4}\b|\bSilk/|PlayBook|\bNexus (7|9|10)\b|"
     r"\bSM-[TXP]\d|\bGT-P\d|\bMediaPad|\bLenovo TB|\bMi Pad"
 )
@@ -53,9 +55,9 @@ def device_class(user_agent: str) -> DeviceClass:
 
     iPads since iPadOS 13 present themselves as a Mac by default and count as desktop.
     """
-    if _OTHER_RE.search(user_agent):
+    if _OTHER(user_agent):
         return DeviceClass.OTHER
-    if _TABLET_RE.search(user_agent):
+    if _TABLET(user_agent):
         return DeviceClass.TABLET
     if _MOBILE_RE.search(user_agent):
         return DeviceClass.MOBILE

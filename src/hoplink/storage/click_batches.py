@@ -28,7 +28,10 @@ start and end of each batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hoplink.analytics.models import NONE_VALUE
 from hoplink.clicks.enriched import Event
 from hoplink.storage import tables as t
-from hoplink.storage.clicks import CLICK_COLUMNS, click_row
+from hoplink.storage.clicks import CLICK_COLUMNS, click_values
 
 # The batch: a raw click's columns, then what the rollups need of it. ``ord`` (the rowid)
 # is the click's rank by time, ``pos`` its place in the batch (raw clicks go in that order).
@@ -238,36 +241,48 @@ _ROLLUPS_ONE_HOUR = tuple(
 )
 
 
-def _batch_rows(
-    events: Sequence[Event], processors: Sequence[tuple[int, Any]]
-) -> list[tuple[Any, ...]]:
-    """``hl_batch`` rows in batch order, each with its rank by time (stable).
-    ``processors``: (index, bind processor) of the raw-click columns that have one."""
-    order = sorted(range(len(events)), key=lambda i: events[i].click.ts)
+@lru_cache(maxsize=4096)
+def _second_text(second: int) -> str:
+    d = datetime.fromtimestamp(second, UTC)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+
+
+def ts_text(ts: float) -> str:
+    """What SQLAlchemy stores in SQLite for ``datetime.fromtimestamp(ts, UTC)`` (the raw
+    click's ``ts``), without a datetime per click: the second's text is cached (a batch's
+    clicks fall in a few seconds), the microseconds rounded as ``fromtimestamp`` does
+    (the fraction, half to even)."""
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    second = int(whole)
+    if us >= 1_000_000:
+        second, us = second + 1, us - 1_000_000
+    elif us < 0:
+        second, us = second - 1, us + 1_000_000
+    return f"{_second_text(second)}.{us:06d}"
+
+
+def _batch_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """``hl_batch`` rows in batch order, each with its rank by time (stable)."""
+    times = [e.click.ts for e in events]
     rank = [0] * len(events)
-    for r, i in enumerate(order):
+    for r, i in enumerate(sorted(range(len(events)), key=times.__getitem__)):
         rank[i] = r
-    rows = []
-    for pos, e in enumerate(events):
-        c = e.click
-        raw = list(click_row(e))
-        for i, p in processors:
-            raw[i] = p(raw[i])
-        rows.append(
-            (
-                rank[pos],
-                pos,
-                e.hour,
-                e.bot is None,
-                c.visitor_hash,
-                e.channel,
-                e.campaign,
-                e.utm_content,
-                e.utm_term,
-                *raw,
-            )
+    return [
+        (
+            rank[pos],
+            pos,
+            e.hour,
+            e.bot is None,
+            e.click.visitor_hash,
+            e.channel,
+            e.campaign,
+            e.utm_content,
+            e.utm_term,
+            *click_values(e, ts_text(times[pos])),
         )
-    return rows
+        for pos, e in enumerate(events)
+    ]
 
 
 class ClickBatchRepo:
@@ -282,15 +297,9 @@ class ClickBatchRepo:
         if not events:
             return set()
         run = self.conn.exec_driver_sql
-        dialect = self.conn.dialect
-        processors = [
-            (i, p)
-            for i, c in enumerate(CLICK_COLUMNS)
-            if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
         for sql in (*_CREATE, *_EMPTY):
             await run(sql)
-        await run(_FILL, _batch_rows(events, processors))
+        await run(_FILL, _batch_rows(events))
         replays = {r[0] for r in await run(_REPLAYS)}
         if replays:
             await run(_DROP_REPLAYS)

@@ -6,10 +6,12 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 
 from hoplink.clicks.models import Click
-from hoplink.ingest.journal import ClickJournal, JournalLocked, Position
+from hoplink.ingest.backlog import journal_backlog
+from hoplink.ingest.journal import ClickJournal, JournalLocked, Position, encode_record
 
 
 def click(n: int) -> Click:
@@ -154,7 +156,7 @@ async def test_zeroed_tail_after_power_loss_is_not_a_record(tmp_path: Path) -> N
 
 
 async def test_segments_roll_at_the_size_and_are_deleted_once_acked(tmp_path: Path) -> None:
-    journal = ClickJournal(tmp_path, segment_bytes=4096)
+    journal = ClickJournal(tmp_path, segment_bytes=2048)
     for n in range(100):
         journal.put(click(n))
     assert len(segments(tmp_path)) >= 8
@@ -242,3 +244,35 @@ async def test_records_longer_than_a_read_chunk_and_many_small_reads(tmp_path: P
         got.extend(batch)
     assert got == [click(1), huge, *(click(n) for n in range(2, 400))]
     await journal.close()
+
+
+async def test_a_journal_written_by_the_previous_release_is_read_after_an_upgrade(
+    tmp_path: Path,
+) -> None:
+    # Before the array record, a record's payload was the click as a JSON object; a
+    # journal the old web process left undrained is read first, then the new records.
+    old = [click(n) for n in range(3)]
+    old.append(replace(click(3), ad_click_ids={"fbclid": "F"}, rule="r1", variant="b"))
+    payloads = [orjson.dumps(c) for c in old]
+    assert all(p.startswith(b'{"click_id":') for p in payloads)
+    (tmp_path / f"{1:020d}.seg").write_bytes(b"".join(encode_record(p) for p in payloads))
+    assert journal_backlog(tmp_path).oldest_ts == old[0].ts  # the metrics read it too
+    journal = ClickJournal(tmp_path)  # the upgraded web process: a new segment
+    new = [replace(click(n), rule="default") for n in range(4, 6)]
+    for c in new:
+        journal.put(c)
+    clicks, _ = await drain(journal)
+    assert clicks == old + new
+    await journal.close()
+
+
+def test_the_record_is_an_array_of_the_fields_in_order() -> None:
+    c = replace(click(1), ad_click_ids={"gclid": "G"}, variant="b")
+    record = c.to_record()
+    assert orjson.loads(record) == [
+        c.click_id, c.ts, "lnk_1", "ws_1", "hop.test", "GET", c.user_agent,
+        "https://m.facebook.com/", "en-US", "DE", "ab" * 16, {"gclid": "G"}, None, "b",
+    ]  # fmt: skip
+    assert len(record) < len(c.to_json()) * 3 // 4
+    assert Click.from_record(record) == c
+    assert Click.from_record(c.to_json()) == c
