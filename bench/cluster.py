@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import resource
@@ -203,7 +204,8 @@ def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
 METRICS_TOKEN = secrets.token_urlsafe(16)
 _CACHE_COUNTERS = re.compile(
     r"^(process_start_time_seconds|hoplink_redirect_cache_(?:hits|misses)"
-    r"|hoplink_redis_link_cache_(?:hits|misses))(?:_total)? (\S+)$",
+    r"|hoplink_redis_link_cache_(?:hits|misses)|hoplink_click_sink_(?:added|pipelines))"
+    r"(?:_total)? (\S+)$",
     re.M,
 )
 
@@ -418,6 +420,7 @@ class Result:
     cpu: dict[str, float]  # CPU seconds per role during the saturating run
     duration: float
     colds: list[ColdRun]  # after a restart of the web processes, and warm (production)
+    sink: list[dict[str, float]]  # web counters over the steady phase, then saturation
 
     def ok(self) -> bool:
         extra = self.counts.clicks - self.served
@@ -483,6 +486,7 @@ def measure(
             served, runs = served + warm.requests - warm.non_3xx, runs + 1
         drain(store, probe_id, served)  # the warm-up's clicks, so the steady phase starts idle
         # Freshness below saturation: a steady rate the worker keeps up with.
+        sink = [cache_counts(url, args.web_processes, wait=10)] if cold else []
         steady_prober = Prober(url, db_url, probe_id)
         thread = threading.Thread(target=steady_prober.run, daemon=True)
         thread.start()
@@ -490,6 +494,8 @@ def measure(
         steady_prober.stop.set()
         thread.join()
         served += ok302 + steady_prober.sent
+        if cold:
+            sink.append(cache_counts(url, args.web_processes, wait=10))
         # Saturation: as many redirects as the web tier answers.
         prober = Prober(url, db_url, probe_id)
         thread = threading.Thread(target=prober.run, daemon=True)
@@ -501,6 +507,8 @@ def measure(
         prober.stop.set()
         thread.join()
         cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
+        if cold:
+            sink.append(cache_counts(url, args.web_processes, wait=10))
         served += run.requests - run.non_3xx + prober.sent
         runs += 1
         drained_in = drain(store, probe_id, served)
@@ -543,6 +551,7 @@ def measure(
         cpu,
         args.duration,
         colds,
+        [counted_since(a, b) for a, b in itertools.pairwise(sink)],
     )
 
 
@@ -580,6 +589,14 @@ def report(result: Result) -> None:
     )
     busy = sum(r.cpu.values()) / r.duration
     print(f"    CPU µs per redirect at saturation: {per_request} ({busy:.2f} of 2 cores busy)")
+    for label, counters in zip(("steady rate", "saturation"), r.sink, strict=False):
+        added = counters.get("hoplink_click_sink_added", 0.0)
+        trips = counters.get("hoplink_click_sink_pipelines", 0.0)
+        print(
+            f"    clicks per XADD round-trip at the {label}: {added / max(1.0, trips):.1f}"
+            f" ({added:,.0f} clicks, {trips:,.0f} round-trips, {counters['processes']:.0f}"
+            " processes read)"
+        )
     print(f"    backlog drained {r.drained_in:.1f} s after the load stopped")
     c = r.counts
     print(

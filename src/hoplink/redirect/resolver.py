@@ -201,12 +201,14 @@ class Resolver:
         raises when the database cannot be read (the caller starts anyway)."""
         if links <= 0 or self.cache.ttl <= 0 or self.cache.max_entries <= 0:
             return 0
-        hosts = await self._load_hosts()
         today = int(time.time() if now is None else now) // 86_400
         async with self._database() as conn:
             keys = await most_clicked(
                 conn, since_day=today - WARM_DAYS + 1, limit=min(links, self.cache.max_entries)
             )
+        if not keys:
+            return 0  # nothing clicked lately (a new install): the first request loads hosts
+        hosts = await self._load_hosts()
         # Loaded least clicked first, so the LRU keeps the most clicked if the cache is full.
         keys = [key for key in reversed(keys) if (site := hosts.get(key[0])) and site.served]
         return await self.preload(keys)
