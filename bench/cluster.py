@@ -188,7 +188,7 @@ def process(args: list[str], env: dict[str, str], name: str) -> Iterator[subproc
 
 
 def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"the web server exited with {proc.returncode}; see its log")
