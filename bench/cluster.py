@@ -17,6 +17,14 @@ After the load the script waits for the backlog to drain and checks that the cli
 counted equal the 302s received (wrk gives up on at most one request per connection when a
 run ends; those may be counted too) and that the rollups' page views equal the raw clicks.
 
+Production mode then measures a deploy (``--cold-duration`` s, 0 to skip): the web processes
+are stopped and started again, and wrk drives random codes at once, as fast as they answer,
+for the first minute; then the same again on the now warm processes, for the ratio. The
+in-process caches start empty; ``--cold shared`` keeps the Redis link cache (a deploy while
+links are in use: its TTL is minutes), ``--cold empty`` deletes it too (a deploy after a
+quiet spell, or a Redis restart), ``both`` (the default) does one of each. Each process's
+cache hits and misses are read from /metrics.
+
     .venv/bin/python bench/cluster.py [--links 10000] [--duration 20] [--connections 64]
 
 Needs wrk (apt-get install -y wrk), PostgreSQL (HOPLINK_TEST_PG_URL) and Redis.
@@ -27,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import resource
@@ -179,7 +188,7 @@ def process(args: list[str], env: dict[str, str], name: str) -> Iterator[subproc
 
 
 def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"the web server exited with {proc.returncode}; see its log")
@@ -190,6 +199,65 @@ def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("the web server did not start") from None
             time.sleep(0.2)
+
+
+METRICS_TOKEN = secrets.token_urlsafe(16)
+_CACHE_COUNTERS = re.compile(
+    r"^(process_start_time_seconds|hoplink_redirect_cache_(?:hits|misses)"
+    r"|hoplink_redis_link_cache_(?:hits|misses)|hoplink_click_sink_(?:added|pipelines))"
+    r"(?:_total)? (\S+)$",
+    re.M,
+)
+
+
+def cache_counts(url: str, processes: int, *, wait: float = 0.0) -> dict[str, dict[str, float]]:
+    """Each web process's lookups so far, by its start time (new connections until each
+    answered once, for up to ``wait`` s): in-process cache hits and misses, and the Redis
+    link cache's (a miss there is a database load)."""
+    seen: dict[str, dict[str, float]] = {}
+    deadline = time.monotonic() + wait
+    tries = 0
+    while len(seen) < processes and (tries < 200 or time.monotonic() < deadline):
+        tries += 1
+        text = httpx.get(
+            f"{url}/metrics",
+            headers={"host": HOST, "authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=10,
+        ).text
+        found = {name: float(value) for name, value in _CACHE_COUNTERS.findall(text)}
+        seen[str(found.pop("process_start_time_seconds", 0.0))] = found
+        if tries >= 200:
+            time.sleep(0.1)
+    return seen
+
+
+def counted_since(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, float]:
+    """The lookups between two readings, summed over the processes (plus how many)."""
+    totals: dict[str, float] = {"processes": float(len(after))}
+    for process_id, found in after.items():
+        earlier = before.get(process_id, {})
+        for name, value in found.items():
+            totals[name] = totals.get(name, 0.0) + value - earlier.get(name, 0.0)
+    return totals
+
+
+@dataclass
+class ColdRun:
+    """The first ``duration`` seconds after the web processes were started again."""
+
+    name: str
+    run: Run
+    lookups: dict[str, float]  # cache counters over the run (cache_counts)
+    started_in: float  # seconds from the start command until /healthz answered
+
+    def misses(self) -> tuple[float, float]:
+        """(in-process cache misses, Redis link cache misses: database loads)."""
+        return (
+            self.lookups.get("hoplink_redirect_cache_misses", 0.0),
+            self.lookups.get("hoplink_redis_link_cache_misses", 0.0),
+        )
 
 
 # --- where the CPU goes -----------------------------------------------------------------------
@@ -351,6 +419,8 @@ class Result:
     tolerance: int
     cpu: dict[str, float]  # CPU seconds per role during the saturating run
     duration: float
+    colds: list[ColdRun]  # after a restart of the web processes, and warm (production)
+    sink: list[dict[str, float]]  # web counters over the steady phase, then saturation
 
     def ok(self) -> bool:
         extra = self.counts.clicks - self.served
@@ -393,6 +463,8 @@ def measure(
     codes: list[str],
     args: argparse.Namespace,
     worker: list[str] | None,
+    *,
+    cold: bool = False,
 ) -> Result:
     work = Path(env["HOPLINK_DATA_DIR"])
     store = Store(db_url)
@@ -406,13 +478,15 @@ def measure(
         worker_proc = None
         if worker is not None:
             worker_proc = stack.enter_context(process(worker, env, "worker"))
-        web = stack.enter_context(process(serve, env, "web"))
+        web_stack = stack.enter_context(contextlib.ExitStack())
+        web = web_stack.enter_context(process(serve, env, "web"))
         wait_listening(url, web)
         while served < 2 * len(codes):
             warm = wrk(url, warm_lua, duration=3, connections=args.connections)
             served, runs = served + warm.requests - warm.non_3xx, runs + 1
         drain(store, probe_id, served)  # the warm-up's clicks, so the steady phase starts idle
         # Freshness below saturation: a steady rate the worker keeps up with.
+        sink = [cache_counts(url, args.web_processes, wait=10)] if cold else []
         steady_prober = Prober(url, db_url, probe_id)
         thread = threading.Thread(target=steady_prober.run, daemon=True)
         thread.start()
@@ -420,6 +494,8 @@ def measure(
         steady_prober.stop.set()
         thread.join()
         served += ok302 + steady_prober.sent
+        if cold:
+            sink.append(cache_counts(url, args.web_processes, wait=10))
         # Saturation: as many redirects as the web tier answers.
         prober = Prober(url, db_url, probe_id)
         thread = threading.Thread(target=prober.run, daemon=True)
@@ -431,9 +507,36 @@ def measure(
         prober.stop.set()
         thread.join()
         cpu = {role: cpu_after[role] - cpu_before[role] for role in cpu_after}
+        if cold:
+            sink.append(cache_counts(url, args.web_processes, wait=10))
         served += run.requests - run.non_3xx + prober.sent
         runs += 1
         drained_in = drain(store, probe_id, served)
+        colds: list[ColdRun] = []
+        if cold:
+            for kind in ("shared", "empty") if args.cold == "both" else (args.cold,):
+                # A deploy: the web processes stop, then start with empty caches.
+                web_stack.close()
+                if kind == "empty":
+                    asyncio.run(redis_cleanup(env["HOPLINK_REDIS_KEY_PREFIX"] + "{lc}:"))
+                started = time.monotonic()
+                web = web_stack.enter_context(process(serve, env, f"web-{kind}"))
+                wait_listening(url, web)
+                # Every web process answers (they start one by one on a busy machine).
+                cache_counts(url, args.web_processes, wait=60)
+                started_in = time.monotonic() - started
+                label = "Redis link cache kept" if kind == "shared" else "Redis link cache emptied"
+                colds.append(first_minute(f"cold, {label}", url, random_lua, args, started_in))
+                served += colds[-1].run.requests - colds[-1].run.non_3xx
+                runs += 1
+                if not any(c.name.startswith("warm") for c in colds):
+                    before = cache_counts(url, args.web_processes, wait=10)
+                    colds.append(
+                        first_minute("warm, the same processes", url, random_lua, args, 0.0, before)
+                    )
+                    served += colds[-1].run.requests - colds[-1].run.non_3xx
+                    runs += 1
+            drain(store, probe_id, served)
     counts = store.counts(probe_id)  # after SIGTERM: the embedded worker drains on stop
     return Result(
         name,
@@ -447,7 +550,23 @@ def measure(
         runs * args.connections,
         cpu,
         args.duration,
+        colds,
+        [counted_since(a, b) for a, b in itertools.pairwise(sink)],
     )
+
+
+def first_minute(
+    name: str,
+    url: str,
+    script: Path,
+    args: argparse.Namespace,
+    started_in: float,
+    before: dict[str, dict[str, float]] | None = None,
+) -> ColdRun:
+    """wrk at once for ``--cold-duration`` s; the caches' counters over it."""
+    run = wrk(url, script, duration=args.cold_duration, connections=args.connections)
+    after = cache_counts(url, args.web_processes, wait=10)
+    return ColdRun(name, run, counted_since(before or {}, after), started_in)
 
 
 def report(result: Result) -> None:
@@ -470,6 +589,14 @@ def report(result: Result) -> None:
     )
     busy = sum(r.cpu.values()) / r.duration
     print(f"    CPU µs per redirect at saturation: {per_request} ({busy:.2f} of 2 cores busy)")
+    for label, counters in zip(("steady rate", "saturation"), r.sink, strict=False):
+        added = counters.get("hoplink_click_sink_added", 0.0)
+        trips = counters.get("hoplink_click_sink_pipelines", 0.0)
+        print(
+            f"    clicks per XADD round-trip at the {label}: {added / max(1.0, trips):.1f}"
+            f" ({added:,.0f} clicks, {trips:,.0f} round-trips, {counters['processes']:.0f}"
+            " processes read)"
+        )
     print(f"    backlog drained {r.drained_in:.1f} s after the load stopped")
     c = r.counts
     print(
@@ -478,6 +605,28 @@ def report(result: Result) -> None:
         f" {c.clicks - r.served} (at most {r.tolerance})"
     )
     print("    every 302 counted once: yes" if r.ok() else "    CHECK FAILED")
+    warm = next((c for c in r.colds if c.name.startswith("warm")), None)
+    for c in r.colds:
+        local, shared = c.misses()
+        lookups = c.lookups.get("hoplink_redirect_cache_hits", 0.0) + local
+        print(
+            f"    {c.name} ({c.run.requests / max(1.0, c.run.rps):.0f} s"
+            + (
+                f", every process answering {c.started_in:.1f} s after the start"
+                if c.started_in
+                else ""
+            )
+            + f"): {c.run.rps:,.0f} redirects/s   p50 {c.run.p50_ms:.2f} ms"
+            f"   p99 {c.run.p99_ms:.2f} ms; in-process cache misses {local:,.0f}"
+            f" ({local / max(1.0, lookups):.2%} of lookups), database loads (Redis link"
+            f" cache misses) {shared:,.0f}; {c.run.non_3xx} not 2xx/3xx"
+            f" ({c.lookups['processes']:.0f} processes read)"
+        )
+        if warm is not None and c is not warm:
+            print(
+                f"      cost against warm: {warm.run.rps / max(1.0, c.run.rps):.2f}x the time"
+                f" per redirect, {c.run.p99_ms / max(0.001, warm.run.p99_ms):.2f}x the p99"
+            )
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -524,6 +673,7 @@ def production(args: argparse.Namespace, tmp: Path) -> Result:
             "HOPLINK_SECRET_KEY": secrets.token_urlsafe(32),
             "HOPLINK_EMBEDDED_WORKER": "false",
             "HOPLINK_LOG_LEVEL": "warning",
+            "HOPLINK_METRICS_TOKEN": METRICS_TOKEN,
         }
         return measure(
             f"(a) production: PostgreSQL + Redis, {args.web_processes} web processes + 1 worker",
@@ -534,6 +684,7 @@ def production(args: argparse.Namespace, tmp: Path) -> Result:
             codes,
             args,
             worker=["worker"],
+            cold=args.cold_duration > 0 and args.cold != "none",
         )
     finally:
         asyncio.run(redis_cleanup(prefix))
@@ -575,6 +726,15 @@ def main() -> int:
     parser.add_argument("--steady-rate", type=float, default=1000, help="requests/s")
     parser.add_argument("--steady-duration", type=float, default=10, help="seconds")
     parser.add_argument("--only", choices=["production", "embedded"])
+    parser.add_argument(
+        "--cold-duration", type=float, default=60, help="seconds after a restart (0: skip)"
+    )
+    parser.add_argument(
+        "--cold",
+        choices=["both", "shared", "empty", "none"],
+        default="both",
+        help="restart keeping the Redis link cache (shared), emptying it (empty), or both",
+    )
     parser.add_argument("--keep", type=Path, help="directory to keep data and process logs in")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -397,6 +397,24 @@ async def _count_clicks(db: Database) -> int:
         return int((await tx.conn.execute(select(func.count()).select_from(t.clicks))).scalar_one())
 
 
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by every PostgreSQL process on this machine (from /proc; the
+    server is shared, so other work on it is counted too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str, float]:
     """Drain a backlog of ``clicks`` with ``workers`` worker processes (see ``--workers``)."""
     key = f"hlbench:{secrets.token_hex(4)}:clicks"
@@ -438,8 +456,10 @@ def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str
         for proc in procs:
             proc.start()
         time.sleep(3.0)  # the processes import and connect
+        pg_before = _postgres_cpu()
         go.set()
         elapsed = asyncio.run(wait_written())
+        pg_cpu = _postgres_cpu() - pg_before
         done.set()
         results = [out.get(timeout=120) for _ in procs]
     finally:
@@ -450,6 +470,8 @@ def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str
     return {
         "clicks/s": clicks / elapsed,
         "worker CPU µs/click": sum(r["cpu"] for r in results) / clicks * 1e6,
+        "PostgreSQL CPU µs/click": pg_cpu / clicks * 1e6,
+        "cores busy": (sum(r["cpu"] for r in results) + pg_cpu) / elapsed,
         "retries": sum(r["retries"] for r in results),
         "min share %": min(r["written"] for r in results) / clicks * 100,
     }

@@ -117,6 +117,9 @@ class HoplinkApp:
         self.shlink.state.runtime = self.runtime
         self.redirect.bind(self.runtime)
         self.dashboard.bind(self.runtime)
+        # Before the server accepts connections (and /readyz answers): a deploy's first
+        # requests find the most clicked links in memory.
+        await self.redirect.warm_up()
         self.health.bind(self.runtime)
         metrics.watch_app(self.redirect, self.runtime)
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     redirect_negative_ttl: float = Field(default=5.0, ge=0, le=60)
     # Most (host, code) entries in the cache (least recently used go first); ~0.5 KB each.
     redirect_cache_size: int = Field(default=100_000, ge=0, le=10_000_000)
+    # Links each web process loads before it takes requests: the most clicked of the last
+    # two days (a deploy's first minute then answers from memory). 0: start empty.
+    redirect_warmup_links: int = Field(default=20_000, ge=0, le=10_000_000)
     # A/B tests: keep each visitor's variant in a first-party cookie (`hl_ab`, scoped to the
     # link's path on the short domain) for this many days, so it survives the midnight-UTC
     # re-split of the daily visitor id. 0 (the default): no cookie. docs/campaigns.md.

@@ -27,6 +27,7 @@ from hoplink.observability import logs
 
 # uvicorn waits this long for open requests on SIGTERM/Ctrl+C, then closes them.
 _GRACEFUL_SECONDS = 15
+_HEALTHCHECK_SECONDS = 30  # see _uvicorn_config
 
 
 async def prepare(settings: Settings) -> FirstRun | None:
@@ -122,6 +123,11 @@ def _uvicorn_config(settings: Settings, app: Any = None, workers: int = 1) -> uv
         # must hand it the real socket peer.
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACEFUL_SECONDS,
+        # --workers N: uvicorn kills a web process that does not answer its supervisor's
+        # ping within this many seconds. Its default (5) killed processes still starting on
+        # a busy host (a fresh interpreter's imports took longer), again and again: a
+        # deploy under load never came up (bench/RESULTS.md, issue 17).
+        timeout_worker_healthcheck=_HEALTHCHECK_SECONDS,
     )
 
 

@@ -1,9 +1,12 @@
 """Production mode's click queue: a Redis Stream with one consumer group.
 
 Web nodes (``RedisClickSink``) ``XADD`` each click before answering the redirect; the
-XADDs of concurrent requests share pipelines: while one pipeline round-trip is in flight,
-new clicks queue and all go out in the next one, and each request awaits the future of its
-own entry. When Redis cannot be reached the click is written to a local spool (a
+XADDs of concurrent requests share round-trips: while one is in flight, new clicks queue
+and all go out in the next one, one script call that XADDs each of them (an entry per
+click, as before), and each request awaits the future of its own entry. The script, not a
+pipeline of XADD commands, because the client's work is per command: ~15-20 µs of the web
+process's CPU per pipelined XADD against ~3-5 µs per click of one call (bench/RESULTS.md,
+issue 17). When Redis cannot be reached the click is written to a local spool (a
 ``ClickJournal`` in ``<spool dir>/<node id>/``, one per process so web processes never
 share a writer lock) and the request is answered after that write; a background task
 replays the spool into the stream once Redis answers again, and adopts spools left by dead
@@ -44,7 +47,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("hoplink.clicks")
 
 FIELD = b"c"  # each entry has one field: the click as JSON
-MAX_PIPELINE = 1000  # most XADDs in one pipeline; more wait for the next round-trip
+MAX_PIPELINE = 1000  # most XADDs in one round-trip; more wait for the next one
+# KEYS[1] the stream, ARGV[1] the field (FIELD), then the clicks: one entry each, their ids
+# in order.
+_XADD_MANY = """
+local ids = {}
+for i = 2, #ARGV do
+  ids[i - 1] = redis.call('XADD', KEYS[1], '*', ARGV[1], ARGV[i])
+end
+return ids
+"""
 REPLAY_BATCH = 500  # spooled clicks sent per pipeline when replaying
 ORPHAN_SCAN_SECONDS = 30.0  # how often a web process looks for spools of dead processes
 STALE_CONSUMER_SECONDS = 3600.0  # consumers idle this long with nothing pending are removed
@@ -159,6 +171,7 @@ class RedisClickSink:
         self._spool: ClickJournal | None = None
         self._adopted: dict[Path, ClickJournal] = {}
         self._replayer: asyncio.Task[None] | None = None
+        self._xadd_many = stream.redis.register_script(_XADD_MANY)
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> RedisClickSink:
@@ -227,12 +240,14 @@ class RedisClickSink:
                 self._flushers.discard(task)
 
     async def _xadd(self, clicks: list[Click]) -> list[Any]:
+        """One round-trip: every click its own entry; raises if Redis refused the call (an
+        error part-way, e.g. out of memory, may have added some: they are spooled and sent
+        again, and the worker skips a click id it has)."""
         async with asyncio.timeout(self.xadd_timeout):
-            pipe = self.stream.redis.pipeline(transaction=False)
-            for click in clicks:
-                pipe.xadd(self.stream.key, {FIELD: click.to_json()})
-            results: list[Any] = await pipe.execute(raise_on_error=False)
-            return results
+            ids: list[Any] = await self._xadd_many(
+                keys=[self.stream.key], args=[FIELD, *(click.to_json() for click in clicks)]
+            )
+            return ids
 
     def _fail(self, exc: BaseException) -> None:
         self.xadd_failures += 1

@@ -10,6 +10,7 @@ The click is in the journal before the first byte of the answer is sent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -53,6 +54,8 @@ _ELSEWHERE_HEADERS = [
 ]
 # robots.txt of a short domain without its own: short links are not pages to index.
 DEFAULT_ROBOTS = "User-agent: *\nDisallow: /\n"
+# Most seconds the start-up warm-up of the cache may take; the process then serves anyway.
+WARM_UP_TIMEOUT = 15.0
 
 
 class RedirectApp:
@@ -63,6 +66,25 @@ class RedirectApp:
         self.misses_refused = 0  # unknown codes answered 429 (enumeration limit)
         # Set by ``bind`` (start-up): until then no host is known to be a custom domain.
         self.bound = False
+
+    async def warm_up(self) -> int:
+        """Load the most clicked links before the server takes requests, so a deploy's
+        first minute answers from memory; never fails the start (a database that cannot be
+        read is the degraded mode's business). Returns how many links were loaded."""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(WARM_UP_TIMEOUT):
+                loaded = await self.resolver.warm_up(self.warmup_links)
+        except Exception as exc:
+            log.warning("the redirect cache starts empty: warming it up failed: %r", exc)
+            return 0
+        if loaded:
+            log.info(
+                "redirect cache warmed up: %d links in %.2f s",
+                loaded,
+                time.perf_counter() - started,
+            )
+        return loaded
 
     def bind(self, runtime: EdgeParts) -> None:
         s = runtime.settings
@@ -79,6 +101,7 @@ class RedirectApp:
         if self.journal is None and self.sink is None:
             raise RuntimeError("the redirect app needs a runtime started with serve=True")
         self.wait_for_disk = s.journal_wait_for_disk
+        self.warmup_links = s.redirect_warmup_links
         self.is_https = HttpsDetector(runtime.trusted_proxies)
         self.pages = VisitorPages(s.visitor_page_template)
         self.limiter = runtime.rate_limiter

@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,7 +37,7 @@ from hoplink.redirect.breaker import CircuitBreaker, CircuitOpen
 from hoplink.redirect.cache import MISSING, RedirectCache
 from hoplink.redirect.shared_cache import Key, SharedLinkCache
 from hoplink.storage.database import Database
-from hoplink.storage.redirects import Site, Target, resolve_many, sites
+from hoplink.storage.redirects import Site, Target, most_clicked, resolve_many, sites
 
 if TYPE_CHECKING:
     from hoplink.redirect.parts import EdgeParts
@@ -45,6 +46,11 @@ log = logging.getLogger("hoplink.redirect")
 
 MAX_BATCH = 100
 MAX_LOADERS = 2
+# Links per query (and per Redis MGET) while warming up before serving: nobody waits for
+# one of them, so bigger batches than a visitor's miss (fewer round trips).
+WARM_BATCH = 1000
+# The warm-up's links are the most clicked of the last this many days (UTC, today included).
+WARM_DAYS = 2
 # Seconds a link due for its refresh-ahead reload waits for others (a full batch goes at
 # once); never more than a tenth of the cache TTL, so it is reloaded long before it expires.
 REFRESH_DELAY = 0.5
@@ -186,6 +192,55 @@ class Resolver:
         due, self._refresh = self._refresh, []
         for host, code in due:
             self._enqueue(host, code, background=True)
+
+    async def warm_up(self, links: int, *, now: float | None = None) -> int:
+        """Before the process serves: the ``links`` most clicked links of the last
+        ``WARM_DAYS`` days into the cache, from the Redis tier where they are there and from
+        the database otherwise (written back to Redis), ``WARM_BATCH`` at a time. Without it
+        every lookup of a deploy's first minute is a miss. Returns how many were loaded;
+        raises when the database cannot be read (the caller starts anyway)."""
+        if links <= 0 or self.cache.ttl <= 0 or self.cache.max_entries <= 0:
+            return 0
+        today = int(time.time() if now is None else now) // 86_400
+        async with self._database() as conn:
+            keys = await most_clicked(
+                conn, since_day=today - WARM_DAYS + 1, limit=min(links, self.cache.max_entries)
+            )
+        if not keys:
+            return 0  # nothing clicked lately (a new install): the first request loads hosts
+        hosts = await self._load_hosts()
+        # Loaded least clicked first, so the LRU keeps the most clicked if the cache is full.
+        keys = [key for key in reversed(keys) if (site := hosts.get(key[0])) and site.served]
+        return await self.preload(keys)
+
+    async def preload(self, keys: Sequence[Key]) -> int:
+        """Load ``keys`` (host, code) into the cache in batches of ``WARM_BATCH``; how many
+        were loaded. Raises what a batch's database load raised."""
+        loop = asyncio.get_running_loop()
+        loaded = 0
+        for start in range(0, len(keys), WARM_BATCH):
+            batch: list[tuple[str, str, int]] = []
+            futures: list[asyncio.Future[Target | None]] = []
+            for host, code in keys[start : start + WARM_BATCH]:
+                if f"{host}/{code}" in self._loading:
+                    continue  # a visitor's load of it is under way
+                future = loop.create_future()
+                self._loading[f"{host}/{code}"] = future
+                batch.append((host, code, self.cache.generation))
+                futures.append(future)
+            try:
+                await self._load_batch(batch)
+            finally:  # cancelled (a time limit): visitors must not wait for these
+                for (host, code, _), future in zip(batch, futures, strict=True):
+                    if not future.done():
+                        self._loading.pop(f"{host}/{code}", None)
+                        future.cancel()
+            for future in futures:
+                failed = None if future.cancelled() else future.exception()
+                if failed is not None:
+                    raise failed
+            loaded += len(futures)
+        return loaded
 
     async def wait_idle(self) -> None:
         """Until the links waiting for their refresh and every load under way are done."""

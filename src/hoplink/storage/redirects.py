@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.links.plan import Plan
@@ -123,6 +123,28 @@ async def resolve_many(
         )
         for row in rows
     }
+
+
+async def most_clicked(
+    conn: AsyncConnection, *, since_day: int, limit: int
+) -> list[tuple[str, str]]:
+    """(hostname, code) of the ``limit`` links with the most page views since ``since_day``
+    (days since the epoch, UTC), most first: what a web process loads before it serves.
+    Reads the daily rollup (one row per link and day), so it costs a scan of the links
+    clicked in that range, not of the raw clicks."""
+    R, L, D = t.rollup_link_days.c, t.links.c, t.domains.c
+    views = func.sum(R.pv)
+    rows = await conn.execute(
+        select(D.hostname, L.code)
+        .select_from(t.rollup_link_days)
+        .join(t.links, L.id == R.link_id)
+        .join(t.domains, D.id == L.domain_id)
+        .where(R.day >= since_day, L.deleted_at.is_(None))
+        .group_by(L.id, D.hostname, L.code)
+        .order_by(views.desc(), L.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
 
 
 def _unix(value: datetime | None) -> float | None:

@@ -183,6 +183,12 @@ async def test_edit_is_served_at_once_on_this_node_after_commit(edge: Edge) -> N
 
 
 async def test_misses_are_cached_and_a_new_code_is_served_once_created(edge: Edge) -> None:
+    # The change feed clears the cache when its poll sees the fixture's own domain row: a
+    # poll landing between the requests below would load both again (when one lands
+    # depends on how long start-up awaited, e.g. the warm-up's query). This is the cache.
+    for task in edge.runtime._tasks:
+        if task.get_name() == "redirect-changes":
+            task.cancel()
     ws = await edge.workspace()
     with count_queries(edge) as statements:
         for _ in range(20):
