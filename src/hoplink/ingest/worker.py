@@ -63,6 +63,7 @@ from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
 from hoplink.storage.click_batches import ClickBatchRepo
+from hoplink.storage.click_batches_pg import PgClickBatchRepo
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.limits import mark_exhausted
@@ -113,9 +114,9 @@ class Worker:
         self.retry_max = retry_max
         self.counters = IngestCounters()
         self.seen = SeenCache(max_keys=seen_cache_keys, keep_hours=SEEN_KEEP_HOURS)
-        # SQLite (one writer): the database tallies each batch (storage/click_batches.py);
-        # PostgreSQL: tallied here, then written as rows (DeltaBuilder, RollupRepo).
-        self.tally_in_sql = db.is_sqlite
+        # The database tallies each batch (storage/click_batches.py, click_batches_pg.py);
+        # False: tallied here, then written as rows (DeltaBuilder, RollupRepo).
+        self.tally_in_sql = True
         self.pipeline = Pipeline(
             agents=agents or AgentClassifier(),
             retention_seconds=retention_days * DAY,
@@ -288,7 +289,8 @@ class Worker:
                     events, await clicks.link_refs(e.click.link_id for e in events)
                 )
                 if self.tally_in_sql:
-                    replays = await ClickBatchRepo(tx.conn).write(kept)
+                    batches = ClickBatchRepo if self.db.is_sqlite else PgClickBatchRepo
+                    replays = await batches(tx.conn).write(kept)
                     new = [e for e in kept if e.click.click_id not in replays]
                 else:
                     new, keys = await self._write_tallied(tx.conn, kept)

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.analytics.models import NONE_VALUE
@@ -238,6 +239,15 @@ _ROLLUPS_ONE_HOUR = tuple(
 )
 
 
+def _processors(dialect: Dialect) -> list[tuple[int, Any]]:
+    """(index, bind processor) of the raw-click columns that have one on ``dialect``."""
+    return [
+        (i, p)
+        for i, c in enumerate(CLICK_COLUMNS)
+        if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+
+
 def _batch_rows(
     events: Sequence[Event], processors: Sequence[tuple[int, Any]]
 ) -> list[tuple[Any, ...]]:
@@ -282,15 +292,9 @@ class ClickBatchRepo:
         if not events:
             return set()
         run = self.conn.exec_driver_sql
-        dialect = self.conn.dialect
-        processors = [
-            (i, p)
-            for i, c in enumerate(CLICK_COLUMNS)
-            if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
         for sql in (*_CREATE, *_EMPTY):
             await run(sql)
-        await run(_FILL, _batch_rows(events, processors))
+        await run(_FILL, _batch_rows(events, _processors(self.conn.dialect)))
         replays = {r[0] for r in await run(_REPLAYS)}
         if replays:
             await run(_DROP_REPLAYS)
