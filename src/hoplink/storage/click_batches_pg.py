@@ -22,7 +22,8 @@ PostgreSQL has hash aggregation: the batch's breakdown pairs are unpivoted (``LA
 VALUES``) and grouped in one statement, where SQLite sorts each pair apart. The rollup
 upserts are SQLite's statements with the lock order added.
 
-The temporary tables are the connection's, created on its first batch, emptied at every
+The batch reaches its temporary table by ``COPY`` (binary). The temporary tables are the
+connection's, created on its first batch, emptied at every
 commit (``ON COMMIT DELETE ROWS``: a truncate, no dead rows left behind; autovacuum never
 visits temporary tables). Their text columns sort bytewise (``COLLATE "C"``): any one
 order serves for the locks, and it is the cheapest.
@@ -34,7 +35,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Column, String
+from sqlalchemy.exc import DBAPIError
 
 from hoplink.analytics.models import NONE_VALUE
 from hoplink.clicks.enriched import Event
@@ -68,6 +71,7 @@ _CLICK_TYPES = [_click_column_type(c) for c in CLICK_COLUMNS]
 # utm_term — ints, then text.
 _EXTRA_TYPES = ["integer"] * 4 + [_TEXT] * 5
 _BATCH_TYPES = dict(zip(_EXTRA + _CLICK_NAMES, _EXTRA_TYPES + _CLICK_TYPES, strict=True))
+_BATCH_COLUMNS = list(_BATCH_TYPES)
 _CREATE = (
     "CREATE TEMP TABLE IF NOT EXISTS hl_batch ("
     + ", ".join(f"{name} {type_}" for name, type_ in _BATCH_TYPES.items())
@@ -80,12 +84,6 @@ _CREATE = (
     f"CREATE TEMP TABLE IF NOT EXISTS hl_wdims (workspace_id {_TEXT}, hour integer,"
     f" dim {_TEXT}, value {_TEXT}, pv bigint, human_pv bigint, uvd_w bigint)"
     " ON COMMIT DELETE ROWS",
-)
-# The batch as one array per column, taken apart by the server (``unnest``).
-_FILL = (
-    f"INSERT INTO hl_batch ({', '.join(_BATCH_TYPES)}) SELECT * FROM unnest("  # noqa: S608 - own names
-    + ", ".join(f"${i}::{type_.split()[0]}[]" for i, type_ in enumerate(_BATCH_TYPES.values(), 1))
-    + ")"
 )
 # Raw clicks in key order; what the insert did not return were replays: out of the batch.
 _INSERT_CLICKS = (
@@ -186,8 +184,17 @@ class PgClickBatchRepo(ClickBatchRepo):
         run = self.conn.exec_driver_sql
         for sql in _CREATE:
             await run(sql)
+        # COPY (binary) takes the rows ~2.5x cheaper for the server than ``unnest`` of one
+        # array per column, and the worker need not turn rows into columns. It is the
+        # driver's own call: its errors are given the SQLAlchemy form the worker reads (a
+        # value refused for good, SQLSTATE class 22, is set aside, not retried).
         rows = _batch_rows(events, _processors(self.conn.dialect))
-        await run(_FILL, tuple(list(column) for column in zip(*rows, strict=True)))
+        driver = (await self.conn.get_raw_connection()).driver_connection
+        assert driver is not None  # an open connection (its transaction has begun)
+        try:
+            await driver.copy_records_to_table("hl_batch", records=rows, columns=_BATCH_COLUMNS)
+        except asyncpg.PostgresError as exc:
+            raise DBAPIError("COPY hl_batch", None, exc) from exc
         replays = {r[0] for r in await run(_INSERT_CLICKS)}
         one_hour = min(e.hour for e in events) == max(e.hour for e in events)
         rollups = _ROLLUPS_ONE_HOUR_PG if one_hour else _ROLLUPS_PG
