@@ -12,9 +12,10 @@ A batch's clicks are enriched (``steps``), then written in ONE transaction: the 
 (insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
 that were new. Only after the commit is the batch acknowledged, so a crash at any point
 means the source hands the clicks out again and the click-id check makes the replay a no-op.
-On SQLite the database counts the batch itself (``storage.click_batches``: the enriched
-clicks go in once, the rest is set-based SQL); on PostgreSQL the worker tallies it
-(``rollups.DeltaBuilder``) and sends the rows. Both write the same rows.
+The database counts the batch itself (``storage.click_batches`` on SQLite,
+``click_batches_pg`` on PostgreSQL, safe with other workers writing at once: the enriched
+clicks go in once, the rest is set-based SQL); ``tally_in_sql = False`` makes the worker
+tally it (``rollups.DeltaBuilder``) and send the rows instead. Both write the same rows.
 
 Database errors never lose a batch: it is retried with exponential backoff until it
 commits. The exception is data a database refuses for good (``DataError``): the batch is

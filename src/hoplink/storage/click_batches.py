@@ -17,8 +17,8 @@ table. The rows and counts are those of ``hoplink.ingest.rollups`` exactly:
 
 SQLite only: a write transaction there is the only writer, so "remove the keys already
 in ``visitor_seen``, insert the rest" cannot race another worker (on PostgreSQL two
-workers could both count a key; its path claims keys with ``ON CONFLICT DO NOTHING
-RETURNING``, see ``RollupRepo.mark_seen``).
+workers could both count a key; ``click_batches_pg`` claims keys with ``ON CONFLICT DO
+NOTHING RETURNING`` and reuses this module's rows and rollup upserts).
 
 SQL text is built from this module's own names and literals only (hence the S608
 waivers); values always travel as parameters. Temporary tables live on the connection
