@@ -11,9 +11,10 @@
     user agents, 30 % of clicks from repeat visitors, 8 % bots (crawler agents and HEAD
     requests), a handful of referrers, languages and countries.
     Prints clicks/s, the worker process's CPU per click (SQLite's own work included: it
-    runs in aiosqlite's thread; PostgreSQL's is not), the number of batches and the batch
-    time p50/p99. clicks/s is the drain rate of one worker: the web tier's redirects/s is
-    the arrival rate to beat.
+    runs in aiosqlite's thread; PostgreSQL's is not: it is printed apart, the CPU of the
+    server's backends connected to the bench database, read from /proc), the number of
+    batches and the batch time p50/p99. clicks/s is the drain rate of one worker: the web
+    tier's redirects/s is the arrival rate to beat.
 (2) XADD of click-sized entries (the JSON the edge sends, ~450 bytes) to a stream under a
     key prefix of its own on HOPLINK_TEST_REDIS_URL (deleted afterwards), one at a time and
     pipelined 64 per round trip, from one client process.
@@ -271,6 +272,34 @@ async def _dump(db: Database, ws_id: str) -> dict[str, str]:
     return digests
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _pg_backends_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this (bench-only)
+    database: the server's share of the worker's work, read from /proc (the server runs on
+    this machine). Other sessions' backends (other databases) are not counted."""
+    async with db.transaction(write=False) as tx:
+        pids = (
+            await tx.conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+        ).scalars()
+        return {int(pid): _proc_cpu(int(pid)) for pid in pids}
+
+
+def _backends_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the backends used between two readings (new ones: all of theirs)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 async def _fill_journal(directory: Path, clicks: list[Click]) -> ClickJournal:
     journal = ClickJournal(directory)
     for click in clicks:
@@ -324,6 +353,7 @@ async def worker_rate(
         gc.collect()
         gc.freeze()
         try:
+            backends = {} if db.is_sqlite else await _pg_backends_cpu(db)
             began, cpu = time.perf_counter(), time.process_time()
             await worker.start()
             while worker.counters.counts["received"] < clicks:  # noqa: ASYNC110 - a counter
@@ -331,6 +361,7 @@ async def worker_rate(
             elapsed = time.perf_counter() - began
             cpu = time.process_time() - cpu
             await worker.stop()
+            server = 0.0 if db.is_sqlite else _backends_spent(backends, await _pg_backends_cpu(db))
         finally:
             metrics.WORKER_BATCH_SECONDS.observe = observe  # type: ignore[method-assign]
             gc.unfreeze()
@@ -341,9 +372,13 @@ async def worker_rate(
             dump.write_text(text)  # noqa: ASYNC240 - once, after the measurement
             for name, digest in digests.items():
                 print(f"  {name:<28} {digest}")
-        return {
+        figures = {
             "clicks/s": clicks / elapsed,
             "worker CPU µs/click": cpu / clicks * 1e6,  # this process (with aiosqlite's thread)
+        }
+        if not db.is_sqlite:
+            figures["PostgreSQL CPU µs/click"] = server / clicks * 1e6
+        return figures | {
             "batches": len(times),
             "batch p50 ms": statistics.median(times) * 1000,
             "batch p99 ms": times[int(len(times) * 0.99)] * 1000,
@@ -397,24 +432,6 @@ async def _count_clicks(db: Database) -> int:
         return int((await tx.conn.execute(select(func.count()).select_from(t.clicks))).scalar_one())
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds used so far by every PostgreSQL process on this machine (from /proc; the
-    server is shared, so other work on it is counted too)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
 def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str, float]:
     """Drain a backlog of ``clicks`` with ``workers`` worker processes (see ``--workers``)."""
     key = f"hlbench:{secrets.token_hex(4)}:clicks"
@@ -430,13 +447,17 @@ def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str
             await redis.aclose()
             await db.dispose()
 
-    async def wait_written() -> float:
+    async def wait_written() -> tuple[float, float]:
+        """Seconds until every click is written, and the backends' CPU seconds meanwhile."""
         db = Database.from_url(url)
         try:
+            backends = await _pg_backends_cpu(db)
             began = time.perf_counter()
+            go.set()
             while await _count_clicks(db) < clicks:  # noqa: ASYNC110 - another process writes
                 await asyncio.sleep(0.05)
-            return time.perf_counter() - began
+            elapsed = time.perf_counter() - began
+            return elapsed, _backends_spent(backends, await _pg_backends_cpu(db))
         finally:
             await db.dispose()
 
@@ -456,10 +477,7 @@ def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str
         for proc in procs:
             proc.start()
         time.sleep(3.0)  # the processes import and connect
-        pg_before = _postgres_cpu()
-        go.set()
-        elapsed = asyncio.run(wait_written())
-        pg_cpu = _postgres_cpu() - pg_before
+        elapsed, server = asyncio.run(wait_written())
         done.set()
         results = [out.get(timeout=120) for _ in procs]
     finally:
@@ -470,8 +488,8 @@ def workers_rate(url: str, *, clicks: int, batch: int, workers: int) -> dict[str
     return {
         "clicks/s": clicks / elapsed,
         "worker CPU µs/click": sum(r["cpu"] for r in results) / clicks * 1e6,
-        "PostgreSQL CPU µs/click": pg_cpu / clicks * 1e6,
-        "cores busy": (sum(r["cpu"] for r in results) + pg_cpu) / elapsed,
+        "PostgreSQL CPU µs/click": server / clicks * 1e6,
+        "cores busy": (sum(r["cpu"] for r in results) + server) / elapsed,
         "retries": sum(r["retries"] for r in results),
         "min share %": min(r["written"] for r in results) / clicks * 100,
     }

@@ -12,9 +12,10 @@ A batch's clicks are enriched (``steps``), then written in ONE transaction: the 
 (insert-ignore by click id), the seen-visitor sets and the rollup increments of the clicks
 that were new. Only after the commit is the batch acknowledged, so a crash at any point
 means the source hands the clicks out again and the click-id check makes the replay a no-op.
-On SQLite the database counts the batch itself (``storage.click_batches``: the enriched
-clicks go in once, the rest is set-based SQL); on PostgreSQL the worker tallies it
-(``rollups.DeltaBuilder``) and sends the rows. Both write the same rows.
+The database counts the batch itself (``storage.click_batches`` on SQLite,
+``click_batches_pg`` on PostgreSQL, safe with other workers writing at once: the enriched
+clicks go in once, the rest is set-based SQL); ``tally_in_sql = False`` makes the worker
+tally it (``rollups.DeltaBuilder``) and send the rows instead. Both write the same rows.
 
 Database errors never lose a batch: it is retried with exponential backoff until it
 commits. The exception is data a database refuses for good (``DataError``): the batch is
@@ -63,6 +64,7 @@ from hoplink.redirect.invalidation import InvalidateOnCommit
 from hoplink.runtime import Runtime
 from hoplink.storage import migrate
 from hoplink.storage.click_batches import ClickBatchRepo
+from hoplink.storage.click_batches_pg import PgClickBatchRepo
 from hoplink.storage.clicks import ClickRepo
 from hoplink.storage.database import Database
 from hoplink.storage.limits import mark_exhausted
@@ -113,9 +115,9 @@ class Worker:
         self.retry_max = retry_max
         self.counters = IngestCounters()
         self.seen = SeenCache(max_keys=seen_cache_keys, keep_hours=SEEN_KEEP_HOURS)
-        # SQLite (one writer): the database tallies each batch (storage/click_batches.py);
-        # PostgreSQL: tallied here, then written as rows (DeltaBuilder, RollupRepo).
-        self.tally_in_sql = db.is_sqlite
+        # The database tallies each batch (storage/click_batches.py, click_batches_pg.py);
+        # False: tallied here, then written as rows (DeltaBuilder, RollupRepo).
+        self.tally_in_sql = True
         self.pipeline = Pipeline(
             agents=agents or AgentClassifier(),
             retention_seconds=retention_days * DAY,
@@ -288,7 +290,8 @@ class Worker:
                     events, await clicks.link_refs(e.click.link_id for e in events)
                 )
                 if self.tally_in_sql:
-                    replays = await ClickBatchRepo(tx.conn).write(kept)
+                    batches = ClickBatchRepo if self.db.is_sqlite else PgClickBatchRepo
+                    replays = await batches(tx.conn).write(kept)
                     new = [e for e in kept if e.click.click_id not in replays]
                 else:
                     new, keys = await self._write_tallied(tx.conn, kept)

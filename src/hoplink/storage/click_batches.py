@@ -17,8 +17,8 @@ table. The rows and counts are those of ``hoplink.ingest.rollups`` exactly:
 
 SQLite only: a write transaction there is the only writer, so "remove the keys already
 in ``visitor_seen``, insert the rest" cannot race another worker (on PostgreSQL two
-workers could both count a key; its path claims keys with ``ON CONFLICT DO NOTHING
-RETURNING``, see ``RollupRepo.mark_seen``).
+workers could both count a key; ``click_batches_pg`` claims keys with ``ON CONFLICT DO
+NOTHING RETURNING`` and reuses this module's rows and rollup upserts).
 
 SQL text is built from this module's own names and literals only (hence the S608
 waivers); values always travel as parameters. Temporary tables live on the connection
@@ -34,12 +34,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.analytics.models import NONE_VALUE
 from hoplink.clicks.enriched import Event
 from hoplink.storage import tables as t
-from hoplink.storage.clicks import CLICK_COLUMNS, click_values
+from hoplink.storage.clicks import CLICK_COLUMNS, click_row, click_values
 
 # The batch: a raw click's columns, then what the rollups need of it. ``ord`` (the rowid)
 # is the click's rank by time, ``pos`` its place in the batch (raw clicks go in that order).
@@ -262,12 +263,35 @@ def ts_text(ts: float) -> str:
     return f"{_second_text(second)}.{us:06d}"
 
 
-def _batch_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
-    """``hl_batch`` rows in batch order, each with its rank by time (stable)."""
+def _processors(dialect: Dialect) -> list[tuple[int, Any]]:
+    """(index, bind processor) of the raw-click columns that have one on ``dialect``."""
+    return [
+        (i, p)
+        for i, c in enumerate(CLICK_COLUMNS)
+        if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+
+
+def _batch_rows(
+    events: Sequence[Event], processors: Sequence[tuple[int, Any]] | None = None
+) -> list[tuple[Any, ...]]:
+    """``hl_batch`` rows in batch order, each with its rank by time (stable). Without
+    ``processors`` (SQLite) the raw click's time is SQLite's text (``ts_text``); with them
+    (PostgreSQL's COPY), the raw-click columns go through those (index, bind processor)s.
+    """
     times = [e.click.ts for e in events]
     rank = [0] * len(events)
     for r, i in enumerate(sorted(range(len(events)), key=times.__getitem__)):
         rank[i] = r
+    if processors is None:
+        raw = [click_values(e, ts_text(times[pos])) for pos, e in enumerate(events)]
+    else:
+        raw = []
+        for e in events:
+            values = list(click_row(e))
+            for i, p in processors:
+                values[i] = p(values[i])
+            raw.append(tuple(values))
     return [
         (
             rank[pos],
@@ -279,7 +303,7 @@ def _batch_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
             e.campaign,
             e.utm_content,
             e.utm_term,
-            *click_values(e, ts_text(times[pos])),
+            *raw[pos],
         )
         for pos, e in enumerate(events)
     ]
