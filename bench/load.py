@@ -195,6 +195,19 @@ def _cache_counts(url: str) -> tuple[int, int]:
     return int(float(found.get("hits", "nan"))), int(float(found.get("misses", "nan")))
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> tuple[float, float]:
+    """(CPU seconds of ``pid``, of its child processes still running): the web process and
+    the click worker of ``hoplink serve``."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _cpu(pid), sum(_cpu(int(child)) for child in children)
+
+
 def _load() -> str:
     return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
@@ -245,7 +258,7 @@ def main() -> int:
         baseline_env = {"BENCH_LINKS": str(work / "links.json")}
         with (
             default_install(data, port, Path(args.root)) as hoplink,
-            server("redirect:baseline_app", baseline_env, factory=False) as (base_url, _),
+            server("redirect:baseline_app", baseline_env, factory=False) as (base_url, base_pid),
         ):
             wait_listening(url, hoplink)
             # Warm-up: every code once or twice (the redirect cache), then an idle start.
@@ -264,18 +277,36 @@ def main() -> int:
             h_runs: list[Run] = []
             b_runs: list[Run] = []
             drains: list[float] = []
+            cpus: list[tuple[float, float, float]] = []  # µs per 302: web, worker, baseline
             for i in range(args.rounds):
+                web, worker = _tree_cpu(hoplink.pid)
                 run = wrk(url, random_lua, duration=args.duration, connections=args.connections)
+                web = _tree_cpu(hoplink.pid)[0] - web
                 served += run.requests - run.non_3xx
                 tolerance += args.connections
                 drains.append(drain(store, probe_id, served))
+                worker = _tree_cpu(hoplink.pid)[1] - worker
+                base_cpu = _cpu(base_pid)
                 base = wrk(
                     base_url, random_lua, duration=args.duration, connections=args.connections
                 )
+                base_cpu = _cpu(base_pid) - base_cpu
                 h_runs.append(run)
                 b_runs.append(base)
+                cpus.append(
+                    (
+                        web / run.requests * 1e6,
+                        worker / run.requests * 1e6,
+                        base_cpu / base.requests * 1e6,
+                    )
+                )
                 print(f"  round {i + 1}: hoplink {run}; drained in {drains[-1]:.1f} s")
-                print(f"           baseline {base}   ratio {run.rps / base.rps:.2f}", flush=True)
+                print(f"           baseline {base}   ratio {run.rps / base.rps:.2f}")
+                print(
+                    f"           CPU per 302: web {cpus[-1][0]:.1f} µs, worker {cpus[-1][1]:.1f} µs"
+                    f" (round and drain), baseline {cpus[-1][2]:.1f} µs  (load {_load()})",
+                    flush=True,
+                )
             ratios = [h.rps / b.rps for h, b in zip(h_runs, b_runs, strict=True)]
             if h_runs:
                 print(
@@ -286,6 +317,12 @@ def main() -> int:
                     f" (p99 {statistics.median(r.p99_ms for r in b_runs):.2f} ms);"
                     f" ratio {statistics.median(ratios):.2f};"
                     f" drain {statistics.median(drains):.1f} s",
+                    flush=True,
+                )
+                web_us, worker_us, base_us = (statistics.median(c) for c in zip(*cpus, strict=True))
+                print(
+                    f"  median CPU per 302: web {web_us:.1f} µs, worker {worker_us:.1f} µs,"
+                    f" baseline {base_us:.1f} µs",
                     flush=True,
                 )
 

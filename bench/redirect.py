@@ -205,7 +205,7 @@ def wrk(url: str, script: Path, *, duration: float, connections: int) -> Run:
         "--timeout", "5s", "-s", str(script), url,
     ]  # fmt: skip
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)[ \t]*$", out, re.M))
+    percentile = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", out, re.M))  # "1.67s " in seconds
     if "99" not in percentile:
         raise RuntimeError(f"wrk printed no latency distribution (overloaded machine?):\n{out}")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)

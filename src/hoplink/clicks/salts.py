@@ -33,8 +33,20 @@ def utc_day(ts: float) -> date:
 
 
 def visitor_hash(key: bytes, workspace_id: str, ip: str, user_agent: str) -> str:
-    data = f"{workspace_id}\x00{ip}\x00{user_agent}".encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, key=key, digest_size=16).hexdigest()
+    return keyed_hash(keyed(key), workspace_id, ip, user_agent)
+
+
+def keyed(key: bytes) -> hashlib.blake2b:
+    """A BLAKE2b-128 state keyed with ``key``, to copy per hash (``keyed_hash``): keying a
+    fresh state costs as much as hashing a visitor, so the hot path keys once a day."""
+    return hashlib.blake2b(key=key, digest_size=16)
+
+
+def keyed_hash(state: hashlib.blake2b, workspace_id: str, ip: str, user_agent: str) -> str:
+    """``visitor_hash`` with the day's key already in ``state`` (``keyed``)."""
+    h = state.copy()
+    h.update(f"{workspace_id}\x00{ip}\x00{user_agent}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 class VisitorSalts:
@@ -53,6 +65,7 @@ class VisitorSalts:
         # Fast path: the current day's [start, end) in unix seconds and its key.
         self._span = (0.0, 0.0)
         self._current = b""
+        self._current_state = keyed(b"")
 
     def _day_key(self, salt_hex: str) -> bytes:
         return hashlib.blake2b(bytes.fromhex(salt_hex), key=self._secret, digest_size=32).digest()
@@ -92,6 +105,11 @@ class VisitorSalts:
         start, end = self._span
         return self._current if start <= ts < end else None
 
+    def cached_state(self, ts: float) -> hashlib.blake2b | None:
+        """``keyed(cached_key(ts))``, kept: what the redirect's ``keyed_hash`` copies."""
+        start, end = self._span
+        return self._current_state if start <= ts < end else None
+
     async def key_at(self, ts: float) -> bytes:
         """The key for the UTC day containing ``ts``."""
         start, end = self._span
@@ -103,7 +121,7 @@ class VisitorSalts:
             key = await self._load(day)
         if day not in self._provisional:
             start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-            self._span, self._current = (start, start + _DAY), key
+            self._span, self._current, self._current_state = (start, start + _DAY), key, keyed(key)
         return key
 
     async def run(self, interval: float = 600.0) -> None:

@@ -38,6 +38,7 @@ from hoplink.clicks.models import Click
 log = logging.getLogger("hoplink.clicks")
 
 _HEADER = struct.Struct("<II")
+_LENGTH = struct.Struct("<I")
 _SUFFIX = ".seg"
 MAX_RECORD = 1 << 20
 # Bigger than any record, so a record always fits in one read from its start.
@@ -57,8 +58,8 @@ class Position:
 
 
 def encode_record(payload: bytes) -> bytes:
-    length = len(payload).to_bytes(4, "little")
-    return length + zlib.crc32(payload, zlib.crc32(length)).to_bytes(4, "little") + payload
+    size = len(payload)
+    return _HEADER.pack(size, zlib.crc32(payload, zlib.crc32(_LENGTH.pack(size)))) + payload
 
 
 def _segment_name(seq: int) -> str:

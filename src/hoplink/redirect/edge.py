@@ -7,6 +7,7 @@ so one click record stays small whatever a client sends.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 
@@ -14,7 +15,7 @@ from starlette.types import Scope
 
 from hoplink.clicks.adids import AdIdCounters, parse_ad_click_ids
 from hoplink.clicks.models import Click
-from hoplink.clicks.salts import VisitorSalts, visitor_hash
+from hoplink.clicks.salts import VisitorSalts, keyed, keyed_hash
 from hoplink.geo import GeoLookup, iso_country
 from hoplink.redirect.proxies import IPAddress, TrustedProxies, forwarded_client, parse_ip
 from hoplink.storage.redirects import Target
@@ -87,7 +88,19 @@ class ClickCapture:
             client = forwarded_client(peer_ip, hops, self.trusted)
         return (str(client) if client else None), True
 
+    def click_now(self, scope: Scope, *, host: str, target: Target, ts: float) -> Click | None:
+        """The click, without awaiting anything; None when the day's visitor key is not in
+        memory yet (once a day at most): then ``click``."""
+        state = self.salts.cached_state(ts)
+        return None if state is None else self._click(scope, host, target, ts, state)
+
     async def click(self, scope: Scope, *, host: str, target: Target, ts: float) -> Click:
+        state = self.salts.cached_state(ts) or keyed(await self.salts.key_at(ts))
+        return self._click(scope, host, target, ts, state)
+
+    def _click(
+        self, scope: Scope, host: str, target: Target, ts: float, state: hashlib.blake2b
+    ) -> Click:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         client = scope.get("client")
         peer: str | None = client[0] if client else None
@@ -108,7 +121,6 @@ class ClickCapture:
         if country is None and ip is not None:
             country = self.geo.country(ip)
         ua = user_agent[:MAX_USER_AGENT].decode("utf-8", "replace")
-        key = self.salts.cached_key(ts) or await self.salts.key_at(ts)
         return Click(
             click_id=new_click_id(),
             ts=ts,
@@ -120,6 +132,6 @@ class ClickCapture:
             referrer=referrer[:MAX_REFERRER].decode("utf-8", "replace"),
             accept_language=accept_language[:MAX_ACCEPT_LANGUAGE].decode("latin-1"),
             country=country,
-            visitor_hash=visitor_hash(key, target.workspace_id, ip or "", ua),
+            visitor_hash=keyed_hash(state, target.workspace_id, ip or "", ua),
             ad_click_ids=parse_ad_click_ids(scope["query_string"], self.ad_ids),
         )

@@ -166,7 +166,9 @@ class RedirectApp:
         ts = time.time()
         click: Click | None = None
         try:
-            click = await self.capture.click(scope, host=host, target=target, ts=ts)
+            click = self.capture.click_now(scope, host=host, target=target, ts=ts)
+            if click is None:  # the day's visitor key is not in memory yet
+                click = await self.capture.click(scope, host=host, target=target, ts=ts)
         except Exception:
             self._lost()
         location, forwardable, routed = target.final_url, True, None

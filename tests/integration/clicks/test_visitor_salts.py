@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from clocks import Clock
-from hoplink.clicks.salts import VisitorSalts, purge_salts, utc_day, visitor_hash
+from hoplink.clicks.salts import (
+    VisitorSalts,
+    keyed_hash,
+    purge_salts,
+    utc_day,
+    visitor_hash,
+)
 from hoplink.storage import tables as t
 from hoplink.storage.database import Database
 
@@ -60,6 +66,11 @@ async def test_day_boundary_switches_keys_exactly_at_midnight_utc(db: Database) 
     before = await salts.key_at(midnight - 0.001)
     assert salts.cached_key(midnight - 1) == before
     assert salts.cached_key(midnight) is None  # another day: not the fast path
+    state = salts.cached_state(midnight - 1)  # the redirect's: keyed with that day's key
+    assert state is not None and salts.cached_state(midnight) is None
+    assert keyed_hash(state, "ws_1", "203.0.113.9", UA) == visitor_hash(
+        before, "ws_1", "203.0.113.9", UA
+    )
     after = await salts.key_at(midnight)
     assert before != after
     assert utc_day(midnight) == date(2026, 3, 15)
