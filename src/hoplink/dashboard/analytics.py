@@ -324,7 +324,8 @@ async def orders_csv(request: Request) -> Response:
     report: ConversionReport = choices["conv"]
     q = report.query
     safe = safe_name_part(q.scope.label)
-    filename = f"hoplink-{v.workspace.slug}-orders-{safe}-{q.start.date()}-{q.end.date()}.csv"
+    last_day = (q.end - timedelta(microseconds=1)).date()  # the range's end is exclusive
+    filename = f"hoplink-{v.workspace.slug}-orders-{safe}-{q.start.date()}-{last_day}.csv"
     return Response(
         "\ufeff" + report_csv(report),
         media_type="text/csv; charset=utf-8",
