@@ -5,8 +5,11 @@ click path on the order's page — in English, then in Chinese."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
+from pathlib import Path
 
 import httpx
 from browser_server import HOST, SLUG, run_async
@@ -100,6 +103,16 @@ def test_ingest_key_order_by_click_id_seen_in_the_dashboard(session: Session) ->
     expect(page.locator("#total-gmv")).to_have_text("$259.90")
     expect(page.locator("#funnel-orders")).to_have_text("1")
     session.screenshot("conversions-02-analytics")
+    # The orders panel's export: the API's conversions CSV, its last row the totals.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export orders CSV").click()
+    assert re.fullmatch(
+        r"hoplink-.+-orders-workspace-[\d-]+\.csv", download.value.suggested_filename
+    )
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+    total = rows[-1]
+    assert (total["time"], total["orders"], total["gmv"]) == ("total", "1", "25990")
+    assert total["commission"] == "2079"  # 8 % of 259.90, rounded half to even
 
     page.get_by_role("link", name="Orders").first.click()
     page.get_by_label("Show").select_option("attributed")
@@ -116,5 +129,6 @@ def test_ingest_key_order_by_click_id_seen_in_the_dashboard(session: Session) ->
     session.go(f"/app/w/{SLUG}/analytics")
     expect(page.locator("#conv-title")).to_contain_text("订单和 GMV")
     expect(page.locator("#total-gmv")).to_have_text("US$259.90")
+    expect(page.locator("#export-orders")).to_have_text("导出订单 CSV")
     session.screenshot("conversions-04-analytics-zh")
     assert session.csp_violations() == []

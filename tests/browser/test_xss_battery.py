@@ -408,7 +408,7 @@ async def _seed(server: Server) -> dict[str, Any]:
                 tx,
                 workspace_id=ws.id,
                 kind="tag",
-                ref=PAYLOADS[4][:64],
+                ref=PAYLOADS[4][:64].replace(",", " "),  # a tag of the links above
                 percent=9,
                 commission_range=(5.0, 12.0),
             )

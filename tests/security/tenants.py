@@ -237,7 +237,8 @@ async def make_tenant(dash: Dash, label: str) -> Tenant:
         campaign_id=campaign.id,
         utm={"utm_source": f"src-{label}"},
     )
-    second = await dash.link(ws, title=f"Second link of {label}", tags=[tag])
+    # "any-tag": the commission rule form (security/routes.py) names a tag the workspace has.
+    second = await dash.link(ws, title=f"Second link of {label}", tags=[tag, "any-tag"])
     async with dash.db.transaction() as tx:
         settings = dash.app.settings
         domain = await destination_domains.add_domain(

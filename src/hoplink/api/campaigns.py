@@ -10,10 +10,12 @@ from hoplink.api.schemas import (
     CampaignOut,
     CampaignUpdate,
     TagOut,
+    TagRenameIn,
     problem_responses,
 )
-from hoplink.errors import FieldError, InvalidInput
+from hoplink.errors import FieldError, InvalidInput, NotFound
 from hoplink.links import campaigns
+from hoplink.links import tags as tag_service
 
 router = APIRouter(tags=["campaigns"], responses=problem_responses(400, 401, 403, 404, 409, 422))
 
@@ -87,3 +89,29 @@ async def list_tags(who: LinksRead, runtime: RuntimeDep) -> list[TagOut]:
     async with runtime.db.transaction(write=False) as tx:
         counts = await tx.links(who.workspace.id).tag_counts()
     return [TagOut(name=name, links=n) for name, n in counts]
+
+
+@router.patch(
+    "/tags/{name:path}",
+    response_model=TagOut,
+    tags=["links"],
+    summary="Rename a tag on all its links (its commission rule follows)",
+)
+async def rename_tag(name: str, body: TagRenameIn, who: LinksWrite, runtime: RuntimeDep) -> TagOut:
+    async with runtime.db.transaction() as tx:
+        new = await tag_service.rename_tag(tx, workspace=who.workspace, old=name, new=body.name)
+        counts = dict(await tx.links(who.workspace.id).tag_counts())
+    return TagOut(name=new, links=counts.get(new, 0))
+
+
+@router.delete(
+    "/tags/{name:path}",
+    status_code=204,
+    tags=["links"],
+    summary="Delete a tag from all its links, with its commission rule",
+)
+async def delete_tag(name: str, who: LinksWrite, runtime: RuntimeDep) -> Response:
+    async with runtime.db.transaction() as tx:
+        if not await tag_service.delete_tags(tx, workspace=who.workspace, names=[name]):
+            raise NotFound(f"there is no tag {name!r}")
+    return Response(status_code=204)

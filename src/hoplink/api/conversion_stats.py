@@ -4,8 +4,6 @@ by hour or local day, in the workspace's time zone and currency."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -13,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from hoplink.analytics.conversion_csv import report_csv
 from hoplink.analytics.conversions import GROUPS, ConversionReport, run_report
 from hoplink.analytics.models import StatsScope
 from hoplink.analytics.query import parse_scope
@@ -95,31 +94,6 @@ def _out(r: ConversionReport) -> dict[str, Any]:
     }
 
 
-_CSV_COLUMNS = tuple(MetricsOut.model_fields)
-
-
-def _csv(r: ConversionReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if r.groups:
-        name, rows = next(iter(r.groups.items()))
-        writer.writerow((name, "label", *_CSV_COLUMNS))
-        for v, lb, m in rows:
-            values = m.out()
-            writer.writerow((_cell(v), _cell(lb or ""), *(values[c] for c in _CSV_COLUMNS)))
-    else:
-        writer.writerow(("time", "orders", "gmv", "net_gmv"))
-        for t, m in r.series:
-            values = m.out()
-            writer.writerow((t.isoformat(), values["orders"], values["gmv"], values["net_gmv"]))
-    return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    # Campaign names and tags are typed by sellers: never a spreadsheet formula.
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
-
-
 Model = Annotated[
     str | None,
     Query(max_length=16, description="last_click, first_click or linear (default: settings)"),
@@ -152,7 +126,7 @@ async def _report(
         )
     if p.format == "csv":
         return Response(
-            _csv(report),
+            report_csv(report),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="hoplink-conversions.csv"'},
         )

@@ -273,6 +273,10 @@ class TagOut(BaseModel):
     links: int
 
 
+class TagRenameIn(BaseModel):
+    name: str = Field(max_length=200, description="the tag's new name")
+
+
 class WorkspaceOut(BaseModel):
     id: str
     slug: str

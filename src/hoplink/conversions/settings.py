@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from hoplink.conversions.attribution import MAX_WINDOW_DAYS, MIN_WINDOW_DAYS
@@ -91,12 +92,14 @@ async def put_rule(
     """A commission override for a tag (by name) or a campaign (by id) of this workspace."""
     if kind not in ("tag", "campaign"):
         raise InvalidInput(FieldError("kind", "invalid", "use tag or campaign"))
-    ref = ref.strip()
+    ref = unicodedata.normalize("NFC", ref.strip())
     if kind == "campaign":
         if await tx.campaigns(workspace_id).get(ref) is None:
             raise InvalidInput(FieldError("ref", "not_found", "no campaign with this id"))
     elif not 1 <= len(ref) <= 64:
         raise InvalidInput(FieldError("ref", "invalid", "give the tag's name"))
+    elif not await tx.tags(workspace_id).ids([ref]):
+        raise InvalidInput(FieldError("ref", "unknown_tag", f"this workspace has no tag {ref!r}"))
     bp = parse_percent(percent, field="percent", low=commission_range[0], high=commission_range[1])
     rule = CommissionRule(id=new_id("com"), kind=kind, ref=ref, rate_bp=bp)
     await tx.conversions(workspace_id).put_rule(rule, utcnow())

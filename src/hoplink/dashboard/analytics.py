@@ -3,7 +3,8 @@
 The page is a stats query object (``parse_stats_query``) run by ``run_stats`` on the
 rollups. Ranges are read in the workspace's time zone. ``?partial=1`` answers only the
 numbers (the fragment the page's script swaps in every few seconds); ``/analytics.csv``
-exports exactly what the page shows.
+exports exactly what the page shows, ``/analytics/orders.csv`` its orders panel (the API's
+conversions CSV of the same query).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from hoplink.analytics.conversions import run_report
+from hoplink.analytics.conversion_csv import report_csv
+from hoplink.analytics.conversions import ConversionReport, run_report
 from hoplink.analytics.models import BREAKDOWNS, Granularity, ScopeKind, StatsScope
 from hoplink.analytics.query import StatsQuery, parse_scope, parse_stats_query
 from hoplink.analytics.service import StatsResult, run_stats
@@ -308,6 +310,24 @@ async def analytics_csv(request: Request) -> Response:
     filename = f"hoplink-{v.workspace.slug}-{safe}-{q.start.date()}-{q.end.date()}.csv"
     return Response(
         "\ufeff" + csv_text(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": attachment(filename)},
+    )
+
+
+async def orders_csv(request: Request) -> Response:
+    """The orders panel as the API's conversions CSV: the page's scope, range, granularity,
+    attribution model and currency (the workspace's), its totals in the last row."""
+    v, _selection, result, choices = await _run(request, conversions=True)
+    if isinstance(result, InvalidInput):
+        raise result
+    report: ConversionReport = choices["conv"]
+    q = report.query
+    safe = safe_name_part(q.scope.label)
+    last_day = (q.end - timedelta(microseconds=1)).date()  # the range's end is exclusive
+    filename = f"hoplink-{v.workspace.slug}-orders-{safe}-{q.start.date()}-{last_day}.csv"
+    return Response(
+        "\ufeff" + report_csv(report),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": attachment(filename)},
     )

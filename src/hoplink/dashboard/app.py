@@ -146,6 +146,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{W}/import", imports.import_run, methods=post),
         Route(f"{W}/analytics", analytics.analytics_page, methods=get),
         Route(f"{W}/analytics.csv", analytics.analytics_csv, methods=get),
+        Route(f"{W}/analytics/orders.csv", analytics.orders_csv, methods=get),
         Route(f"{W}/orders", conversions.orders_page, methods=get),
         Route(f"{W}/orders/{{order}}", conversions.order_page, methods=get),
         Route(f"{W}/conversions", conversions.settings_page, methods=get),

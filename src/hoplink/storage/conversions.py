@@ -162,6 +162,37 @@ class ConversionRepo:
         )
         return result.rowcount > 0
 
+    async def tag_rule_refs(self, names: Sequence[str]) -> set[str]:
+        """Those of these tag names that have a commission rule."""
+        if not names:
+            return set()
+        c = t.commission_rules.c
+        rows = await self.conn.execute(
+            select(c.ref).where(
+                c.workspace_id == self.workspace_id, c.kind == "tag", c.ref.in_(list(names))
+            )
+        )
+        return {r.ref for r in rows}
+
+    async def rename_tag_rules(self, old: str, new: str) -> None:
+        """Carry the rule of tag ``old`` to ``new`` (the caller checked ``new`` has none)."""
+        c = t.commission_rules.c
+        await self.conn.execute(
+            update(t.commission_rules)
+            .where(c.workspace_id == self.workspace_id, c.kind == "tag", c.ref == old)
+            .values(ref=new)
+        )
+
+    async def delete_tag_rules(self, names: Sequence[str]) -> None:
+        if not names:
+            return
+        c = t.commission_rules.c
+        await self.conn.execute(
+            delete(t.commission_rules).where(
+                c.workspace_id == self.workspace_id, c.kind == "tag", c.ref.in_(list(names))
+            )
+        )
+
     # --- clicks (one by id: hoplink.clicks.service.find_click) -------------------------
     async def visitor_clicks(
         self,

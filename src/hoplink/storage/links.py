@@ -347,7 +347,15 @@ class LinkRepo:
         else:  # the Shlink-compatible API's all-time visits
             cols = (_visits_of_link(human=key == "human_visits"), _L.id)
             q = self._select()
-        order = [c.desc() for c in cols] if desc else [c.asc() for c in cols]
+        # A nullable column (the title) puts its NULLs last both ways on both databases
+        # (SQLite's default is first ascending, PostgreSQL's first descending); the others
+        # keep the plain order their indexes answer.
+        order = [
+            (c.desc() if desc else c.asc()).nulls_last()
+            if getattr(c, "nullable", False)
+            else (c.desc() if desc else c.asc())
+            for c in cols
+        ]
         q = q.where(*conds).order_by(*order)
         # A text search reads every live link of the workspace (no index answers a
         # substring), and PostgreSQL then sorts the matches for any page: it counts them in

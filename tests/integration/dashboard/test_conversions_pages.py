@@ -194,3 +194,94 @@ async def test_report_currency_offers_the_codes_in_use(dash: Dash) -> None:
     async with dash.db.transaction(write=False) as tx:
         saved = await tx.conversions(ws.id).settings()
     assert (saved.currency, saved.window_days) == ("HRK", 9)
+
+
+async def test_orders_csv_export_matches_the_page_and_the_api(dash: Dash) -> None:
+    """The orders panel's "Export orders CSV" is the API's conversions CSV of the page's
+    scope and range; its total row equals the page's figures and the API's totals."""
+    import csv
+    import io
+    from urllib.parse import quote
+
+    from factories import api_key
+
+    browser, ws = await dash.signed_in(Role.OWNER)
+    link = await dash.link(ws, title="Red sneakers", tags=["双11"])
+    other = await dash.link(ws, url="https://shop.example.com/item/2")
+    async with dash.db.transaction() as tx:
+        from hoplink.conversions import settings as conv_settings
+
+        await conv_settings.put_rule(
+            tx, workspace_id=ws.id, kind="tag", ref="双11", percent=10, commission_range=(5, 12)
+        )
+        key = await api_key(tx, ws)
+    at = datetime.now(UTC) - timedelta(hours=2)
+    clicks = [
+        Click(
+            click_id=f"clkCsvExport0000{i}",
+            ts=at.timestamp(),
+            link_id=lk.id,
+            workspace_id=ws.id,
+            domain="hop.test",
+            method="GET",
+            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148",
+            referrer="",
+            accept_language="en",
+            country="US",
+            visitor_hash=f"csv-visitor-{i}",
+        )
+        for i, lk in enumerate((link, other))
+    ]
+    await Worker(db=dash.db, source=_NoSource()).process(clicks)
+    for i, (amount, c) in enumerate(((123_450, clicks[0]), (9_999, clicks[1]))):
+        body = {"type": "purchase", "order_id": f"SO-{i}", "amount": amount, "currency": "USD"}
+        await _order(dash, ws.id, body | {"click_id": c.click_id})
+    await _order(dash, ws.id, {"type": "refund", "order_id": "SO-0", "amount": 450})
+
+    for scope in ("workspace", "tag:双11"):
+        page = await browser.get(f"/app/w/{ws.slug}/analytics", params={"scope": scope})
+        assert page.status_code == 200
+        href = re.search(r'id="export-orders" href="([^"]+)"', page.text)
+        assert href is not None
+        got = await browser.get(href.group(1).replace("&amp;", "&"))
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+        assert got.text.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(got.text.removeprefix("\ufeff"))))
+        header, total = rows[0], dict(zip(rows[0], rows[-1], strict=True))
+        assert header[:4] == ["time", "orders", "gmv", "net_gmv"] and total["time"] == "total"
+        assert "commission" in header and "roas" in header
+        # the page's figures
+        assert f'id="total-orders">{total["orders"]}<' in page.text
+        for cell, name in (("gmv", "total-gmv"), ("net_gmv", "total-net")):
+            assert f'id="{name}">${int(total[cell]) / 100:,.2f}<' in page.text
+        assert f'id="total-commission">${int(total["commission"]) / 100:,.2f}<' in page.text
+        # the API's CSV and totals for the same range
+        today = datetime.now(UTC).date()
+        params = {
+            "from": (today - timedelta(days=6)).isoformat(),
+            "to": today.isoformat(),
+            "granularity": "hour",
+        }
+        kind, _, ref = scope.partition(":")
+        path = "/api/v1/stats/conversions/" + (kind if not ref else f"{kind}/{quote(ref)}")
+        api = dash.browser().http
+        headers = {"Authorization": f"Bearer {key}", "Host": "hop.test"}
+        as_csv = await api.get(path, params=params | {"format": "csv"}, headers=headers)
+        assert as_csv.status_code == 200, as_csv.text
+        assert as_csv.text == got.text.removeprefix("\ufeff")
+        js = (await api.get(path, params=params, headers=headers)).json()["totals"]
+        assert (js["orders"], js["gmv"], js["net_gmv"], js["commission"]) == (
+            int(total["orders"]),
+            int(total["gmv"]),
+            int(total["net_gmv"]),
+            int(total["commission"]),
+        )
+        if scope == "workspace":
+            assert (js["orders"], js["gmv"], js["net_gmv"]) == (2, 133_449, 132_999)
+            # 10 % of the tagged link's 1,230.00 net, 8 % of the other's 99.99
+            assert js["commission"] == 12_300 + 800
+        else:
+            disposition = got.headers["content-disposition"]
+            assert "filename*=UTF-8''" in disposition and quote("双11") in disposition
+            first = today - timedelta(days=6)
+            assert f"-orders-tag-_11-{first}-{today}.csv" in disposition

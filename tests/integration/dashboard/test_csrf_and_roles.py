@@ -116,7 +116,8 @@ class World:
 
 async def build(dash: Dash, name: str = "Acme Store") -> World:
     ws = await dash.workspace(name)
-    link = await dash.link(ws, title="existing")
+    # Tags named by the commission rules below and in the forms (rules need the tag).
+    link = await dash.link(ws, title="existing", tags=["existing-tag", "any-tag"])
     member = await dash.user(f"member-{ws.slug}@example.com", ws, Role.MEMBER)
     async with dash.db.transaction() as tx:
         key, _ = await create_api_key(

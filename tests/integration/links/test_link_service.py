@@ -203,3 +203,19 @@ async def test_search_totals_hold_past_the_last_page_and_with_filters(tx: Tx) ->
     assert total == 5 and found == []
     found, total = await repo.search(LinkQuery(text="summer", tag="sun"))
     assert total == 3 and all(f.title and f.title.startswith("Summer") for f in found)
+
+
+@pytest.mark.parametrize("sort", ["title", "-title"])
+async def test_links_without_a_title_sort_last_both_ways(tx: Tx, sort: str) -> None:
+    dom = await domain(tx)
+    ws = await workspace(tx)
+    for title in (None, "Blue hat", None, "Red shoes", "   "):
+        await _create(tx, ws, dom, url=PRODUCT, title=title)
+    repo = tx.links(ws.id)
+    found, total = await repo.search(LinkQuery(sort=sort))
+    titled = ["Blue hat", "Red shoes"] if sort == "title" else ["Red shoes", "Blue hat"]
+    assert total == 5 and [f.title for f in found] == [*titled, None, None, None]
+    # paging through keeps them last too
+    first, _ = await repo.search(LinkQuery(sort=sort, per_page=2))
+    rest, _ = await repo.search(LinkQuery(sort=sort, per_page=2, page=2))
+    assert [f.title for f in first + rest] == [*titled, None, None]

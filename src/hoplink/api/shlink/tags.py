@@ -110,12 +110,15 @@ async def rename_tag(body: TagRename, who: LinksWrite, runtime: RuntimeDep) -> R
             f'Tag with name "{body.oldName}" could not be found',
             tag=body.oldName,
         ) from None
-    except Conflict:
+    except Conflict as exc:
+        detail = (
+            f"You cannot rename tag {body.oldName} to {body.newName}, because it already exists"
+        )
         raise ShlinkProblem(
             409,
             "tag-conflict",
             "Tag conflict",
-            f"You cannot rename tag {body.oldName} to {body.newName}, because it already exists",
+            exc.message if exc.code == "tag_rule_conflict" else detail,
             oldName=body.oldName,
             newName=body.newName,
         ) from None
