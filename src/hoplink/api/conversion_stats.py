@@ -19,6 +19,7 @@ from hoplink.analytics.query import parse_scope
 from hoplink.api.deps import RuntimeDep
 from hoplink.api.schemas import problem_responses
 from hoplink.api.stats import Params, StatsRead
+from hoplink.csvformula import neutralise_text
 from hoplink.errors import FieldError, InvalidInput
 
 router = APIRouter(prefix="/stats/conversions", tags=["stats"], responses=problem_responses(404))
@@ -106,18 +107,15 @@ def _csv(r: ConversionReport) -> str:
         writer.writerow((name, "label", *_CSV_COLUMNS))
         for v, lb, m in rows:
             values = m.out()
-            writer.writerow((_cell(v), _cell(lb or ""), *(values[c] for c in _CSV_COLUMNS)))
+            # Campaign names and tags are typed by sellers: never a spreadsheet formula.
+            cells = (neutralise_text(v), neutralise_text(lb))
+            writer.writerow((*cells, *(values[c] for c in _CSV_COLUMNS)))
     else:
         writer.writerow(("time", "orders", "gmv", "net_gmv"))
         for t, m in r.series:
             values = m.out()
             writer.writerow((t.isoformat(), values["orders"], values["gmv"], values["net_gmv"]))
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    # Campaign names and tags are typed by sellers: never a spreadsheet formula.
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 Model = Annotated[
