@@ -255,7 +255,9 @@ async def test_every_api_response_is_nosniff(site: Site) -> None:
         ("not JSON", http.build_request("POST", f"{v1}/links", headers=key, content=b"{"), 422),
         (
             "body over the edge's limit",
-            http.build_request("POST", f"{v1}/links", headers=key, content=b"x" * (9 * 1024 * 1024)),
+            http.build_request(
+                "POST", f"{v1}/links", headers=key, content=b"x" * (9 * 1024 * 1024)
+            ),
             413,
         ),
         ("wrong method", http.build_request("PUT", f"{v1}/links", headers=key, json={}), 405),
