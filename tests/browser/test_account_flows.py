@@ -159,7 +159,8 @@ def test_two_factor_enrolment_and_sign_in(browser: Browser, server: Server, kind
         page.locator("#totp-code").fill(pyotp.TOTP(key).now())
         page.locator("#totp-password").fill("not my password")
         page.locator("form[action='/app/account/2fa'] button[type=submit]").click()
-        expect(page.locator("#err-password")).to_contain_text("The current password is wrong.")
+        wrong = {"desktop": "The current password is wrong.", "phone": "当前密码不正确。"}
+        expect(page.locator("#err-password")).to_contain_text(wrong[kind])
         expect(page.locator("#totp-password")).to_have_value("")
         page.locator("#totp-code").fill(pyotp.TOTP(key).now())
         page.locator("#totp-password").fill(PASSWORD)
