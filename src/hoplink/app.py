@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hoplink.api import problems
 from hoplink.api.app import create_api
+from hoplink.api.nosniff import NoSniff
 from hoplink.api.shlink import problems as shlink_problems
 from hoplink.api.shlink.app import create_shlink_api
 from hoplink.config import Settings, load_settings
@@ -38,19 +39,26 @@ class HoplinkApp:
         self.settings = settings
         self.services = tuple(services)
         self.api = create_api()
-        self.api_edge = InputGuard(
-            self.api,
-            paths=lambda: self.api.openapi()["paths"],
-            max_body=settings.api_max_body_bytes,
-            refuse=lambda _scope, exc: problems.from_error(exc),
+        # nosniff around the edge: its refusals carry the header too.
+        self.api_edge = NoSniff(
+            InputGuard(
+                self.api,
+                paths=lambda: self.api.openapi()["paths"],
+                max_body=settings.api_max_body_bytes,
+                refuse=lambda _scope, exc: problems.from_error(exc),
+            )
         )
         self.shlink = create_shlink_api()
         # The same edge checks for the Shlink-compatible API, refused in Shlink's format.
-        self.shlink_edge = InputGuard(
-            self.shlink,
-            paths=lambda: self.shlink.openapi()["paths"],
-            max_body=settings.api_max_body_bytes,
-            refuse=lambda _scope, exc: shlink_problems.render(shlink_problems.from_hoplink(exc)),
+        self.shlink_edge = NoSniff(
+            InputGuard(
+                self.shlink,
+                paths=lambda: self.shlink.openapi()["paths"],
+                max_body=settings.api_max_body_bytes,
+                refuse=lambda _scope, exc: shlink_problems.render(
+                    shlink_problems.from_hoplink(exc)
+                ),
+            )
         )
         self.redirect = RedirectApp()
         self.dashboard = Dashboard()

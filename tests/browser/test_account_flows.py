@@ -155,7 +155,15 @@ def test_two_factor_enrolment_and_sign_in(browser: Browser, server: Server, kind
         _fits(s, kind, "enrolment")
         s.screenshot(f"two-factor-enrol-{kind}")
         key = page.locator("#totp-secret").inner_text().replace(" ", "")
+        # A wrong current password: the page says so at the password field, nothing on.
         page.locator("#totp-code").fill(pyotp.TOTP(key).now())
+        page.locator("#totp-password").fill("not my password")
+        page.locator("form[action='/app/account/2fa'] button[type=submit]").click()
+        wrong = {"desktop": "The current password is wrong.", "phone": "当前密码不正确。"}
+        expect(page.locator("#err-password")).to_contain_text(wrong[kind])
+        expect(page.locator("#totp-password")).to_have_value("")
+        page.locator("#totp-code").fill(pyotp.TOTP(key).now())
+        page.locator("#totp-password").fill(PASSWORD)
         page.locator("form[action='/app/account/2fa'] button[type=submit]").click()
         codes = page.locator("#recovery-codes li")
         expect(codes).to_have_count(10)

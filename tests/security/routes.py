@@ -128,7 +128,7 @@ FORMS: dict[str, dict[str, Any]] = {
     },
     "/app/account/sessions/signout": {},
     "/app/account/sessions/{session}/end": {},
-    "/app/account/2fa": {"code": "123456"},
+    "/app/account/2fa": {"code": "123456", "password": PASSWORD},
     "/app/account/2fa/disable": {"password": PASSWORD},
     "/app/account/2fa/codes": {"password": PASSWORD},
     "/app/w/{ws}/settings/keys": {"name": "k", "scopes": "links:read"},

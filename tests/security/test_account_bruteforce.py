@@ -76,7 +76,9 @@ async def test_two_nodes_share_the_token_and_code_limits(db_url: str, tmp_path: 
             assert match
             key = match.group(1).replace(" ", "")
             assert (
-                await owner.post("/app/account/2fa", {"code": pyotp.TOTP(key).now()})
+                await owner.post(
+                    "/app/account/2fa", {"code": pyotp.TOTP(key).now(), "password": PASSWORD}
+                )
             ).status_code == 200
             steps: list[Browser] = []
             for node in (a, b):

@@ -224,3 +224,56 @@ async def _check_cookies(site: Site, transport: str, https: bool) -> None:
     assert ("secure" in cookie) is https
     # Signing in replaced the anonymous session (no fixation).
     assert _cookie(first, "hoplink_session")["value"] != _cookie(signed, "hoplink_session")["value"]
+
+
+async def test_every_api_response_is_nosniff(site: Site) -> None:
+    """JSON, CSV and problem details under /api and /rest, successes and errors alike."""
+    a = site.world.a
+    http = client(site.world.dash, "http").http
+    key = a.keys["all"].headers
+    shlink = {"X-Api-Key": a.keys["all"].raw}
+    v1 = "/api/v1"
+    calls = [
+        ("links", http.build_request("GET", f"{v1}/links", headers=key), 200),
+        ("one link", http.build_request("GET", f"{v1}/links/{a.link_id}", headers=key), 200),
+        (
+            "stats CSV",
+            http.build_request("GET", f"{v1}/stats/workspace?format=csv", headers=key),
+            200,
+        ),
+        ("openapi", http.build_request("GET", f"{v1}/openapi.json"), 200),
+        ("docs script", http.build_request("GET", "/api/docs/init.js"), 200),
+        ("no key", http.build_request("GET", f"{v1}/links"), 401),
+        (
+            "bad key",
+            http.build_request("GET", f"{v1}/links", headers={"Authorization": "Bearer hl_x_y"}),
+            401,
+        ),
+        ("unknown link", http.build_request("GET", f"{v1}/links/lnk_{'0' * 16}", headers=key), 404),
+        ("unknown API path", http.build_request("GET", f"{v1}/no/such/thing", headers=key), 404),
+        ("bad body", http.build_request("POST", f"{v1}/links", headers=key, json={"url": 5}), 422),
+        ("not JSON", http.build_request("POST", f"{v1}/links", headers=key, content=b"{"), 422),
+        (
+            "body over the edge's limit",
+            http.build_request(
+                "POST", f"{v1}/links", headers=key, content=b"x" * (9 * 1024 * 1024)
+            ),
+            413,
+        ),
+        ("wrong method", http.build_request("PUT", f"{v1}/links", headers=key, json={}), 405),
+        ("shlink list", http.build_request("GET", "/rest/v3/short-urls", headers=shlink), 200),
+        ("shlink tags", http.build_request("GET", "/rest/v3/tags", headers=shlink), 200),
+        ("shlink no key", http.build_request("GET", "/rest/v3/short-urls"), 401),
+        (
+            "shlink unknown code",
+            http.build_request("GET", "/rest/v3/short-urls/NoSuch1", headers=shlink),
+            404,
+        ),
+    ]
+    seen = set()
+    for name, request, status in calls:
+        r = await http.send(request)
+        assert r.status_code == status, (name, r.status_code, r.text[:200])
+        assert r.headers.get("x-content-type-options") == "nosniff", (name, r.status_code)
+        seen.add(r.status_code)
+    assert {200, 401, 404, 405, 413, 422} <= seen

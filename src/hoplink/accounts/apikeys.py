@@ -111,7 +111,12 @@ async def touch(tx: Tx, key: ApiKey) -> None:
 
 
 async def revoke_api_key(
-    tx: Tx, *, workspace_id: str, key_id: str, actor: str | None = None
+    tx: Tx,
+    *,
+    workspace_id: str,
+    key_id: str,
+    actor: str | None = None,
+    reason: str | None = None,
 ) -> None:
     if not await tx.api_keys.revoke(workspace_id, key_id, utcnow()):
         existing = await tx.api_keys.get(workspace_id, key_id)
@@ -124,5 +129,29 @@ async def revoke_api_key(
         actor=actor,
         workspace_id=workspace_id,
         target=key_id,
-        detail={},
+        detail={"reason": reason} if reason else {},
     )
+
+
+def made_by(key: ApiKey, user_id: str) -> bool:
+    # The dashboard records its creator as "user:<id>"; the CLI as "cli" (or nobody).
+    return key.created_by in (f"user:{user_id}", user_id)
+
+
+async def member_keys(tx: Tx, *, workspace_id: str, user_id: str) -> list[ApiKey]:
+    """The active keys ``user_id`` created in the workspace: they end with the membership."""
+    keys = await tx.api_keys.for_workspace(workspace_id)
+    return [k for k in keys if k.active and made_by(k, user_id)]
+
+
+async def revoke_member_keys(
+    tx: Tx, *, workspace_id: str, user_id: str, reason: str, actor: str | None = None
+) -> int:
+    """Revoke every active key ``user_id`` created in the workspace, each audited with
+    ``reason``; keys of other members, of the CLI and of other workspaces stay."""
+    keys = await member_keys(tx, workspace_id=workspace_id, user_id=user_id)
+    for key in keys:
+        await revoke_api_key(
+            tx, workspace_id=workspace_id, key_id=key.id, actor=actor, reason=reason
+        )
+    return len(keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from hoplink import audit
+from hoplink.accounts.apikeys import revoke_member_keys
 from hoplink.accounts.models import Membership, User
 from hoplink.accounts.passwords import check_strength, hash_password
 from hoplink.accounts.sessions import end_sessions
@@ -102,6 +103,10 @@ async def remove_member(
     if current is Role.OWNER and await tx.users.count_owners(workspace_id) <= 1:
         raise Conflict("a workspace needs at least one owner", code="last_owner")
     await tx.users.remove_membership(workspace_id, user_id)
+    # Their API keys do not outlive their membership (a leaver's copy of a key stops now).
+    revoked = await revoke_member_keys(
+        tx, workspace_id=workspace_id, user_id=user_id, reason="member_removed", actor=actor
+    )
     # A removed member's open dashboards end now, not when their cookie expires (they sign
     # in again for any other workspace they belong to).
     await end_sessions(tx, user_id=user_id, actor=actor)
@@ -111,5 +116,5 @@ async def remove_member(
         actor=actor,
         workspace_id=workspace_id,
         target=user_id,
-        detail={"role": current.value},
+        detail={"role": current.value, "api_keys_revoked": str(revoked)},
     )

@@ -13,6 +13,7 @@ import csv
 import io
 
 from hoplink.analytics.conversions import ConversionReport, Metrics
+from hoplink.csvformula import neutralise_text
 
 COLUMNS = tuple(Metrics().out())
 SERIES_COLUMNS = ("orders", "gmv", "net_gmv")
@@ -29,7 +30,9 @@ def report_csv(r: ConversionReport) -> str:
         writer.writerow((name, "label", *COLUMNS))
         for v, lb, m in rows:
             values = m.out()
-            writer.writerow((_cell(v), _cell(lb or ""), *(values[c] for c in COLUMNS)))
+            writer.writerow(
+                (neutralise_text(v), neutralise_text(lb), *(values[c] for c in COLUMNS))
+            )
         writer.writerow(("total", "", *(totals[c] for c in COLUMNS)))
     else:
         writer.writerow(("time", *_SERIES_HEADER))
@@ -39,7 +42,3 @@ def report_csv(r: ConversionReport) -> str:
             writer.writerow((t.isoformat(), *(values[c] for c in SERIES_COLUMNS), *rest))
         writer.writerow(("total", *(totals[c] for c in _SERIES_HEADER)))
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value

@@ -1,7 +1,7 @@
 """CSV renderings of a series and of a breakdown.
 
 Values such as browser families come from visitors' user agents, so a cell that a
-spreadsheet would run as a formula is prefixed with a quote (CSV injection).
+spreadsheet would run as a formula is prefixed with a quote (hoplink.csvformula).
 """
 
 from __future__ import annotations
@@ -11,14 +11,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from hoplink.analytics.models import BreakdownItem, Point
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+from hoplink.csvformula import neutralise
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -26,7 +19,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([neutralise(v) for v in row])
     return out.getvalue()
 
 

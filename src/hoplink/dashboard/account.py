@@ -230,6 +230,11 @@ async def confirm_two_factor(request: Request) -> Response:
         secret = await totp.pending_secret(tx, user_id=user.id, box=box)
     if secret is None:
         return RedirectResponse(TWO_FACTOR, status_code=303)
+    # The password first, as for turning it off: a stolen session must not enrol its own
+    # authenticator and lock the owner out. Throttled like every password check.
+    wrong = await _password_ok(request, user, str(form.get("password", "")))
+    if wrong is not None:
+        return await _enrol_page(request, user, secret, password_error=wrong, status_code=400)
     try:
         await limit_codes(request, user.id)
         async with services(request).runtime.db.transaction() as tx:

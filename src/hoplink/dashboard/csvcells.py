@@ -2,7 +2,7 @@
 
 Titles, tags, UTM values and visitors' referrers are other people's text; Excel and
 LibreOffice evaluate a cell starting with ``= + - @`` (or a tab/CR before one), so such a
-cell is prefixed with ``'`` (CSV injection).
+cell is prefixed with ``'`` (hoplink.csvformula, the one rule for every CSV export).
 """
 
 from __future__ import annotations
@@ -11,18 +11,12 @@ import csv
 import io
 from collections.abc import Iterable
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+from hoplink.csvformula import neutralise
 
 
 def csv_line(values: Iterable[object]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow([cell(v) for v in values])
+    csv.writer(out, lineterminator="\r\n").writerow([neutralise(v) for v in values])
     return out.getvalue()
 
 

@@ -67,6 +67,7 @@ def parse_template(text: str) -> dict[str, str] | InvalidInput:
 
 async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults, locale: str) -> dict[str, Any]:
     members = await tx.workspaces.members(v.workspace.id)
+    keys = await tx.api_keys.for_workspace(v.workspace.id)
     return {
         "quota": await quota_usage(tx, workspace=v.workspace, defaults=quota, now=utcnow()),
         "members": members,
@@ -74,7 +75,13 @@ async def _page_context(tx: Tx, v: Viewer, quota: QuotaDefaults, locale: str) ->
         "invitations": await tx.invitations.pending(v.workspace.id, utcnow()),
         "require_totp": await tx.workspace_security.requires_totp(v.workspace.id),
         "my_totp": await totp.is_enabled(tx, v.user.id),
-        "keys": await tx.api_keys.for_workspace(v.workspace.id),
+        "keys": keys,
+        # What removing each member revokes with them (accounts.apikeys.member_keys).
+        "keys_of_member": {
+            uid: n
+            for uid, _, _ in members
+            if (n := sum(1 for k in keys if k.active and apikeys.made_by(k, uid)))
+        },
         "domain": await domain_for(tx, v.workspace, None),
         "timezone_groups": zone_groups(locale),
         "timezone_names": zone_names(),

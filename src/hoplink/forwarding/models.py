@@ -20,6 +20,18 @@ class Kind(StrEnum):
 # What a destination can be sent, in the order the dashboard lists them.
 EVENTS: tuple[str, ...] = ("click", "purchase", "refund", "lead")
 
+# A credential shows its last four characters only from this length on: of a shorter one
+# they would give too much of it away, so it is shown fully masked.
+HINT_FROM_LENGTH = 20
+_MASK = "••••"
+
+
+def credential_hint(secret: str) -> str:
+    """What is kept in clear of a credential for its masked display: its last four
+    characters when it is at least ``HINT_FROM_LENGTH`` long, else nothing."""
+    return secret[-4:] if len(secret) >= HINT_FROM_LENGTH else ""
+
+
 Status = Literal["pending", "sent", "dead", "rejected"]
 STATUSES: tuple[str, ...] = ("pending", "sent", "dead", "rejected")
 
@@ -32,7 +44,7 @@ class Destination:
     name: str
     account_id: str  # GA4 measurement id, Meta pixel id, TikTok pixel code
     credential_enc: str  # Fernet token (hoplink.webhooks.secrets.SecretBox)
-    credential_hint: str  # the last characters, for a masked display
+    credential_hint: str  # the last 4 characters of a long secret, else "" (credential_hint)
     events: tuple[str, ...]
     click_sample_rate: float
     click_event_name: str | None
@@ -46,7 +58,7 @@ class Destination:
 
     @property
     def masked_credential(self) -> str:
-        return "••••" + self.credential_hint
+        return _MASK + (self.credential_hint or _MASK)
 
 
 @dataclass(frozen=True, slots=True)

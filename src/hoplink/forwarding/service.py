@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hoplink import audit
 from hoplink.errors import FieldError, InvalidInput, NotFound
-from hoplink.forwarding.models import EVENTS, Destination, Kind
+from hoplink.forwarding.models import EVENTS, Destination, Kind, credential_hint
 from hoplink.forwarding.platforms import PLATFORMS
 from hoplink.ids import new_id, utcnow
 from hoplink.webhooks.secrets import SecretBox
@@ -165,7 +165,7 @@ async def create_destination(
         name=str(values["name"]),
         account_id=str(values["account_id"]),
         credential_enc=box.seal(secret),
-        credential_hint=secret[-4:],
+        credential_hint=credential_hint(secret),
         events=events,
         click_sample_rate=float(click_sample_rate),
         click_event_name=values["click_event_name"],  # type: ignore[arg-type]
@@ -207,7 +207,7 @@ async def update_destination(
     if "credential" in values:
         secret = str(values.pop("credential"))
         values["credential_enc"] = box.seal(secret)
-        values["credential_hint"] = secret[-4:]
+        values["credential_hint"] = credential_hint(secret)
     values["updated_at"] = utcnow()
     await tx.forwarding(workspace_id).update_destination(current.id, values)
     changed = {"credential" if k.startswith("credential") else k for k in values}

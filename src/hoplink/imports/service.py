@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 
+from hoplink.csvformula import neutralise_text
 from hoplink.domains import domain_for
 from hoplink.errors import CodeTaken, InvalidInput
 from hoplink.ids import new_id, utcnow
@@ -195,19 +196,12 @@ def mapping_csv(report: ImportReport) -> str:
             [
                 r.row,
                 r.action.value,
-                _cell(r.old_short_url),
-                _cell(r.old_code),
+                neutralise_text(r.old_short_url),
+                neutralise_text(r.old_code),
                 r.new_short_url or "",
                 r.new_code or "",
                 r.imported_clicks,
-                _cell(r.reason),
+                neutralise_text(r.reason),
             ]
         )
     return out.getvalue()
-
-
-def _cell(value: str | None) -> str:
-    """Text a spreadsheet would run as a formula is quoted (CSV injection)."""
-    if not value:
-        return ""
-    return "'" + value if value[0] in "=+-@\t\r" else value

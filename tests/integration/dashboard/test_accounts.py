@@ -317,11 +317,25 @@ async def _enrol(b: Browser) -> tuple[str, list[str]]:
     secret = re.search(r'id="totp-secret"[^>]*>([^<]+)<', page.text)
     assert secret
     key = secret.group(1).replace(" ", "")
+    # The right code without the current password turns nothing on (a stolen session
+    # must not enrol its own authenticator); the error names the password field.
+    for password in ("", "wrong wrong wrong"):
+        refused = await b.post(
+            "/app/account/2fa", {"code": pyotp.TOTP(key).now(), "password": password}
+        )
+        assert refused.status_code == 400
+        assert 'id="err-password"' in refused.text
+        assert "The current password is wrong." in refused.text
+        assert "recovery-codes" not in refused.text
     bad = await b.post(
-        "/app/account/2fa", {"code": "000000" if pyotp.TOTP(key).now() != "000000" else "111111"}
+        "/app/account/2fa",
+        {
+            "code": "000000" if pyotp.TOTP(key).now() != "000000" else "111111",
+            "password": PASSWORD,
+        },
     )
     assert bad.status_code == 422
-    done = await b.post("/app/account/2fa", {"code": pyotp.TOTP(key).now()})
+    done = await b.post("/app/account/2fa", {"code": pyotp.TOTP(key).now(), "password": PASSWORD})
     assert done.status_code == 200
     codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", done.text)
     assert len(codes) == 10

@@ -135,3 +135,21 @@ async def test_deleting_asks_first(dash: Dash) -> None:
     async with dash.db.transaction(write=False) as tx:
         assert len(await tx.forwarding(ws.id).destinations()) == 1  # asking deletes nothing
     assert (await b.get(f"{base}/fwd_unknown/delete")).status_code == 404
+
+
+async def test_a_short_credential_is_shown_fully_masked(dash: Dash) -> None:
+    b, ws = await dash.signed_in(Role.OWNER)
+    base = f"/app/w/{ws.slug}/settings/integrations"
+    short = await b.post(
+        base,
+        {
+            **FORM,
+            "kind": "ga4",
+            "account_id": "G-ABC123",
+            "credential": "secret9876",
+            "test_code": "",
+        },
+    )
+    assert short.status_code == 303, short.text[-2000:]
+    page = await b.get(base)
+    assert "••••••••" in page.text and "9876" not in page.text

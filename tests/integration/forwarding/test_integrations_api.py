@@ -89,6 +89,23 @@ async def test_create_is_masked_and_bad_input_names_the_field(api: Api) -> None:
         headers=auth,
     )
     assert patched.json()["credential"] == "••••wxyz"
+    # Under 20 characters, the last four would be a fifth of the secret: fully masked.
+    ga4 = {**META, "kind": "ga4", "account_id": "G-ABC123", "credential": "Nineteen_chars_5678"}
+    short = await api.http.post(f"{API}/integrations", json=ga4, headers=auth)
+    assert short.status_code == 201, short.text
+    assert short.json()["credential"] == "••••••••" and "5678" not in short.text
+    patched = await api.http.patch(
+        f"{API}/integrations/{short.json()['id']}", json={"credential": "shortie9876"}, headers=auth
+    )
+    assert patched.json()["credential"] == "••••••••" and "9876" not in patched.text
+    patched = await api.http.patch(
+        f"{API}/integrations/{short.json()['id']}",
+        json={"credential": "twenty_characters_4321"},
+        headers=auth,
+    )
+    assert patched.json()["credential"] == "••••4321"
+    listed = await api.http.get(f"{API}/integrations", headers=auth)
+    assert {d["credential"] for d in listed.json()} == {"••••wxyz", "••••4321"}
 
 
 async def test_test_event_shows_the_payload_and_the_answer(api: Api, rx: Platforms) -> None:
