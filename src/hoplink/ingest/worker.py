@@ -1,7 +1,8 @@
 """The click worker: ClickSource → enrichment → one transaction → ack.
 
 A batch closes when it holds ``batch_size`` clicks or ``flush_interval`` seconds after its
-first click, whichever comes first. Under load (batches fill up before their deadline)
+first click was answered (its redirect's time, so time spent waiting in the source counts),
+whichever comes first. Under load (batches fill up before their deadline)
 both grow, doubling, up to ``BACKLOG_GROWTH`` times ``batch_size`` and ``LOADED_FLUSH``
 seconds: most of a batch's cost is per rollup row and per commit, and in a second of
 traffic many clicks fall on the same rollup rows (a link's hour, a workspace's country),
@@ -214,7 +215,11 @@ class Worker:
             batch += clicks
             tokens.append(token)
             if deadline is None:
-                deadline = loop.time() + window
+                # The window counts from the oldest click's redirect, not from this read:
+                # clicks that waited in the source while the last batch was written have
+                # used up that much of it (click -> stats stays within window + one write).
+                waited = self.clock() - min(c.ts for c in clicks)
+                deadline = loop.time() + window - min(window, max(0.0, waited))
             if self._stopping.is_set():
                 break
         if len(batch) >= target:  # full before the deadline: clicks are waiting

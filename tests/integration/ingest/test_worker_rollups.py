@@ -245,6 +245,47 @@ async def test_batches_grow_while_the_load_lasts_then_shrink(db: Database) -> No
     assert worker._window == 0.02
 
 
+class _CountingSource(MemorySource):
+    """Blocks up to ``timeout`` for a click, as the journal and the Redis stream do."""
+
+    def __init__(self, clicks: list[Any]) -> None:
+        super().__init__(clicks)
+        self.reads = 0
+
+    async def read(self, max_items: int, timeout: float) -> tuple[list[Any], object]:  # noqa: ASYNC109
+        self.reads += 1
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while not self.queue and loop.time() < until:  # noqa: ASYNC110 - a poll, as put() is sync
+            await asyncio.sleep(0.005)
+        return await super().read(max_items, 0)
+
+
+async def test_clicks_that_waited_out_the_window_in_the_source_close_the_batch(
+    db: Database,
+) -> None:
+    # Clicks answered a window ago or earlier (they waited while the last batch was
+    # written) are written at once: no second read waits for more.
+    _, a, _ = await _setup(db)
+    source = _CountingSource([make_click(a, NOW - 5.0), make_click(a, NOW - 0.5)])
+    worker = _worker(db, source, batch_size=100, flush_interval=1.0)
+    clicks, _ = await worker._collect()
+    assert len(clicks) == 2
+    assert source.reads == 1
+
+
+async def test_a_fresh_click_still_waits_for_its_window(db: Database) -> None:
+    _, a, _ = await _setup(db)
+    source = _CountingSource([make_click(a, NOW)])
+    worker = _worker(db, source, batch_size=2, flush_interval=30.0)
+    later = make_click(a, NOW + 0.1)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, source.put, later)
+    clicks, _ = await asyncio.wait_for(worker._collect(), timeout=20)
+    assert [c.click_id for c in clicks][-1] == later.click_id
+    assert source.reads > 1
+
+
 async def test_workspace_channel_and_campaign_rows_are_the_links_at_click_time(
     db: Database,
 ) -> None:
