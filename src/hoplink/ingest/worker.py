@@ -199,16 +199,22 @@ class Worker:
     # --- batches ---------------------------------------------------------------------------
 
     async def _collect(self) -> tuple[list[Click], list[object]]:
-        """One batch: up to the batch target, at most the flush window after the first click."""
+        """One batch: up to the batch target, at most the flush window after the redirect of
+        its first click. Past the window it takes, without waiting, what the source already
+        holds from before the window's end (a source hands out a few hundred per read)."""
         loop = asyncio.get_running_loop()
         batch: list[Click] = []
         tokens: list[object] = []
-        deadline: float | None = None
+        deadline: float | None = None  # loop time
+        cutoff = 0.0  # the same instant as a redirect time (the clicks' ``ts``)
         target, window = self._batch_target, self._window
         while len(batch) < target:
-            wait = window if deadline is None else deadline - loop.time()
-            if wait <= 0:
-                break
+            if deadline is None:
+                wait = window
+            else:
+                wait = max(0.0, deadline - loop.time())
+                if not wait and batch[-1].ts >= cutoff:
+                    break
             clicks, token = await self.source.read(target - len(batch), wait)
             if not clicks:
                 break
@@ -218,8 +224,9 @@ class Worker:
                 # The window counts from the oldest click's redirect, not from this read:
                 # clicks that waited in the source while the last batch was written have
                 # used up that much of it (click -> stats stays within window + one write).
-                waited = self.clock() - min(c.ts for c in clicks)
-                deadline = loop.time() + window - min(window, max(0.0, waited))
+                now = self.clock()
+                left = window - min(window, max(0.0, now - min(c.ts for c in clicks)))
+                deadline, cutoff = loop.time() + left, now + left
             if self._stopping.is_set():
                 break
         if len(batch) >= target:  # full before the deadline: clicks are waiting

@@ -246,32 +246,61 @@ async def test_batches_grow_while_the_load_lasts_then_shrink(db: Database) -> No
 
 
 class _CountingSource(MemorySource):
-    """Blocks up to ``timeout`` for a click, as the journal and the Redis stream do."""
+    """Blocks up to ``timeout`` for a click, as the journal and the Redis stream do, and
+    hands out at most ``per_read`` (the stream's read count)."""
 
-    def __init__(self, clicks: list[Any]) -> None:
+    def __init__(self, clicks: list[Any], per_read: int = 10_000) -> None:
         super().__init__(clicks)
-        self.reads = 0
+        self.per_read = per_read
+        self.timeouts: list[float] = []
 
     async def read(self, max_items: int, timeout: float) -> tuple[list[Any], object]:  # noqa: ASYNC109
-        self.reads += 1
+        self.timeouts.append(timeout)
         loop = asyncio.get_running_loop()
         until = loop.time() + timeout
         while not self.queue and loop.time() < until:  # noqa: ASYNC110 - a poll, as put() is sync
             await asyncio.sleep(0.005)
-        return await super().read(max_items, 0)
+        return await super().read(min(max_items, self.per_read), 0)
 
 
 async def test_clicks_that_waited_out_the_window_in_the_source_close_the_batch(
     db: Database,
 ) -> None:
     # Clicks answered a window ago or earlier (they waited while the last batch was
-    # written) are written at once: no second read waits for more.
+    # written) are written at once: no later read waits for more.
     _, a, _ = await _setup(db)
     source = _CountingSource([make_click(a, NOW - 5.0), make_click(a, NOW - 0.5)])
     worker = _worker(db, source, batch_size=100, flush_interval=1.0)
     clicks, _ = await worker._collect()
     assert len(clicks) == 2
-    assert source.reads == 1
+    assert source.timeouts[0] == 1.0 and set(source.timeouts[1:]) == {0.0}
+
+
+async def test_a_backlog_is_taken_whole_past_the_window(db: Database) -> None:
+    # A source that hands out 2 clicks per read: past the window the batch still takes
+    # every click that was waiting (up to the target), not just the first read's.
+    _, a, _ = await _setup(db)
+    source = _CountingSource([make_click(a, NOW - 3.0 + i / 10) for i in range(9)], per_read=2)
+    worker = _worker(db, source, batch_size=100, flush_interval=1.0)
+    clicks, _ = await worker._collect()
+    assert len(clicks) == 9
+    assert set(source.timeouts[1:]) == {0.0}
+    small = _worker(db, _CountingSource([make_click(a, NOW - 3.0)] * 9, per_read=2), batch_size=4)
+    assert len((await small._collect())[0]) == 4  # the target still caps it
+
+
+async def test_past_the_window_clicks_answered_after_it_wait_for_the_next_batch(
+    db: Database,
+) -> None:
+    # Under steady load the source always holds something new: past the window, the batch
+    # stops at the first click answered after the window's end (read with the others).
+    _, a, _ = await _setup(db)
+    old = make_click(a, NOW - 5.0)
+    newer = [make_click(a, NOW + 1.0 + i) for i in range(5)]
+    source = _CountingSource([old, *newer], per_read=1)
+    worker = _worker(db, source, batch_size=100, flush_interval=1.0)
+    clicks, _ = await worker._collect()
+    assert [c.click_id for c in clicks] == [old.click_id, newer[0].click_id]
 
 
 async def test_a_fresh_click_still_waits_for_its_window(db: Database) -> None:
@@ -283,7 +312,7 @@ async def test_a_fresh_click_still_waits_for_its_window(db: Database) -> None:
     loop.call_later(0.05, source.put, later)
     clicks, _ = await asyncio.wait_for(worker._collect(), timeout=20)
     assert [c.click_id for c in clicks][-1] == later.click_id
-    assert source.reads > 1
+    assert len(source.timeouts) > 1
 
 
 async def test_workspace_channel_and_campaign_rows_are_the_links_at_click_time(
