@@ -55,6 +55,27 @@ async def test_worker_consumes_and_acknowledges_the_journal(db: Database, tmp_pa
     assert clicks == []
 
 
+async def test_a_batch_of_many_reads_writes_the_journal_offset_once(
+    db: Database, tmp_path: Path, monkeypatch: Any
+) -> None:
+    link = await _link(db)
+    journal = ClickJournal(tmp_path / "journal")
+    worker = Worker(db=db, source=journal, batch_size=100, flush_interval=0.02)
+    tokens = []
+    for i in range(3):
+        journal.put(make_click(link, time.time(), f"v{i}"))
+        tokens.append((await journal.read(100, 0))[1])
+    writes: list[object] = []
+    persist = journal._persist_offset
+    monkeypatch.setattr(journal, "_persist_offset", lambda p: (writes.append(p), persist(p)))
+    await worker._ack(tokens)
+    assert writes == [tokens[-1]]
+    await journal.close()
+    again = ClickJournal(tmp_path / "journal", write=False)
+    assert (await again.read(100, 0))[0] == []  # all three reads acknowledged
+    await again.close()
+
+
 async def test_clicks_committed_but_not_acknowledged_come_again_and_count_once(
     db: Database, tmp_path: Path
 ) -> None:
