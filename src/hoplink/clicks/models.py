@@ -7,9 +7,10 @@ dropped before the click touches a journal, a queue or a log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -132,3 +133,10 @@ class ClickSource(Protocol):
         """The clicks of ``token``'s read are committed. The worker acknowledges a batch's
         tokens newest first; a token may cover the reads before it (the journal's)."""
         ...
+
+
+@runtime_checkable
+class AcksTogether(Protocol):
+    """A ClickSource that acknowledges a batch's reads in one call (one round trip)."""
+
+    async def ack_all(self, tokens: Sequence[object]) -> None: ...

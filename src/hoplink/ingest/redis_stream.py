@@ -42,6 +42,8 @@ from hoplink.config import ConfigError, Settings
 from hoplink.ingest.journal import ClickJournal, JournalLocked
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from redis.asyncio import Redis
 
 log = logging.getLogger("hoplink.clicks")
@@ -60,6 +62,8 @@ return ids
 REPLAY_BATCH = 500  # spooled clicks sent per pipeline when replaying
 ORPHAN_SCAN_SECONDS = 30.0  # how often a web process looks for spools of dead processes
 STALE_CONSUMER_SECONDS = 3600.0  # consumers idle this long with nothing pending are removed
+GATHER = 0.02  # seconds a worker's read lets clicks gather after a blocking read got a few
+ACK_CHUNK = 10_000  # entry ids per XACK / XDEL command
 
 
 def node_id() -> str:
@@ -444,21 +448,30 @@ class RedisClickSource:
                 if clicks:
                     return clicks, token
             block = int(timeout * 1000)
-            response = await self.stream.redis.xreadgroup(
-                self.stream.group,
-                self.consumer,
-                {self.stream.key: ">"},
-                count=count,
-                block=block if block > 0 else None,  # BLOCK 0 would wait for ever
-            )
+            entries = await self._read_new(count, block if block > 0 else None)
+            if entries and block and len(entries) < count and timeout >= GATHER:
+                # A blocking read returns as soon as one entry is there: a worker that
+                # keeps up would read (and acknowledge) a few clicks per round trip.
+                # Let the traffic of a moment gather, and take it in the same read.
+                await asyncio.sleep(GATHER)
+                entries += await self._read_new(count - len(entries), None)
         except Exception as exc:
             if "NOGROUP" in str(exc):  # the stream key was deleted: create it again
                 self._group_ready = False
             self._own_pending = True
             raise
-        entries = response[0][1] if response else []
         self.entries_read += len(entries)
         return await self._decode(entries)
+
+    async def _read_new(self, count: int, block: int | None) -> list[Any]:
+        response: Any = await self.stream.redis.xreadgroup(
+            self.stream.group,
+            self.consumer,
+            {self.stream.key: ">"},
+            count=count,
+            block=block,  # None: do not wait (BLOCK 0 would wait for ever)
+        )
+        return list(response[0][1]) if response else []
 
     async def _claim(self, count: int) -> tuple[list[Click], object]:
         cursor, entries, *_deleted = await self.stream.redis.xautoclaim(
@@ -507,20 +520,29 @@ class RedisClickSource:
         return clicks, _Token(tuple(ids))
 
     async def ack(self, token: object) -> None:
-        if not isinstance(token, _Token):
-            raise TypeError(f"not a click stream token: {token!r}")
-        if token.ids:
+        await self.ack_all((token,))
+
+    async def ack_all(self, tokens: Sequence[object]) -> None:
+        """The entries of several reads (one batch), in one transaction: one round trip."""
+        ids: list[bytes] = []
+        for token in tokens:
+            if not isinstance(token, _Token):
+                raise TypeError(f"not a click stream token: {token!r}")
+            ids += token.ids
+        if ids:
             try:
-                await self._ack_ids(token.ids)
+                await self._ack_ids(ids)
             except Exception:
                 self._own_pending = True  # committed, not acknowledged: they come again
                 raise
-            self.acked += len(token.ids)
+            self.acked += len(ids)
 
     async def _ack_ids(self, ids: tuple[bytes, ...] | list[bytes]) -> None:
         pipe = self.stream.redis.pipeline(transaction=True)
-        pipe.xack(self.stream.key, self.stream.group, *ids)
-        pipe.xdel(self.stream.key, *ids)  # acknowledged: the stream holds only the backlog
+        for i in range(0, len(ids), ACK_CHUNK):
+            chunk = ids[i : i + ACK_CHUNK]
+            pipe.xack(self.stream.key, self.stream.group, *chunk)
+            pipe.xdel(self.stream.key, *chunk)  # acknowledged: the stream holds only the backlog
         await pipe.execute()
 
     async def backlog(self) -> StreamBacklog:

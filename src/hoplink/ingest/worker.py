@@ -46,7 +46,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hoplink.clicks.enriched import Event, SeenKey
-from hoplink.clicks.models import Click, ClickSource
+from hoplink.clicks.models import AcksTogether, Click, ClickSource
 from hoplink.clicks.salts import purge_salts
 from hoplink.config import Settings
 from hoplink.domains.rechecker import rechecker_from_settings
@@ -237,6 +237,9 @@ class Worker:
         return batch, tokens
 
     async def _ack(self, tokens: Sequence[object]) -> None:
+        if isinstance(self.source, AcksTogether):
+            await self.source.ack_all(tokens)
+            return
         # Newest first: a journal position covers every read before it, so the batch's one
         # offset write (two fsyncs) acknowledges them all, however many reads filled it;
         # a Redis stream's tokens name their own entries, in any order.

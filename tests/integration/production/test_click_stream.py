@@ -178,6 +178,40 @@ async def test_source_acks_after_commit_claims_from_dead_consumers_drops_corrupt
     assert (await live.read(100, 0.1))[0] == []
 
 
+async def test_a_batch_of_reads_is_acknowledged_in_one_transaction(redis: Redis) -> None:
+    s = stream(redis)
+    for n in range(9):
+        await redis.xadd(s.key, {FIELD: click(n).to_json()})
+    source = RedisClickSource(s, consumer="w1")
+    source._next_claim = float("inf")
+    tokens = [(await source.read(3, 0))[1] for _ in range(3)]
+    before: dict[str, Any] = await redis.info("commandstats")
+    await source.ack_all(tokens)
+    after: dict[str, Any] = await redis.info("commandstats")
+    calls = [int(info.get("cmdstat_xack", {}).get("calls", 0)) for info in (before, after)]
+    assert calls[1] - calls[0] == 1
+    backlog = await s.backlog()
+    assert (backlog.length, backlog.pending) == (0, 0) and source.acked == 9
+
+
+async def test_a_blocking_read_takes_the_clicks_of_a_moment_together(redis: Redis) -> None:
+    # A worker that keeps up would otherwise get one click per round trip (and one ack).
+    s = stream(redis)
+    source = RedisClickSource(s, consumer="w1")
+    source._next_claim = float("inf")
+    assert (await source.read(10, 0))[0] == []  # creates the group
+
+    async def trickle() -> None:
+        for n in range(3):
+            await redis.xadd(s.key, {FIELD: click(n).to_json()})
+            await asyncio.sleep(0.002)
+
+    writer = asyncio.create_task(trickle())
+    clicks, _ = await source.read(10, 5.0)
+    await writer
+    assert [c.click_id for c in clicks] == [f"click-{n:08d}" for n in range(3)]
+
+
 async def test_source_rereads_its_own_pending_entries_after_a_connection_error(
     redis: Redis, redis_server: PrivateRedis
 ) -> None:
