@@ -134,6 +134,7 @@ class HoplinkApp:
     async def stop(self) -> None:
         self.health.bind(None)  # not ready from here on
         metrics.unwatch_app(self.redirect)
+        self.redirect.close()
         await self.dashboard.close()  # cancels running bulk uploads before the runtime closes
         if self.runtime is not None:
             await self.runtime.close()

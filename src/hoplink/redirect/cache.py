@@ -107,6 +107,17 @@ class RedirectCache:
         self._entries.move_to_end(key)
         return entry[2]
 
+    def refresh_in(self) -> float:
+        """Seconds until the soonest refresh point (≤ 0: passed; inf: none)."""
+        return self._refresh_at[0][0] - self._clock() if self._refresh_at else _NEVER
+
+    def sweep(self) -> None:
+        """Make due what ``get`` would on its next call: the resolver's timer calls it, so a
+        link in use is reloaded at its refresh point even when no request comes then."""
+        now = self._clock()
+        if self._refresh_at and self._refresh_at[0][0] <= now:
+            self._sweep(now)
+
     def _sweep(self, now: float) -> None:
         """Entries past their refresh point that were used in the last ``KEEP_WARM`` TTLs
         become due; the others reload only if used before they expire."""

@@ -86,6 +86,11 @@ class RedirectApp:
             )
         return loaded
 
+    def close(self) -> None:
+        """The app's shutdown: the resolver's timers stop."""
+        if self.bound:
+            self.resolver.close()
+
     def bind(self, runtime: EdgeParts) -> None:
         s = runtime.settings
         self.resolver = Resolver.for_runtime(runtime)

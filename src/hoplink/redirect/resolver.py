@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -109,6 +110,11 @@ class Resolver:
         self.refresh_delay = min(refresh_delay, cache.ttl / 10)
         self._refresh: list[tuple[str, str]] = []
         self._refresh_timer: asyncio.TimerHandle | None = None
+        # Sweeps the cache at its next refresh point (``_arm_sweep``): without it only a
+        # request swept, so after a quiet spell longer than the refresh-ahead margin every
+        # link of the last traffic had expired and the next burst waited for the database.
+        self._sweep_timer: asyncio.TimerHandle | None = None
+        self._closed = False
 
     @classmethod
     def for_runtime(cls, runtime: EdgeParts) -> Resolver:
@@ -184,6 +190,34 @@ class Resolver:
         elif self._refresh_timer is None:
             loop = asyncio.get_running_loop()
             self._refresh_timer = loop.call_later(self.refresh_delay, self._load_refreshes)
+
+    def _arm_sweep(self) -> None:
+        """A timer at the cache's next refresh point, at most one per ``refresh_delay``."""
+        wait = self.cache.refresh_in()
+        if self._closed or wait == math.inf:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(wait, self.refresh_delay)
+        if self._sweep_timer is not None:
+            if self._sweep_timer.when() <= at:
+                return
+            self._sweep_timer.cancel()
+        self._sweep_timer = loop.call_at(at, self._on_sweep)
+
+    def _on_sweep(self) -> None:
+        self._sweep_timer = None
+        self.cache.sweep()
+        if self.cache.due:
+            self._refresh_due()
+        self._arm_sweep()
+
+    def close(self) -> None:
+        """Stop the timers (the app's shutdown): nothing more is loaded."""
+        self._closed = True
+        for timer in (self._sweep_timer, self._refresh_timer):
+            if timer is not None:
+                timer.cancel()
+        self._sweep_timer = self._refresh_timer = None
 
     def _load_refreshes(self) -> None:
         if self._refresh_timer is not None:
@@ -322,6 +356,8 @@ class Resolver:
             target = _with_plan(target)
         self.cache.put(host, code, target, generation=generation)
         self._loading.pop(f"{host}/{code}").set_result(target)
+        if self._sweep_timer is None:
+            self._arm_sweep()
 
     @contextlib.asynccontextmanager
     async def _database(self) -> AsyncIterator[AsyncConnection]:

@@ -169,3 +169,49 @@ async def test_the_map_of_hosts_reloads_before_it_expires(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements
+
+
+async def test_links_in_use_reload_at_their_refresh_point_with_no_request_then(
+    edge: Edge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet spell past the links' refresh points (no request to sweep the cache): the
+    resolver's timer reloads the links used in the last two TTLs, so the next burst of
+    visitors finds them in memory instead of waiting for the database."""
+    ws = await edge.workspace()
+    links = [await edge.link(ws, f"https://shop.example.com/item/{i}") for i in range(5)]
+    cache, resolver, now = _cleared_with_a_clock(edge, monkeypatch)
+    monkeypatch.setattr(resolver, "refresh_delay", 0.01)
+    for link in links:
+        assert (await edge.http.get(f"/{link.code}")).status_code == 302
+    await resolver.wait_idle()
+    timer = resolver._sweep_timer
+    assert timer is not None  # armed at the soonest refresh point, ~15 s ahead
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "links.code IN" in str(args[2]):
+            statements.append(str(args[2]))
+
+    engine = edge.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        now[0] += 0.85 * cache.ttl  # past every refresh point; no request comes
+        timer.cancel()  # the timer's real ~15 s, on the moved clock: due at once
+        resolver._sweep_timer = None
+        resolver._arm_sweep()
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if statements and not resolver._loading:
+                break
+        await resolver.wait_idle()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements  # the five together, with no visitor
+    now[0] += 0.5 * cache.ttl  # past the first load's expiry
+    for link in links:
+        assert cache.get(link.domain, link.code) is not MISSING
+    resolver.close()
+    assert resolver._sweep_timer is None
+    resolver._arm_sweep()
+    assert resolver._sweep_timer is None  # closed: nothing is scheduled any more
