@@ -7,7 +7,9 @@ one or a few links, which on SQLite took a large share of the web process's CPU 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,23 +31,13 @@ async def test_links_falling_due_one_by_one_reload_in_one_query(
         assert (await edge.http.get(f"/{link.code}")).status_code == 302
     await resolver.wait_idle()
 
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        if "links.code IN" in str(args[2]):
-            statements.append(str(args[2]))
-
-    engine = edge.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with _link_loads(edge) as statements:
         now[0] += 0.85 * cache.ttl  # past every link's refresh point, before its expiry
         for i, link in enumerate(links):  # each request lets the event loop run
             r = await edge.http.get(f"/{link.code}")
             assert r.status_code == 302
             assert r.headers["location"].startswith(f"https://shop.example.com/item/{i}?")
         await resolver.wait_idle()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
     assert len(statements) == 1, statements  # all thirty in one query
     # Reloaded: each entry now lives a full TTL from its refresh, past its first expiry.
@@ -109,6 +101,23 @@ async def test_a_visitors_miss_loads_before_queued_refreshes(edge: Edge) -> None
     batches = sorted((_values(p) for p in loads), key=len, reverse=True)
     assert [len(b) for b in batches] == [1 + 100, 1 + 51]  # the host, then the codes
     assert cold.code in batches[0]
+
+
+@contextlib.contextmanager
+def _link_loads(edge: Edge) -> Iterator[list[str]]:
+    """The link look-up statements (``links.code IN``) run inside the block."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "links.code IN" in str(args[2]):
+            statements.append(str(args[2]))
+
+    engine = edge.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def _values(parameters: Any) -> list[Any]:
@@ -187,15 +196,7 @@ async def test_links_in_use_reload_at_their_refresh_point_with_no_request_then(
     timer = resolver._sweep_timer
     assert timer is not None  # armed at the soonest refresh point, ~15 s ahead
 
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        if "links.code IN" in str(args[2]):
-            statements.append(str(args[2]))
-
-    engine = edge.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with _link_loads(edge) as statements:
         now[0] += 0.85 * cache.ttl  # past every refresh point; no request comes
         timer.cancel()  # the timer's real ~15 s, on the moved clock: due at once
         resolver._sweep_timer = None
@@ -205,8 +206,6 @@ async def test_links_in_use_reload_at_their_refresh_point_with_no_request_then(
             if statements and not resolver._loading:
                 break
         await resolver.wait_idle()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements  # the five together, with no visitor
     now[0] += 0.5 * cache.ttl  # past the first load's expiry
     for link in links:
