@@ -4,13 +4,19 @@ the operator only), in English and Chinese, numbers formatted per locale and cur
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from dashboard_harness import Dash
 from sqlalchemy import select
 
+from factories import api_key
 from hoplink.clicks.models import Click
+from hoplink.conversions import settings as conv_settings
 from hoplink.conversions.models import Settings, Source
 from hoplink.conversions.parse import parse_event
 from hoplink.conversions.service import record_event
@@ -26,6 +32,23 @@ class _NoSource:
 
     async def ack(self, token: object) -> None:
         return None
+
+
+def _click(link: Any, click_id: str, visitor: str, at: datetime) -> Click:
+    """A phone's click on ``link`` at ``at``, as the edge captures it."""
+    return Click(
+        click_id=click_id,
+        ts=at.timestamp(),
+        link_id=link.id,
+        workspace_id=link.workspace_id,
+        domain="hop.test",
+        method="GET",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148",
+        referrer="",
+        accept_language="en",
+        country="US",
+        visitor_hash=visitor,
+    )
 
 
 async def _order(dash: Dash, ws_id: str, body: dict[str, object]) -> str:
@@ -47,19 +70,7 @@ async def test_orders_panel_list_detail_in_both_languages(dash: Dash) -> None:
     browser, ws = await dash.signed_in(Role.OWNER)
     link = await dash.link(ws, title="Red sneakers")
     at = datetime.now(UTC) - timedelta(hours=2)
-    click = Click(
-        click_id="clkDashboard00001",
-        ts=at.timestamp(),
-        link_id=link.id,
-        workspace_id=ws.id,
-        domain="hop.test",
-        method="GET",
-        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148",
-        referrer="",
-        accept_language="en",
-        country="US",
-        visitor_hash="dash-visitor",
-    )
+    click = _click(link, "clkDashboard00001", "dash-visitor", at)
     await Worker(db=dash.db, source=_NoSource()).process([click])
     pk = await _order(
         dash,
@@ -199,37 +210,17 @@ async def test_report_currency_offers_the_codes_in_use(dash: Dash) -> None:
 async def test_orders_csv_export_matches_the_page_and_the_api(dash: Dash) -> None:
     """The orders panel's "Export orders CSV" is the API's conversions CSV of the page's
     scope and range; its total row equals the page's figures and the API's totals."""
-    import csv
-    import io
-    from urllib.parse import quote
-
-    from factories import api_key
-
     browser, ws = await dash.signed_in(Role.OWNER)
     link = await dash.link(ws, title="Red sneakers", tags=["双11"])
     other = await dash.link(ws, url="https://shop.example.com/item/2")
     async with dash.db.transaction() as tx:
-        from hoplink.conversions import settings as conv_settings
-
         await conv_settings.put_rule(
             tx, workspace_id=ws.id, kind="tag", ref="双11", percent=10, commission_range=(5, 12)
         )
         key = await api_key(tx, ws)
     at = datetime.now(UTC) - timedelta(hours=2)
     clicks = [
-        Click(
-            click_id=f"clkCsvExport0000{i}",
-            ts=at.timestamp(),
-            link_id=lk.id,
-            workspace_id=ws.id,
-            domain="hop.test",
-            method="GET",
-            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148",
-            referrer="",
-            accept_language="en",
-            country="US",
-            visitor_hash=f"csv-visitor-{i}",
-        )
+        _click(lk, f"clkCsvExport0000{i}", f"csv-visitor-{i}", at)
         for i, lk in enumerate((link, other))
     ]
     await Worker(db=dash.db, source=_NoSource()).process(clicks)
