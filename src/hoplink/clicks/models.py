@@ -130,8 +130,7 @@ class ClickSource(Protocol):
         ...
 
     async def ack(self, token: object) -> None:
-        """The clicks of ``token``'s read are committed. The worker acknowledges a batch's
-        tokens newest first; a token may cover the reads before it (the journal's)."""
+        """The clicks of ``token``'s read are committed."""
         ...
 
 

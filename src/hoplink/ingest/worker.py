@@ -237,13 +237,10 @@ class Worker:
         return batch, tokens
 
     async def _ack(self, tokens: Sequence[object]) -> None:
-        if isinstance(self.source, AcksTogether):
+        if isinstance(self.source, AcksTogether):  # the journal and the Redis stream
             await self.source.ack_all(tokens)
             return
-        # Newest first: a journal position covers every read before it, so the batch's one
-        # offset write (two fsyncs) acknowledges them all, however many reads filled it;
-        # a Redis stream's tokens name their own entries, in any order.
-        for token in reversed(tokens):
+        for token in tokens:
             await self.source.ack(token)
 
     async def process(self, clicks: Sequence[Click]) -> None:
